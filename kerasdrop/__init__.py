@@ -1,0 +1,12 @@
+"""kerasdrop: dropout for Keras 3 whose rate can be scheduled, learned and served.
+
+>>> import kerasdrop
+>>> layer = kerasdrop.layers.Dropout(kerasdrop.schedules.Linear(0.0, 0.3, 100))
+"""
+
+from kerasdrop import layers, schedules
+from kerasdrop.convert import convert
+
+__version__ = "0.1.0"
+
+__all__ = ["layers", "schedules", "convert", "__version__"]

@@ -1,0 +1,5 @@
+import sys
+
+from kerasdrop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,21 @@
+"""kerasdrop's dropout layers: every kind on the variable-rate `DropoutBase`."""
+
+from kerasdrop.layers.base import DropoutBase
+from kerasdrop.layers.drop_path import DropPath
+from kerasdrop.layers.dropout import (
+    Dropout,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from kerasdrop.layers.gaussian import GaussianDropout
+
+__all__ = [
+    "DropoutBase",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianDropout",
+    "DropPath",
+]

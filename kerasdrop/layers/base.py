@@ -1,0 +1,234 @@
+"""`DropoutBase`: the variable-rate core every kerasdrop dropout layer shares."""
+
+import math
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasdrop import schedules as schedules_lib
+
+
+def check_rate(value, name="rate"):
+    """Validates a constant dropout rate: a real number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected a float "
+            "in [0, 1) or a `kerasdrop.schedules.Schedule`. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    value = float(value)
+    if math.isnan(value) or not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float "
+            f"in [0, 1). Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_seed(seed):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+    ):
+        raise TypeError(
+            "Invalid value received for argument `seed`. Expected None or an "
+            f"integer. Received: seed={seed!r} of type {type(seed).__name__}"
+        )
+    return None if seed is None else int(seed)
+
+
+class DropoutBase(keras.layers.Layer):
+    """Base class of kerasdrop's dropout layers.
+
+    The rate lives in a non-trainable float32 scalar variable
+    (`aggregation="only_first_replica"`), so it can be changed while a
+    compiled train step runs, is saved with the weights, and reaches every
+    replica under `tf.distribute`. The layer always owns a
+    `keras.random.SeedGenerator`, even at rate 0, so a rate scheduled to start
+    at 0 can rise later.
+
+    `rate` may be a float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
+    With a schedule, the layer keeps its own step variable: each training
+    call computes `schedule(step)` in-graph, writes it to the rate variable,
+    and advances the step by one.
+
+    Whether the layer is active and at what rate is decided in one place,
+    `active_rate(training)`; subclasses only say what "drop at rate r" and
+    "inference" mean for their kind (`drop(inputs, rate)` and
+    `inference(inputs)`).
+
+    Args:
+        rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
+        seed: optional integer seed of the layer's `SeedGenerator`.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(rate, dict):
+            rate = schedules_lib.deserialize(rate)
+        if isinstance(rate, schedules_lib.Schedule):
+            self.schedule = rate
+            initial = self.schedule(0)
+        elif callable(rate) and not isinstance(rate, numbers.Number):
+            raise TypeError(
+                "Invalid value received for argument `rate`. Expected a float "
+                "in [0, 1) or a `kerasdrop.schedules.Schedule`; a plain "
+                "callable cannot run inside the compiled train step (wrap the "
+                "formula in a `Schedule` subclass, or assign `layer.rate` from "
+                "a callback). "
+                f"Received: rate={rate!r} of type {type(rate).__name__}"
+            )
+        else:
+            self.schedule = None
+            initial = check_rate(rate)
+        self.seed = check_seed(seed)
+        self.supports_masking = True
+        # Fixed creation order (rate, step, seed state): saving relies on it.
+        self._rate = self.add_weight(
+            name="rate",
+            shape=(),
+            dtype="float32",
+            initializer=keras.initializers.Constant(initial),
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+        self._step = self.add_weight(
+            name="step",
+            shape=(),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+            aggregation="only_first_replica",
+        )
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        # All state exists now: mark built as Keras core's Dropout does.
+        build_at_init = getattr(self, "_build_at_init", None)
+        if build_at_init is not None:
+            build_at_init()
+
+    # ------------------------------------------------------------------
+    # Live values.
+    # ------------------------------------------------------------------
+    @property
+    def rate(self):
+        """The live dropout rate, read from the rate variable, as a float.
+
+        The float32 value is returned as the shortest decimal that rounds to
+        it, so `layer.rate = 0.3` reads back as `0.3`.
+        """
+        return float(str(np.float32(ops.convert_to_numpy(self._rate.value))))
+
+    @rate.setter
+    def rate(self, value):
+        if getattr(self, "schedule", None) is not None:
+            raise ValueError(
+                f"Invalid value received for argument `rate`. Layer "
+                f"'{self.name}' computes its rate from the schedule "
+                f"{self.schedule!r}; assign `layer.step` to move along it, or "
+                f"build the layer with a float rate. Received: rate={value!r}"
+            )
+        self._rate.assign(check_rate(value))
+
+    @property
+    def rate_variable(self):
+        """The non-trainable float32 scalar variable holding the rate."""
+        return self._rate
+
+    @property
+    def step(self):
+        """Training calls seen by the layer's schedule (0 without one)."""
+        return int(ops.convert_to_numpy(self._step.value))
+
+    @step.setter
+    def step(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(
+                "Invalid value received for argument `step`. Expected a "
+                f"non-negative integer. Received: step={value!r}"
+            )
+        if value < 0:
+            raise ValueError(
+                "Invalid value received for argument `step`. Expected a "
+                f"non-negative integer. Received: step={value!r}"
+            )
+        self._step.assign(int(value))
+        if self.schedule is not None:
+            self._rate.assign(self.schedule(int(value)))
+
+    # ------------------------------------------------------------------
+    # The single decision.
+    # ------------------------------------------------------------------
+    def is_active(self, training):
+        """Whether the layer drops at all in this call (trace-time flag)."""
+        return bool(training)
+
+    def active_rate(self, training):
+        """`None` when inactive, else the float32 rate tensor for this call.
+
+        With a schedule, a training call computes `schedule(step)` in-graph,
+        records it in the rate variable and advances the step.
+        """
+        if not self.is_active(training):
+            return None
+        if self.schedule is not None and training:
+            rate = self.schedule(self._step.value)
+            self._rate.assign(rate)
+            self._step.assign_add(ops.cast(1, "int32"))
+            return rate
+        return ops.convert_to_tensor(self._rate.value)
+
+    def call(self, inputs, training=False):
+        self._check_inputs(inputs)
+        rate = self.active_rate(training)
+        if rate is None:
+            return self.inference(inputs)
+        return self.drop(inputs, rate)
+
+    # ------------------------------------------------------------------
+    # What subclasses define.
+    # ------------------------------------------------------------------
+    def drop(self, inputs, rate):
+        raise NotImplementedError
+
+    def inference(self, inputs):
+        return inputs
+
+    def mask_shape(self, inputs):
+        """Shape of the random mask; broadcast against `inputs`."""
+        return ops.shape(inputs)
+
+    # ------------------------------------------------------------------
+    # Shared helpers.
+    # ------------------------------------------------------------------
+    def keep_mask(self, inputs, rate):
+        """Boolean keep-mask of `mask_shape(inputs)`: P(keep) = 1 - rate.
+
+        Uniform noise is drawn in float32 whatever the compute dtype, so the
+        rate keeps full resolution under float16/bfloat16 policies.
+        """
+        noise = keras.random.uniform(
+            self.mask_shape(inputs), dtype="float32", seed=self.seed_generator
+        )
+        return ops.greater_equal(noise, rate)
+
+    def _check_inputs(self, inputs):
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "float" not in dtype:
+            raise TypeError(
+                f"Invalid dtype received for argument `inputs` of layer "
+                f"'{self.name}'. Expected a floating-point tensor. "
+                f"Received: inputs.dtype={dtype}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        base_config = super().get_config()
+        if self.schedule is not None:
+            rate = schedules_lib.serialize(self.schedule)
+        else:
+            rate = self.rate
+        return {**base_config, "rate": rate, "seed": self.seed}

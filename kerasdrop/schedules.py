@@ -1,0 +1,584 @@
+"""Dropout-rate schedules.
+
+A schedule maps a training step (or epoch) index to a dropout rate in
+``[0, 1)``. Every schedule has exactly one formula, written with the small
+math helpers below, which run on Python numbers (giving a Python ``float``)
+and on backend tensors (giving a float32 tensor, usable inside a compiled
+train step). Values are always clipped into ``[0, MAX_RATE]``.
+
+Example:
+
+>>> from kerasdrop import schedules
+>>> s = schedules.Linear(0.0, 0.5, steps=100)
+>>> s(50)
+0.25
+>>> schedules.deserialize(schedules.serialize(s))(100)
+0.5
+"""
+
+import math
+import numbers
+
+import keras
+from keras import ops
+
+__all__ = [
+    "MAX_RATE",
+    "Schedule",
+    "Constant",
+    "Linear",
+    "Cosine",
+    "Exponential",
+    "Piecewise",
+    "Curriculum",
+    "Annealed",
+    "Early",
+    "Late",
+    "Warmup",
+    "Join",
+    "serialize",
+    "deserialize",
+    "get",
+]
+
+#: Largest rate a schedule returns; a rate of exactly 1 would drop everything
+#: and make the inverted scale 1 / (1 - rate) infinite.
+MAX_RATE = 1.0 - 1e-6
+
+_register = keras.saving.register_keras_serializable(package="kerasdrop")
+
+
+# --------------------------------------------------------------------------
+# One formula, two worlds: these helpers keep Python numbers as Python
+# numbers (exact, cheap, usable from callbacks) and send anything else
+# through `keras.ops` (usable in-graph on every backend).
+# --------------------------------------------------------------------------
+def _is_py(*xs):
+    return all(isinstance(x, numbers.Number) for x in xs)
+
+
+def _as_step(step):
+    if _is_py(step):
+        if isinstance(step, bool) or not math.isfinite(step):
+            raise ValueError(
+                "Invalid value received for argument `step`. Expected a "
+                f"finite, non-negative number. Received: step={step!r}"
+            )
+        return float(step)
+    return ops.cast(step, "float32")
+
+
+def _exp(x):
+    return math.exp(x) if _is_py(x) else ops.exp(x)
+
+
+def _cos(x):
+    return math.cos(x) if _is_py(x) else ops.cos(x)
+
+
+def _floor(x):
+    return math.floor(x) if _is_py(x) else ops.floor(x)
+
+
+def _minimum(a, b):
+    return min(a, b) if _is_py(a, b) else ops.minimum(a, b)
+
+
+def _maximum(a, b):
+    return max(a, b) if _is_py(a, b) else ops.maximum(a, b)
+
+
+def _where(cond, a, b):
+    if _is_py(cond):
+        return a if cond else b
+    return ops.where(cond, a, b)
+
+
+def _pow(base, x):
+    if _is_py(x):
+        try:
+            return base**x
+        except OverflowError:
+            return math.inf
+    return ops.power(ops.cast(base, "float32"), x)
+
+
+def _clip_rate(x):
+    if _is_py(x):
+        if math.isnan(x):
+            return x  # let the caller report a NaN; never hide it
+        return float(min(max(x, 0.0), MAX_RATE))
+    return ops.clip(ops.cast(x, "float32"), 0.0, MAX_RATE)
+
+
+# --------------------------------------------------------------------------
+# Argument validation, Keras-style messages.
+# --------------------------------------------------------------------------
+def _check_rate(name, value, upper_inclusive=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected a float "
+            f"in [0, 1). Received: {name}={value!r} of type "
+            f"{type(value).__name__}"
+        )
+    value = float(value)
+    ok = 0.0 <= value <= 1.0 if upper_inclusive else 0.0 <= value < 1.0
+    if not ok:  # also catches NaN
+        bound = "[0, 1]" if upper_inclusive else "[0, 1)"
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float "
+            f"in {bound}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def _check_number(name, value, minimum=None, strict=False, integer=False):
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(
+        value, numbers.Integral if integer else numbers.Real
+    ):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected {kind}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if not math.isfinite(value) or (
+        minimum is not None
+        and (value <= minimum if strict else value < minimum)
+    ):
+        rel = ">" if strict else ">="
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected {kind} "
+            f"{rel} {minimum}. Received: {name}={value!r}"
+        )
+    if integer or isinstance(value, numbers.Integral):
+        return int(value)
+    return float(value)
+
+
+def _check_schedule(name, value):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return Constant(value)
+    if not isinstance(value, Schedule):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected a "
+            "`kerasdrop.schedules.Schedule` or a float rate. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------
+# Schedules.
+# --------------------------------------------------------------------------
+class Schedule:
+    """Base class of dropout-rate schedules.
+
+    Subclasses implement `value(step)` with the helpers of this module so the
+    same formula runs on Python numbers and on tensors; `__call__` converts
+    the step and clips the result into `[0, MAX_RATE]`. Subclasses store each
+    constructor argument as an attribute of the same name and return them
+    from `get_config`.
+    """
+
+    def __call__(self, step):
+        return _clip_rate(self.value(_as_step(step)))
+
+    def value(self, step):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement `value(step)`."
+        )
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == (
+            other.get_config()
+        )
+
+    def __hash__(self):
+        return hash((type(self).__name__, repr(self.get_config())))
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+@_register
+class Constant(Schedule):
+    """The same rate at every step.
+
+    >>> Constant(0.3)(1000)
+    0.3
+    """
+
+    def __init__(self, rate):
+        self.rate = _check_rate("rate", rate)
+
+    def value(self, step):
+        return self.rate + 0.0 * step
+
+    def get_config(self):
+        return {"rate": self.rate}
+
+
+def _progress(step, delay, steps):
+    """Fraction in [0, 1] of a ramp of `steps` steps starting at `delay`."""
+    return _minimum(_maximum(step - delay, 0.0) / steps, 1.0)
+
+
+@_register
+class Linear(Schedule):
+    """`start` until `delay`, then linearly to `end` over `steps` steps.
+
+    >>> Linear(0.5, 0.1, steps=4)(2)
+    0.3
+    """
+
+    def __init__(self, start, end, steps, delay=0):
+        self.start = _check_rate("start", start)
+        self.end = _check_rate("end", end)
+        self.steps = _check_number("steps", steps, 0, strict=True)
+        self.delay = _check_number("delay", delay, 0)
+
+    def value(self, step):
+        frac = _progress(step, self.delay, self.steps)
+        return self.start + (self.end - self.start) * frac
+
+    def get_config(self):
+        return {
+            "start": self.start,
+            "end": self.end,
+            "steps": self.steps,
+            "delay": self.delay,
+        }
+
+
+@_register
+class Cosine(Schedule):
+    """Half-cosine from `start` to `end` over `steps` steps after `delay`.
+
+    >>> round(Cosine(0.5, 0.0, steps=10)(5), 6)
+    0.25
+    """
+
+    def __init__(self, start, end, steps, delay=0):
+        self.start = _check_rate("start", start)
+        self.end = _check_rate("end", end)
+        self.steps = _check_number("steps", steps, 0, strict=True)
+        self.delay = _check_number("delay", delay, 0)
+
+    def value(self, step):
+        frac = _progress(step, self.delay, self.steps)
+        return self.end + (self.start - self.end) * 0.5 * (
+            1.0 + _cos(math.pi * frac)
+        )
+
+    def get_config(self):
+        return {
+            "start": self.start,
+            "end": self.end,
+            "steps": self.steps,
+            "delay": self.delay,
+        }
+
+
+@_register
+class Exponential(Schedule):
+    """`initial_rate * decay_rate ** (step / decay_steps)`, clipped.
+
+    `decay_rate < 1` decays, `> 1` grows (clipped below 1). With
+    `staircase=True` the exponent is floored, as in Keras' `ExponentialDecay`.
+
+    >>> Exponential(0.4, 0.5, decay_steps=10)(20)
+    0.1
+    """
+
+    def __init__(self, initial_rate, decay_rate, decay_steps, staircase=False):
+        self.initial_rate = _check_rate("initial_rate", initial_rate)
+        self.decay_rate = _check_number("decay_rate", decay_rate, 0, strict=True)
+        self.decay_steps = _check_number(
+            "decay_steps", decay_steps, 0, strict=True
+        )
+        if not isinstance(staircase, bool):
+            raise TypeError(
+                "Invalid value received for argument `staircase`. Expected a "
+                f"bool. Received: staircase={staircase!r}"
+            )
+        self.staircase = staircase
+
+    def value(self, step):
+        exponent = step / self.decay_steps
+        if self.staircase:
+            exponent = _floor(exponent)
+        return self.initial_rate * _pow(self.decay_rate, exponent)
+
+    def get_config(self):
+        return {
+            "initial_rate": self.initial_rate,
+            "decay_rate": self.decay_rate,
+            "decay_steps": self.decay_steps,
+            "staircase": self.staircase,
+        }
+
+
+@_register
+class Piecewise(Schedule):
+    """Piecewise-constant rates.
+
+    `values[0]` for `step < boundaries[0]`, `values[i]` for
+    `boundaries[i-1] <= step < boundaries[i]`, `values[-1]` after the last
+    boundary.
+
+    >>> s = Piecewise([10, 20], [0.1, 0.3, 0.5])
+    >>> s(0), s(10), s(25)
+    (0.1, 0.3, 0.5)
+    """
+
+    def __init__(self, boundaries, values):
+        if isinstance(boundaries, (str, bytes)) or not hasattr(
+            boundaries, "__len__"
+        ):
+            raise TypeError(
+                "Invalid value received for argument `boundaries`. Expected "
+                f"a list of numbers. Received: boundaries={boundaries!r}"
+            )
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise TypeError(
+                "Invalid value received for argument `values`. Expected a "
+                f"list of rates. Received: values={values!r}"
+            )
+        boundaries = [_check_number("boundaries", b, 0) for b in boundaries]
+        values = [_check_rate("values", v) for v in values]
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(
+                "Invalid value received for argument `values`. Expected "
+                f"len(boundaries) + 1 = {len(boundaries) + 1} values. "
+                f"Received: values={values!r}"
+            )
+        if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
+            raise ValueError(
+                "Invalid value received for argument `boundaries`. Expected "
+                f"strictly increasing numbers. Received: boundaries={boundaries!r}"
+            )
+        self.boundaries = boundaries
+        self.values = values
+
+    def value(self, step):
+        out = self.values[0] + 0.0 * step
+        for boundary, v in zip(self.boundaries, self.values[1:]):
+            out = _where(step >= boundary, v + 0.0 * step, out)
+        return out
+
+    def get_config(self):
+        return {"boundaries": list(self.boundaries), "values": list(self.values)}
+
+
+@_register
+class Curriculum(Schedule):
+    """Curriculum dropout (Morerio et al., ICCV 2017).
+
+    The keep probability decays from 1 towards `theta_bar = 1 - final_rate`:
+    `theta(t) = (1 - theta_bar) * exp(-gamma * t) + theta_bar`, so the rate is
+    `final_rate * (1 - exp(-gamma * t))`. The paper's default
+    `gamma = 10 / total_steps` reaches ~99.995% of `final_rate` by the end.
+
+    >>> round(Curriculum(0.5, gamma=0.1)(10), 4)
+    0.3161
+    """
+
+    def __init__(self, final_rate, gamma):
+        self.final_rate = _check_rate("final_rate", final_rate)
+        self.gamma = _check_number("gamma", gamma, 0, strict=True)
+
+    def value(self, step):
+        return self.final_rate * (1.0 - _exp(-self.gamma * step))
+
+    def get_config(self):
+        return {"final_rate": self.final_rate, "gamma": self.gamma}
+
+
+@_register
+class Annealed(Schedule):
+    """Annealed dropout (Rennie et al., 2014): `p0 * max(0, 1 - t / N)`.
+
+    >>> Annealed(0.5, steps=10)(5)
+    0.25
+    """
+
+    def __init__(self, initial_rate, steps):
+        self.initial_rate = _check_rate("initial_rate", initial_rate)
+        self.steps = _check_number("steps", steps, 0, strict=True)
+
+    def value(self, step):
+        return self.initial_rate * _maximum(1.0 - step / self.steps, 0.0)
+
+    def get_config(self):
+        return {"initial_rate": self.initial_rate, "steps": self.steps}
+
+
+@_register
+class Early(Schedule):
+    """Early dropout (Liu et al., ICML 2023): dropout only before `cutoff`.
+
+    `mode="constant"` keeps `rate` until `cutoff`, then 0; `mode="linear"`
+    decreases it linearly from `rate` to 0 at `cutoff`.
+
+    >>> Early(0.1, cutoff=10)(9), Early(0.1, cutoff=10)(10)
+    (0.1, 0.0)
+    """
+
+    def __init__(self, rate, cutoff, mode="constant"):
+        self.rate = _check_rate("rate", rate)
+        self.cutoff = _check_number("cutoff", cutoff, 0, strict=True)
+        if mode not in ("constant", "linear"):
+            raise ValueError(
+                "Invalid value received for argument `mode`. Expected one of "
+                f"'constant', 'linear'. Received: mode={mode!r}"
+            )
+        self.mode = mode
+
+    def value(self, step):
+        if self.mode == "linear":
+            return self.rate * _maximum(1.0 - step / self.cutoff, 0.0)
+        return _where(step < self.cutoff, self.rate + 0.0 * step, 0.0 * step)
+
+    def get_config(self):
+        return {"rate": self.rate, "cutoff": self.cutoff, "mode": self.mode}
+
+
+@_register
+class Late(Schedule):
+    """Late dropout (Liu et al., ICML 2023): 0 before `cutoff`, then `rate`.
+
+    >>> Late(0.1, cutoff=10)(9), Late(0.1, cutoff=10)(10)
+    (0.0, 0.1)
+    """
+
+    def __init__(self, rate, cutoff):
+        self.rate = _check_rate("rate", rate)
+        self.cutoff = _check_number("cutoff", cutoff, 0)
+
+    def value(self, step):
+        return _where(step >= self.cutoff, self.rate + 0.0 * step, 0.0 * step)
+
+    def get_config(self):
+        return {"rate": self.rate, "cutoff": self.cutoff}
+
+
+@_register
+class Warmup(Schedule):
+    """Linear warm-up from `initial_rate` into another schedule.
+
+    For `step < warmup_steps` the rate goes linearly from `initial_rate` to
+    `schedule(0)`; afterwards it is `schedule(step - warmup_steps)`.
+
+    >>> Warmup(Constant(0.4), warmup_steps=4)(2)
+    0.2
+    """
+
+    def __init__(self, schedule, warmup_steps, initial_rate=0.0):
+        self.schedule = _check_schedule("schedule", schedule)
+        self.warmup_steps = _check_number(
+            "warmup_steps", warmup_steps, 0, strict=True
+        )
+        self.initial_rate = _check_rate("initial_rate", initial_rate)
+
+    def value(self, step):
+        target = self.schedule.value(0.0 * step)
+        ramp = self.initial_rate + (target - self.initial_rate) * (
+            step / self.warmup_steps
+        )
+        after = self.schedule.value(_maximum(step - self.warmup_steps, 0.0))
+        return _where(step < self.warmup_steps, ramp, after)
+
+    def get_config(self):
+        return {
+            "schedule": serialize(self.schedule),
+            "warmup_steps": self.warmup_steps,
+            "initial_rate": self.initial_rate,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["schedule"] = deserialize(config["schedule"])
+        return cls(**config)
+
+
+@_register
+class Join(Schedule):
+    """Schedules one after another.
+
+    `schedules[i]` runs from `boundaries[i-1]` (0 for the first) to
+    `boundaries[i]`, with its own step counted from the start of its segment.
+
+    >>> s = Join([Constant(0.0), Linear(0.0, 0.4, steps=4)], boundaries=[10])
+    >>> s(5), s(12)
+    (0.0, 0.2)
+    """
+
+    def __init__(self, schedules, boundaries):
+        if isinstance(schedules, (str, bytes)) or not hasattr(
+            schedules, "__len__"
+        ):
+            raise TypeError(
+                "Invalid value received for argument `schedules`. Expected a "
+                f"list of schedules. Received: schedules={schedules!r}"
+            )
+        self.schedules = [_check_schedule("schedules", s) for s in schedules]
+        boundaries = [_check_number("boundaries", b, 0) for b in boundaries]
+        if len(boundaries) != len(self.schedules) - 1:
+            raise ValueError(
+                "Invalid value received for argument `boundaries`. Expected "
+                f"len(schedules) - 1 = {len(self.schedules) - 1} boundaries. "
+                f"Received: boundaries={boundaries!r}"
+            )
+        if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
+            raise ValueError(
+                "Invalid value received for argument `boundaries`. Expected "
+                f"strictly increasing numbers. Received: boundaries={boundaries!r}"
+            )
+        self.boundaries = boundaries
+
+    def value(self, step):
+        out = self.schedules[0].value(step)
+        for boundary, schedule in zip(self.boundaries, self.schedules[1:]):
+            local = schedule.value(_maximum(step - boundary, 0.0))
+            out = _where(step >= boundary, local, out)
+        return out
+
+    def get_config(self):
+        return {
+            "schedules": [serialize(s) for s in self.schedules],
+            "boundaries": list(self.boundaries),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["schedules"] = [deserialize(s) for s in config["schedules"]]
+        return cls(**config)
+
+
+def serialize(schedule):
+    """Serializes a schedule to a JSON-friendly dict (Keras format)."""
+    return keras.saving.serialize_keras_object(schedule)
+
+
+def deserialize(config, custom_objects=None):
+    """Inverse of `serialize`."""
+    return keras.saving.deserialize_keras_object(
+        config, custom_objects=custom_objects
+    )
+
+
+def get(identifier):
+    """Returns a `Schedule` from a schedule, a float rate or a config dict."""
+    if isinstance(identifier, dict):
+        identifier = deserialize(identifier)
+    return _check_schedule("schedule", identifier)
