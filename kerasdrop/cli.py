@@ -62,13 +62,10 @@ def demo(epochs=20, batch_size=64, seed=0, verbose=1, out=sys.stdout):
 
     class _PrintRate(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            layer = self.model.get_layer("dropout_1")
-            rates.append(layer.rate)
-            print(
-                f"epoch {epoch + 1}: dropout rate {layer.rate:.4f} "
-                f"(step {layer.step})",
-                file=out,
-            )
+            # Runs before Keras' progress bar: the bar shows the rate too.
+            rates.append(self.model.get_layer("dropout_1").rate)
+            if logs is not None:
+                logs["dropout_rate"] = rates[-1]
 
     print(
         f"kerasdrop demo: {len(x_train)} train / {len(x_val)} validation / "
@@ -86,6 +83,9 @@ def demo(epochs=20, batch_size=64, seed=0, verbose=1, out=sys.stdout):
         verbose=verbose,
     )
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    print("dropout rate at the end of each epoch:", file=out)
+    for epoch, rate in enumerate(rates, start=1):
+        print(f"  epoch {epoch:3d}: rate {rate:.4f}", file=out)
     print(
         f"test accuracy: {accuracy:.4f}  "
         f"({time.perf_counter() - start:.1f} s)",

@@ -1,0 +1,156 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from keras import ops
+
+from kerasdrop import schedules as S
+
+ALL = [
+    S.Constant(0.3),
+    S.Linear(0.1, 0.5, steps=40, delay=5),
+    S.Cosine(0.5, 0.05, steps=30, delay=3),
+    S.Exponential(0.4, 0.9, decay_steps=7),
+    S.Exponential(0.1, 1.5, decay_steps=3, staircase=True),
+    S.Piecewise([10, 20], [0.1, 0.3, 0.5]),
+    S.Curriculum(0.5, gamma=0.05),
+    S.Annealed(0.5, steps=50),
+    S.Early(0.2, cutoff=25),
+    S.Early(0.2, cutoff=25, mode="linear"),
+    S.Late(0.3, cutoff=12),
+    S.Warmup(S.Cosine(0.4, 0.1, 20), warmup_steps=10, initial_rate=0.05),
+    S.Join([S.Constant(0.0), S.Linear(0.0, 0.4, 10), S.Late(0.2, 3)], [5, 30]),
+]
+IDS = [repr(s) for s in ALL]
+
+
+def test_formulas_match_the_papers():
+    assert S.Linear(0.1, 0.5, steps=40, delay=5)(0) == 0.1
+    assert S.Linear(0.1, 0.5, steps=40, delay=5)(25) == pytest.approx(0.3)
+    assert S.Linear(0.1, 0.5, steps=40, delay=5)(1000) == pytest.approx(0.5)
+    assert S.Cosine(0.5, 0.0, steps=10)(5) == pytest.approx(0.25)
+    assert S.Cosine(0.5, 0.0, steps=10)(10) == pytest.approx(0.0)
+    assert S.Exponential(0.4, 0.5, decay_steps=10)(20) == pytest.approx(0.1)
+    assert S.Exponential(0.4, 0.5, 10, staircase=True)(19) == pytest.approx(0.2)
+    s = S.Piecewise([10, 20], [0.1, 0.3, 0.5])
+    assert [s(0), s(9), s(10), s(19), s(20), s(99)] == [0.1, 0.1, 0.3, 0.3, 0.5, 0.5]
+    # Morerio et al.: theta(t) = (1 - theta_bar) exp(-gamma t) + theta_bar.
+    theta_bar, gamma = 0.6, 0.01
+    for t in (0, 10, 100, 1000):
+        keep = (1 - theta_bar) * math.exp(-gamma * t) + theta_bar
+        assert S.Curriculum(1 - theta_bar, gamma)(t) == pytest.approx(1 - keep)
+    # Rennie et al.: p0 * max(0, 1 - t / N).
+    assert S.Annealed(0.5, steps=10)(5) == pytest.approx(0.25)
+    assert S.Annealed(0.5, steps=10)(50) == 0.0
+    # Liu et al.: early / late dropout.
+    assert (S.Early(0.1, 10)(9), S.Early(0.1, 10)(10)) == (0.1, 0.0)
+    assert S.Early(0.1, 10, mode="linear")(5) == pytest.approx(0.05)
+    assert (S.Late(0.1, 10)(9), S.Late(0.1, 10)(10)) == (0.0, 0.1)
+    w = S.Warmup(S.Constant(0.4), warmup_steps=4)
+    assert [w(0), w(2), w(4), w(100)] == pytest.approx([0.0, 0.2, 0.4, 0.4])
+    j = S.Join([S.Constant(0.0), S.Linear(0.0, 0.4, steps=4)], boundaries=[10])
+    assert [j(5), j(10), j(12), j(99)] == pytest.approx([0.0, 0.0, 0.2, 0.4])
+
+
+def test_python_numbers_give_python_floats():
+    for s in ALL:
+        assert type(s(3)) is float
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=IDS)
+def test_tensor_formula_matches_python(schedule):
+    steps = np.arange(0, 120, dtype="int32")
+    in_graph = ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps)))
+    python = np.array([schedule(int(t)) for t in steps])
+    assert in_graph.dtype == np.float32
+    np.testing.assert_allclose(in_graph, python, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("schedule", ALL, ids=IDS)
+def test_config_round_trip(schedule):
+    restored = S.deserialize(S.serialize(schedule))
+    assert type(restored) is type(schedule)
+    assert restored.get_config() == schedule.get_config()
+    assert restored == schedule
+    assert [restored(t) for t in range(0, 60, 7)] == [
+        schedule(t) for t in range(0, 60, 7)
+    ]
+    assert type(schedule).from_config(schedule.get_config()) == schedule
+
+
+def test_values_are_clipped_into_unit_interval():
+    grow = S.Exponential(0.5, 10.0, decay_steps=1)
+    assert grow(5) == S.MAX_RATE < 1.0
+    assert grow(10**6) == S.MAX_RATE  # no OverflowError
+    assert float(ops.convert_to_numpy(grow(ops.convert_to_tensor(50)))) < 1.0
+
+
+def test_get_accepts_float_schedule_and_config():
+    assert S.get(0.2) == S.Constant(0.2)
+    lin = S.Linear(0.0, 0.3, 10)
+    assert S.get(lin) is lin
+    assert S.get(S.serialize(lin)) == lin
+    with pytest.raises(TypeError, match="schedule"):
+        S.get("linear")
+
+
+@pytest.mark.parametrize(
+    "make, exc, fragment",
+    [
+        (lambda: S.Constant(1.0), ValueError, "rate=1.0"),
+        (lambda: S.Constant(-0.1), ValueError, "rate=-0.1"),
+        (lambda: S.Constant(float("nan")), ValueError, "rate=nan"),
+        (lambda: S.Constant("0.2"), TypeError, "rate='0.2'"),
+        (lambda: S.Constant(True), TypeError, "rate=True"),
+        (lambda: S.Linear(0.0, 1.2, 10), ValueError, "end=1.2"),
+        (lambda: S.Linear(0.0, 0.2, 0), ValueError, "steps=0"),
+        (lambda: S.Linear(0.0, 0.2, 10, delay=-1), ValueError, "delay=-1"),
+        (lambda: S.Cosine(0.0, 0.2, float("inf")), ValueError, "steps=inf"),
+        (lambda: S.Exponential(0.2, 0.0, 10), ValueError, "decay_rate=0"),
+        (lambda: S.Exponential(0.2, 0.5, 10, staircase=1), TypeError, "staircase=1"),
+        (lambda: S.Piecewise([10], [0.1]), ValueError, "values=[0.1]"),
+        (lambda: S.Piecewise([20, 10], [0.1, 0.2, 0.3]), ValueError, "boundaries="),
+        (lambda: S.Piecewise("10", [0.1, 0.2]), TypeError, "boundaries='10'"),
+        (lambda: S.Curriculum(0.5, gamma=0), ValueError, "gamma=0"),
+        (lambda: S.Annealed(0.5, steps=-3), ValueError, "steps=-3"),
+        (lambda: S.Early(0.2, 10, mode="cubic"), ValueError, "mode='cubic'"),
+        (lambda: S.Late(0.2, cutoff="5"), TypeError, "cutoff='5'"),
+        (lambda: S.Warmup(lambda t: 0.1, 10), TypeError, "schedule=<function"),
+        (lambda: S.Join([S.Constant(0.1)], [5]), ValueError, "boundaries=[5]"),
+    ],
+)
+def test_bad_parameters_raise_keras_style(make, exc, fragment):
+    with pytest.raises(exc) as info:
+        make()
+    message = str(info.value)
+    assert "Invalid value received for argument" in message
+    assert fragment in message
+
+
+def test_bad_step_raises():
+    with pytest.raises(ValueError, match="step=nan"):
+        S.Linear(0.0, 0.3, 10)(float("nan"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    index=st.integers(0, len(ALL) - 1),
+    step=st.integers(0, 10**7),
+)
+def test_any_step_gives_a_rate_in_unit_interval(index, step):
+    value = ALL[index](step)
+    assert 0.0 <= value <= S.MAX_RATE < 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.floats(0, 0.99),
+    end=st.floats(0, 0.99),
+    steps=st.integers(1, 10_000),
+    step=st.integers(0, 20_000),
+)
+def test_linear_stays_between_its_ends(start, end, steps, step):
+    value = S.Linear(start, end, steps)(step)
+    assert min(start, end) - 1e-12 <= value <= max(start, end) + 1e-12
