@@ -1,7 +1,5 @@
 """Bundled data sets (scikit-learn ships them: nothing is downloaded)."""
 
-import numpy as np
-
 
 def load_digits(validation_split=0.15, test_split=0.2, seed=0):
     """scikit-learn's 8x8 digits as float32 `(x, y)` splits.

@@ -206,7 +206,7 @@ CONFIG_CASES = [
 ]
 
 
-@pytest.mark.parametrize("layer", CONFIG_CASES, ids=lambda l: type(l).__name__)
+@pytest.mark.parametrize("layer", CONFIG_CASES, ids=lambda layer: type(layer).__name__)
 def test_get_config_round_trips(layer):
     config = layer.get_config()
     clone = type(layer).from_config(config)

@@ -89,7 +89,7 @@ JIT = [False, True] if keras.backend.backend() == "tensorflow" else ["auto"]
 def test_rate_assigned_per_batch_takes_effect_without_retrace(jit_compile):
     model = build_model(0.0, jit_compile)
     # Hundreds of changes: a new rate before every one of 240 batches.
-    assign = lambda step: round(0.05 + 0.85 * ((step * 37) % 100) / 100, 4)  # noqa: E731
+    assign = lambda step: round(0.05 + 0.85 * ((step * 37) % 100) / 100, 4)
     rec = Recorder(assign)
     x, y = data(40)
     model.fit(x, y, batch_size=BATCH, epochs=6, callbacks=[rec], verbose=0)

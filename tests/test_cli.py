@@ -1,0 +1,48 @@
+import io
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from kerasdrop import cli
+
+
+def test_console_script_help():
+    exe = shutil.which("kerasdrop")
+    if exe is None:
+        pytest.fail("the `kerasdrop` console script is not installed (pip install -e .)")
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    assert "demo" in out.stdout
+    out = subprocess.run([exe, "demo", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "--epochs" in out.stdout
+
+
+def test_demo_trains_and_reports_rates():
+    buf = io.StringIO()
+    result = cli.demo(epochs=4, verbose=0, out=buf)
+    text = buf.getvalue()
+    assert len(result["rates"]) == 4
+    # The scheduled rate rises from 0 to 0.5 over the first half of training.
+    assert 0.0 < result["rates"][0] < result["rates"][1] <= 0.5
+    assert result["rates"][-1] == 0.5
+    assert result["test_accuracy"] > 0.8
+    assert "epoch   1: rate" in text and "test accuracy:" in text
+
+
+def test_demo_bad_arguments_exit_with_a_message(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["demo", "--epochs", "0"])
+    assert info.value.code == 2
+    assert "Received: epochs='0'" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run(
+        [sys.executable, "-m", "kerasdrop", "--version"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert out.returncode == 0 and "kerasdrop" in out.stdout
