@@ -83,6 +83,7 @@ class DropoutBase(keras.layers.Layer):
         else:
             self.schedule = None
             initial = check_rate(rate)
+        self.base_rate = float(initial)
         self.seed = check_seed(seed)
         self.supports_masking = True
         # Fixed creation order (rate, step, seed state): saving relies on it.
@@ -130,6 +131,10 @@ class DropoutBase(keras.layers.Layer):
                 f"build the layer with a float rate. Received: rate={value!r}"
             )
         self._rate.assign(check_rate(value))
+
+    # `base_rate` (set in __init__): the rate the layer was built with (a
+    # schedule's value at step 0). `DropoutScheduler(mode="scale")` multiplies
+    # it; `get_config` returns it, while the live rate travels with weights.
 
     @property
     def rate_variable(self):
@@ -227,8 +232,9 @@ class DropoutBase(keras.layers.Layer):
 
     def get_config(self):
         base_config = super().get_config()
+        # Constructor values; the live rate and step are weights.
         if self.schedule is not None:
             rate = schedules_lib.serialize(self.schedule)
         else:
-            rate = self.rate
+            rate = self.base_rate
         return {**base_config, "rate": rate, "seed": self.seed}
