@@ -1,0 +1,601 @@
+"""Callbacks that schedule, adapt and log dropout rates during `fit`.
+
+All of them reach layers through `self.model` at each use (on JAX that syncs
+the mid-epoch training state), hold no model reference at construction (so
+KerasTuner can deep-copy them per trial), and only assign rate variables,
+which never retraces the compiled train step. Each writes the live rates
+into `logs` as `dropout/<layer name>`, so History, CSVLogger, the progress
+bar and TensorBoard show them.
+"""
+
+import math
+import numbers
+import re
+import warnings
+
+import keras
+import numpy as np
+
+from kerasdrop import schedules as schedules_lib
+from kerasdrop.layers.base import DropoutBase
+
+_register = keras.saving.register_keras_serializable(package="kerasdrop")
+
+UNITS = ("epoch", "batch")
+MODES = ("set", "scale")
+LOG_PREFIX = "dropout/"
+
+
+# ----------------------------------------------------------------------------
+# Finding layers.
+# ----------------------------------------------------------------------------
+def _walk(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers") and isinstance(layer, keras.Model):
+            yield from _walk(layer)
+
+
+def dropout_layers(model):
+    """Every kerasdrop dropout layer of `model`, nested models included."""
+    return [layer for layer in _walk(model) if isinstance(layer, DropoutBase)]
+
+
+def _stock_dropout_names(model):
+    stock = (
+        keras.layers.Dropout,
+        keras.layers.SpatialDropout1D,
+        keras.layers.SpatialDropout2D,
+        keras.layers.SpatialDropout3D,
+        keras.layers.GaussianDropout,
+    )
+    return [
+        layer.name
+        for layer in _walk(model)
+        if isinstance(layer, stock) and not isinstance(layer, DropoutBase)
+    ]
+
+
+def _matches(selector, layer):
+    if isinstance(selector, type):
+        return isinstance(layer, selector)
+    return selector == layer.name or re.fullmatch(selector, layer.name) is not None
+
+
+def _check_selector(name, selector):
+    items = selector if isinstance(selector, (list, tuple)) else [selector]
+    for item in items:
+        if isinstance(item, type):
+            continue
+        if not isinstance(item, str):
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a layer "
+                "name, a regular expression, a layer class, or a list of them. "
+                f"Received: {name}={selector!r}"
+            )
+        try:
+            re.compile(item)
+        except re.error as e:
+            raise ValueError(
+                f"Invalid value received for argument `{name}`. {item!r} is not "
+                f"a valid regular expression ({e}). Received: {name}={selector!r}"
+            ) from None
+    return list(items)
+
+
+def select_layers(model, selector=None, argument="layers"):
+    """kerasdrop dropout layers of `model` picked by `selector`.
+
+    `selector` is None (all), a name, a regex (full match), a layer class, or
+    a list of them. Raises a clear error when the model has no kerasdrop
+    layer (pointing to `kerasdrop.convert` if it has stock Keras dropout) or
+    when the selector matches nothing (listing the available names).
+    """
+    candidates = dropout_layers(model)
+    if not candidates:
+        stock = _stock_dropout_names(model)
+        if stock:
+            raise ValueError(
+                f"Model '{model.name}' has stock Keras dropout layers {stock} "
+                "but no kerasdrop layer: their rate is a Python float that a "
+                "compiled train step cannot see change. Use "
+                "`model = kerasdrop.convert(model)` first."
+            )
+        raise ValueError(
+            f"Model '{model.name}' has no kerasdrop dropout layer to schedule "
+            "or log."
+        )
+    if selector is None:
+        return candidates
+    items = _check_selector(argument, selector)
+    chosen = [
+        layer for layer in candidates if any(_matches(s, layer) for s in items)
+    ]
+    if not chosen:
+        raise ValueError(
+            f"Invalid value received for argument `{argument}`. It matches no "
+            f"kerasdrop dropout layer; available: "
+            f"{[layer.name for layer in candidates]}. "
+            f"Received: {argument}={selector!r}"
+        )
+    return chosen
+
+
+def log_rates(model, logs, layers=None):
+    """Writes `dropout/<name>` = live rate for each kerasdrop layer into `logs`."""
+    if logs is None:
+        return
+    for layer in layers if layers is not None else dropout_layers(model):
+        logs[LOG_PREFIX + layer.name] = layer.rate
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected one of "
+            f"{choices}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def _check_verbose(verbose):
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral):
+        raise TypeError(
+            "Invalid value received for argument `verbose`. Expected an "
+            f"integer. Received: verbose={verbose!r}"
+        )
+    return int(verbose)
+
+
+# ----------------------------------------------------------------------------
+# DropoutScheduler.
+# ----------------------------------------------------------------------------
+def _check_schedule_arg(schedule):
+    if isinstance(schedule, dict):
+        if not schedule:
+            raise ValueError(
+                "Invalid value received for argument `schedule`. Expected a "
+                "non-empty dict from layer-name pattern to schedule. "
+                f"Received: schedule={schedule!r}"
+            )
+        out = {}
+        for pattern, value in schedule.items():
+            _check_selector("schedule", pattern)
+            out[pattern] = _check_schedule_arg(value)
+        return out
+    if isinstance(schedule, numbers.Real) and not isinstance(schedule, bool):
+        return schedules_lib.Constant(schedule)
+    if isinstance(schedule, schedules_lib.Schedule) or callable(schedule):
+        return schedule
+    raise TypeError(
+        "Invalid value received for argument `schedule`. Expected a "
+        "`kerasdrop.schedules.Schedule`, a callable `(index, current_rate) -> "
+        "rate`, or a dict from layer-name pattern to one of those. "
+        f"Received: schedule={schedule!r} of type {type(schedule).__name__}"
+    )
+
+
+@_register
+class DropoutScheduler(keras.callbacks.Callback):
+    """Sets dropout rates from a schedule at each epoch or batch.
+
+    Args:
+        schedule: a `kerasdrop.schedules.Schedule` (called with the epoch or
+            global batch index), a callable `(index, current_rate) -> rate`
+            as for `keras.callbacks.LearningRateScheduler`, or a dict from
+            layer-name pattern (name or regex) to one of those, for
+            per-layer schedules.
+        layers: which kerasdrop layers to drive: None (all, nested models
+            included), a name, a regex, a layer class, or a list of them.
+        unit: `"epoch"` (index = epoch, set at each epoch's start) or
+            `"batch"` (index = global batch count, set before every batch).
+        mode: `"set"` assigns the schedule's value; `"scale"` multiplies each
+            layer's base rate (the rate it was built with) by it, so layers
+            at 0.1 and 0.5 keep their ratio.
+        verbose: 1 prints each change of rate (epoch unit only).
+
+    The index is computed from the epoch number Keras passes (and, for
+    batches, `params["steps"]`), so a run resumed by
+    `keras.callbacks.BackupAndRestore` continues the trajectory exactly.
+    A value that is NaN or outside `[0, 1)` raises a `ValueError` naming the
+    index and layer before anything is assigned.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> cb = kerasdrop.callbacks.DropoutScheduler(
+    ...     kerasdrop.schedules.Linear(0.5, 0.1, steps=20), unit="epoch")
+    >>> # model.fit(x, y, epochs=20, callbacks=[cb])
+    """
+
+    def __init__(self, schedule, layers=None, unit="epoch", mode="set", verbose=0):
+        super().__init__()
+        self.schedule = _check_schedule_arg(schedule)
+        if layers is not None:
+            _check_selector("layers", layers)
+        self.layers = layers
+        self.unit = _check_choice("unit", unit, UNITS)
+        self.mode = _check_choice("mode", mode, MODES)
+        self.verbose = _check_verbose(verbose)
+        self._epoch = 0
+        self._batches = 0
+
+    # -- targets ------------------------------------------------------------
+    def _targets(self):
+        """(layer, schedule) pairs, found through `self.model` at each use."""
+        model = self.model
+        layers = select_layers(model, self.layers)
+        if not isinstance(self.schedule, dict):
+            return [(layer, self.schedule) for layer in layers]
+        pairs, used = [], set()
+        for layer in layers:
+            for pattern, schedule in self.schedule.items():
+                if _matches(pattern, layer):
+                    pairs.append((layer, schedule))
+                    used.add(pattern)
+                    break
+        unused = [p for p in self.schedule if p not in used]
+        if unused:
+            raise ValueError(
+                "Invalid value received for argument `schedule`. The patterns "
+                f"{unused} match no kerasdrop dropout layer; available: "
+                f"{[layer.name for layer in layers]}. "
+                f"Received: schedule keys {list(self.schedule)}"
+            )
+        return pairs
+
+    def _value(self, schedule, index, layer):
+        if isinstance(schedule, schedules_lib.Schedule):
+            value = schedule(index)
+        else:
+            value = schedule(index, layer.rate)
+        if isinstance(value, bool) or not isinstance(
+            value, (numbers.Real, np.floating, np.integer)
+        ):
+            raise TypeError(
+                f"The schedule of DropoutScheduler returned {value!r} of type "
+                f"{type(value).__name__} for layer '{layer.name}' at "
+                f"{self.unit} {index}; expected a float rate in [0, 1)."
+            )
+        value = float(value)
+        if self.mode == "scale":
+            value = value * layer.base_rate
+        if math.isnan(value) or not 0.0 <= value < 1.0:
+            raise ValueError(
+                f"The schedule of DropoutScheduler gave rate {value!r} for "
+                f"layer '{layer.name}' at {self.unit} {index}; a rate must be "
+                "a float in [0, 1). Nothing was assigned at this step."
+            )
+        return value
+
+    def _apply(self, index):
+        pairs = self._targets()
+        values = [(layer, self._value(s, index, layer)) for layer, s in pairs]
+        for layer, value in values:  # assign only once every value is valid
+            if layer.schedule is not None:
+                raise ValueError(
+                    f"Layer '{layer.name}' follows its own schedule "
+                    f"{layer.schedule!r}; DropoutScheduler cannot also set its "
+                    "rate. Select other layers with `layers=`."
+                )
+            changed = abs(layer.rate - value) > 1e-7
+            layer.rate = value
+            if changed and self.verbose and self.unit == "epoch":
+                print(
+                    f"\nEpoch {index + 1}: DropoutScheduler set the rate of "
+                    f"'{layer.name}' to {value:.4g}."
+                )
+        return [layer for layer, _ in values]
+
+    # -- hooks --------------------------------------------------------------
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if self.unit == "epoch":
+            self._apply(epoch)
+
+    def on_train_begin(self, logs=None):
+        self._targets()  # fail fast on a bad selection
+        self._batches = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.unit == "batch":
+            steps = (self.params or {}).get("steps")
+            # Known epoch length: the index follows from (epoch, batch), so a
+            # resumed run continues exactly; otherwise count batches.
+            index = self._epoch * steps + batch if steps else self._batches
+            self._apply(index)
+            self._batches += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.unit == "batch":
+            log_rates(self.model, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        log_rates(self.model, logs)
+
+    def get_config(self):
+        schedule = self.schedule
+        if isinstance(schedule, dict):
+            schedule = {k: schedules_lib.serialize(v) for k, v in schedule.items()}
+        elif isinstance(schedule, schedules_lib.Schedule):
+            schedule = schedules_lib.serialize(schedule)
+        return {
+            "schedule": schedule,
+            "layers": self.layers,
+            "unit": self.unit,
+            "mode": self.mode,
+            "verbose": self.verbose,
+        }
+
+
+# ----------------------------------------------------------------------------
+# Adaptive rate.
+# ----------------------------------------------------------------------------
+@_register
+class AdaptiveDropout(keras.callbacks.Callback):
+    """Raises the dropout rate when the model starts to overfit.
+
+    In the style of `keras.callbacks.ReduceLROnPlateau`. After each epoch it
+    reads `monitor`:
+
+    - `monitor="gap"` (default): the generalization gap `val_loss - loss`.
+      When the gap has widened by more than `min_delta` over the smallest
+      gap seen, for `patience` epochs in a row, every selected layer's rate
+      is multiplied by `factor` (a layer at 0 starts at `start_rate`).
+    - any other key (e.g. `"val_loss"`, `"val_accuracy"`): when it has not
+      improved by `min_delta` for `patience` epochs, the rates rise likewise.
+
+    With `lower_on_underfit=True`, a gap at or below `underfit_gap` for
+    `patience` epochs (validation as good as training: the model underfits)
+    divides the rates by `factor`. Rates stay in `[min_rate, max_rate]`;
+    after a change, `cooldown` epochs pass before the next. A missing
+    monitored value warns and changes nothing.
+
+    Args:
+        monitor: `"gap"` or a logs key.
+        factor: > 1, the multiplicative step.
+        patience: epochs of the condition before a change.
+        cooldown: epochs to wait after a change.
+        min_delta: threshold of a significant change.
+        min_rate, max_rate: bounds of the rate, `0 <= min_rate <= max_rate < 1`.
+        start_rate: the rate a layer at 0 jumps to when raised.
+        lower_on_underfit: also lower the rate on underfitting.
+        underfit_gap: gap at or below which the model counts as underfitting.
+        mode: `"auto"`, `"min"` or `"max"` for a metric monitor.
+        layers: selection as in `DropoutScheduler`.
+        verbose: 1 prints each change.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> cb = kerasdrop.callbacks.AdaptiveDropout(patience=2, max_rate=0.5)
+    >>> # model.fit(x, y, validation_data=..., callbacks=[cb])
+    """
+
+    def __init__(
+        self,
+        monitor="gap",
+        factor=1.5,
+        patience=2,
+        cooldown=0,
+        min_delta=1e-3,
+        min_rate=0.0,
+        max_rate=0.5,
+        start_rate=0.05,
+        lower_on_underfit=False,
+        underfit_gap=0.0,
+        mode="auto",
+        layers=None,
+        verbose=0,
+    ):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(
+                "Invalid value received for argument `monitor`. Expected 'gap' "
+                f"or a logs key. Received: monitor={monitor!r}"
+            )
+        self.monitor = monitor
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not (
+            factor > 1.0 and math.isfinite(factor)
+        ):
+            raise ValueError(
+                "Invalid value received for argument `factor`. Expected a "
+                f"finite number > 1. Received: factor={factor!r}"
+            )
+        self.factor = float(factor)
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(
+                    f"Invalid value received for argument `{name}`. Expected a "
+                    f"non-negative integer. Received: {name}={value!r}"
+                )
+        self.patience = int(patience)
+        self.cooldown = int(cooldown)
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not (
+            min_delta >= 0
+        ):
+            raise ValueError(
+                "Invalid value received for argument `min_delta`. Expected a "
+                f"number >= 0. Received: min_delta={min_delta!r}"
+            )
+        self.min_delta = float(min_delta)
+        for name, value in (
+            ("min_rate", min_rate),
+            ("max_rate", max_rate),
+            ("start_rate", start_rate),
+        ):
+            schedules_lib._check_rate(name, value)
+        if min_rate > max_rate:
+            raise ValueError(
+                "Invalid value received for argument `min_rate`. Expected "
+                f"min_rate <= max_rate={max_rate!r}. Received: min_rate={min_rate!r}"
+            )
+        self.min_rate = float(min_rate)
+        self.max_rate = float(max_rate)
+        self.start_rate = float(start_rate)
+        if not isinstance(lower_on_underfit, bool):
+            raise TypeError(
+                "Invalid value received for argument `lower_on_underfit`. "
+                f"Expected a bool. Received: lower_on_underfit={lower_on_underfit!r}"
+            )
+        self.lower_on_underfit = lower_on_underfit
+        self.underfit_gap = float(underfit_gap)
+        self.mode = _check_choice("mode", mode, ("auto", "min", "max"))
+        if layers is not None:
+            _check_selector("layers", layers)
+        self.layers = layers
+        self.verbose = _check_verbose(verbose)
+        self._reset()
+
+    def _reset(self):
+        self.best = None
+        self.wait = 0
+        self.under_wait = 0
+        self.cooldown_counter = 0
+
+    def _improved(self, current):
+        if self.best is None:
+            return True
+        if self.monitor == "gap":
+            return current < self.best - self.min_delta  # smaller gap is better
+        mode = self.mode
+        if mode == "auto":
+            mode = "max" if any(k in self.monitor for k in ("acc", "auc")) else "min"
+        if mode == "min":
+            return current < self.best - self.min_delta
+        return current > self.best + self.min_delta
+
+    def _current(self, logs):
+        logs = logs or {}
+        if self.monitor == "gap":
+            if "loss" in logs and "val_loss" in logs:
+                return float(logs["val_loss"]) - float(logs["loss"])
+            missing = "val_loss" if "loss" in logs else "loss"
+        else:
+            if self.monitor in logs:
+                return float(logs[self.monitor])
+            missing = self.monitor
+        warnings.warn(
+            f"AdaptiveDropout monitors {self.monitor!r} but {missing!r} is not in "
+            f"the logs (available: {sorted(logs)}); the rates stay unchanged. "
+            "Pass validation data to fit for 'gap' or 'val_*' monitors.",
+            stacklevel=2,
+        )
+        return None
+
+    def _change(self, epoch, up):
+        for layer in select_layers(self.model, self.layers):
+            if layer.schedule is not None:
+                continue
+            old = layer.rate
+            if up:
+                new = old * self.factor if old > 0 else self.start_rate
+            else:
+                new = old / self.factor
+            new = min(self.max_rate, max(self.min_rate, new))
+            if abs(new - old) > 1e-7:
+                layer.rate = new
+                if self.verbose:
+                    print(
+                        f"\nEpoch {epoch + 1}: AdaptiveDropout "
+                        f"{'raised' if up else 'lowered'} the rate of "
+                        f"'{layer.name}' from {old:.4g} to {new:.4g}."
+                    )
+        self.cooldown_counter = self.cooldown
+        self.wait = 0
+        self.under_wait = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        select_layers(self.model, self.layers)
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._current(logs)
+        if current is not None:
+            if self.monitor == "gap":
+                # Widened: larger than the smallest gap seen by > min_delta.
+                worse = self.best is not None and current > self.best + self.min_delta
+                if self.best is None or current < self.best:
+                    self.best = current
+            else:
+                worse = not self._improved(current)
+                if not worse:
+                    self.best = current
+            underfit = (
+                self.lower_on_underfit
+                and self.monitor == "gap"
+                and current <= self.underfit_gap
+            )
+            if self.cooldown_counter > 0:  # as in ReduceLROnPlateau
+                self.cooldown_counter -= 1
+                self.wait = self.under_wait = 0
+            if self.cooldown_counter == 0:
+                self.wait = self.wait + 1 if worse else 0
+                self.under_wait = self.under_wait + 1 if underfit else 0
+                if self.wait >= max(self.patience, 1):
+                    self._change(epoch, up=True)
+                    self.best = current if self.monitor == "gap" else self.best
+                elif self.under_wait >= max(self.patience, 1):
+                    self._change(epoch, up=False)
+        log_rates(self.model, logs)
+
+    def get_config(self):
+        return {
+            "monitor": self.monitor,
+            "factor": self.factor,
+            "patience": self.patience,
+            "cooldown": self.cooldown,
+            "min_delta": self.min_delta,
+            "min_rate": self.min_rate,
+            "max_rate": self.max_rate,
+            "start_rate": self.start_rate,
+            "lower_on_underfit": self.lower_on_underfit,
+            "underfit_gap": self.underfit_gap,
+            "mode": self.mode,
+            "layers": self.layers,
+            "verbose": self.verbose,
+        }
+
+
+@_register
+class DropoutLogger(keras.callbacks.Callback):
+    """Only logs: writes every kerasdrop layer's live rate into `logs`.
+
+    Keys are `dropout/<layer name>`, at each epoch end (and each batch end
+    with `per_batch=True`), so History, CSVLogger, the progress bar and
+    `keras.callbacks.TensorBoard` (placed after it) record them. Learned
+    rates (Concrete Dropout) are logged the same way.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> logger = kerasdrop.callbacks.DropoutLogger()
+    >>> # history = model.fit(..., callbacks=[logger]); history.history["dropout/drop"]
+    """
+
+    def __init__(self, layers=None, per_batch=False):
+        super().__init__()
+        if layers is not None:
+            _check_selector("layers", layers)
+        self.layers = layers
+        if not isinstance(per_batch, bool):
+            raise TypeError(
+                "Invalid value received for argument `per_batch`. Expected a "
+                f"bool. Received: per_batch={per_batch!r}"
+            )
+        self.per_batch = per_batch
+
+    def on_train_begin(self, logs=None):
+        select_layers(self.model, self.layers)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.per_batch:
+            model = self.model
+            log_rates(model, logs, select_layers(model, self.layers))
+
+    def on_epoch_end(self, epoch, logs=None):
+        model = self.model
+        log_rates(model, logs, select_layers(model, self.layers))
+
+    def get_config(self):
+        return {"layers": self.layers, "per_batch": self.per_batch}

@@ -1,0 +1,74 @@
+"""One-line dropout recipes from the literature, as `DropoutScheduler`s.
+
+Each returns a callback for `model.fit(..., callbacks=[...])`; its schedule
+is `callback.schedule`.
+
+>>> import kerasdrop
+>>> cb = kerasdrop.recipes.early_dropout(epochs=300)
+>>> cb.schedule
+Early(rate=0.1, cutoff=50, mode='constant')
+"""
+
+import numbers
+
+from kerasdrop import schedules
+from kerasdrop.callbacks import DropoutScheduler
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a positive "
+            f"integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def early_dropout(epochs, rate=0.1, cutoff=None, mode="constant", layers=None):
+    """Early dropout (Liu et al., "Dropout Reduces Underfitting", ICML 2023).
+
+    Dropout only in the first epochs, then none: helps underfitting models
+    reach a lower training loss. Paper defaults: `rate=0.1`, `cutoff` = 50 of
+    300 epochs (one sixth of training), constant or linearly decreasing.
+    """
+    epochs = _positive_int("epochs", epochs)
+    cutoff = max(1, epochs // 6) if cutoff is None else _positive_int("cutoff", cutoff)
+    return DropoutScheduler(
+        schedules.Early(rate, cutoff, mode=mode), layers=layers, unit="epoch"
+    )
+
+
+def late_dropout(epochs, rate=0.1, cutoff=None, layers=None):
+    """Late dropout (Liu et al., ICML 2023): none first, then `rate`.
+
+    For overfitting models: regularize only after `cutoff` (paper: epoch 50
+    of 300, one sixth of training).
+    """
+    epochs = _positive_int("epochs", epochs)
+    cutoff = max(1, epochs // 6) if cutoff is None else _positive_int("cutoff", cutoff)
+    return DropoutScheduler(schedules.Late(rate, cutoff), layers=layers, unit="epoch")
+
+
+def curriculum_dropout(total_steps, final_rate=0.5, gamma=None, layers=None):
+    """Curriculum dropout (Morerio et al., ICCV 2017), per batch.
+
+    The rate rises as `final_rate * (1 - exp(-gamma t))`; the paper's
+    `gamma = 10 / T` (T = total training steps) reaches the final rate well
+    before the end.
+    """
+    total_steps = _positive_int("total_steps", total_steps)
+    gamma = 10.0 / total_steps if gamma is None else gamma
+    return DropoutScheduler(
+        schedules.Curriculum(final_rate, gamma), layers=layers, unit="batch"
+    )
+
+
+def annealed_dropout(epochs, initial_rate=0.5, layers=None):
+    """Annealed dropout (Rennie et al., SLT 2014): `p0 (1 - t / N)` per epoch.
+
+    The rate falls linearly from `initial_rate` to 0 over the `epochs`.
+    """
+    epochs = _positive_int("epochs", epochs)
+    return DropoutScheduler(
+        schedules.Annealed(initial_rate, epochs), layers=layers, unit="epoch"
+    )

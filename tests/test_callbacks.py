@@ -1,0 +1,392 @@
+"""DropoutScheduler, AdaptiveDropout, DropoutLogger and recipes in `fit`."""
+
+import copy
+import csv
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import kerasdrop
+from kerasdrop import callbacks as C
+from kerasdrop import layers as L
+from kerasdrop import recipes
+from kerasdrop import schedules as S
+
+BACKEND = keras.backend.backend()
+STEPS = 4  # batches per epoch
+BATCH = 8
+
+
+class Counting(L.Dropout):
+    traces = 0
+
+    def call(self, inputs, training=False):
+        type(self).traces += 1
+        return super().call(inputs, training=training)
+
+
+def model_fn(rates=(0.1, 0.5), nested=True):
+    Counting.traces = 0
+    keras.utils.set_random_seed(0)
+    inner_in = keras.Input((16,))
+    inner = keras.Model(
+        inner_in, Counting(rates[1], name="inner_drop")(keras.layers.Dense(16)(inner_in)),
+        name="block",
+    )
+    inputs = keras.Input((8,))
+    h = Counting(rates[0], name="input_drop")(inputs)
+    h = keras.layers.Dense(16, activation="relu")(h)
+    h = inner(h) if nested else h
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    return model
+
+
+def xy(n=STEPS * BATCH, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8)).astype("float32")
+    return x, x[:, :1] * 0.5
+
+
+class Trace(keras.callbacks.Callback):
+    """Records the live rate of each layer at each batch, and trace counts."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates, self.traces = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        model = self.model
+        self.rates.append({layer.name: layer.rate for layer in C.dropout_layers(model)})
+        self.traces.append(Counting.traces)
+
+
+@pytest.mark.parametrize("unit", ["epoch", "batch"])
+@pytest.mark.parametrize("mode", ["set", "scale"])
+def test_exact_trajectory_per_unit_mode_and_layer(unit, mode):
+    model = model_fn()
+    sched = S.Linear(0.9, 0.1, steps=20)
+    trace = Trace()
+    model.fit(*xy(), batch_size=BATCH, epochs=5, verbose=0,
+              callbacks=[C.DropoutScheduler(sched, unit=unit, mode=mode), trace])
+    assert len(trace.rates) == 5 * STEPS
+    for i, seen in enumerate(trace.rates):
+        index = i if unit == "batch" else i // STEPS
+        for name, base in (("input_drop", 0.1), ("inner_drop", 0.5)):
+            expected = sched(index) * (base if mode == "scale" else 1.0)
+            assert seen[name] == pytest.approx(expected, abs=1e-6), (i, name)
+    assert len(set(trace.traces)) == 1
+
+
+def test_per_layer_schedules_and_selection():
+    model = model_fn()
+    cb = C.DropoutScheduler({"input_.*": S.Constant(0.2), "inner_drop": S.Linear(0.0, 0.4, 4)})
+    trace = Trace()
+    model.fit(*xy(), batch_size=BATCH, epochs=3, verbose=0, callbacks=[cb, trace])
+    assert [r["input_drop"] for r in trace.rates] == pytest.approx([0.2] * 12)
+    assert [r["inner_drop"] for r in trace.rates[::STEPS]] == pytest.approx([0.0, 0.1, 0.2])
+    # Selection by name and by class; unselected layers keep their rate.
+    model = model_fn()
+    model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0,
+              callbacks=[C.DropoutScheduler(S.Constant(0.3), layers="inner_drop")])
+    assert model.get_layer("input_drop").rate == 0.1
+    assert model.get_layer("block").get_layer("inner_drop").rate == 0.3
+    model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0,
+              callbacks=[C.DropoutScheduler(S.Constant(0.35), layers=[L.Dropout])])
+    assert model.get_layer("input_drop").rate == 0.35
+
+
+def test_callable_schedule_like_learning_rate_scheduler():
+    model = model_fn()
+    cb = C.DropoutScheduler(lambda epoch, rate: min(0.8, rate + 0.1), layers="input_drop")
+    history = model.fit(*xy(), batch_size=BATCH, epochs=3, verbose=0, callbacks=[cb])
+    assert history.history["dropout/input_drop"] == pytest.approx([0.2, 0.3, 0.4])
+
+
+def test_hundreds_of_changes_never_retrace():
+    model = model_fn()
+    trace = Trace()
+    cb = C.DropoutScheduler(S.Cosine(0.6, 0.0, steps=50), unit="batch")
+    x, y = xy(50 * BATCH)
+    model.fit(x, y, batch_size=BATCH, epochs=6, verbose=0, callbacks=[cb, trace])
+    assert len(trace.rates) == 300
+    assert len({round(r["input_drop"], 6) for r in trace.rates}) > 40
+    assert len(set(trace.traces)) == 1
+
+
+def test_rates_reach_history_csv_and_progress_bar(tmp_path, capsys):
+    model = model_fn()
+    path = tmp_path / "log.csv"
+    history = model.fit(
+        *xy(), batch_size=BATCH, epochs=2, verbose=2,
+        callbacks=[C.DropoutScheduler(S.Linear(0.5, 0.1, 1)), keras.callbacks.CSVLogger(str(path))],
+    )
+    assert history.history["dropout/input_drop"] == pytest.approx([0.5, 0.1])
+    assert history.history["dropout/inner_drop"] == pytest.approx([0.5, 0.1])
+    rows = list(csv.DictReader(open(path)))
+    assert [float(r["dropout/input_drop"]) for r in rows] == pytest.approx([0.5, 0.1])
+    assert "dropout/inner_drop: 0.1000" in capsys.readouterr().out
+
+
+@pytest.mark.tf_only
+def test_tensorboard_event_file_holds_the_rates(tmp_path):
+    import tensorflow as tf
+
+    model = model_fn()
+    model.fit(*xy(), batch_size=BATCH, epochs=2, verbose=0,
+              callbacks=[C.DropoutLogger(), keras.callbacks.TensorBoard(str(tmp_path))])
+    tags = {}
+    for event_file in tmp_path.rglob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                if "dropout" not in value.tag:
+                    continue
+                tensor = tf.make_ndarray(value.tensor) if value.HasField("tensor") else value.simple_value
+                tags.setdefault(value.tag, []).append(float(tensor))
+    assert any("dropout/input_drop" in tag for tag in tags), sorted(tags)
+    key = next(tag for tag in tags if "dropout/inner_drop" in tag)
+    assert tags[key] == pytest.approx([0.5, 0.5])
+
+
+def test_logger_per_batch_and_learned_rates_style_keys():
+    model = model_fn()
+    seen = []
+
+    class Grab(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(dict(logs))
+
+    history = model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0,
+                        callbacks=[C.DropoutLogger(per_batch=True), Grab()])
+    assert all(s["dropout/input_drop"] == pytest.approx(0.1) for s in seen)
+    assert history.history["dropout/inner_drop"] == pytest.approx([0.5])
+
+
+def run_resumable(tmp_path, crash_at=None):
+    """Per-batch schedule + BackupAndRestore; optionally crash after an epoch."""
+    model = model_fn()
+    trace = Trace()
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if crash_at is not None and epoch == crash_at:
+                raise RuntimeError("simulated crash")
+
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
+        C.DropoutScheduler(S.Linear(0.0, 0.8, steps=20), unit="batch", layers="input_drop"),
+        C.DropoutScheduler(S.Cosine(0.5, 0.05, steps=5), unit="epoch", layers="inner_drop"),
+        trace,
+        Crash(),
+    ]
+    model.fit(*xy(), batch_size=BATCH, epochs=6, verbose=0, callbacks=callbacks)
+    return trace.rates
+
+
+def test_crash_and_resume_continues_the_schedule(tmp_path):
+    reference = run_resumable(tmp_path / "ref")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_resumable(tmp_path / "run", crash_at=2)
+    resumed = run_resumable(tmp_path / "run")  # a fresh model and callbacks
+    assert len(resumed) == 3 * STEPS  # epochs 3..5 only
+    assert resumed == reference[3 * STEPS:]
+    assert len(reference) == 6 * STEPS
+
+
+def test_in_graph_layer_schedule_resumes_too(tmp_path):
+    def run(crash):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((8,))
+        h = L.Dropout(S.Linear(0.0, 0.5, steps=24), name="sched")(inputs)
+        model = keras.Model(inputs, keras.layers.Dense(1)(h))
+        model.compile("sgd", "mse")
+        trace = Trace()
+
+        class Crash(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if crash and epoch == 1:
+                    raise RuntimeError("crash")
+
+        model.fit(*xy(), batch_size=BATCH, epochs=5, verbose=0,
+                  callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "b")), trace, Crash()])
+        return trace.rates
+
+    with pytest.raises(RuntimeError):
+        run(True)
+    resumed = run(False)
+    expected = [S.Linear(0.0, 0.5, 24)(t) for t in range(2 * STEPS, 5 * STEPS)]
+    assert [r["sched"] for r in resumed] == pytest.approx(expected, abs=1e-6)
+
+
+def test_deep_copy_of_every_callback():
+    cbs = [
+        C.DropoutScheduler({"input.*": S.Linear(0.1, 0.3, 3)}, unit="batch", mode="scale"),
+        C.DropoutScheduler(lambda i, r: 0.2),
+        C.AdaptiveDropout(patience=1),
+        C.DropoutLogger(per_batch=True),
+        recipes.early_dropout(12),
+        recipes.late_dropout(12),
+        recipes.curriculum_dropout(100),
+        recipes.annealed_dropout(10),
+    ]
+    for cb in cbs:
+        clone = copy.deepcopy(cb)
+        assert type(clone) is type(cb)
+        assert clone.get_config() == cb.get_config() or callable(cb.get_config().get("schedule"))
+        model = model_fn()
+        model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0, callbacks=[clone])
+        copy.deepcopy(cb)  # the original never saw a model
+
+
+def test_adaptive_raises_rate_when_gap_widens_and_lowers_on_underfit():
+    model = model_fn()
+    cb = C.AdaptiveDropout(patience=2, factor=2.0, max_rate=0.6, layers="input_drop", lower_on_underfit=True)
+    cb.set_model(model)
+    cb.on_train_begin()
+    logs = [
+        {"loss": 1.0, "val_loss": 1.1},  # gap .1 best
+        {"loss": 0.8, "val_loss": 1.0},  # .2 wait 1
+        {"loss": 0.6, "val_loss": 1.0},  # .4 wait 2 -> raise 0.1 -> 0.2
+        {"loss": 0.5, "val_loss": 1.0},  # .5 wait 1
+        {"loss": 0.4, "val_loss": 1.0},  # .6 wait 2 -> 0.4
+        {"loss": 0.3, "val_loss": 1.0},
+        {"loss": 0.2, "val_loss": 1.0},  # -> 0.6 (bounded by max_rate)
+        {"loss": 0.1, "val_loss": 1.0},
+        {"loss": 0.1, "val_loss": 1.1},  # stays at max_rate
+    ]
+    rates = []
+    for epoch, entry in enumerate(logs):
+        entry = dict(entry)
+        cb.on_epoch_end(epoch, entry)
+        rates.append(entry["dropout/input_drop"])
+    assert rates == pytest.approx([0.1, 0.1, 0.2, 0.2, 0.4, 0.4, 0.6, 0.6, 0.6])
+    for epoch, entry in enumerate([{"loss": 0.5, "val_loss": 0.45}] * 4):
+        cb.on_epoch_end(epoch, dict(entry))
+    assert model.get_layer("input_drop").rate == pytest.approx(0.15)  # 0.6 / 2 / 2
+    assert model.get_layer("block").get_layer("inner_drop").rate == 0.5
+
+
+def test_adaptive_monitor_stall_cooldown_and_missing_value():
+    model = model_fn(rates=(0.0, 0.5))
+    cb = C.AdaptiveDropout(monitor="val_loss", patience=1, cooldown=2, start_rate=0.1, layers="input_drop")
+    cb.set_model(model)
+    cb.on_train_begin()
+    for epoch, v in enumerate([1.0, 1.0, 1.0, 1.0, 1.0, 1.0]):
+        cb.on_epoch_end(epoch, {"val_loss": v})
+    # ReduceLROnPlateau's cooldown semantics: a stall at epoch 1 -> 0.1;
+    # epoch 2 in cooldown; changes again at epochs 3 (0.15) and 5 (0.225).
+    assert model.get_layer("input_drop").rate == pytest.approx(0.225)
+    with pytest.warns(UserWarning, match="'val_auc' is not in the logs"):
+        C.AdaptiveDropout(monitor="val_auc")._current({"loss": 1.0})
+    with pytest.warns(UserWarning, match="'val_loss' is not in the logs"):
+        model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0, callbacks=[C.AdaptiveDropout()])
+
+
+def test_adaptive_in_fit_with_validation():
+    model = model_fn()
+    history = model.fit(*xy(), validation_data=xy(seed=1), batch_size=BATCH, epochs=3, verbose=0,
+                        callbacks=[C.AdaptiveDropout(patience=1)])
+    assert "dropout/input_drop" in history.history
+
+
+def test_recipes_follow_the_papers():
+    early = recipes.early_dropout(300)
+    assert early.schedule == S.Early(0.1, 50) and early.unit == "epoch"
+    assert recipes.early_dropout(30, mode="linear").schedule == S.Early(0.1, 5, mode="linear")
+    assert recipes.late_dropout(300).schedule == S.Late(0.1, 50)
+    cur = recipes.curriculum_dropout(1000)
+    assert cur.schedule == S.Curriculum(0.5, 0.01) and cur.unit == "batch"
+    assert recipes.annealed_dropout(20).schedule == S.Annealed(0.5, 20)
+    model = model_fn()
+    history = model.fit(*xy(), batch_size=BATCH, epochs=3, verbose=0,
+                        callbacks=[recipes.early_dropout(3, rate=0.2, cutoff=2)])
+    assert history.history["dropout/input_drop"] == pytest.approx([0.2, 0.2, 0.0])
+    with pytest.raises(ValueError, match="epochs=0"):
+        recipes.early_dropout(0)
+
+
+def test_stock_keras_model_gets_convert_advice():
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dropout(0.2), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match=r"kerasdrop.convert\(model\)"):
+        model.fit(*xy(), epochs=1, verbose=0, callbacks=[C.DropoutScheduler(S.Constant(0.1))])
+    converted = kerasdrop.convert(model)
+    converted.compile("sgd", "mse")
+    converted.fit(*xy(), epochs=1, verbose=0, callbacks=[C.DropoutScheduler(S.Constant(0.1))])
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="unit='step'"):
+        C.DropoutScheduler(S.Constant(0.1), unit="step")
+    with pytest.raises(ValueError, match="mode='add'"):
+        C.DropoutScheduler(S.Constant(0.1), mode="add")
+    with pytest.raises(TypeError, match="schedule='linear'"):
+        C.DropoutScheduler("linear")
+    with pytest.raises(TypeError, match="layers=3"):
+        C.DropoutScheduler(S.Constant(0.1), layers=3)
+    with pytest.raises(ValueError, match="factor=0.5"):
+        C.AdaptiveDropout(factor=0.5)
+    with pytest.raises(ValueError, match="max_rate=1.0"):
+        C.AdaptiveDropout(max_rate=1.0)
+    with pytest.raises(ValueError, match="patience=-1"):
+        C.AdaptiveDropout(patience=-1)
+    model = model_fn()
+    with pytest.raises(ValueError, match=r"available: \['input_drop', 'inner_drop'\]"):
+        model.fit(*xy(), epochs=1, verbose=0, callbacks=[C.DropoutScheduler(S.Constant(0.1), layers="nope")])
+    with pytest.raises(ValueError, match=r"\['missing'\] match no"):
+        model.fit(*xy(), epochs=1, verbose=0, callbacks=[C.DropoutScheduler({"missing": S.Constant(0.1)})])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 1.0, -0.2])
+def test_bad_schedule_value_fails_at_its_step_with_state_intact(bad):
+    model = model_fn()
+    weights_before = None
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            nonlocal weights_before
+            weights_before = [np.array(w) for w in self.model.get_weights()]
+
+    cb = C.DropoutScheduler(lambda epoch, rate: 0.3 if epoch < 2 else bad)
+    with pytest.raises(ValueError, match=r"at epoch 2; a rate must be a float in \[0, 1\)"):
+        model.fit(*xy(), batch_size=BATCH, epochs=4, verbose=0, callbacks=[Snapshot(), cb])
+    assert model.get_layer("input_drop").rate == 0.3
+    assert model.get_layer("block").get_layer("inner_drop").rate == 0.3
+    for a, b in zip(weights_before, model.get_weights()):
+        np.testing.assert_array_equal(a, np.array(b))
+
+
+@pytest.mark.tf_only
+def test_scheduler_under_mirrored_strategy():
+    import tensorflow as tf
+
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
+    strategy = tf.distribute.MirroredStrategy(devices)
+    with strategy.scope():
+        model = model_fn()
+    trace = Trace()
+    model.fit(*xy(), batch_size=BATCH, epochs=3, verbose=0,
+              callbacks=[C.DropoutScheduler(S.Linear(0.5, 0.1, 2), unit="epoch"), trace])
+    assert [r["input_drop"] for r in trace.rates[::STEPS]] == pytest.approx([0.5, 0.3, 0.1])
+    values = strategy.experimental_local_results(model.get_layer("input_drop").rate_variable.value)
+    assert [float(v) for v in values] == pytest.approx([0.1, 0.1])
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution.DataParallel runs on the JAX backend here")
+def test_scheduler_under_jax_data_parallel():
+    import jax
+
+    devices = jax.devices("cpu")
+    assert len(devices) >= 2, "conftest sets two virtual CPU devices"
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices[:2]))
+    try:
+        model = model_fn()
+        trace = Trace()
+        model.fit(*xy(), batch_size=BATCH, epochs=3, verbose=0,
+                  callbacks=[C.DropoutScheduler(S.Linear(0.0, 0.8, 12), unit="batch"), trace])
+        expected = [S.Linear(0.0, 0.8, 12)(i) for i in range(12)]
+        assert [r["input_drop"] for r in trace.rates] == pytest.approx(expected, abs=1e-6)
+    finally:
+        keras.distribution.set_distribution(None)
