@@ -151,6 +151,8 @@ def _check_verbose(verbose):
 # DropoutScheduler.
 # ----------------------------------------------------------------------------
 def _check_schedule_arg(schedule):
+    if isinstance(schedule, dict) and {"class_name", "config"} <= set(schedule):
+        schedule = schedules_lib.deserialize(schedule)  # from get_config
     if isinstance(schedule, dict):
         if not schedule:
             raise ValueError(
@@ -190,8 +192,8 @@ class DropoutScheduler(keras.callbacks.Callback):
         unit: `"epoch"` (index = epoch, set at each epoch's start) or
             `"batch"` (index = global batch count, set before every batch).
         mode: `"set"` assigns the schedule's value; `"scale"` multiplies each
-            layer's base rate (the rate it was built with) by it, so layers
-            at 0.1 and 0.5 keep their ratio.
+            layer's base rate (the rate it was built with) by it (a factor in
+            `[0, 1)`), so layers at 0.1 and 0.5 keep their ratio.
         verbose: 1 prints each change of rate (epoch unit only).
 
     The index is computed from the epoch number Keras passes (and, for
@@ -219,6 +221,9 @@ class DropoutScheduler(keras.callbacks.Callback):
         self.verbose = _check_verbose(verbose)
         self._epoch = 0
         self._batches = 0
+        self._pairs = None  # (layer, schedule) for the current fit only
+        self._model_id = None
+        self._last = {}  # layer name -> rate last assigned or read
 
     # -- targets ------------------------------------------------------------
     def _targets(self):
@@ -244,11 +249,44 @@ class DropoutScheduler(keras.callbacks.Callback):
             )
         return pairs
 
+    def _apply(self, index):
+        model = self.model  # on JAX this syncs the training state first
+        if self._pairs is None or self._model_id != id(model):
+            self._refresh()
+        values = [
+            (layer, self._value(schedule, index, layer))
+            for layer, schedule in self._pairs
+        ]
+        for layer, value in values:  # assign only once every value is valid
+            if abs(self._last[layer.name] - value) <= 1e-9:
+                continue  # unchanged: no device write
+            layer.assign_rate(value)
+            self._last[layer.name] = value
+            if self.verbose and self.unit == "epoch":
+                print(
+                    f"\nEpoch {index + 1}: DropoutScheduler set the rate of "
+                    f"'{layer.name}' to {value:.4g}."
+                )
+
+    def _refresh(self):
+        """Finds the targets through `self.model` and reads their live rates."""
+        model = self.model
+        self._pairs = self._targets()
+        self._model_id = id(model)
+        for layer, _ in self._pairs:
+            if layer.schedule is not None:
+                raise ValueError(
+                    f"Layer '{layer.name}' follows its own schedule "
+                    f"{layer.schedule!r}; DropoutScheduler cannot also set its "
+                    "rate. Select other layers with `layers=`."
+                )
+        self._last = {layer.name: layer.rate for layer, _ in self._pairs}
+
     def _value(self, schedule, index, layer):
         if isinstance(schedule, schedules_lib.Schedule):
             value = schedule(index)
         else:
-            value = schedule(index, layer.rate)
+            value = schedule(index, self._last[layer.name])
         if isinstance(value, bool) or not isinstance(
             value, (numbers.Real, np.floating, np.integer)
         ):
@@ -268,34 +306,24 @@ class DropoutScheduler(keras.callbacks.Callback):
             )
         return value
 
-    def _apply(self, index):
-        pairs = self._targets()
-        values = [(layer, self._value(s, index, layer)) for layer, s in pairs]
-        for layer, value in values:  # assign only once every value is valid
-            if layer.schedule is not None:
-                raise ValueError(
-                    f"Layer '{layer.name}' follows its own schedule "
-                    f"{layer.schedule!r}; DropoutScheduler cannot also set its "
-                    "rate. Select other layers with `layers=`."
-                )
-            changed = abs(layer.rate - value) > 1e-7
-            layer.rate = value
-            if changed and self.verbose and self.unit == "epoch":
-                print(
-                    f"\nEpoch {index + 1}: DropoutScheduler set the rate of "
-                    f"'{layer.name}' to {value:.4g}."
-                )
-        return [layer for layer, _ in values]
+    def _log(self, logs):
+        if logs is not None:
+            for name, value in self._last.items():
+                logs[LOG_PREFIX + name] = value
 
     # -- hooks --------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self._pairs = None
+        self._batches = 0
+        self._targets()  # fail fast on a bad selection
+
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        # Once per epoch: re-find the layers and re-read their live rates
+        # (after BackupAndRestore or any other callback changed them).
+        self._refresh()
         if self.unit == "epoch":
             self._apply(epoch)
-
-    def on_train_begin(self, logs=None):
-        self._targets()  # fail fast on a bad selection
-        self._batches = 0
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.unit == "batch":
@@ -308,10 +336,14 @@ class DropoutScheduler(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.unit == "batch":
-            log_rates(self.model, logs)
+            self._log(logs)  # the values just assigned: no device read
 
     def on_epoch_end(self, epoch, logs=None):
         log_rates(self.model, logs)
+
+    def on_train_end(self, logs=None):
+        self._pairs = None  # hold no layer between fits (deep copies)
+        self._last = {}
 
     def get_config(self):
         schedule = self.schedule
@@ -326,6 +358,11 @@ class DropoutScheduler(keras.callbacks.Callback):
             "mode": self.mode,
             "verbose": self.verbose,
         }
+
+    @classmethod
+    def from_config(cls, config):
+        """Inverse of `get_config` (a plain-callable schedule can't be saved)."""
+        return cls(**config)
 
 
 # ----------------------------------------------------------------------------

@@ -43,6 +43,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """One MirroredStrategy over the two logical CPUs for the whole session.
+
+    Two strategies in one process reuse collective instance keys, and the
+    second one's all-reduce then fails with a shape mismatch: share one.
+    """
+    import tensorflow as tf
+
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+    assert len(devices) >= 2, "conftest should have created two logical CPUs"
+    return tf.distribute.MirroredStrategy(devices[:2])
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
     """Each test starts from a clean Keras session and float32 policy."""

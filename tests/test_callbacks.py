@@ -6,7 +6,6 @@ import csv
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 import kerasdrop
 from kerasdrop import callbacks as C
@@ -359,11 +358,8 @@ def test_bad_schedule_value_fails_at_its_step_with_state_intact(bad):
 
 
 @pytest.mark.tf_only
-def test_scheduler_under_mirrored_strategy():
-    import tensorflow as tf
-
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-    strategy = tf.distribute.MirroredStrategy(devices)
+def test_scheduler_under_mirrored_strategy(mirrored_strategy):
+    strategy = mirrored_strategy
     with strategy.scope():
         model = model_fn()
     trace = Trace()
@@ -390,3 +386,28 @@ def test_scheduler_under_jax_data_parallel():
         assert [r["input_drop"] for r in trace.rates] == pytest.approx(expected, abs=1e-6)
     finally:
         keras.distribution.set_distribution(None)
+
+
+def test_scheduler_refuses_a_layer_with_its_own_schedule_and_verbose_prints(capsys):
+    inputs = keras.Input((8,))
+    h = L.Dropout(S.Linear(0.0, 0.5, 10), name="own")(inputs)
+    h = L.Dropout(0.2, name="plain")(h)
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="'own' follows its own schedule"):
+        model.fit(*xy(), epochs=1, verbose=0, callbacks=[C.DropoutScheduler(S.Constant(0.1))])
+    model.fit(*xy(), epochs=2, verbose=0,
+              callbacks=[C.DropoutScheduler(S.Linear(0.3, 0.1, 1), layers="plain", verbose=1)])
+    out = capsys.readouterr().out
+    assert "Epoch 1: DropoutScheduler set the rate of 'plain' to 0.3" in out
+    assert "Epoch 2: DropoutScheduler set the rate of 'plain' to 0.1" in out
+
+
+def test_callbacks_round_trip_their_config():
+    for cb in (C.DropoutScheduler({"a.*": S.Linear(0.1, 0.3, 3)}, unit="batch", mode="scale"),
+               C.AdaptiveDropout(monitor="val_accuracy", patience=3),
+               C.DropoutLogger(layers=["x", "y"], per_batch=True)):
+        clone = type(cb)(**cb.get_config())
+        assert clone.get_config() == cb.get_config()
+    plain = C.DropoutScheduler(S.Cosine(0.5, 0.1, 10))
+    assert C.DropoutScheduler.from_config(plain.get_config()).schedule == plain.schedule

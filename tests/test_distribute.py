@@ -11,18 +11,10 @@ from kerasdrop import schedules as S
 pytestmark = pytest.mark.tf_only
 
 
-def strategy():
+def test_training_under_mirrored_strategy_with_assigned_rates(mirrored_strategy):
     import tensorflow as tf
 
-    devices = tf.config.list_logical_devices("CPU")
-    assert len(devices) >= 2, "conftest should create two logical CPUs"
-    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
-
-
-def test_training_under_mirrored_strategy_with_assigned_rates():
-    import tensorflow as tf
-
-    strat = strategy()
+    strat = mirrored_strategy
     assert strat.num_replicas_in_sync == 2
     with strat.scope():
         inputs = keras.Input((64,))

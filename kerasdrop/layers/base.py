@@ -123,7 +123,16 @@ class DropoutBase(keras.layers.Layer):
 
     @rate.setter
     def rate(self, value):
-        if getattr(self, "schedule", None) is not None:
+        self.assign_rate(value)
+
+    def assign_rate(self, value):
+        """Validates `value` and writes it to the rate variable.
+
+        The compiled train step reads the variable, so the new rate applies
+        from the next step on, with no retrace. Layers built with a schedule
+        refuse (assign `layer.step` instead).
+        """
+        if self.schedule is not None:
             raise ValueError(
                 f"Invalid value received for argument `rate`. Layer "
                 f"'{self.name}' computes its rate from the schedule "
@@ -131,6 +140,14 @@ class DropoutBase(keras.layers.Layer):
                 f"build the layer with a float rate. Received: rate={value!r}"
             )
         self._rate.assign(check_rate(value))
+
+    def __setattr__(self, name, value):
+        # `rate` and `step` are properties over variables: skip Keras'
+        # attribute tracking (4x the cost of the assignment itself).
+        if name in ("rate", "step"):
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     # `base_rate` (set in __init__): the rate the layer was built with (a
     # schedule's value at step 0). `DropoutScheduler(mode="scale")` multiplies
