@@ -83,13 +83,15 @@ def _check_selector(name, selector):
     return list(items)
 
 
-def select_layers(model, selector=None, argument="layers"):
+def select_layers(model, selector=None, argument="layers", learned=True):
     """kerasdrop dropout layers of `model` picked by `selector`.
 
     `selector` is None (all), a name, a regex (full match), a layer class, or
     a list of them. Raises a clear error when the model has no kerasdrop
     layer (pointing to `kerasdrop.convert` if it has stock Keras dropout) or
-    when the selector matches nothing (listing the available names).
+    when the selector matches nothing (listing the available names). With
+    `learned=False`, layers that learn their rate (Concrete Dropout) are left
+    out of a `None` selection and refused when named.
     """
     candidates = dropout_layers(model)
     if not candidates:
@@ -106,11 +108,25 @@ def select_layers(model, selector=None, argument="layers"):
             "or log."
         )
     if selector is None:
+        if not learned:
+            candidates = [layer for layer in candidates if not layer.learned]
+            if not candidates:
+                raise ValueError(
+                    f"Model '{model.name}' has only dropout layers that learn "
+                    "their rate (Concrete Dropout); there is no rate to set."
+                )
         return candidates
     items = _check_selector(argument, selector)
     chosen = [
         layer for layer in candidates if any(_matches(s, layer) for s in items)
     ]
+    refused = [layer.name for layer in chosen if layer.learned and not learned]
+    if refused:
+        raise ValueError(
+            f"Invalid value received for argument `{argument}`. Layers "
+            f"{refused} learn their rate (Concrete Dropout) and cannot be "
+            f"scheduled. Received: {argument}={selector!r}"
+        )
     if not chosen:
         raise ValueError(
             f"Invalid value received for argument `{argument}`. It matches no "
@@ -229,7 +245,7 @@ class DropoutScheduler(keras.callbacks.Callback):
     def _targets(self):
         """(layer, schedule) pairs, found through `self.model` at each use."""
         model = self.model
-        layers = select_layers(model, self.layers)
+        layers = select_layers(model, self.layers, learned=False)
         if not isinstance(self.schedule, dict):
             return [(layer, self.schedule) for layer in layers]
         pairs, used = [], set()
@@ -521,7 +537,7 @@ class AdaptiveDropout(keras.callbacks.Callback):
         return None
 
     def _change(self, epoch, up):
-        for layer in select_layers(self.model, self.layers):
+        for layer in select_layers(self.model, self.layers, learned=False):
             if layer.schedule is not None:
                 continue
             old = layer.rate
@@ -544,7 +560,7 @@ class AdaptiveDropout(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._reset()
-        select_layers(self.model, self.layers)
+        select_layers(self.model, self.layers, learned=False)
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._current(logs)

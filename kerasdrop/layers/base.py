@@ -64,6 +64,10 @@ class DropoutBase(keras.layers.Layer):
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
     """
 
+    #: True for layers that learn their rate (Concrete Dropout): schedulers
+    #: leave them alone, loggers still report them.
+    learned = False
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, dict):
@@ -199,6 +203,10 @@ class DropoutBase(keras.layers.Layer):
             self._rate.assign(rate)
             self._step.assign_add(ops.cast(1, "int32"))
             return rate
+        return self.live_rate()
+
+    def live_rate(self):
+        """The current rate as a float32 tensor (learned layers override)."""
         return ops.convert_to_tensor(self._rate.value)
 
     def call(self, inputs, training=False):
