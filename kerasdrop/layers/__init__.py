@@ -1,6 +1,11 @@
 """kerasdrop's dropout layers: every kind on the variable-rate `DropoutBase`."""
 
 from kerasdrop.layers.base import DropoutBase
+from kerasdrop.layers.concrete import (
+    ConcreteDropout,
+    SpatialConcreteDropout,
+    concrete_regularizers,
+)
 from kerasdrop.layers.drop_path import DropPath
 from kerasdrop.layers.dropout import (
     Dropout,
@@ -18,4 +23,7 @@ __all__ = [
     "SpatialDropout3D",
     "GaussianDropout",
     "DropPath",
+    "ConcreteDropout",
+    "SpatialConcreteDropout",
+    "concrete_regularizers",
 ]
