@@ -231,60 +231,50 @@ def _progress(step, delay, steps):
     return _minimum(_maximum(step - delay, 0.0) / steps, 1.0)
 
 
+class _Ramp(Schedule):
+    """`start` until `delay`, then from `start` to `end` over `steps` steps."""
+
+    def __init__(self, start, end, steps, delay=0):
+        self.start = _check_rate("start", start)
+        self.end = _check_rate("end", end)
+        self.steps = _check_number("steps", steps, 0, strict=True)
+        self.delay = _check_number("delay", delay, 0)
+
+    def get_config(self):
+        return {
+            "start": self.start,
+            "end": self.end,
+            "steps": self.steps,
+            "delay": self.delay,
+        }
+
+
 @_register
-class Linear(Schedule):
+class Linear(_Ramp):
     """`start` until `delay`, then linearly to `end` over `steps` steps.
 
     >>> Linear(0.5, 0.1, steps=4)(2)
     0.3
     """
 
-    def __init__(self, start, end, steps, delay=0):
-        self.start = _check_rate("start", start)
-        self.end = _check_rate("end", end)
-        self.steps = _check_number("steps", steps, 0, strict=True)
-        self.delay = _check_number("delay", delay, 0)
-
     def value(self, step):
         frac = _progress(step, self.delay, self.steps)
         return self.start + (self.end - self.start) * frac
 
-    def get_config(self):
-        return {
-            "start": self.start,
-            "end": self.end,
-            "steps": self.steps,
-            "delay": self.delay,
-        }
-
 
 @_register
-class Cosine(Schedule):
+class Cosine(_Ramp):
     """Half-cosine from `start` to `end` over `steps` steps after `delay`.
 
     >>> round(Cosine(0.5, 0.0, steps=10)(5), 6)
     0.25
     """
 
-    def __init__(self, start, end, steps, delay=0):
-        self.start = _check_rate("start", start)
-        self.end = _check_rate("end", end)
-        self.steps = _check_number("steps", steps, 0, strict=True)
-        self.delay = _check_number("delay", delay, 0)
-
     def value(self, step):
         frac = _progress(step, self.delay, self.steps)
         return self.end + (self.start - self.end) * 0.5 * (
             1.0 + _cos(math.pi * frac)
         )
-
-    def get_config(self):
-        return {
-            "start": self.start,
-            "end": self.end,
-            "steps": self.steps,
-            "delay": self.delay,
-        }
 
 
 @_register

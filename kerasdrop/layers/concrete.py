@@ -78,6 +78,21 @@ def concrete_regularizers(n_samples, length_scale=1e-4, precision=1.0, loss="gau
     return float(weight), float(dropout)
 
 
+def _check_open_rate(name, value):
+    """A rate strictly inside (0, 1), as p = sigmoid(p_logit) must be."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected a float "
+            f"in (0, 1). Received: {name}={value!r}"
+        )
+    if not (EPS < value < 1.0 - EPS):  # also catches NaN
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float "
+            f"in (0, 1). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
 def _check_positive(name, value, allow_zero=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
@@ -146,17 +161,8 @@ class ConcreteDropout(DropoutBase):
                 f"layer with a kernel. Received: layer={layer!r} of type "
                 f"{type(layer).__name__}"
             )
-        if isinstance(init_rate, bool) or not isinstance(init_rate, numbers.Real):
-            raise TypeError(
-                "Invalid value received for argument `init_rate`. Expected a "
-                f"float in (0, 1). Received: init_rate={init_rate!r}"
-            )
-        if not (EPS < init_rate < 1.0 - EPS):
-            raise ValueError(
-                "Invalid value received for argument `init_rate`. Expected a "
-                f"float in (0, 1). Received: init_rate={init_rate!r}"
-            )
-        super().__init__(float(init_rate), seed=seed, **kwargs)
+        init_rate = _check_open_rate("init_rate", init_rate)
+        super().__init__(init_rate, seed=seed, **kwargs)
         self.layer = layer
         self.weight_regularizer = _check_positive(
             "weight_regularizer", weight_regularizer, allow_zero=True
@@ -222,16 +228,7 @@ class ConcreteDropout(DropoutBase):
 
     def assign_rate(self, value):
         """Sets p (the logit is assigned), e.g. to restart learning from it."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(
-                "Invalid value received for argument `rate`. Expected a float "
-                f"in (0, 1). Received: rate={value!r}"
-            )
-        if not (EPS < value < 1.0 - EPS):
-            raise ValueError(
-                "Invalid value received for argument `rate`. Expected a float "
-                f"in (0, 1). Received: rate={value!r}"
-            )
+        value = _check_open_rate("rate", value)
         self.p_logit.assign(math.log(value) - math.log1p(-value))
 
     # -- regularizer ----------------------------------------------------------
