@@ -239,7 +239,7 @@ class DropoutScheduler(keras.callbacks.Callback):
         self._batches = 0
         self._pairs = None  # (layer, schedule) for the current fit only
         self._model_id = None
-        self._last = {}  # layer name -> rate last assigned or read
+        self._last = {}  # id(layer) -> rate last assigned or read
 
     # -- targets ------------------------------------------------------------
     def _targets(self):
@@ -274,10 +274,10 @@ class DropoutScheduler(keras.callbacks.Callback):
             for layer, schedule in self._pairs
         ]
         for layer, value in values:  # assign only once every value is valid
-            if abs(self._last[layer.name] - value) <= 1e-9:
+            if abs(self._last[id(layer)] - value) <= 1e-9:
                 continue  # unchanged: no device write
             layer.assign_rate(value)
-            self._last[layer.name] = value
+            self._last[id(layer)] = value
             if self.verbose and self.unit == "epoch":
                 print(
                     f"\nEpoch {index + 1}: DropoutScheduler set the rate of "
@@ -296,13 +296,13 @@ class DropoutScheduler(keras.callbacks.Callback):
                     f"{layer.schedule!r}; DropoutScheduler cannot also set its "
                     "rate. Select other layers with `layers=`."
                 )
-        self._last = {layer.name: layer.rate for layer, _ in self._pairs}
+        self._last = {id(layer): layer.rate for layer, _ in self._pairs}
 
     def _value(self, schedule, index, layer):
         if isinstance(schedule, schedules_lib.Schedule):
             value = schedule(index)
         else:
-            value = schedule(index, self._last[layer.name])
+            value = schedule(index, self._last[id(layer)])
         if isinstance(value, bool) or not isinstance(
             value, (numbers.Real, np.floating, np.integer)
         ):
@@ -324,8 +324,8 @@ class DropoutScheduler(keras.callbacks.Callback):
 
     def _log(self, logs):
         if logs is not None:
-            for name, value in self._last.items():
-                logs[LOG_PREFIX + name] = value
+            for layer, _ in self._pairs or ():
+                logs[LOG_PREFIX + layer.name] = self._last[id(layer)]
 
     # -- hooks --------------------------------------------------------------
     def on_train_begin(self, logs=None):

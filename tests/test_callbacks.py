@@ -411,3 +411,17 @@ def test_callbacks_round_trip_their_config():
         assert clone.get_config() == cb.get_config()
     plain = C.DropoutScheduler(S.Cosine(0.5, 0.1, 10))
     assert C.DropoutScheduler.from_config(plain.get_config()).schedule == plain.schedule
+
+
+def test_same_layer_name_in_a_nested_model_is_scheduled_separately():
+    inner_in = keras.Input((8,))
+    inner = keras.Model(inner_in, L.Dropout(0.4, name="drop")(inner_in), name="inner")
+    inputs = keras.Input((8,))
+    h = L.Dropout(0.1, name="drop")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(inner(h)))
+    model.compile("sgd", "mse")
+    model.fit(*xy(), batch_size=BATCH, epochs=2, verbose=0,
+              callbacks=[C.DropoutScheduler(S.Linear(0.9, 0.5, 1),
+                                            unit="batch", mode="scale")])
+    assert model.get_layer("drop").rate == pytest.approx(0.05)
+    assert inner.get_layer("drop").rate == pytest.approx(0.2)
