@@ -3,19 +3,15 @@
 The same MLP (784 -> 3 x 1024 -> 10, batch 256): dropout before each hidden
 Dense, either stock `keras.layers.Dropout(0.5)` or the Dense wrapped in
 `ConcreteDropout` (learned p, relaxed mask, regularizer). Variants alternate
-in one process; medians and the per-repetition (paired) ratio are reported.
-Target: concrete / dropout <= 1.3.
+in one process (protocol of `_timing.py`); headline: the median paired
+ratio. Target: concrete / dropout <= 1.3.
 
-Run:  python benchmarks/concrete_overhead.py [--reps 11]
+Run:  python benchmarks/concrete_overhead.py [--reps 21] [--threads 1]
 """
 
 import argparse
 import json
 import os
-import platform
-import random
-import statistics
-import time
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -23,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _timing import alternate, machine, set_threads, summarize  # noqa: E402
 
 import kerasdrop  # noqa: E402
 
@@ -46,53 +43,44 @@ def build(kind):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=11)
-    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--reps", type=int, default=21)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "concrete_overhead.json"))
     args = parser.parse_args(argv)
+    set_threads(args.threads)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(256 * args.steps, 784)).astype("float32")
     y = rng.integers(0, 10, size=len(x))
-    kinds = ("keras_dropout", "kerasdrop_dropout", "concrete")
-    models = {}
-    for kind in kinds:
+    runs = {}
+    for kind in ("keras_dropout", "kerasdrop_dropout", "concrete"):
         keras.utils.set_random_seed(0)
-        models[kind] = build(kind)
-        models[kind].fit(x, y, batch_size=256, epochs=1, verbose=0)
-    times = {k: [] for k in kinds}
-    order = list(kinds)
-    rnd = random.Random(0)
-    for _ in range(args.reps):
-        rnd.shuffle(order)
-        for kind in order:
-            start = time.perf_counter()
-            models[kind].fit(x, y, batch_size=256, epochs=1, verbose=0)
-            times[kind].append(time.perf_counter() - start)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    paired = statistics.median(a / b for a, b in zip(times["concrete"], times["keras_dropout"]))
+        model = build(kind)
+        runs[kind] = lambda m=model: m.fit(x, y, batch_size=256, epochs=1, verbose=0)
+    summary = summarize(alternate(runs, args.reps), "keras_dropout")
+    paired = summary["paired_ratio_to_keras_dropout"]
     result = {
         "benchmark": "concrete_overhead",
-        "command": f"python benchmarks/concrete_overhead.py --reps {args.reps} --steps {args.steps}",
+        "command": f"python benchmarks/concrete_overhead.py --reps {args.reps} "
+        f"--steps {args.steps} --threads {args.threads}",
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "kerasdrop": kerasdrop.__version__,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine(args.threads),
         "target": "ratio_concrete_over_dropout <= 1.3",
-        "median_step_ms": {k: 1000 * v / args.steps for k, v in med.items()},
-        "min_step_ms": {k: 1000 * min(v) / args.steps for k, v in times.items()},
-        "epoch_times_s": times,
-        "ratio_concrete_over_dropout": med["concrete"] / med["keras_dropout"],
-        "ratio_paired_median": paired,
-        "ratio_of_min": min(times["concrete"]) / min(times["keras_dropout"]),
+        "median_step_ms": {k: 1000 * v / args.steps for k, v in summary["median_s"].items()},
+        "ratio_concrete_over_dropout": paired["concrete"],
+        "ratio_kerasdrop_dropout_over_keras_dropout": paired["kerasdrop_dropout"],
+        **summary,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     ms = result["median_step_ms"]
-    print(f"keras Dropout+Dense {ms['keras_dropout']:.1f} ms/step, kerasdrop Dropout+Dense "
-          f"{ms['kerasdrop_dropout']:.1f} ms/step, ConcreteDropout(Dense) {ms['concrete']:.1f} ms/step; "
-          f"ratio {result['ratio_concrete_over_dropout']:.3f} (paired {paired:.3f}, "
-          f"of min {result['ratio_of_min']:.3f})")
+    print(f"median: keras Dropout+Dense {ms['keras_dropout']:.1f} ms/step, kerasdrop Dropout+Dense "
+          f"{ms['kerasdrop_dropout']:.1f} ms/step, ConcreteDropout(Dense) {ms['concrete']:.1f} ms/step | "
+          f"paired ratio concrete/dropout {paired['concrete']:.3f}, "
+          f"kerasdrop/keras dropout {paired['kerasdrop_dropout']:.3f}")
     print(f"wrote {out}")
 
 

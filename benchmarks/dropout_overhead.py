@@ -1,23 +1,19 @@
 """Epoch time: no dropout vs keras.layers.Dropout vs kerasdrop.layers.Dropout.
 
-Same MLP (3 x Dense(1024), batch 256) and a small CNN, TF backend on CPU.
-Variants are alternated in one process (shuffled order each repetition,
-after a warm-up epoch each) and the median epoch time is reported, with
+Same MLP (3 x Dense(1024), batch 256) and a small CNN, TF backend on CPU,
+with the protocol of `_timing.py` (alternated in one process; headline: the
+median of per-repetition paired ratios). Reported:
 
-    ratio      = kerasdrop / keras           (target <= 1.00)
-    overhead_x = time(x) - time(no dropout)
-    overhead_reduction = 1 - overhead_kerasdrop / overhead_keras
+    ratio              = kerasdrop / keras       (target <= 1.00)
+    overhead_x         = time(x) / time(no dropout) - 1
+    overhead_reduction = 1 - overhead_kerasdrop / overhead_keras   (stretch: >= 0.30)
 
-Run:  python benchmarks/dropout_overhead.py [--reps 7] [--out benchmarks/results/dropout_overhead.json]
+Run:  python benchmarks/dropout_overhead.py [--reps 21] [--threads 1]
 """
 
 import argparse
 import json
 import os
-import platform
-import random
-import statistics
-import time
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -25,8 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _timing import alternate, machine, set_threads, summarize  # noqa: E402
 
 import kerasdrop  # noqa: E402
+
+KINDS = ("none", "keras", "kerasdrop", "kerasdrop_scheduled")
 
 
 def dropout_factory(kind):
@@ -36,11 +35,9 @@ def dropout_factory(kind):
         return lambda rate: keras.layers.Dropout(rate, seed=1)
     if kind == "kerasdrop":
         return lambda rate: kerasdrop.layers.Dropout(rate, seed=1)
-    if kind == "kerasdrop_scheduled":
-        return lambda rate: kerasdrop.layers.Dropout(
-            kerasdrop.schedules.Linear(0.0, rate, steps=1000), seed=1
-        )
-    raise ValueError(kind)
+    return lambda rate: kerasdrop.layers.Dropout(
+        kerasdrop.schedules.Linear(0.0, rate, steps=1000), seed=1
+    )
 
 
 def mlp(kind):
@@ -71,92 +68,73 @@ def cnn(kind):
     return keras.Sequential(layers)
 
 
-def bench(builder, x, y, kinds, reps, batch_size):
-    models = {}
-    for kind in kinds:
+def bench(builder, x, y, reps, batch_size):
+    runs = {}
+    for kind in KINDS:
         keras.utils.set_random_seed(0)
         model = builder(kind)
         model.compile(
             keras.optimizers.SGD(0.01),
             keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
-        model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)  # warm-up
-        models[kind] = model
-    times = {kind: [] for kind in kinds}
-    order = list(kinds)
-    rng = random.Random(0)
-    for _ in range(reps):
-        rng.shuffle(order)
-        for kind in order:
-            start = time.perf_counter()
-            models[kind].fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
-            times[kind].append(time.perf_counter() - start)
-    med = {kind: statistics.median(t) for kind, t in times.items()}
-    best = {kind: min(t) for kind, t in times.items()}
-    # Ratio within each repetition (variants ran back to back), then median:
-    # robust to the slow drifts of a shared machine.
-    paired = statistics.median(
-        a / b for a, b in zip(times["kerasdrop"], times["keras"])
+        runs[kind] = lambda m=model: m.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+    result = summarize(alternate(runs, reps), "none")
+    paired = result["paired_ratio_to_none"]
+    over_keras, over_kd = paired["keras"] - 1, paired["kerasdrop"] - 1
+    result.update(
+        ratio_kerasdrop_over_keras=paired["kerasdrop"] / paired["keras"],
+        ratio_of_medians=result["median_s"]["kerasdrop"] / result["median_s"]["keras"],
+        overhead={"keras": over_keras, "kerasdrop": over_kd,
+                  "kerasdrop_scheduled": paired["kerasdrop_scheduled"] - 1},
+        overhead_reduction=(1 - over_kd / over_keras) if over_keras > 0 else None,
+        steps_per_epoch=int(np.ceil(len(x) / batch_size)),
     )
-    over_keras = med["keras"] - med["none"]
-    over_kd = med["kerasdrop"] - med["none"]
-    return {
-        "median_epoch_s": med,
-        "epoch_times_s": times,
-        "min_epoch_s": best,
-        "ratio_kerasdrop_over_keras": med["kerasdrop"] / med["keras"],
-        "ratio_paired_median": paired,
-        "ratio_of_min": best["kerasdrop"] / best["keras"],
-        "ratio_scheduled_over_keras": med["kerasdrop_scheduled"] / med["keras"],
-        "overhead_s": {"keras": over_keras, "kerasdrop": over_kd},
-        "overhead_reduction": (1 - over_kd / over_keras) if over_keras > 0 else None,
-        "steps_per_epoch": int(np.ceil(len(x) / batch_size)),
-    }
+    return result
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=16, help="batches per epoch")
+    parser.add_argument("--reps", type=int, default=21)
+    parser.add_argument("--steps", type=int, default=8, help="batches per epoch")
+    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
     parser.add_argument(
-        "--out",
-        default=str(Path(__file__).parent / "results" / "dropout_overhead.json"),
+        "--out", default=str(Path(__file__).parent / "results" / "dropout_overhead.json")
     )
     args = parser.parse_args(argv)
+    set_threads(args.threads)
     batch = 256
     rng = np.random.default_rng(0)
     n = batch * args.steps
-    kinds = ("none", "keras", "kerasdrop", "kerasdrop_scheduled")
     results = {
         "benchmark": "dropout_overhead",
-        "command": "python benchmarks/dropout_overhead.py --reps %d --steps %d"
-        % (args.reps, args.steps),
+        "command": f"python benchmarks/dropout_overhead.py --reps {args.reps} "
+        f"--steps {args.steps} --threads {args.threads}",
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "kerasdrop": kerasdrop.__version__,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine(args.threads),
         "batch_size": batch,
         "reps": args.reps,
-        "target": "ratio_kerasdrop_over_keras <= 1.00",
+        "target": "ratio_kerasdrop_over_keras <= 1.00; stretch overhead_reduction >= 0.30",
     }
     x = rng.normal(size=(n, 784)).astype("float32")
     y = rng.integers(0, 10, size=n)
-    results["mlp_3x1024"] = bench(mlp, x, y, kinds, args.reps, batch)
+    results["mlp_3x1024"] = bench(mlp, x, y, args.reps, batch)
     x = rng.normal(size=(n // 2, 32, 32, 3)).astype("float32")
     y = rng.integers(0, 10, size=n // 2)
-    results["small_cnn"] = bench(cnn, x, y, kinds, args.reps, batch)
+    results["small_cnn"] = bench(cnn, x, y, args.reps, batch)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     for name in ("mlp_3x1024", "small_cnn"):
         r = results[name]
-        med = r["median_epoch_s"]
+        med, o = r["median_s"], r["overhead"]
         print(
-            f"{name}: none {med['none']:.3f}s  keras {med['keras']:.3f}s  "
-            f"kerasdrop {med['kerasdrop']:.3f}s  scheduled {med['kerasdrop_scheduled']:.3f}s  "
-            f"ratio {r['ratio_kerasdrop_over_keras']:.3f} (paired {r['ratio_paired_median']:.3f}, "
-            f"of min {r['ratio_of_min']:.3f})  "
-            f"overhead reduction {r['overhead_reduction']}"
+            f"{name}: median epoch none {med['none']:.3f}s keras {med['keras']:.3f}s "
+            f"kerasdrop {med['kerasdrop']:.3f}s scheduled {med['kerasdrop_scheduled']:.3f}s | "
+            f"paired overhead keras {100 * o['keras']:+.1f}% kerasdrop {100 * o['kerasdrop']:+.1f}% "
+            f"scheduled {100 * o['kerasdrop_scheduled']:+.1f}% | ratio {r['ratio_kerasdrop_over_keras']:.3f} "
+            f"| overhead reduction {r['overhead_reduction']}"
         )
     print(f"wrote {out}")
     return results

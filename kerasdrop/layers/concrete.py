@@ -269,11 +269,14 @@ class ConcreteDropout(DropoutBase):
             dtype="float32",
             seed=self.seed_generator,
         )
-        # log p - log(1 - p) is exactly p_logit (clipped like p).
-        logit_p = ops.log(rate) - ops.log1p(-rate)
-        z = ops.sigmoid((logit_p + ops.log(u) - ops.log1p(-u)) / self.temperature)
-        keep = ops.cast((1.0 - z) / (1.0 - rate), inputs.dtype)
-        return self.layer(inputs * keep)
+        # 1 - z = sigmoid(-(logit p + logit u) / t): with logit u =
+        # -log((1 - u) / u) and the scalars folded, the mask costs ~7
+        # elementwise ops (forward) instead of ~10.
+        logit_p = ops.log(rate) - ops.log1p(-rate)  # = p_logit, clipped like p
+        inv_t = 1.0 / self.temperature
+        keep = ops.sigmoid(inv_t * ops.log((1.0 - u) / u) - inv_t * logit_p)
+        keep = keep * (1.0 / (1.0 - rate))
+        return self.layer(inputs * ops.cast(keep, inputs.dtype))
 
     def inference(self, inputs):
         return self.layer(inputs)

@@ -1,0 +1,119 @@
+"""Markdown tables of benchmarks/results/*.json, for README.md.
+
+Run:  python benchmarks/tables.py            (prints the tables)
+      python benchmarks/tables.py --readme   (rewrites README's block between
+                                              the BENCHMARKS markers)
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+README = Path(__file__).parent.parent / "README.md"
+BEGIN, END = "<!-- BENCHMARKS:BEGIN -->", "<!-- BENCHMARKS:END -->"
+
+
+def load(name):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def pct(x):
+    return f"{100 * x:+.1f}%"
+
+
+def dropout_table(r):
+    lines = [
+        f"Dropout layers, epoch time (`{r['command']}`; TF threads: "
+        f"{r['machine']['tf_threads']}; medians in seconds, overheads are "
+        "median paired ratios to no dropout, minus 1):",
+        "",
+        "| model | no dropout | keras | kerasdrop | kerasdrop scheduled | overhead keras | "
+        "overhead kerasdrop | **kerasdrop / keras** | overhead reduction |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, label in (("mlp_3x1024", "MLP 3x1024, batch 256"), ("small_cnn", "small CNN, batch 256")):
+        m, o = r[name]["median_s"], r[name]["overhead"]
+        red = r[name]["overhead_reduction"]
+        lines.append(
+            f"| {label} | {m['none']:.3f} | {m['keras']:.3f} | {m['kerasdrop']:.3f} | "
+            f"{m['kerasdrop_scheduled']:.3f} | {pct(o['keras'])} | {pct(o['kerasdrop'])} | "
+            f"**{r[name]['ratio_kerasdrop_over_keras']:.3f}** | "
+            f"{'n/a' if red is None else f'{100 * red:.0f}%'} |"
+        )
+    return lines
+
+
+def scheduler_table(r):
+    lines = [
+        f"Per-batch `DropoutScheduler` (`{r['command']}`; median paired overhead vs no callback):",
+        "",
+        "| model | plain ms/step | per-batch scheduler | in-graph `Dropout(schedule)` |",
+        "|---|---|---|---|",
+    ]
+    for run in r["runs"]:
+        lines.append(
+            f"| {run['model']} (batch {run['batch_size']}) | {run['median_step_ms']['plain']:.2f} | "
+            f"{pct(run['overhead'])} | {pct(run['overhead_in_graph_schedule'])} |"
+        )
+    return lines
+
+
+def concrete_table(r):
+    ms = r["median_step_ms"]
+    return [
+        f"Concrete Dropout step time (`{r['command']}`; MLP 784-3x1024-10, batch 256):",
+        "",
+        "| keras Dropout + Dense | kerasdrop Dropout + Dense | ConcreteDropout(Dense) | "
+        "**concrete / keras dropout** (paired) |",
+        "|---|---|---|---|",
+        f"| {ms['keras_dropout']:.1f} ms | {ms['kerasdrop_dropout']:.1f} ms | {ms['concrete']:.1f} ms | "
+        f"**{r['ratio_concrete_over_dropout']:.3f}** |",
+    ]
+
+
+def toy_table(r):
+    lines = [
+        f"Concrete Dropout toy experiment (`{r['command']}`, width {r['width']}, seed {r['seed']}; "
+        "reference: hidden p ~0.40 at N=10 falling to ~0.13 at N=10000, input p ~0.07):",
+        "",
+        "| N | epochs | input p | hidden1 p | hidden2 p | mean-head p | log-var-head p | "
+        "epistemic std | aleatoric std |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r["rows"]:
+        p = row["p"]
+        lines.append(
+            f"| {row['N']} | {row['epochs']} | {p['input']:.3f} | {p['hidden1']:.3f} | "
+            f"{p['hidden2']:.3f} | {p['mean']:.3f} | {p['log_var']:.3f} | "
+            f"{row['epistemic_std']:.3f} | {row['aleatoric_std']:.3f} |"
+        )
+    return lines
+
+
+def render():
+    parts = []
+    for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
+                     ("concrete_overhead", concrete_table), ("concrete_toy", toy_table)):
+        result = load(name)
+        if result is not None:
+            parts.append("\n".join(fn(result)))
+    return "\n\n".join(parts)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readme", action="store_true")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.readme:
+        readme = README.read_text()
+        head, rest = readme.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        README.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
