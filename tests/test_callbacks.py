@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import pytest
 
+from helpers import CountingDropout
+
 import kerasdrop
 from kerasdrop import callbacks as C
 from kerasdrop import layers as L
@@ -18,24 +20,16 @@ STEPS = 4  # batches per epoch
 BATCH = 8
 
 
-class Counting(L.Dropout):
-    traces = 0
-
-    def call(self, inputs, training=False):
-        type(self).traces += 1
-        return super().call(inputs, training=training)
-
-
 def model_fn(rates=(0.1, 0.5), nested=True):
-    Counting.traces = 0
+    CountingDropout.traces = 0
     keras.utils.set_random_seed(0)
     inner_in = keras.Input((16,))
     inner = keras.Model(
-        inner_in, Counting(rates[1], name="inner_drop")(keras.layers.Dense(16)(inner_in)),
+        inner_in, CountingDropout(rates[1], name="inner_drop")(keras.layers.Dense(16)(inner_in)),
         name="block",
     )
     inputs = keras.Input((8,))
-    h = Counting(rates[0], name="input_drop")(inputs)
+    h = CountingDropout(rates[0], name="input_drop")(inputs)
     h = keras.layers.Dense(16, activation="relu")(h)
     h = inner(h) if nested else h
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
@@ -59,7 +53,7 @@ class Trace(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         model = self.model
         self.rates.append({layer.name: layer.rate for layer in C.dropout_layers(model)})
-        self.traces.append(Counting.traces)
+        self.traces.append(CountingDropout.traces)
 
 
 @pytest.mark.parametrize("unit", ["epoch", "batch"])

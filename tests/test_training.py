@@ -5,23 +5,13 @@ import math
 import keras
 import numpy as np
 import pytest
+from helpers import CountingDropout
 from keras import ops
 
-from kerasdrop import layers as L
 from kerasdrop import schedules as S
 
 WIDTH = 2000  # units per example: zero fraction per batch is precise
 BATCH = 16
-
-
-class CountingDropout(L.Dropout):
-    """Counts Python executions of `call` (each one is a trace)."""
-
-    traces = 0
-
-    def call(self, inputs, training=False):
-        type(self).traces += 1
-        return super().call(inputs, training=training)
 
 
 class ZeroFraction(keras.layers.Layer):
