@@ -477,7 +477,7 @@ class AdaptiveDropout(keras.callbacks.Callback):
             ("max_rate", max_rate),
             ("start_rate", start_rate),
         ):
-            schedules_lib._check_rate(name, value)
+            schedules_lib.check_rate(name, value)
         if min_rate > max_rate:
             raise ValueError(
                 "Invalid value received for argument `min_rate`. Expected "

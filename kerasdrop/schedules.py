@@ -114,20 +114,23 @@ def _clip_rate(x):
 # --------------------------------------------------------------------------
 # Argument validation, Keras-style messages.
 # --------------------------------------------------------------------------
-def _check_rate(name, value, upper_inclusive=False):
+def check_rate(name, value, expected="a float in [0, 1)"):
+    """Validates a dropout rate: a real number in [0, 1) (NaN refused).
+
+    The one rate check of the package (schedules, layers, callbacks);
+    `expected` words the type error, e.g. to mention schedules.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected a float "
-            f"in [0, 1). Received: {name}={value!r} of type "
+            f"Invalid value received for argument `{name}`. Expected "
+            f"{expected}. Received: {name}={value!r} of type "
             f"{type(value).__name__}"
         )
     value = float(value)
-    ok = 0.0 <= value <= 1.0 if upper_inclusive else 0.0 <= value < 1.0
-    if not ok:  # also catches NaN
-        bound = "[0, 1]" if upper_inclusive else "[0, 1)"
+    if not 0.0 <= value < 1.0:  # also catches NaN
         raise ValueError(
             f"Invalid value received for argument `{name}`. Expected a float "
-            f"in {bound}. Received: {name}={value!r}"
+            f"in [0, 1). Received: {name}={value!r}"
         )
     return value
 
@@ -217,7 +220,7 @@ class Constant(Schedule):
     """
 
     def __init__(self, rate):
-        self.rate = _check_rate("rate", rate)
+        self.rate = check_rate("rate", rate)
 
     def value(self, step):
         return self.rate + 0.0 * step
@@ -235,8 +238,8 @@ class _Ramp(Schedule):
     """`start` until `delay`, then from `start` to `end` over `steps` steps."""
 
     def __init__(self, start, end, steps, delay=0):
-        self.start = _check_rate("start", start)
-        self.end = _check_rate("end", end)
+        self.start = check_rate("start", start)
+        self.end = check_rate("end", end)
         self.steps = _check_number("steps", steps, 0, strict=True)
         self.delay = _check_number("delay", delay, 0)
 
@@ -289,7 +292,7 @@ class Exponential(Schedule):
     """
 
     def __init__(self, initial_rate, decay_rate, decay_steps, staircase=False):
-        self.initial_rate = _check_rate("initial_rate", initial_rate)
+        self.initial_rate = check_rate("initial_rate", initial_rate)
         self.decay_rate = _check_number("decay_rate", decay_rate, 0, strict=True)
         self.decay_steps = _check_number(
             "decay_steps", decay_steps, 0, strict=True
@@ -343,7 +346,7 @@ class Piecewise(Schedule):
                 f"list of rates. Received: values={values!r}"
             )
         boundaries = [_check_number("boundaries", b, 0) for b in boundaries]
-        values = [_check_rate("values", v) for v in values]
+        values = [check_rate("values", v) for v in values]
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 "Invalid value received for argument `values`. Expected "
@@ -382,7 +385,7 @@ class Curriculum(Schedule):
     """
 
     def __init__(self, final_rate, gamma):
-        self.final_rate = _check_rate("final_rate", final_rate)
+        self.final_rate = check_rate("final_rate", final_rate)
         self.gamma = _check_number("gamma", gamma, 0, strict=True)
 
     def value(self, step):
@@ -401,7 +404,7 @@ class Annealed(Schedule):
     """
 
     def __init__(self, initial_rate, steps):
-        self.initial_rate = _check_rate("initial_rate", initial_rate)
+        self.initial_rate = check_rate("initial_rate", initial_rate)
         self.steps = _check_number("steps", steps, 0, strict=True)
 
     def value(self, step):
@@ -423,7 +426,7 @@ class Early(Schedule):
     """
 
     def __init__(self, rate, cutoff, mode="constant"):
-        self.rate = _check_rate("rate", rate)
+        self.rate = check_rate("rate", rate)
         self.cutoff = _check_number("cutoff", cutoff, 0, strict=True)
         if mode not in ("constant", "linear"):
             raise ValueError(
@@ -450,7 +453,7 @@ class Late(Schedule):
     """
 
     def __init__(self, rate, cutoff):
-        self.rate = _check_rate("rate", rate)
+        self.rate = check_rate("rate", rate)
         self.cutoff = _check_number("cutoff", cutoff, 0)
 
     def value(self, step):
@@ -476,7 +479,7 @@ class Warmup(Schedule):
         self.warmup_steps = _check_number(
             "warmup_steps", warmup_steps, 0, strict=True
         )
-        self.initial_rate = _check_rate("initial_rate", initial_rate)
+        self.initial_rate = check_rate("initial_rate", initial_rate)
 
     def value(self, step):
         target = self.schedule.value(0.0 * step)

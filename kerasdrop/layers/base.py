@@ -1,6 +1,5 @@
 """`DropoutBase`: the variable-rate core every kerasdrop dropout layer shares."""
 
-import math
 import numbers
 
 import keras
@@ -11,20 +10,10 @@ from kerasdrop import schedules as schedules_lib
 
 
 def check_rate(value, name="rate"):
-    """Validates a constant dropout rate: a real number in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected a float "
-            "in [0, 1) or a `kerasdrop.schedules.Schedule`. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    value = float(value)
-    if math.isnan(value) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a float "
-            f"in [0, 1). Received: {name}={value!r}"
-        )
-    return value
+    """Validates a constant layer rate (see `schedules.check_rate`)."""
+    return schedules_lib.check_rate(
+        name, value, expected="a float in [0, 1) or a `kerasdrop.schedules.Schedule`"
+    )
 
 
 def check_seed(seed):
