@@ -355,6 +355,10 @@ def test_other_bad_arguments_raise():
         L.Dropout(S.Linear(0, 0.1, 5)).step = -1
     with pytest.raises(TypeError, match="step=1.5"):
         L.Dropout(0.1).step = 1.5
+    with pytest.raises(TypeError, match="scaling='classic'"):
+        L.SpatialDropout2D(0.5, scaling="classic")  # would be lost by get_config
+    with pytest.raises(TypeError, match="noise_shape="):
+        L.SpatialDropout1D(0.5, noise_shape=(None, 1, None))
     with pytest.raises(ValueError):  # wrong rank for spatial layers
         L.SpatialDropout2D(0.5)(np.ones((2, 3), "float32"))
 

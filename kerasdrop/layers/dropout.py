@@ -154,6 +154,13 @@ class _SpatialDropout(Dropout):
     rank = None  # spatial rank: 1, 2 or 3
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        for name in ("noise_shape", "scaling"):
+            if name in kwargs:
+                raise TypeError(
+                    f"Invalid value received for argument `{name}`. "
+                    f"{type(self).__name__} has a fixed per-channel mask and "
+                    f"inverted scaling. Received: {name}={kwargs[name]!r}"
+                )
         super().__init__(rate, seed=seed, **kwargs)
         self.data_format = validate_data_format(data_format)
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
