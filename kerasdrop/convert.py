@@ -9,13 +9,14 @@ from kerasdrop import layers as kd_layers
 _TARGETS = ("kerasdrop", "keras")
 
 
-def _to_kerasdrop(layer):
+def _to_kerasdrop(layer, mc=False):
     """A kerasdrop layer equivalent to a stock dropout layer, or None."""
     config = layer.get_config()
     common = {
         "name": config["name"],
         "dtype": config.get("dtype"),
         "seed": config.get("seed"),
+        "mc": mc,
     }
     # Subclasses first: Keras' Spatial layers derive from Dropout.
     for keras_cls, kd_cls in (
@@ -35,10 +36,16 @@ def _to_kerasdrop(layer):
     return None
 
 
-def _to_keras(layer):
+def _to_keras(layer, mc=False):
     """A stock Keras layer equivalent to a kerasdrop layer, or None."""
     if not isinstance(layer, kd_layers.DropoutBase):
         return None
+    if layer.mc:
+        warnings.warn(
+            f"Layer '{layer.name}' is an MC layer (drops at inference); the "
+            "stock Keras layer drops in training only.",
+            stacklevel=3,
+        )
     common = {"name": layer.name, "dtype": layer.dtype_policy, "seed": layer.seed}
     rate = layer.rate
     if layer.schedule is not None:
@@ -75,7 +82,7 @@ def _to_keras(layer):
     )
 
 
-def convert(model, to="kerasdrop"):
+def convert(model, to="kerasdrop", mc=False):
     """Returns a copy of `model` with its dropout layers swapped.
 
     `to="kerasdrop"` replaces every stock `keras.layers.Dropout`,
@@ -86,9 +93,15 @@ def convert(model, to="kerasdrop"):
     equivalent raise). All other layers are cloned with their weights; the
     original model is not modified. Warns when nothing was replaced.
 
+    This is also the way to Monte-Carlo dropout for a model built with stock
+    Keras layers: `kerasdrop.mc.predict(kerasdrop.convert(model), x)`, or
+    `convert(model, mc=True)` for layers that always drop at inference.
+
     Args:
         model: a built `keras.Sequential` or Functional `keras.Model`.
         to: `"kerasdrop"` (default) or `"keras"`.
+        mc: bool, default False. With `to="kerasdrop"`, build the new layers
+            with `mc=True` (they also drop at inference).
 
     Returns:
         The converted copy.
@@ -133,7 +146,22 @@ def convert(model, to="kerasdrop"):
             f"Received: model '{model.name}' that is not built"
         )
 
-    swap = _to_kerasdrop if to == "kerasdrop" else _to_keras
+    if not isinstance(mc, bool):
+        raise TypeError(
+            "Invalid value received for argument `mc`. Expected a bool. "
+            f"Received: mc={mc!r} of type {type(mc).__name__}"
+        )
+    if mc and to != "kerasdrop":
+        raise ValueError(
+            "Invalid value received for argument `mc`. Stock Keras dropout "
+            "has no MC mode, so `mc=True` needs `to='kerasdrop'`. "
+            f"Received: mc={mc!r} with to={to!r}"
+        )
+    convert_one = _to_kerasdrop if to == "kerasdrop" else _to_keras
+
+    def swap(layer):
+        return convert_one(layer, mc=mc)
+
     pairs = []
     replaced = []
 

@@ -27,6 +27,26 @@ def check_seed(seed):
     return None if seed is None else int(seed)
 
 
+class _MCState:
+    """Trace-time switch of `kerasdrop.mc.sampling()` (a depth counter)."""
+
+    depth = 0
+
+
+def mc_sampling_active():
+    """True inside a `kerasdrop.mc.sampling()` block."""
+    return _MCState.depth > 0
+
+
+def check_mc(mc):
+    if not isinstance(mc, bool):
+        raise TypeError(
+            "Invalid value received for argument `mc`. Expected a bool. "
+            f"Received: mc={mc!r} of type {type(mc).__name__}"
+        )
+    return mc
+
+
 class DropoutBase(keras.layers.Layer):
     """Base class of kerasdrop's dropout layers.
 
@@ -47,9 +67,18 @@ class DropoutBase(keras.layers.Layer):
     "inference" mean for their kind (`drop(inputs, rate)` and
     `inference(inputs)`).
 
+    The layer is active in training calls, and also at inference when it
+    is an MC layer (`mc=True`: Monte-Carlo dropout, always on) or when called
+    inside a `kerasdrop.mc.sampling()` block. Both are Python flags read when
+    the call is traced; nothing else in the model changes mode (unlike
+    `model(x, training=True)`, BatchNormalization stays in inference mode).
+
     Args:
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
         seed: optional integer seed of the layer's `SeedGenerator`.
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout). `kerasdrop.export.strip_dropout` removes it
+            for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
     """
 
@@ -57,8 +86,9 @@ class DropoutBase(keras.layers.Layer):
     #: leave them alone, loggers still report them.
     learned = False
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, seed=None, mc=False, **kwargs):
         super().__init__(**kwargs)
+        self.mc = check_mc(mc)
         if isinstance(rate, dict):
             rate = schedules_lib.deserialize(rate)
         if isinstance(rate, schedules_lib.Schedule):
@@ -176,8 +206,12 @@ class DropoutBase(keras.layers.Layer):
     # The single decision.
     # ------------------------------------------------------------------
     def is_active(self, training):
-        """Whether the layer drops at all in this call (trace-time flag)."""
-        return bool(training)
+        """Whether the layer drops at all in this call (trace-time flag).
+
+        Training calls, MC layers (`mc=True`) and calls inside
+        `kerasdrop.mc.sampling()` drop; everything else is inference.
+        """
+        return bool(training) or self.mc or mc_sampling_active()
 
     def active_rate(self, training):
         """`None` when inactive, else the float32 rate tensor for this call.
@@ -251,4 +285,4 @@ class DropoutBase(keras.layers.Layer):
             rate = schedules_lib.serialize(self.schedule)
         else:
             rate = self.base_rate
-        return {**base_config, "rate": rate, "seed": self.seed}
+        return {**base_config, "rate": rate, "seed": self.seed, "mc": self.mc}
