@@ -4,9 +4,18 @@
 >>> layer = kerasdrop.layers.Dropout(kerasdrop.schedules.Linear(0.0, 0.3, 100))
 """
 
-from kerasdrop import callbacks, layers, recipes, schedules
+from kerasdrop import callbacks, layers, mc, metrics, recipes, schedules
 from kerasdrop.convert import convert
 
 __version__ = "0.1.0"
 
-__all__ = ["callbacks", "layers", "recipes", "schedules", "convert", "__version__"]
+__all__ = [
+    "callbacks",
+    "layers",
+    "mc",
+    "metrics",
+    "recipes",
+    "schedules",
+    "convert",
+    "__version__",
+]

@@ -14,8 +14,12 @@ Models built with stock Keras dropout layers go through
 """
 
 import contextlib
+import numbers
+import weakref
 
 import keras
+import numpy as np
+from keras import ops
 
 from kerasdrop.layers import base as base_lib
 
@@ -151,3 +155,596 @@ def _raise_no_dropout(model):
         f"at least one kerasdrop dropout layer.{hint} "
         f"Received: model '{model.name}' with no kerasdrop dropout layer"
     )
+
+
+# ----------------------------------------------------------------------
+# mc.predict
+# ----------------------------------------------------------------------
+TASKS = ("auto", "regression", "classification", "heteroscedastic")
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_MEMORY_BUDGET = 128 * 2**20
+
+
+class MCResult:
+    """What `kerasdrop.mc.predict` returns.
+
+    Attributes (NumPy arrays; `N` inputs, `T` samples):
+        task: "regression", "classification" or "heteroscedastic".
+        samples_count: `T`.
+        mean: predictive mean, shape of one model output for `N` inputs
+            (for classifiers: the mean probabilities).
+        variance, std: variance / standard deviation over the `T` samples
+            (for heteroscedastic heads: of the predicted means, the
+            epistemic part).
+        samples: `(T, N, ...)` stacked outputs when `return_samples=True`,
+            else None.
+    Classification only (softmax rows, or a single sigmoid unit read as
+    `[1 - p, p]`): `predictive_entropy`, `expected_entropy`,
+    `mutual_information` (BALD), `variation_ratio`, `max_probability`,
+    `predicted_class`.
+    Heteroscedastic only (`[..., 0]` mean, `[..., 1]` log-variance):
+    `aleatoric` (mean predicted variance), `epistemic` (variance of the
+    means), `total`.
+    """
+
+    def __init__(self, task, samples_count, stats, samples=None):
+        self.task = task
+        self.samples_count = samples_count
+        self.samples = samples
+        self.mean = stats["mean"].astype("float32")
+        self.variance = stats["variance"].astype("float32")
+        if task == "classification":
+            probs = _two_column(stats["mean"])
+            pred_entropy = _entropy(probs)
+            expected = stats["entropy_sum"] / samples_count
+            self.predictive_entropy = pred_entropy.astype("float32")
+            self.expected_entropy = expected.astype("float32")
+            self.mutual_information = np.maximum(pred_entropy - expected, 0.0).astype(
+                "float32"
+            )
+            votes = stats["votes"]
+            self.variation_ratio = (1.0 - votes.max(axis=-1) / samples_count).astype(
+                "float32"
+            )
+            self.max_probability = probs.max(axis=-1).astype("float32")
+            self.predicted_class = probs.argmax(axis=-1)
+        elif task == "heteroscedastic":
+            self.aleatoric = (stats["aleatoric_sum"] / samples_count).astype("float32")
+            self.epistemic = self.variance
+            self.total = (self.aleatoric + self.epistemic).astype("float32")
+
+    @property
+    def std(self):
+        return np.sqrt(self.variance)
+
+    def __repr__(self):
+        return (
+            f"<MCResult task={self.task} samples={self.samples_count} "
+            f"mean.shape={self.mean.shape}>"
+        )
+
+
+def _two_column(probs):
+    probs = np.asarray(probs, dtype="float64")
+    if probs.shape[-1] == 1:
+        return np.concatenate([1.0 - probs, probs], axis=-1)
+    return probs
+
+
+def _entropy(probs):
+    probs = np.clip(probs, 0.0, 1.0)
+    logs = np.log(np.where(probs > 0, probs, 1.0))
+    return -(probs * logs).sum(axis=-1)
+
+
+class _ChunkSampler(keras.Model):
+    """Runs `chunk` stochastic passes of `body` on one batch, stacked along
+    the batch axis, and returns the chunk's statistics (not the samples,
+    unless asked)."""
+
+    def __init__(self, body, chunk, task, keep_samples, **kwargs):
+        super().__init__(**kwargs)
+        self.body = body
+        self.chunk = chunk
+        self.task = task
+        self.keep_samples = keep_samples
+
+    def call(self, inputs):
+        flat = keras.tree.flatten(inputs)
+        batch = ops.shape(flat[0])[0]
+        tiled = keras.tree.map_structure(
+            lambda t: ops.tile(t, [self.chunk] + [1] * (len(t.shape) - 1)),
+            inputs,
+        )
+        with sampling():
+            outputs = self.body(tiled, training=False)
+        outputs = ops.cast(outputs, "float32")
+        outputs = ops.reshape(outputs, (self.chunk, batch) + tuple(outputs.shape[1:]))
+        stats = {}
+        if self.task == "heteroscedastic":
+            means = outputs[..., 0]
+            stats["aleatoric_sum"] = ops.sum(ops.exp(outputs[..., 1]), axis=0)
+            reduced = means
+        else:
+            reduced = outputs
+        chunk_mean = ops.mean(reduced, axis=0)
+        stats["mean"] = chunk_mean
+        stats["m2"] = ops.sum(ops.square(reduced - chunk_mean), axis=0)
+        if self.task == "classification":
+            probs = ops.clip(outputs, 0.0, 1.0)
+            if probs.shape[-1] == 1:
+                probs = ops.concatenate([1.0 - probs, probs], axis=-1)
+            logs = ops.log(ops.where(probs > 0, probs, ops.ones_like(probs)))
+            stats["entropy_sum"] = ops.sum(-ops.sum(probs * logs, axis=-1), 0)
+            votes = ops.one_hot(ops.argmax(probs, axis=-1), probs.shape[-1])
+            stats["votes"] = ops.sum(votes, axis=0)
+        if self.keep_samples:
+            stats["samples"] = outputs
+        return stats
+
+
+# ----------------------------------------------------------------------
+# The deterministic prefix.
+# ----------------------------------------------------------------------
+def _graph_of(model):
+    """The Functional graph of `model` (a Sequential's inner one), or None."""
+    if type(model).__name__ == "Functional":
+        return model
+    if isinstance(model, keras.Sequential):
+        return getattr(model, "_functional", None)
+    return None
+
+
+def _is_stochastic_op(op):
+    if isinstance(op, base_lib.DropoutBase):
+        return True
+    if isinstance(op, keras.layers.Layer):
+        return any(
+            isinstance(layer, base_lib.DropoutBase)
+            for layer in op._flatten_layers(include_self=False, recursive=True)
+        )
+    return False
+
+
+def split_deterministic_prefix(model):
+    """Splits a Functional/Sequential model at its first dropout layers.
+
+    Returns `(prefix, suffix)`: `prefix` maps the model inputs to the
+    deterministic tensors the stochastic part needs (the "frontier"), and
+    `suffix` maps those to the model outputs; `suffix(prefix(x))` is the
+    model. Returns `(None, model)` when there is nothing to reuse (the first
+    dropout layer reads a model input, or the model is subclassed).
+    """
+    graph = _graph_of(model)
+    if graph is None:
+        return None, model
+    stochastic = set()
+    frontier = {}
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            inputs = list(node.input_tensors)
+            if _is_stochastic_op(node.operation) or any(
+                id(t) in stochastic for t in inputs
+            ):
+                for tensor in inputs:
+                    if id(tensor) not in stochastic:
+                        frontier[id(tensor)] = tensor
+                for tensor in node.output_tensors:
+                    stochastic.add(id(tensor))
+    if not stochastic:
+        return None, model
+    for tensor in keras.tree.flatten(graph.outputs):
+        if id(tensor) not in stochastic:
+            frontier[id(tensor)] = tensor
+    input_ids = {id(t) for t in keras.tree.flatten(graph.inputs)}
+    if set(frontier) <= input_ids:
+        return None, model
+    tensors = list(frontier.values())
+    try:
+        prefix = keras.Model(graph.inputs, tensors, name=f"{model.name}_prefix")
+        suffix = keras.Model(tensors, graph.outputs, name=f"{model.name}_suffix")
+    except Exception:  # a graph Keras cannot cut: sample the whole model
+        return None, model
+    return prefix, suffix
+
+
+def _row_bytes(body):
+    """Rough bytes per example that one pass through `body` keeps alive."""
+    graph = _graph_of(body)
+    if graph is None:
+        # Subclassed model: layers unknown; assume a 64 KiB activation path.
+        return 64 * 2**10
+    total = 0
+    for nodes in graph._nodes_by_depth.values():
+        for node in nodes:
+            for tensor in node.output_tensors:
+                total += _size(tensor.shape)
+    return 4 * 2 * total
+
+
+def _size(shape):
+    size = 1
+    for dim in shape[1:]:
+        size *= dim if dim else 1
+    return size
+
+
+# ----------------------------------------------------------------------
+# Inputs.
+# ----------------------------------------------------------------------
+def _is_dataset(x):
+    return hasattr(x, "as_numpy_iterator") and hasattr(x, "element_spec")
+
+
+def _x_of(element):
+    # Keras' convention: a tuple is (x,), (x, y) or (x, y, sample_weight).
+    if isinstance(element, tuple) and 1 <= len(element) <= 3:
+        return element[0]
+    return element
+
+
+def _rows(x):
+    return int(np.shape(keras.tree.flatten(x)[0])[0])
+
+
+def _take(x, start, stop):
+    return keras.tree.map_structure(lambda a: a[start:stop], x)
+
+
+def _pad(x, rows):
+    """Pads every array of `x` to `rows` rows by repeating its last row."""
+
+    def pad(a):
+        missing = rows - a.shape[0]
+        if missing <= 0:
+            return a
+        return np.concatenate([a, np.repeat(a[-1:], missing, axis=0)], axis=0)
+
+    return keras.tree.map_structure(pad, x)
+
+
+def _to_numpy(x):
+    return keras.tree.map_structure(
+        lambda a: (
+            np.asarray(a, dtype="float32")
+            if np.asarray(a).dtype.kind in "fiub"
+            else np.asarray(a)
+        ),
+        x,
+    )
+
+
+def _batches(x, batch_size):
+    """Yields NumPy batches of at most `batch_size` rows."""
+    if _is_dataset(x):
+        for element in x.as_numpy_iterator():
+            data = _to_numpy(_x_of(element))
+            rows = _rows(data)
+            for start in range(0, rows, batch_size):
+                yield _take(data, start, min(rows, start + batch_size))
+        return
+    rows = _rows(x)
+    for start in range(0, rows, batch_size):
+        yield _take(x, start, min(rows, start + batch_size))
+
+
+def _check_batch(model, batch, index):
+    flat = keras.tree.flatten(batch)
+    for array in flat:
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise ValueError(
+                "Invalid value received for argument `x`. Expected finite "
+                f"values. Received: x with NaN or inf in batch {index}"
+            )
+    model_inputs = getattr(model, "inputs", None)
+    if not model_inputs:
+        return
+    expected = keras.tree.flatten(model_inputs)
+    if len(expected) != len(flat):
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected "
+            f"{len(expected)} input array(s) for model '{model.name}'. "
+            f"Received: x with {len(flat)} array(s)"
+        )
+    for spec, array in zip(expected, flat):
+        want = tuple(spec.shape[1:])
+        got = tuple(array.shape[1:])
+        if len(want) != len(got) or any(
+            w is not None and w != g for w, g in zip(want, got)
+        ):
+            raise ValueError(
+                "Invalid value received for argument `x`. Expected rows of "
+                f"shape {want} for input '{spec.name}' of model "
+                f"'{model.name}'. Received: x with rows of shape {got}"
+            )
+
+
+# ----------------------------------------------------------------------
+# Task, seeds, cache.
+# ----------------------------------------------------------------------
+def _output_activation(model):
+    graph = _graph_of(model)
+    layer = None
+    if graph is not None:
+        outputs = keras.tree.flatten(graph.outputs)
+        if len(outputs) == 1:
+            layer = outputs[0]._keras_history.operation
+    elif model.layers:
+        layer = model.layers[-1]
+    if layer is None:
+        return None
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None)
+    return name if name in ("softmax", "sigmoid", "log_softmax") else None
+
+
+def infer_task(model):
+    """ "classification" if the model ends in softmax/sigmoid, else
+    "regression"."""
+    activation = _output_activation(model)
+    if activation in ("softmax", "sigmoid"):
+        return "classification"
+    return "regression"
+
+
+def _derived_seeds(seed, count):
+    rng = np.random.default_rng(seed)
+    return [int(s) for s in rng.integers(1, 2**31 - 1, size=count)]
+
+
+@contextlib.contextmanager
+def _seeded(layers, seed):
+    """Runs the block with every dropout layer's generator reseeded from
+    `seed`, and puts the generators' states back afterwards."""
+    if seed is None:
+        yield
+        return
+    generators = [layer.seed_generator for layer in layers]
+    saved = [ops.convert_to_numpy(g.state.value) for g in generators]
+    for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
+        generator.state.assign(
+            ops.convert_to_tensor(np.array([value, 0]), dtype=generator.state.dtype)
+        )
+    try:
+        yield
+    finally:
+        for generator, value in zip(generators, saved):
+            generator.state.assign(value)
+
+
+_PLANS = weakref.WeakKeyDictionary()
+
+
+class _Plan:
+    """What `predict` compiles for one model: prefix and chunk samplers."""
+
+    def __init__(self, model, reuse_prefix):
+        if reuse_prefix:
+            self.prefix, self.body = split_deterministic_prefix(model)
+        else:
+            self.prefix, self.body = None, model
+        self.row_bytes = _row_bytes(self.body)
+        self.samplers = {}
+
+    def sampler(self, chunk, task, keep_samples):
+        key = (chunk, task, keep_samples)
+        if key not in self.samplers:
+            self.samplers[key] = _ChunkSampler(
+                self.body, chunk, task, keep_samples, name="mc_sampler"
+            )
+        return self.samplers[key]
+
+
+def _plan(model, reuse_prefix):
+    plans = _PLANS.setdefault(model, {})
+    if reuse_prefix not in plans:
+        plans[reuse_prefix] = _Plan(model, reuse_prefix)
+    return plans[reuse_prefix]
+
+
+def _merge(total, count, chunk_stats, chunk):
+    """Chan et al.'s pairwise update of mean/M2 plus plain sums."""
+    stats = {k: np.asarray(v, dtype="float64") for k, v in chunk_stats.items()}
+    if total is None:
+        return stats
+    n = count + chunk
+    delta = stats["mean"] - total["mean"]
+    total["m2"] = total["m2"] + stats["m2"] + delta**2 * count * chunk / n
+    total["mean"] = total["mean"] + delta * chunk / n
+    for key in ("entropy_sum", "votes", "aleatoric_sum"):
+        if key in stats:
+            total[key] = total[key] + stats[key]
+    return total
+
+
+def _check_int(name, value, minimum, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected an "
+            f"integer >= {minimum}. Received: {name}={value!r} of type "
+            f"{type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected an "
+            f"integer >= {minimum}. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def predict(
+    model,
+    x,
+    samples=100,
+    batch_size=None,
+    seed=None,
+    return_samples=False,
+    task="auto",
+    memory_budget=DEFAULT_MEMORY_BUDGET,
+    reuse_prefix=True,
+    verbose="auto",
+):
+    """Monte-Carlo dropout prediction: `samples` stochastic passes per input.
+
+    Every kerasdrop dropout layer drops (as inside `sampling()`); all other
+    layers run in inference mode. Per batch, the `T = samples` passes are
+    stacked along the batch axis, in chunks sized so that one chunk's
+    activations fit in `memory_budget` bytes, and reduced on the fly
+    (running mean and variance, entropy sums, class votes): memory does not
+    grow with `T` unless `return_samples=True`. For Functional and
+    Sequential models the deterministic layers before the first dropout
+    layer run once per batch and only the rest is sampled. The compiled
+    functions are kept per model, so repeated calls do not retrace.
+
+    Args:
+        model: a `keras.Model` with at least one kerasdrop dropout layer
+            (models with stock Keras dropout: `kerasdrop.convert(model)`).
+        x: NumPy array (or list/dict of arrays for several inputs), or a
+            batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`.
+        samples: int >= 1, the number `T` of stochastic passes.
+        batch_size: rows per batch (default 128; a dataset's own batches
+            are used, split when larger).
+        seed: optional int. The same seed gives exactly the same result;
+            the layers' own random streams are left where they were.
+        return_samples: keep all `(T, N, ...)` outputs in the result.
+        task: "auto" (classification when the model ends in softmax or
+            sigmoid, else regression), "regression", "classification", or
+            "heteroscedastic" (last axis holds mean and log-variance).
+        memory_budget: bytes of activations one compiled chunk may use.
+        reuse_prefix: run the deterministic prefix once per batch.
+        verbose: "auto" (a progress bar for long runs), 0 or 1.
+
+    Returns:
+        A `MCResult`.
+
+    Example:
+
+    >>> import numpy as np, keras, kerasdrop
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
+    ...     kerasdrop.layers.Dropout(0.2), keras.layers.Dense(1)])
+    >>> result = kerasdrop.mc.predict(model, np.ones((8, 4)), samples=50,
+    ...                               seed=0)
+    >>> result.mean.shape, result.std.shape
+    ((8, 1), (8, 1))
+    """
+    _check_model(model)
+    samples = _check_int("samples", samples, 1)
+    batch_size = _check_int("batch_size", batch_size, 1, allow_none=True)
+    memory_budget = _check_int("memory_budget", memory_budget, 1)
+    if seed is not None:
+        seed = _check_int("seed", seed, 0)
+    for name, value in (
+        ("return_samples", return_samples),
+        ("reuse_prefix", reuse_prefix),
+    ):
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a "
+                f"bool. Received: {name}={value!r}"
+            )
+    if task not in TASKS:
+        raise ValueError(
+            "Invalid value received for argument `task`. Expected one of "
+            f"{TASKS}. Received: task={task!r}"
+        )
+    if verbose not in ("auto", 0, 1):
+        raise ValueError(
+            "Invalid value received for argument `verbose`. Expected "
+            f"'auto', 0 or 1. Received: verbose={verbose!r}"
+        )
+    layers = dropout_layers(model)
+    if not layers:
+        _raise_no_dropout(model)
+    if not model.built:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a built "
+            f"model. Received: model '{model.name}' that is not built"
+        )
+    if (
+        len(
+            keras.tree.flatten(
+                model.outputs if hasattr(model, "outputs") and model.outputs else [0]
+            )
+        )
+        != 1
+    ):
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a model "
+            "with one output; wrap the output you want in a one-output "
+            f"Functional model. Received: model '{model.name}' with "
+            f"{len(keras.tree.flatten(model.outputs))} outputs"
+        )
+    if task == "auto":
+        task = infer_task(model)
+    if _is_dataset(x):
+        if batch_size is None:
+            batch_size = None  # taken from the first batch below
+    else:
+        if isinstance(x, (list, tuple)) and len(x) == 1:
+            x = x[0]
+        x = _to_numpy(x)
+        rows = _rows(x)
+        if rows == 0:
+            raise ValueError(
+                "Invalid value received for argument `x`. Expected at least "
+                "one row. Received: x with 0 rows"
+            )
+        if batch_size is None:
+            batch_size = min(DEFAULT_BATCH_SIZE, rows)
+
+    plan = _plan(model, reuse_prefix)
+    total_rows = None if _is_dataset(x) else _rows(x)
+    progbar = None
+    outputs = []
+    with _seeded(layers, seed):
+        for index, batch in enumerate(_batches(x, batch_size or 2**31)):
+            if batch_size is None:
+                batch_size = _rows(batch)
+            _check_batch(model, batch, index)
+            rows = _rows(batch)
+            batch = _pad(batch, batch_size)
+            chunk = max(1, min(samples, memory_budget // (plan.row_bytes * batch_size)))
+            if progbar is None:
+                calls = -(-samples // chunk) * (
+                    -(-total_rows // batch_size) if total_rows else 1
+                )
+                if verbose == 1 or (verbose == "auto" and calls >= 50):
+                    progbar = keras.utils.Progbar(total_rows, unit_name="input")
+            outputs.append(
+                _sample_batch(plan, batch, rows, samples, chunk, task, return_samples)
+            )
+            if progbar is not None:
+                progbar.add(rows)
+    stats = {
+        key: np.concatenate([o[0][key] for o in outputs], axis=0)
+        for key in outputs[0][0]
+    }
+    count = samples
+    stats["variance"] = stats.pop("m2") / count
+    kept = None
+    if return_samples:
+        kept = np.concatenate([o[1] for o in outputs], axis=1)
+    return MCResult(task, count, stats, kept)
+
+
+def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples):
+    if plan.prefix is not None:
+        body_inputs = plan.prefix.predict_on_batch(batch)
+    else:
+        body_inputs = batch
+    total, count, kept = None, 0, []
+    while count < samples:
+        size = min(chunk, samples - count)
+        sampler = plan.sampler(size, task, return_samples)
+        chunk_stats = sampler.predict_on_batch(body_inputs)
+        if return_samples:
+            kept.append(np.asarray(chunk_stats.pop("samples"))[:, :rows])
+        total = _merge(total, count, chunk_stats, size)
+        count += size
+    total = {key: value[:rows] for key, value in total.items()}
+    return total, (np.concatenate(kept, axis=0) if return_samples else None)
