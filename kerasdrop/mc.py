@@ -340,8 +340,13 @@ def split_deterministic_prefix(model):
     if set(frontier) <= input_ids:
         return None, model
     tensors = list(frontier.values())
+    if len(tensors) == 1:
+        tensors = tensors[0]
+    inputs = graph.inputs
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        inputs = inputs[0]
     try:
-        prefix = keras.Model(graph.inputs, tensors, name=f"{model.name}_prefix")
+        prefix = keras.Model(inputs, tensors, name=f"{model.name}_prefix")
         suffix = keras.Model(tensors, graph.outputs, name=f"{model.name}_suffix")
     except Exception:  # a graph Keras cannot cut: sample the whole model
         return None, model

@@ -1,0 +1,334 @@
+"""Monte-Carlo dropout: the sampling switch, MC layers and `mc.predict`."""
+
+import keras
+import numpy as np
+import pytest
+
+import kerasdrop
+from kerasdrop import layers as L
+from kerasdrop import mc
+from kerasdrop import metrics as M
+from tests.helpers import CountingDropout
+
+
+def bn_model(rate=0.5, classes=None, seed=1):
+    """Dense -> BatchNormalization (non-trivial moving stats) -> dropout."""
+    inputs = keras.Input((6,), name="features")
+    h = keras.layers.Dense(16, activation="relu", name="d1")(inputs)
+    h = keras.layers.BatchNormalization(name="bn")(h)
+    h = L.Dropout(rate, seed=seed, name="drop")(h)
+    if classes:
+        outputs = keras.layers.Dense(classes, activation="softmax", name="out")(h)
+    else:
+        outputs = keras.layers.Dense(1, name="out")(h)
+    model = keras.Model(inputs, outputs)
+    bn = model.get_layer("bn")
+    bn.moving_mean.assign(np.full((16,), 0.3, "float32"))
+    bn.moving_variance.assign(np.full((16,), 2.0, "float32"))
+    return model
+
+
+def data(n=40, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 6)).astype("float32")
+
+
+def bn_state(model):
+    bn = model.get_layer("bn")
+    return [np.array(v) for v in (bn.moving_mean, bn.moving_variance)]
+
+
+# ----------------------------------------------------------------------
+# The switch.
+# ----------------------------------------------------------------------
+def test_sampling_activates_dropout_only_and_leaves_batchnorm_alone():
+    x = data()
+    model = bn_model(rate=0.0)
+    before = bn_state(model)
+    reference = np.array(model(x, training=False))
+    # Rate 0 under sampling: exactly the inference output (BN uses its
+    # moving statistics), while training=True would use batch statistics.
+    with mc.sampling():
+        np.testing.assert_array_equal(np.array(model(x)), reference)
+    assert not np.allclose(np.array(model(x, training=True)), reference)
+    # Rate 0.5: dropout really drops, BN statistics never move.
+    model = bn_model(rate=0.5)
+    before = bn_state(model)
+    reference = np.array(model(x, training=False))
+    result = mc.predict(model, x, samples=30, seed=0, return_samples=True)
+    assert result.samples.shape == (30, 40, 1)
+    assert np.all(result.samples.std(axis=0) > 0)
+    with mc.sampling(model):
+        draws = [np.array(model.predict(x, verbose=0)) for _ in range(2)]
+    assert not np.allclose(draws[0], draws[1])
+    for a, b in zip(before, bn_state(model)):
+        np.testing.assert_array_equal(a, b)
+    # Outside the block: deterministic again, also through model.predict.
+    after = [model.predict(x, verbose=0) for _ in range(2)]
+    np.testing.assert_array_equal(after[0], after[1])
+    np.testing.assert_allclose(after[0], reference, atol=1e-6)
+    np.testing.assert_array_equal(np.array(model(x)), reference)
+
+
+def test_mc_layer_is_always_on_and_round_trips():
+    x = data()
+    layer = L.Dropout(0.4, mc=True, seed=3)
+    model = keras.Sequential([keras.Input((6,)), layer])
+    a, b = model.predict(x, verbose=0), model.predict(x, verbose=0)
+    assert not np.array_equal(a, b)
+    zero = (a == 0).mean()
+    assert abs(zero - 0.4) < 5 * np.sqrt(0.4 * 0.6 / a.size)
+    clone = L.Dropout.from_config(layer.get_config())
+    assert clone.mc is True and layer.get_config()["mc"] is True
+    mc.disable(model)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+    assert [lay.mc for lay in mc.enable(model)] == [True]
+    assert not np.array_equal(model.predict(x, verbose=0), x)
+
+
+def test_every_kind_samples_under_the_switch():
+    x = np.ones((4, 5, 5, 3), "float32")
+    for layer in (
+        L.Dropout(0.5),
+        L.SpatialDropout2D(0.5),
+        L.GaussianDropout(0.5),
+        L.DropPath(0.5),
+        L.ConcreteDropout(keras.layers.Dense(3), init_rate=0.3),
+    ):
+        deterministic = np.array(layer(x))
+        with mc.sampling():
+            sampled = np.array(layer(x))
+        assert not np.allclose(sampled, deterministic), type(layer).__name__
+        np.testing.assert_array_equal(np.array(layer(x)), deterministic)
+
+
+def test_convert_gives_stock_models_mc():
+    stock = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(8), keras.layers.Dropout(0.3)]
+    )
+    with pytest.raises(ValueError, match="kerasdrop.convert"):
+        mc.predict(stock, data(), samples=5)
+    converted = kerasdrop.convert(stock)
+    assert mc.predict(converted, data(), samples=20).variance.max() > 0
+    always = kerasdrop.convert(stock, mc=True)
+    assert all(layer.mc for layer in mc.dropout_layers(always))
+    with pytest.raises(ValueError, match="mc"):
+        kerasdrop.convert(stock, to="keras", mc=True)
+
+
+# ----------------------------------------------------------------------
+# mc.predict
+# ----------------------------------------------------------------------
+def test_seeds_reproduce_and_differ():
+    model, x = bn_model(), data()
+    a = mc.predict(model, x, samples=20, seed=7)
+    b = mc.predict(model, x, samples=20, seed=7)
+    c = mc.predict(model, x, samples=20, seed=8)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.variance, b.variance)
+    assert not np.allclose(a.mean, c.mean)
+    # Unseeded calls follow the layers' own streams: they differ...
+    u1 = mc.predict(model, x, samples=20)
+    u2 = mc.predict(model, x, samples=20)
+    assert not np.allclose(u1.mean, u2.mean)
+    # ...and a seeded call does not move those streams.
+    state = np.array(model.get_layer("drop").seed_generator.state)
+    mc.predict(model, x, samples=20, seed=7)
+    np.testing.assert_array_equal(
+        np.array(model.get_layer("drop").seed_generator.state), state
+    )
+
+
+def test_streaming_statistics_match_the_samples_across_chunks():
+    model, x = bn_model(classes=3), data(n=50)
+    # A tiny budget forces chunks of a few samples (and a remainder chunk).
+    small = mc.predict(
+        model, x, samples=23, seed=0, return_samples=True, memory_budget=20_000
+    )
+    s = small.samples.astype("float64")
+    assert s.shape == (23, 50, 3)
+    np.testing.assert_allclose(small.mean, s.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(small.variance, s.var(axis=0), atol=1e-6)
+    np.testing.assert_allclose(
+        small.predictive_entropy, M.predictive_entropy(s.mean(axis=0)), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        small.expected_entropy, M.expected_entropy(s), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        small.mutual_information, M.mutual_information(s), atol=1e-5
+    )
+    np.testing.assert_allclose(small.variation_ratio, M.variation_ratio(s))
+    np.testing.assert_allclose(small.max_probability, M.max_probability(s), atol=1e-6)
+    assert np.all(small.mutual_information >= 0)
+    # Without samples, the same statistics (streamed, one chunk).
+    big = mc.predict(model, x, samples=23, seed=0)
+    assert big.samples is None and big.task == "classification"
+    np.testing.assert_allclose(big.mean, small.mean, atol=0.25)
+
+
+def test_prefix_reuse_gives_the_same_samples_as_full_sampling():
+    model, x = bn_model(), data(n=30)
+    prefix, suffix = mc.split_deterministic_prefix(model)
+    assert [layer.name for layer in prefix.layers][-1] == "bn"
+    assert "d1" not in [layer.name for layer in suffix.layers]
+    reused = mc.predict(model, x, samples=40, seed=3, return_samples=True)
+    full = mc.predict(
+        model, x, samples=40, seed=3, return_samples=True, reuse_prefix=False
+    )
+    # Same seed path: the dropout masks are drawn identically.
+    np.testing.assert_allclose(reused.samples, full.samples, atol=1e-5)
+    # Dropout reading a model input: nothing to reuse.
+    direct = keras.Sequential(
+        [keras.Input((6,)), L.Dropout(0.2), keras.layers.Dense(2)]
+    )
+    assert mc.split_deterministic_prefix(direct)[0] is None
+
+
+def test_prefix_of_a_branching_graph():
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(8, name="shared")(inputs)
+    noisy = L.Dropout(0.5, name="drop")(h)
+    merged = keras.layers.Concatenate()([noisy, h, inputs])
+    outputs = keras.layers.Dense(2)(merged)
+    model = keras.Model(inputs, outputs)
+    prefix, suffix = mc.split_deterministic_prefix(model)
+    assert prefix is not None
+    x = data(n=12)
+    np.testing.assert_allclose(
+        np.array(suffix(prefix(x))), np.array(model(x)), atol=1e-6
+    )
+    reused = mc.predict(model, x, samples=10, seed=0, return_samples=True)
+    full = mc.predict(
+        model, x, samples=10, seed=0, return_samples=True, reuse_prefix=False
+    )
+    np.testing.assert_allclose(reused.samples, full.samples, atol=1e-5)
+
+
+def test_compiled_once_per_model_and_sample_count():
+    CountingDropout.traces = 0
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(4), CountingDropout(0.3)]
+    )
+    x = data(n=64)
+    mc.predict(model, x, samples=16, batch_size=32)
+    traces = CountingDropout.traces
+    for seed in (None, 1, 2):
+        mc.predict(model, x, samples=16, batch_size=32, seed=seed)
+    mc.predict(model, x[:50], samples=16, batch_size=32)  # padded last batch
+    assert CountingDropout.traces == traces
+
+
+def test_regression_mean_converges_and_ll_matches_hand_computation():
+    model, x = bn_model(rate=0.1), data(n=20)
+    result = mc.predict(model, x, samples=400, seed=0, return_samples=True)
+    deterministic = np.array(model(x))
+    # Inverted dropout keeps the expectation of the first layer after it:
+    # the last layer is linear, so the MC mean estimates the inference output.
+    err = np.abs(result.mean - deterministic)
+    assert np.all(err <= 5 * result.std / np.sqrt(400) + 1e-5)
+    y = deterministic[:, 0]
+    ll = M.regression_log_likelihood(y, result.samples[..., 0], tau=2.0)
+    by_hand = np.mean(
+        [
+            np.log(np.mean(np.exp(-1.0 * (y[i] - result.samples[:, i, 0]) ** 2)))
+            - 0.5 * np.log(2 * np.pi)
+            + 0.5 * np.log(2.0)
+            for i in range(20)
+        ]
+    )
+    assert ll == pytest.approx(by_hand, abs=1e-5)
+
+
+def test_heteroscedastic_task():
+    inputs = keras.Input((6,))
+    h = L.Dropout(0.3, seed=0)(keras.layers.Dense(8, activation="relu")(inputs))
+    outputs = keras.layers.Dense(2)(h)  # [mean, log-variance]
+    model = keras.Model(inputs, outputs)
+    x = data(n=10)
+    result = mc.predict(
+        model, x, samples=50, seed=0, task="heteroscedastic", return_samples=True
+    )
+    s = result.samples.astype("float64")
+    split = M.heteroscedastic_uncertainty(s[..., 0], s[..., 1])
+    np.testing.assert_allclose(result.mean, split["mean"], atol=1e-5)
+    np.testing.assert_allclose(result.aleatoric, split["aleatoric"], rtol=1e-5)
+    np.testing.assert_allclose(result.epistemic, split["epistemic"], atol=1e-5)
+    np.testing.assert_allclose(result.total, split["total"], rtol=1e-4)
+
+
+def test_dataset_input_and_binary_classifier():
+    tf = pytest.importorskip("tensorflow")
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(8, activation="relu"),
+            L.Dropout(0.3),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    x = data(n=70)
+    dataset = tf.data.Dataset.from_tensor_slices((x, np.zeros(70))).batch(32)
+    from_ds = mc.predict(model, dataset, samples=20, seed=0)
+    from_array = mc.predict(model, x, samples=20, seed=0, batch_size=32)
+    assert from_ds.task == "classification"
+    np.testing.assert_allclose(from_ds.mean, from_array.mean, atol=1e-6)
+    assert from_ds.mean.shape == (70, 1)
+    assert from_ds.predictive_entropy.shape == (70,)
+    assert np.all(from_ds.predictive_entropy <= np.log(2) + 1e-6)
+
+
+def test_multi_input_model():
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    h = keras.layers.Concatenate()([keras.layers.Dense(4)(a), b])
+    outputs = keras.layers.Dense(1)(L.Dropout(0.5)(h))
+    model = keras.Model([a, b], outputs)
+    x = [data(n=9)[:, :3], data(n=9)[:, :2]]
+    result = mc.predict(model, x, samples=10, seed=0)
+    assert result.mean.shape == (9, 1)
+    with pytest.raises(ValueError, match="2 input array"):
+        mc.predict(model, x[0], samples=10)
+
+
+# ----------------------------------------------------------------------
+# Bad inputs.
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"samples": 0}, ValueError, "samples=0"),
+        ({"samples": -3}, ValueError, "samples=-3"),
+        ({"samples": 2.5}, TypeError, "samples=2.5"),
+        ({"samples": True}, TypeError, "samples=True"),
+        ({"batch_size": 0}, ValueError, "batch_size=0"),
+        ({"seed": "a"}, TypeError, "seed='a'"),
+        ({"task": "ranking"}, ValueError, "task='ranking'"),
+        ({"return_samples": 1}, TypeError, "return_samples=1"),
+        ({"memory_budget": 0}, ValueError, "memory_budget=0"),
+        ({"verbose": 2}, ValueError, "verbose=2"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    model = bn_model()
+    with pytest.raises(error, match=match):
+        mc.predict(model, data(), **{"samples": 5, **kwargs})
+
+
+def test_bad_inputs():
+    model = bn_model()
+    with pytest.raises(ValueError, match=r"shape \(6,\).*\(5,\)"):
+        mc.predict(model, data()[:, :5], samples=5)
+    x = data()
+    x[3, 2] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        mc.predict(model, x, samples=5)
+    with pytest.raises(ValueError, match="0 rows"):
+        mc.predict(model, data()[:0], samples=5)
+    plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no kerasdrop dropout layer"):
+        mc.predict(plain, data(), samples=5)
+    with pytest.raises(TypeError, match="model="):
+        mc.predict("model", data(), samples=5)
+    with pytest.raises(TypeError, match="mc="):
+        L.Dropout(0.2, mc="yes")
+    with pytest.raises(ValueError, match="no kerasdrop dropout layer"):
+        mc.enable(plain)
