@@ -6,7 +6,18 @@
 
 from kerasdrop import callbacks, layers, recipes, schedules
 from kerasdrop.convert import convert
+from kerasdrop.export import ExportError, export, strip_dropout
 
 __version__ = "0.1.0"
 
-__all__ = ["callbacks", "layers", "recipes", "schedules", "convert", "__version__"]
+__all__ = [
+    "callbacks",
+    "layers",
+    "recipes",
+    "schedules",
+    "convert",
+    "export",
+    "strip_dropout",
+    "ExportError",
+    "__version__",
+]
