@@ -348,9 +348,12 @@ def input_signature(model):
             name=tensor.name,
         )
 
-    structure = model.input
-    if isinstance(structure, (list, tuple)) and len(structure) == 1:
-        structure = structure[0]
+    if isinstance(model, keras.Sequential):
+        structure = model.inputs[0]
+    else:
+        structure = model.input
+        if isinstance(structure, (list, tuple)) and len(structure) == 1:
+            structure = structure[0]
     return [keras.tree.map_structure(spec, structure)]
 
 
@@ -611,6 +614,12 @@ def _check_path(path, version, format, overwrite):
                 f"directories). Received: version={version!r}"
             )
         target = target / str(int(version))
+    if format == "litert" and target.suffix != ".tflite":
+        raise ValueError(
+            "Invalid value received for argument `path`. Expected a file "
+            "name ending in '.tflite' for format='litert'. "
+            f"Received: path={str(path)!r}"
+        )
     if not isinstance(overwrite, bool):
         raise TypeError(
             "Invalid value received for argument `overwrite`. Expected a "
@@ -669,7 +678,7 @@ def _atomic_write(target, write, check):
                 f"writable location; cannot write in '{target.parent}': {err}. "
                 f"Received: path={str(target)!r}"
             ) from err
-        artifact = tmp_dir / "artifact"
+        artifact = tmp_dir / target.name
         write(artifact)
         result = check(artifact)
         backup = None
