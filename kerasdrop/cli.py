@@ -207,7 +207,7 @@ def _load(path):
         ) from err
 
 
-def export_command(args, out=sys.stdout):
+def export_command(args, out=None):
     from kerasdrop.export import export
 
     model = _load(args.model)
@@ -222,13 +222,17 @@ def export_command(args, out=sys.stdout):
     extra = f" with an `mc` signature ({args.mc_samples} samples)" if (
         args.mc_samples
     ) else ""
-    print(f"Exported '{args.model}' ({args.format}){extra} to '{target}'; verified.", file=out)
+    print(
+        f"Exported '{args.model}' ({args.format}){extra} to '{target}'; "
+        "verified.",
+        file=out or sys.stdout,
+    )
 
 
-def inspect_command(args, out=sys.stdout):
+def inspect_command(args, out=None):
     from kerasdrop.inspection import format_summary
 
-    print(format_summary(_load(args.model)), file=out)
+    print(format_summary(_load(args.model)), file=out or sys.stdout)
 
 
 def main(argv=None):

@@ -139,7 +139,7 @@ def _stripped_replacement(layer, is_output):
     if is_output:
         # Keeps the model's output name (signatures and losses use it).
         return "layer", keras.layers.Identity(
-            name=layer.name, dtype=layer.dtype_policy
+            name=layer.name, dtype=layer.dtype_policy.name
         )
     return "skip", None
 
@@ -536,7 +536,7 @@ def mc_statistics(model, inputs, samples, kinds=None):
     return results
 
 
-def _mc_model(model):
+def _mc_model(model, mc_samples):
     """`model` itself, or a converted copy when stock dropout layers would stay off."""
     from kerasdrop import mc as mc_lib
     from kerasdrop.convert import convert
@@ -560,8 +560,7 @@ def _mc_model(model):
             "Invalid value received for argument `mc_samples`. The `mc` "
             "signature needs dropout layers that can sample at inference, and "
             f"model '{model.name}' has none (GaussianNoise and AlphaDropout "
-            "do not take part). Received: mc_samples with a model without "
-            "dropout"
+            f"do not take part). Received: mc_samples={mc_samples!r}"
         )
     return model
 
@@ -876,7 +875,7 @@ def export(
     _check_graph_model(model)
     stripped = strip_dropout(model)
     if mc_samples is not None:
-        mc_model = _mc_model(model)
+        mc_model = _mc_model(model, mc_samples)
         kinds = _output_kinds(model, classifier)
     if sample_inputs is None:
         sample_inputs = sample_inputs_for(model)
