@@ -1000,7 +1000,9 @@ def _onnx_runner(path):
 def _litert_runner(path):
     import tensorflow as tf
 
-    interpreter = tf.lite.Interpreter(model_path=str(path))
+    with warnings.catch_warnings():  # deprecated in favour of ai_edge_litert
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(path))
     inputs = interpreter.get_input_details()
     outputs = interpreter.get_output_details()
 

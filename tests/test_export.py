@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import keras
@@ -504,7 +505,9 @@ def test_export_litert_matches_keras(tmp_path):
     model = kind_model("Dropout_classic")
     x = sample_inputs_for(model)
     path = kerasdrop.export(model, tmp_path / "m.tflite", format="litert")
-    interpreter = tf.lite.Interpreter(model_path=str(path))
+    with warnings.catch_warnings():  # tf.lite.Interpreter is deprecated
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(path))
     detail = interpreter.get_input_details()[0]
     interpreter.resize_tensor_input(detail["index"], x.shape)
     interpreter.allocate_tensors()
