@@ -92,10 +92,30 @@ def toy_table(r):
     return lines
 
 
+def export_table(r):
+    lines = [
+        f"Serving latency of the reloaded SavedModel (`{r['command']}`; {r['model']}; "
+        "`serving_default`, ms per call, medians; ratios are median paired ratios):",
+        "",
+        "| batch | stripped (`kerasdrop.export`) | twin without dropout | unstripped MC export | "
+        "**stripped / twin** | unstripped / stripped |",
+        "|---|---|---|---|---|---|",
+    ]
+    for batch in (1, 256):
+        b = r[f"batch_{batch}"]
+        lat = b["latency_ms_median"]
+        lines.append(
+            f"| {batch} | {lat['stripped']:.3f} | {lat['twin']:.3f} | {lat['unstripped']:.3f} | "
+            f"**{b['ratio_stripped_over_twin']:.3f}** | {b['ratio_unstripped_over_stripped']:.3f} |"
+        )
+    return lines
+
+
 def render():
     parts = []
     for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
-                     ("concrete_overhead", concrete_table), ("concrete_toy", toy_table)):
+                     ("concrete_overhead", concrete_table), ("concrete_toy", toy_table),
+                     ("export_latency", export_table)):
         result = load(name)
         if result is not None:
             parts.append("\n".join(fn(result)))

@@ -6,6 +6,7 @@
 
 from kerasdrop import callbacks, layers, mc, metrics, recipes, schedules
 from kerasdrop.convert import convert
+from kerasdrop.export import ExportError, export, strip_dropout
 
 __version__ = "0.1.0"
 
@@ -17,5 +18,8 @@ __all__ = [
     "recipes",
     "schedules",
     "convert",
+    "export",
+    "strip_dropout",
+    "ExportError",
     "__version__",
 ]

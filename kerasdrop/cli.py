@@ -123,7 +123,116 @@ def build_parser():
     p.add_argument(
         "--quick", action="store_true", help="3 epochs (a smoke test)"
     )
+
+    p = sub.add_parser(
+        "export",
+        help="export a .keras model for serving, dropout stripped",
+        description=(
+            "Load MODEL.keras, strip every dropout layer and write a verified "
+            "SavedModel (deterministic serving_default, optional `mc` "
+            "signature), ONNX or LiteRT artifact to OUT."
+        ),
+    )
+    p.add_argument("model", metavar="MODEL.keras", help="saved Keras model")
+    p.add_argument("out", metavar="OUT", help="target directory or file")
+    p.add_argument(
+        "--mc-samples",
+        type=_positive_int("mc-samples"),
+        default=None,
+        help="add an `mc` signature with this many dropout samples",
+    )
+    p.add_argument(
+        "--version",
+        type=_non_negative_int("version"),
+        default=None,
+        help="write TF Serving's layout OUT/<version>/",
+    )
+    p.add_argument(
+        "--format",
+        choices=("tf_saved_model", "onnx", "litert"),
+        default="tf_saved_model",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace an existing artifact"
+    )
+
+    p = sub.add_parser(
+        "inspect",
+        help="list the dropout layers of a .keras model",
+        description=(
+            "Print every dropout-family layer of MODEL.keras with its kind, "
+            "live rate, schedule and step, and whether MC sampling is on; "
+            "warn when dropout directly precedes BatchNormalization."
+        ),
+    )
+    p.add_argument("model", metavar="MODEL.keras", help="saved Keras model")
     return parser
+
+
+def _non_negative_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(
+                f"Invalid value received for argument `--{name}`. Expected a "
+                f"non-negative integer. Received: {name}={text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _load(path):
+    """Loads a .keras file, or raises ValueError with a one-line reason."""
+    import os
+
+    import keras
+
+    import kerasdrop  # noqa: F401  (registers the layers for loading)
+
+    if not os.path.exists(path):
+        raise ValueError(f"Model file '{path}' does not exist.")
+    if not str(path).endswith(".keras"):
+        raise ValueError(
+            f"Expected a Keras v3 `.keras` file. Received: '{path}'"
+        )
+    try:
+        return keras.saving.load_model(path)
+    except Exception as err:  # corrupt file, unknown custom layer, ...
+        raise ValueError(
+            f"Could not load '{path}': {type(err).__name__}: {err}"
+        ) from err
+
+
+def export_command(args, out=None):
+    from kerasdrop.export import export
+
+    model = _load(args.model)
+    target = export(
+        model,
+        args.out,
+        mc_samples=args.mc_samples,
+        version=args.version,
+        overwrite=args.overwrite,
+        format=args.format,
+    )
+    extra = f" with an `mc` signature ({args.mc_samples} samples)" if (
+        args.mc_samples
+    ) else ""
+    print(
+        f"Exported '{args.model}' ({args.format}){extra} to '{target}'; "
+        "verified.",
+        file=out or sys.stdout,
+    )
+
+
+def inspect_command(args, out=None):
+    from kerasdrop.inspection import format_summary
+
+    print(format_summary(_load(args.model)), file=out or sys.stdout)
 
 
 def main(argv=None):
@@ -135,6 +244,15 @@ def main(argv=None):
     if args.command == "demo":
         epochs = 3 if args.quick else args.epochs
         demo(epochs=epochs, batch_size=args.batch_size, seed=args.seed)
+        return 0
+    try:
+        if args.command == "export":
+            export_command(args)
+        elif args.command == "inspect":
+            inspect_command(args)
+    except (ValueError, TypeError, ImportError) as err:
+        print(f"kerasdrop {args.command}: error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

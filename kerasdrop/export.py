@@ -1,0 +1,1019 @@
+"""Export for serving: strip dropout, write verified SavedModel / ONNX / LiteRT.
+
+`strip_dropout(model)` returns a copy of a Sequential or Functional model
+with every dropout-family layer removed, made of stock Keras layers only, so
+its `.keras` file loads where kerasdrop is not installed.
+
+`export(model, path, ...)` writes that stripped model as a TensorFlow
+SavedModel whose `serving_default` signature is deterministic, optionally
+with a second signature `mc` that returns Monte-Carlo dropout statistics,
+and checks the written artifact before returning. ONNX and LiteRT go through
+Keras' own `Model.export` on the stripped model, checked in onnxruntime and
+the TFLite interpreter.
+
+TensorFlow is imported inside the functions that write or check
+SavedModels, never when `kerasdrop` is imported.
+"""
+
+import numbers
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+from keras.src.models.functional import Functional
+
+from kerasdrop.layers import base as base_lib
+from kerasdrop.layers import concrete as concrete_lib
+from kerasdrop.layers import dropout as dropout_lib
+
+FORMATS = ("tf_saved_model", "onnx", "litert")
+
+#: Stock Keras layers whose inference is the identity and that are noise in
+#: training: all removed by `strip_dropout`.
+STOCK_DROPOUT_LAYERS = (
+    keras.layers.Dropout,  # SpatialDropout1D/2D/3D subclass it
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.AlphaDropout,
+)
+
+#: TensorFlow op types that draw random numbers (stateful, stateless and
+#: their key/counter helpers).
+RANDOM_OP_TYPES = frozenset(
+    {
+        "Multinomial",
+        "NonDeterministicInts",
+        "ParameterizedTruncatedNormal",
+        "RandomCrop",
+        "RandomGamma",
+        "RandomGammaGrad",
+        "RandomIndexShuffle",
+        "RandomPoisson",
+        "RandomPoissonV2",
+        "RandomShuffle",
+        "RandomStandardNormal",
+        "RandomUniform",
+        "RandomUniformInt",
+        "RngBitGenerator",
+        "RngReadAndSkip",
+        "RngSkip",
+        "StatefulRandomBinomial",
+        "StatefulStandardNormal",
+        "StatefulStandardNormalV2",
+        "StatefulTruncatedNormal",
+        "StatefulUniform",
+        "StatefulUniformFullInt",
+        "StatefulUniformInt",
+        "StatelessMultinomial",
+        "StatelessParameterizedTruncatedNormal",
+        "StatelessShuffle",
+        "StatelessTruncatedNormal",
+        "StatelessTruncatedNormalV2",
+        "TruncatedNormal",
+        "XlaRngBitGenerator",
+    }
+)
+_RANDOM_PREFIXES = ("StatelessRandom", "RandomUniform", "RandomStandard")
+
+
+class ExportError(ValueError):
+    """An export that failed or whose artifact did not pass verification.
+
+    Nothing is left at the target path when it is raised.
+    """
+
+
+# ----------------------------------------------------------------------------
+# Layer kinds.
+# ----------------------------------------------------------------------------
+def is_dropout_layer(layer):
+    """True for kerasdrop dropout layers and stock Keras dropout/noise layers."""
+    return isinstance(layer, (base_lib.DropoutBase,) + STOCK_DROPOUT_LAYERS)
+
+
+def is_random_op(op_type):
+    """True when a TensorFlow op type draws random numbers."""
+    return op_type in RANDOM_OP_TYPES or op_type.startswith(_RANDOM_PREFIXES)
+
+
+def _classic_scale(layer):
+    """The float32 keep probability 1 - p a classic Dropout multiplies by."""
+    rate = np.float32(ops.convert_to_numpy(layer.rate_variable.value))
+    return float(np.float32(1.0) - rate)
+
+
+def _stripped_replacement(layer, is_output):
+    """What a dropout-family layer becomes in the stripped model.
+
+    Returns `("skip", None)` (the layer disappears: its input flows on),
+    `("layer", new_layer)` (a stock layer takes its place) or
+    `("inner", wrapped_layer)` (Concrete Dropout: its wrapped layer, to be
+    cloned with its weights).
+    """
+    if isinstance(layer, concrete_lib.ConcreteDropout):
+        return "inner", layer.layer
+    if isinstance(layer, dropout_lib.Dropout) and layer.scaling == "classic":
+        # Classic dropout scales by the keep probability at test time.
+        return "layer", keras.layers.Rescaling(
+            _classic_scale(layer), name=layer.name, dtype=layer.dtype_policy
+        )
+    if isinstance(layer, base_lib.DropoutBase):
+        if type(layer).inference is not base_lib.DropoutBase.inference and not (
+            isinstance(layer, dropout_lib.Dropout)
+        ):
+            raise ValueError(
+                "Invalid value received for argument `model`. Layer "
+                f"'{layer.name}' ({type(layer).__name__}) overrides "
+                "`inference()`, so removing it could change the outputs; "
+                "strip_dropout only knows the inference of kerasdrop's own "
+                "layers. Replace it by stock layers computing its inference "
+                f"before stripping. Received: model with layer {layer!r}"
+            )
+    elif not isinstance(layer, STOCK_DROPOUT_LAYERS):
+        return None
+    if is_output:
+        # Keeps the model's output name (signatures and losses use it).
+        return "layer", keras.layers.Identity(
+            name=layer.name, dtype=layer.dtype_policy.name
+        )
+    return "skip", None
+
+
+def _check_graph_model(model, argument="model", nested=False):
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"Invalid value received for argument `{argument}`. Expected a "
+            f"`keras.Model`. Received: {argument}={model!r} of type "
+            f"{type(model).__name__}"
+        )
+    if not isinstance(model, (keras.Sequential, Functional)):
+        where = f"nested model '{model.name}'" if nested else "model"
+        raise TypeError(
+            f"Invalid value received for argument `{argument}`. Expected a "
+            "Sequential or Functional model: strip_dropout rebuilds the layer "
+            f"graph, which the `call()` of a subclassed {where} hides. Build "
+            "the serving model with the Functional API from the same layers "
+            "(leaving out the dropout layers) and copy the weights with "
+            "`layer.set_weights(...)`, or call `kerasdrop.mc.disable(model)` "
+            "and export it with Keras' `model.export(path)` (kerasdrop "
+            "dropout is the identity at inference). "
+            f"Received: {where} of type {type(model).__name__}"
+        )
+    if not model.built:
+        raise ValueError(
+            f"Invalid value received for argument `{argument}`. Expected a "
+            "built model (give it an `Input` or call it once). "
+            f"Received: model '{model.name}' that is not built"
+        )
+
+
+# ----------------------------------------------------------------------------
+# strip_dropout
+# ----------------------------------------------------------------------------
+class _Stripper:
+    """Rebuilds a model without its dropout layers; copies weights at the end."""
+
+    def __init__(self):
+        self.pairs = []  # (old layer, new layer): weights to copy
+        self.clones = {}  # id(old layer) -> new layer (shared layers stay shared)
+        self.removed = []
+
+    def clone_layer(self, layer):
+        if id(layer) not in self.clones:
+            new = layer.__class__.from_config(layer.get_config())
+            self.pairs.append((layer, new))
+            self.clones[id(layer)] = new
+        return self.clones[id(layer)]
+
+    def replace(self, layer, is_output):
+        """New layer for `layer`, or None when it disappears."""
+        if isinstance(layer, keras.Model):
+            if id(layer) not in self.clones:
+                self.clones[id(layer)] = self.strip(layer, nested=True)
+            return self.clones[id(layer)]
+        replacement = _stripped_replacement(layer, is_output)
+        if replacement is None:
+            return self.clone_layer(layer)
+        self.removed.append(layer.name)
+        kind, new = replacement
+        if kind == "skip":
+            return None
+        if kind == "inner":
+            return self.clone_layer(new)
+        return new
+
+    def strip(self, model, nested=False):
+        _check_graph_model(model, nested=nested)
+        if isinstance(model, keras.Sequential):
+            return self._strip_sequential(model)
+        return self._strip_functional(model)
+
+    def _strip_sequential(self, model):
+        old_layers = model.layers
+        new_layers = []
+        for i, layer in enumerate(old_layers):
+            new = self.replace(layer, is_output=i == len(old_layers) - 1)
+            if new is not None:
+                new_layers.append(new)
+        first = model._layers[0] if model._layers else None
+        if isinstance(first, keras.layers.InputLayer):
+            new_layers.insert(
+                0,
+                keras.Input(
+                    batch_shape=first.batch_shape,
+                    dtype=first.dtype,
+                    name=first.name,
+                ),
+            )
+        return keras.Sequential(
+            new_layers, name=model.name, trainable=model.trainable
+        )
+
+    def _strip_functional(self, model):
+        output_layers = {
+            id(tensor._keras_history.operation)
+            for tensor in keras.tree.flatten(model.outputs)
+        }
+        skipped = set()
+
+        def clone_function(layer):
+            new = self.replace(layer, is_output=id(layer) in output_layers)
+            if new is None:
+                skipped.add(id(layer))
+                return layer  # marker: call_function skips it
+            return new
+
+        def call_function(layer, *args, **kwargs):
+            if id(layer) in skipped:
+                return args[0]
+            return layer(*args, **kwargs)
+
+        return keras.models.clone_model(
+            model, clone_function=clone_function, call_function=call_function
+        )
+
+    def copy_weights(self):
+        for old, new in self.pairs:
+            if not old.weights:
+                continue
+            if not new.built:
+                new.build_from_config(old.get_build_config() or {})
+            new.set_weights(old.get_weights())
+
+
+def _leftovers(model):
+    """Layers of `model` that would keep it random or tied to kerasdrop."""
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if is_dropout_layer(layer)
+        or type(layer).__module__.split(".")[0] == "kerasdrop"
+    ]
+
+
+def strip_dropout(model):
+    """A copy of `model` with every dropout-family layer removed, for serving.
+
+    Removed: kerasdrop's dropout layers (MC layers too) and stock Keras
+    `Dropout`, `SpatialDropout1D/2D/3D`, `GaussianDropout`, `GaussianNoise`
+    and `AlphaDropout` (their inference is the identity). `ConcreteDropout`
+    and `SpatialConcreteDropout` are replaced by (a copy of) the layer they
+    wrap. A kerasdrop `Dropout(scaling="classic")`, whose inference multiplies
+    by the keep probability `1 - p`, becomes a stock
+    `keras.layers.Rescaling(1 - p)` with its live rate, so the outputs stay
+    equal. A dropout layer that produces a model output becomes a
+    `keras.layers.Identity` of the same name (output names are kept). Every
+    other layer is copied with its weights, nested Sequential/Functional
+    models are stripped too, and the original model is left unchanged.
+
+    The copy holds stock Keras layers only (plus your own custom layers):
+    its `.keras` file loads where kerasdrop is not installed. It is not
+    compiled.
+
+    Args:
+        model: a built `keras.Sequential` or Functional `keras.Model`.
+            Subclassed models raise (their graph is in Python code).
+
+    Returns:
+        The stripped `keras.Model` (Sequential stays Sequential).
+
+    Example:
+
+    >>> import numpy as np, keras, kerasdrop
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)), keras.layers.Dense(8),
+    ...     kerasdrop.layers.Dropout(0.5, mc=True), keras.layers.Dense(1)])
+    >>> served = kerasdrop.strip_dropout(model)
+    >>> [type(layer).__name__ for layer in served.layers]
+    ['Dense', 'Dense']
+    >>> x = np.ones((2, 4), "float32")
+    >>> bool(np.allclose(served(x), served(x)))
+    True
+    """
+    _check_graph_model(model)
+    stripper = _Stripper()
+    stripped = stripper.strip(model)
+    stripper.copy_weights()
+    left = _leftovers(stripped)
+    if left:  # e.g. a custom layer wrapping a kerasdrop layer
+        names = ", ".join(f"'{x.name}' ({type(x).__name__})" for x in left)
+        raise ValueError(
+            "Invalid value received for argument `model`. strip_dropout "
+            f"could not remove these layers: {names}. They are nested inside "
+            "a layer it does not rebuild; build the model from stock layers "
+            f"around them. Received: model '{model.name}'"
+        )
+    return stripped
+
+
+# ----------------------------------------------------------------------------
+# Inputs, outputs and comparisons.
+# ----------------------------------------------------------------------------
+def input_signature(model):
+    """`keras.InputSpec`s of the model inputs, batch size free.
+
+    The structure Keras' `ExportArchive` expects: a one-element list holding
+    the model's input structure (a spec, a list or a dict of specs).
+    """
+    def spec(tensor):
+        shape = (None,) + tuple(tensor.shape[1:])
+        return keras.InputSpec(
+            shape=shape,
+            dtype=keras.backend.standardize_dtype(tensor.dtype),
+            name=tensor.name,
+        )
+
+    if isinstance(model, keras.Sequential):
+        structure = model.inputs[0]
+    else:
+        structure = model.input
+        if isinstance(structure, (list, tuple)) and len(structure) == 1:
+            structure = structure[0]
+    return [keras.tree.map_structure(spec, structure)]
+
+
+def sample_inputs_for(model, batch_size=4, seed=0):
+    """Random numpy inputs matching the model's input specs.
+
+    Floats are standard normal, integers in {0, 1}, booleans random; unknown
+    non-batch dimensions get size 8. Pass your own `sample_inputs` to
+    `export` for inputs with a narrower domain.
+    """
+    rng = np.random.default_rng(seed)
+
+    def make(spec):
+        shape = tuple(
+            batch_size if i == 0 else (8 if d is None else d)
+            for i, d in enumerate(spec.shape)
+        )
+        dtype = keras.backend.standardize_dtype(spec.dtype)
+        if "float" in dtype:
+            return rng.standard_normal(shape).astype(dtype)
+        if "int" in dtype:
+            return rng.integers(0, 2, size=shape).astype(dtype)
+        if dtype == "bool":
+            return rng.random(shape) < 0.5
+        raise ValueError(
+            "Invalid value received for argument `sample_inputs`. Expected "
+            f"sample inputs for input '{spec.name}' of dtype {dtype}, which "
+            "kerasdrop cannot generate. Received: sample_inputs=None"
+        )
+
+    return keras.tree.map_structure(make, input_signature(model)[0])
+
+
+def _to_numpy(structure):
+    return keras.tree.map_structure(
+        lambda t: np.asarray(ops.convert_to_numpy(t)), structure
+    )
+
+
+def inference_outputs(model, inputs):
+    """`model(inputs, training=False)` with MC layers switched off for the call.
+
+    The reference the served model must reproduce: what the model computes
+    at inference when no kerasdrop layer samples.
+    """
+    from kerasdrop import mc as mc_lib
+
+    layers = mc_lib.dropout_layers(model)
+    flags = [layer.mc for layer in layers]
+    try:
+        for layer in layers:
+            layer.mc = False
+        return _to_numpy(model(inputs, training=False))
+    finally:
+        for layer, flag in zip(layers, flags):
+            layer.mc = flag
+
+
+def _flat_outputs(outputs):
+    """Model outputs as a list in signature order (`output_0`, ... or keys)."""
+    if isinstance(outputs, dict):
+        return [outputs[k] for k in sorted(outputs)]
+    return list(keras.tree.flatten(outputs))
+
+
+def _signature_outputs_in_order(result):
+    """Signature results (a dict) in the order of `_flat_outputs`."""
+    keys = list(result)
+    if all(k.startswith("output_") and k[7:].isdigit() for k in keys):
+        keys.sort(key=lambda k: int(k[7:]))
+    else:
+        keys.sort()
+    return [np.asarray(result[k]) for k in keys]
+
+
+def _mismatch(expected, actual, rtol, atol):
+    """None when every pair matches, else a message with the worst difference."""
+    if len(expected) != len(actual):
+        return f"{len(actual)} outputs instead of {len(expected)}"
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        e, a = np.asarray(e), np.asarray(a)
+        if e.shape != a.shape:
+            return f"output {i} has shape {a.shape} instead of {e.shape}"
+        if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+            diff = float(np.max(np.abs(a.astype("float64") - e.astype("float64"))))
+            return f"output {i} differs by up to {diff:.3g} (rtol={rtol}, atol={atol})"
+    return None
+
+
+# ----------------------------------------------------------------------------
+# Monte-Carlo signature.
+# ----------------------------------------------------------------------------
+def _producer_activation(tensor, depth=0):
+    """'softmax', 'sigmoid' or None: the activation producing `tensor`."""
+    history = getattr(tensor, "_keras_history", None)
+    if history is None or depth > 16:
+        return None
+    layer = history.operation
+    if isinstance(layer, keras.Model):
+        outputs = keras.tree.flatten(layer.outputs)
+        index = history.tensor_index
+        if index < len(outputs):
+            return _producer_activation(outputs[index], depth + 1)
+        return None
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None)
+    if name in ("softmax", "sigmoid"):
+        return name
+    if is_dropout_layer(layer) or isinstance(layer, keras.layers.Identity):
+        node = layer._inbound_nodes[history.node_index]
+        inputs = keras.tree.flatten(node.input_tensors)
+        if inputs:
+            return _producer_activation(inputs[0], depth + 1)
+    return None
+
+
+CLASSIFIER_KINDS = ("softmax", "sigmoid")
+
+
+def _output_kinds(model, classifier):
+    outputs = keras.tree.flatten(model.outputs)
+    if classifier is False:
+        return [None] * len(outputs)
+    if classifier is None:
+        return [_producer_activation(t) for t in outputs]
+    return [classifier] * len(outputs)
+
+
+def _entropy(p, kind):
+    """Entropy in nats: over the last axis (softmax) or per unit (sigmoid)."""
+    eps = 1e-7
+    p = ops.clip(p, eps, 1.0 - eps)
+    if kind == "softmax":
+        return -ops.sum(p * ops.log(p), axis=-1)
+    return -(p * ops.log(p) + (1.0 - p) * ops.log(1.0 - p))
+
+
+def mc_statistics(model, inputs, samples, kinds=None):
+    """Mean, std (and entropy, mutual information) of `samples` MC passes.
+
+    The inputs are tiled `samples` times along the batch axis and go through
+    `model` in one call with kerasdrop dropout active (`mc.sampling()`), so
+    each copy draws its own masks; other layers stay in inference mode.
+
+    Returns a list (one dict per model output) with keys `mean`, `std` and,
+    for outputs whose kind is "softmax" or "sigmoid", `entropy` (predictive
+    entropy of the mean) and `mutual_information` (entropy minus the mean
+    per-sample entropy: the epistemic part).
+    """
+    from kerasdrop import mc as mc_lib
+
+    flat_inputs = keras.tree.flatten(inputs)
+
+    def tile(x):
+        x = ops.convert_to_tensor(x)
+        return ops.tile(x, [samples] + [1] * (len(x.shape) - 1))
+
+    tiled = keras.tree.pack_sequence_as(inputs, [tile(x) for x in flat_inputs])
+    with mc_lib.sampling():
+        outputs = model(tiled, training=False)
+    flat = _flat_outputs(outputs) if isinstance(outputs, dict) else (
+        keras.tree.flatten(outputs)
+    )
+    if kinds is None:
+        kinds = [None] * len(flat)
+    results = []
+    for y, kind in zip(flat, kinds):
+        shape = ops.shape(y)
+        y = ops.reshape(y, (samples, -1) + tuple(shape[1:]))
+        y = ops.cast(y, "float32")
+        stats = {"mean": ops.mean(y, axis=0), "std": ops.std(y, axis=0)}
+        if kind in CLASSIFIER_KINDS:
+            total = _entropy(stats["mean"], kind)
+            expected = ops.mean(_entropy(y, kind), axis=0)
+            stats["entropy"] = total
+            stats["mutual_information"] = ops.maximum(total - expected, 0.0)
+        results.append(stats)
+    return results
+
+
+def _mc_model(model, mc_samples):
+    """`model` itself, or a converted copy when stock dropout layers would stay off."""
+    from kerasdrop import mc as mc_lib
+    from kerasdrop.convert import convert
+
+    stock = [
+        layer
+        for layer in mc_lib.stock_dropout_layers(model)
+        if type(layer)
+        in (
+            keras.layers.Dropout,
+            keras.layers.SpatialDropout1D,
+            keras.layers.SpatialDropout2D,
+            keras.layers.SpatialDropout3D,
+            keras.layers.GaussianDropout,
+        )
+    ]
+    if stock:
+        model = convert(model)
+    if not mc_lib.dropout_layers(model):
+        raise ValueError(
+            "Invalid value received for argument `mc_samples`. The `mc` "
+            "signature needs dropout layers that can sample at inference, and "
+            f"model '{model.name}' has none (GaussianNoise and AlphaDropout "
+            f"do not take part). Received: mc_samples={mc_samples!r}"
+        )
+    return model
+
+
+# ----------------------------------------------------------------------------
+# Graph checks.
+# ----------------------------------------------------------------------------
+def random_ops(concrete_function):
+    """Sorted random op types in a TF concrete function, nested functions included.
+
+    Walks the function's graph and every function in its library (the
+    bodies of `PartitionedCall`, `While`, `If`, ...).
+    """
+    graph_def = concrete_function.graph.as_graph_def()
+    found = {node.op for node in graph_def.node if is_random_op(node.op)}
+    for function in graph_def.library.function:
+        found.update(
+            node.op for node in function.node_def if is_random_op(node.op)
+        )
+    return sorted(found)
+
+
+# ----------------------------------------------------------------------------
+# Writing safely.
+# ----------------------------------------------------------------------------
+def _check_path(path, version, format, overwrite):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            "Invalid value received for argument `path`. Expected a str or "
+            f"os.PathLike. Received: path={path!r} of type {type(path).__name__}"
+        )
+    target = Path(path)
+    if version is not None:
+        if format != "tf_saved_model":
+            raise ValueError(
+                "Invalid value received for argument `version`. TF Serving's "
+                "`path/<version>/` layout is for format='tf_saved_model' only. "
+                f"Received: version={version!r} with format={format!r}"
+            )
+        if isinstance(version, str) and version.isdigit():
+            version = int(version)
+        if (
+            isinstance(version, bool)
+            or not isinstance(version, numbers.Integral)
+            or version < 0
+        ):
+            raise ValueError(
+                "Invalid value received for argument `version`. Expected a "
+                "non-negative integer (TF Serving loads numeric version "
+                f"directories). Received: version={version!r}"
+            )
+        target = target / str(int(version))
+    if format == "litert" and target.suffix != ".tflite":
+        raise ValueError(
+            "Invalid value received for argument `path`. Expected a file "
+            "name ending in '.tflite' for format='litert'. "
+            f"Received: path={str(path)!r}"
+        )
+    if not isinstance(overwrite, bool):
+        raise TypeError(
+            "Invalid value received for argument `overwrite`. Expected a "
+            f"bool. Received: overwrite={overwrite!r}"
+        )
+    if (target.exists() or target.is_symlink()) and not overwrite:
+        raise ValueError(
+            f"Invalid value received for argument `path`. '{target}' already "
+            "exists and was left untouched; pass `overwrite=True` to replace "
+            f"it. Received: path={str(path)!r}"
+        )
+    return target
+
+
+def _make_parents(directory):
+    """mkdir -p; returns the directories it created (deepest last)."""
+    created = []
+    missing = []
+    d = directory
+    while not d.exists():
+        missing.append(d)
+        if d.parent == d:
+            break
+        d = d.parent
+    for d in reversed(missing):
+        d.mkdir()
+        created.append(d)
+    return created
+
+
+def _atomic_write(target, write, check):
+    """`write(tmp_path)` then `check(tmp_path)` next to `target`, then rename.
+
+    On any failure nothing is left: neither the temporary files nor the
+    parent directories this call created; an existing `target` (overwrite)
+    is only replaced once the new artifact passed `check`.
+    """
+    target = Path(os.path.abspath(target))
+    try:
+        created = _make_parents(target.parent)
+    except OSError as err:
+        raise ValueError(
+            "Invalid value received for argument `path`. Expected a "
+            f"writable location; cannot create '{target.parent}': {err}. "
+            f"Received: path={str(target)!r}"
+        ) from err
+    tmp_dir = None
+    try:
+        try:
+            tmp_dir = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+            )
+        except OSError as err:
+            raise ValueError(
+                "Invalid value received for argument `path`. Expected a "
+                f"writable location; cannot write in '{target.parent}': {err}. "
+                f"Received: path={str(target)!r}"
+            ) from err
+        artifact = tmp_dir / target.name
+        write(artifact)
+        result = check(artifact)
+        backup = None
+        if target.exists() or target.is_symlink():
+            backup = tmp_dir / "previous"
+            os.rename(target, backup)
+        try:
+            os.rename(artifact, target)
+        except OSError:
+            if backup is not None:
+                os.rename(backup, target)
+            raise
+        return result
+    except BaseException:
+        for d in reversed(created):
+            shutil.rmtree(d, ignore_errors=True)
+        raise
+    finally:
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------
+# export
+# ----------------------------------------------------------------------------
+def _check_export_args(model, mc_samples, format, classifier, rtol, atol):
+    if format not in FORMATS:
+        raise ValueError(
+            "Invalid value received for argument `format`. Expected one of "
+            f"{FORMATS}. Received: format={format!r}"
+        )
+    if mc_samples is not None:
+        if isinstance(mc_samples, bool) or not isinstance(
+            mc_samples, numbers.Integral
+        ):
+            raise TypeError(
+                "Invalid value received for argument `mc_samples`. Expected "
+                f"None or an integer >= 2. Received: mc_samples={mc_samples!r}"
+            )
+        if mc_samples < 2:
+            raise ValueError(
+                "Invalid value received for argument `mc_samples`. Expected "
+                f"None or an integer >= 2. Received: mc_samples={mc_samples!r}"
+            )
+        if format != "tf_saved_model":
+            raise ValueError(
+                "Invalid value received for argument `mc_samples`. The `mc` "
+                "signature is written in SavedModels only; ONNX and LiteRT "
+                "exports are deterministic. "
+                f"Received: mc_samples={mc_samples!r} with format={format!r}"
+            )
+    if classifier not in (None, False) + CLASSIFIER_KINDS:
+        raise ValueError(
+            "Invalid value received for argument `classifier`. Expected None "
+            "(detect from the output activation), False, 'softmax' or "
+            f"'sigmoid'. Received: classifier={classifier!r}"
+        )
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            value >= 0
+        ):
+            raise ValueError(
+                f"Invalid value received for argument `{name}`. Expected a "
+                f"number >= 0. Received: {name}={value!r}"
+            )
+
+
+def _verify_saved_model(path, sample, expected, mc_samples, rtol, atol, names):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(path))
+    signatures = dict(loaded.signatures)
+    if "serving_default" not in signatures:
+        raise ExportError(
+            f"Verification failed: the SavedModel at '{path}' has no "
+            "`serving_default` signature."
+        )
+    serving = signatures["serving_default"]
+    feed = {
+        name: tf.constant(np.asarray(x))
+        for name, x in zip(names, keras.tree.flatten(sample))
+    }
+    first = _signature_outputs_in_order(serving(**feed))
+    second = _signature_outputs_in_order(serving(**feed))
+    problem = _mismatch(expected, first, rtol, atol)
+    if problem:
+        raise ExportError(
+            "Verification failed: `serving_default` of the reloaded SavedModel "
+            f"does not match model(x, training=False): {problem}."
+        )
+    if any(not np.array_equal(a, b) for a, b in zip(first, second)):
+        raise ExportError(
+            "Verification failed: `serving_default` returned different "
+            "outputs for the same inputs in two calls."
+        )
+    found = random_ops(serving)
+    if found:
+        raise ExportError(
+            "Verification failed: the graph of `serving_default` contains "
+            f"random ops {found}; some layer still draws random numbers at "
+            "inference (a custom noise layer strip_dropout does not know?)."
+        )
+    if mc_samples is not None:
+        if "mc" not in signatures:
+            raise ExportError("Verification failed: no `mc` signature was written.")
+        result = signatures["mc"](**feed)
+        for key, value in result.items():
+            if not np.all(np.isfinite(np.asarray(value))):
+                raise ExportError(
+                    f"Verification failed: the `mc` signature's '{key}' is "
+                    "not finite on the sample inputs."
+                )
+    return {
+        "signatures": sorted(signatures),
+        "inputs": list(names),
+    }
+
+
+def export(
+    model,
+    path,
+    mc_samples=None,
+    version=None,
+    overwrite=False,
+    format="tf_saved_model",
+    sample_inputs=None,
+    classifier=None,
+    rtol=1e-5,
+    atol=1e-6,
+):
+    """Writes `model` for serving, with dropout stripped, and verifies it.
+
+    With `format="tf_saved_model"` (default) `path` becomes a SavedModel
+    whose `serving_default` signature (also `serve`) runs
+    `strip_dropout(model)`: deterministic, stock ops only, loadable with
+    `tf.saved_model.load` or TF Serving without kerasdrop. With
+    `mc_samples=T` a second signature `mc` runs T stochastic passes of the
+    original model with its dropout active (stock dropout layers converted,
+    other layers in inference mode) and returns, per output, `mean` and
+    `std` and, for classifiers (softmax or sigmoid output), `entropy` and
+    `mutual_information` (in nats). With several outputs the keys are
+    prefixed by the output name (`"<name>_mean"`). The T passes run as one
+    batch of T x batch rows. The SavedModel then also holds the original
+    model's variables.
+
+    `format="onnx"` or `"litert"` writes one file through Keras'
+    `Model.export` on the stripped model (ONNX needs `tf2onnx`, `onnx` and
+    `onnxruntime`: `pip install kerasdrop[export]`).
+
+    The artifact is written into a temporary directory next to `path` and
+    renamed into place once verified, so a failure leaves nothing at `path`
+    (and an existing artifact, replaced only with `overwrite=True`, stays as
+    it was). Verification reloads it (`tf.saved_model.load`, onnxruntime or
+    the TFLite interpreter), checks its outputs against
+    `model(x, training=False)` on `sample_inputs`, checks that two calls
+    return identical outputs and, for SavedModels, that the
+    `serving_default` graph (nested functions included) holds no random op.
+    Any failure raises `ExportError`.
+
+    Backends: SavedModel export runs on TensorFlow and on JAX (through
+    Keras' jax2tf `ExportArchive`; the random-op check cannot see inside the
+    compiled JAX module there, outputs are still compared). ONNX and LiteRT
+    follow Keras' support.
+
+    Args:
+        model: a built Sequential or Functional `keras.Model`.
+        path: target directory (SavedModel) or file (ONNX, LiteRT).
+        mc_samples: None, or an integer >= 2: add the `mc` signature.
+        version: None, or a non-negative integer: write TF Serving's layout
+            `path/<version>/` (SavedModel only).
+        overwrite: replace an existing artifact at the target.
+        format: "tf_saved_model", "onnx" or "litert".
+        sample_inputs: inputs for verification, structured like the model's
+            inputs; by default random ones from the input specs
+            (`sample_inputs_for(model)`).
+        classifier: None (detect softmax/sigmoid outputs), False (no
+            entropy), "softmax" or "sigmoid".
+        rtol, atol: tolerances of the output comparison.
+
+    Returns:
+        The `pathlib.Path` written (`path/<version>` with `version`).
+
+    Example:
+
+    >>> import tempfile, keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,), name="x"),
+    ...     keras.layers.Dense(8), kerasdrop.layers.Dropout(0.3),
+    ...     keras.layers.Dense(1)])
+    >>> out = kerasdrop.export(model, tempfile.mkdtemp() + "/m", version=1)
+    >>> out.name
+    '1'
+    """
+    _check_export_args(model, mc_samples, format, classifier, rtol, atol)
+    target = _check_path(path, version, format, overwrite)
+    _check_graph_model(model)
+    stripped = strip_dropout(model)
+    if mc_samples is not None:
+        mc_model = _mc_model(model, mc_samples)
+        kinds = _output_kinds(model, classifier)
+    if sample_inputs is None:
+        sample_inputs = sample_inputs_for(model)
+    expected = _flat_outputs(inference_outputs(model, sample_inputs))
+    got = _flat_outputs(_to_numpy(stripped(sample_inputs, training=False)))
+    problem = _mismatch(expected, got, rtol, atol)
+    if problem:
+        raise ExportError(
+            "Verification failed before writing: strip_dropout(model) does "
+            f"not match model(x, training=False): {problem}."
+        )
+    signature = input_signature(stripped)
+
+    if format == "tf_saved_model":
+        names = [spec.name for spec in keras.tree.flatten(signature)]
+        backend_kwargs = {}
+        if keras.backend.backend() == "jax":
+            backend_kwargs = {"is_static": False}
+
+        def write(tmp):
+            archive = keras.export.ExportArchive()
+            # Track everything before the first endpoint: on JAX an endpoint
+            # binds the variables tracked so far.
+            archive.track(stripped)
+            if mc_samples is not None:
+                archive.track(mc_model)
+            archive.add_endpoint(
+                "serve",
+                lambda inputs: stripped(inputs, training=False),
+                input_signature=signature,
+                **backend_kwargs,
+            )
+            if mc_samples is not None:
+                output_names = list(getattr(mc_model, "output_names", []) or [])
+
+                def mc_fn(inputs):
+                    stats = mc_statistics(mc_model, inputs, mc_samples, kinds)
+                    if len(stats) == 1:
+                        return stats[0]
+                    if len(output_names) != len(stats):
+                        prefixes = [f"output_{i}" for i in range(len(stats))]
+                    else:
+                        prefixes = output_names
+                    return {
+                        f"{prefix}_{key}": value
+                        for prefix, s in zip(prefixes, stats)
+                        for key, value in s.items()
+                    }
+
+                archive.add_endpoint(
+                    "mc", mc_fn, input_signature=signature, **backend_kwargs
+                )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                archive.write_out(str(tmp), verbose=False)
+
+        def check(tmp):
+            return _verify_saved_model(
+                tmp, sample_inputs, expected, mc_samples, rtol, atol, names
+            )
+
+    else:
+        file_rtol, file_atol = max(rtol, 1e-4), max(atol, 1e-5)
+
+        def write(tmp):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                stripped.export(
+                    str(tmp), format=format, verbose=False,
+                    input_signature=signature,
+                )
+
+        def check(tmp):
+            runner = _onnx_runner if format == "onnx" else _litert_runner
+            run = runner(tmp)
+            first, second = run(sample_inputs), run(sample_inputs)
+            problem = _mismatch(expected, first, file_rtol, file_atol)
+            if problem:
+                raise ExportError(
+                    f"Verification failed: the {format} artifact does not "
+                    f"match model(x, training=False): {problem}."
+                )
+            if any(not np.array_equal(a, b) for a, b in zip(first, second)):
+                raise ExportError(
+                    f"Verification failed: the {format} artifact returned "
+                    "different outputs for the same inputs in two calls."
+                )
+
+    try:
+        _atomic_write(target, write, check)
+    except (ExportError, ValueError, TypeError):
+        raise
+    except ImportError as err:
+        raise ImportError(
+            f"Exporting to format={format!r} needs a package that is not "
+            f"installed ({err}); `pip install kerasdrop[export]` installs "
+            "them."
+        ) from err
+    except Exception as err:
+        raise ExportError(
+            f"Export to '{target}' (format={format!r}) failed: "
+            f"{type(err).__name__}: {err}. Nothing was written at the target."
+        ) from err
+    return target
+
+
+def _onnx_runner(path):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(
+        str(path), providers=["CPUExecutionProvider"]
+    )
+    input_names = [i.name for i in session.get_inputs()]
+
+    def run(sample):
+        flat = [np.asarray(x) for x in keras.tree.flatten(sample)]
+        return [np.asarray(y) for y in session.run(None, dict(zip(input_names, flat)))]
+
+    return run
+
+
+def _litert_runner(path):
+    import tensorflow as tf
+
+    with warnings.catch_warnings():  # deprecated in favour of ai_edge_litert
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(path))
+    inputs = interpreter.get_input_details()
+    outputs = interpreter.get_output_details()
+
+    def run(sample):
+        flat = [np.asarray(x) for x in keras.tree.flatten(sample)]
+        for detail, x in zip(inputs, flat):
+            interpreter.resize_tensor_input(detail["index"], x.shape)
+        interpreter.allocate_tensors()
+        for detail, x in zip(inputs, flat):
+            interpreter.set_tensor(detail["index"], x)
+        interpreter.invoke()
+        return [np.array(interpreter.get_tensor(d["index"])) for d in outputs]
+
+    return run
