@@ -16,8 +16,8 @@ it, after reporting its last trial, so when every worker has exited
 cleanly every trial is saved in `<directory>/<project>/`. The chief itself
 only leaves its serving loop when no trial is running and every worker has
 been told to stop, checking every 20 s; the launcher does not wait for
-that: it stops the chief, then runs `search.py --report-only` on the saved
-project (results summary, `best_hyperparameters.json`, plot).
+that: it stops the chief, then reports (as `search.py --report-only`) from
+the saved project (results summary, `best_hyperparameters.json`, plot).
 
 A worker that dies (killed, out of memory) leaves its trial "running" in
 the oracle, which would then never finish. The launcher restarts it with
@@ -30,6 +30,8 @@ Ctrl-C).
 """
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -140,8 +142,9 @@ def fail_orphans(port, tuner_ids, timeout=60.0):
                     continue
                 trial.status = trial_module.TrialStatus.FAILED
                 trial.message = f"worker {tuner_id} died during the trial"
-                stub.EndTrial(service.EndTrialRequest(trial=trial.to_proto()),
-                              timeout=timeout)
+                with contextlib.redirect_stdout(io.StringIO()):
+                    proto = trial.to_proto()  # KerasTuner prints while converting
+                stub.EndTrial(service.EndTrialRequest(trial=proto), timeout=timeout)
                 failed.append(trial.trial_id)
     return failed
 
@@ -215,15 +218,12 @@ def run(search_argv, workers=2, timeout=1800.0, max_restarts=2, poll=0.5,
     finally:
         launch.stop_all()
     say("search finished; all processes stopped. Report:")
-    report = subprocess.run(
-        [sys.executable, str(SEARCH), *forwarded, "--report-only"],
-        env={k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")},
-        capture_output=True, text=True, timeout=max(60.0, deadline - time.monotonic()),
-    )
-    say(report.stdout)
-    if report.returncode != 0:
-        raise RuntimeError(f"The report failed:\n{report.stderr[-3000:]}")
-    results = json.loads((project_dir / "best_hyperparameters.json").read_text())
+    # Here, from the saved project (this process has no KERASTUNER_* set).
+    if verbose:
+        results = search_cli.main([*forwarded, "--report-only"])
+    else:
+        with contextlib.redirect_stdout(io.StringIO()):
+            results = search_cli.main([*forwarded, "--report-only"])
     results.update(
         workers=workers,
         restarts=dict(launch.restarts),

@@ -283,7 +283,12 @@ def main(argv=None):
     if args.report_only:
         if not (Path(args.directory) / args.project_name).exists():
             raise SystemExit(f"No search in {args.directory}/{args.project_name}.")
-        return report(make_tuner(args, hypermodel, overwrite=False), args, data)
+        tuner = make_tuner(args, hypermodel, overwrite=False)
+        if not tuner.oracle.trials:
+            # The tuner reloads from its own `<tuner id>.json`, which a worker
+            # killed in its first trial never wrote: read the oracle's files.
+            tuner.oracle.reload()
+        return report(tuner, args, data)
     tuner = make_tuner(args, hypermodel)
     if where == "local":
         tuner.search_space_summary()
