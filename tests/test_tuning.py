@@ -314,7 +314,8 @@ def test_search_script(tmp_path, capsys):
     results = search.main([
         "--tuner", "random", "--max-trials", "2", "--epochs", "1", "--units", "8",
         "--dataset", "breast_cancer", "--directory", str(tmp_path), "--seed", "1",
-        "--compare-baseline", "--baseline-seeds", "2", "--overwrite",
+        "--kinds", "constant,scheduled", "--compare-baseline", "--baseline-seeds", "2",
+        "--overwrite",
     ])
     out = capsys.readouterr().out
     assert "Results summary" in out and "Best hyperparameters" in out
