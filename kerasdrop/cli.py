@@ -166,6 +166,37 @@ def build_parser():
         ),
     )
     p.add_argument("model", metavar="MODEL.keras", help="saved Keras model")
+
+    p = sub.add_parser(
+        "uci",
+        help="MC dropout on the UCI regression sets (Gal & Ghahramani 2016)",
+        description=(
+            "Run the MC dropout protocol of Gal & Ghahramani (2016) on a UCI "
+            "data folder (one data set folder, or a folder of them) and "
+            "report RMSE and test log-likelihood, mean +- standard error "
+            "over splits, beside the paper's figures."
+        ),
+    )
+    p.add_argument("data", metavar="DATA", help="UCI data set folder(s)")
+    p.add_argument(
+        "--datasets", default=None,
+        help="comma-separated folder names to run (default: all found)",
+    )
+    p.add_argument("--mode", choices=("fixed", "grid"), default="fixed",
+                   help="the paper's (p, tau), or a grid search by validation LL")
+    p.add_argument("--splits", type=_positive_int("splits"), default=None,
+                   help="first N splits only (default: all)")
+    p.add_argument("--epochs", type=_positive_int("epochs"), default=None,
+                   help="training epochs (default: 10 x n_epochs.txt = 400)")
+    p.add_argument("--samples", type=_positive_int("samples"), default=10000,
+                   help="MC dropout passes T (default 10000)")
+    p.add_argument("--rate", type=float, default=None, help="fixed-mode p")
+    p.add_argument("--tau", type=float, default=None, help="fixed-mode tau")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=_positive_int("jobs"), default=1,
+                   help="worker processes for splits (default 1)")
+    p.add_argument("--out", default=None,
+                   help="folder for uci.json and uci.md (default: print only)")
     return parser
 
 
@@ -250,6 +281,10 @@ def main(argv=None):
             export_command(args)
         elif args.command == "inspect":
             inspect_command(args)
+        elif args.command == "uci":
+            from kerasdrop.uci import command as uci_command
+
+            uci_command(args)
     except (ValueError, TypeError, ImportError) as err:
         print(f"kerasdrop {args.command}: error: {err}", file=sys.stderr)
         return 1
