@@ -111,11 +111,50 @@ def export_table(r):
     return lines
 
 
+def mc_table(r):
+    s, m = r["speed"], r["memory"]
+    loop, limit = s["vs_predict_loop"], s["vs_compute_limit"]
+    cnn, mlp = s["head_only_dropout"]["cnn"], s["head_only_dropout"]["mlp"]
+    return [
+        f"MC dropout prediction (`{r['command'].strip()}`; T = {s['samples']}, "
+        f"{s['rows']} inputs, batch {s['batch_size']}; median paired ratios):",
+        "",
+        "| measure | figure | target |",
+        "|---|---|---|",
+        f"| `mc.predict` speed-up over a loop of T `model.predict` | **{loop['speedup']:.1f}x** "
+        f"({loop['median_s']['predict_loop']:.2f} s vs {loop['median_s']['mc_predict']:.3f} s) | >= 20x |",
+        f"| `mc.predict` / T compiled inference passes | **{limit['ratio']:.2f}** | <= 1.2 |",
+        f"| dropout only before the head, CNN: T = {s['samples']} / one `predict` | "
+        f"**{cnn['ratio']:.2f}x** (no prefix reuse: {cnn['ratio_without_prefix_reuse']:.1f}x) | <= 3x |",
+        f"| same, MLP with a 512-wide sampled layer (RNG-bound worst case) | "
+        f"{mlp['ratio']:.2f}x (no prefix reuse: {mlp['ratio_without_prefix_reuse']:.1f}x) | - |",
+        f"| peak RSS, T = 1000 / T = 10 ({m['rows']} inputs) | **{m['peak_ratio_T1000_over_T10']:.2f}** "
+        f"({m['runs']['T=1000']['peak_rss_mib']:.0f} / {m['runs']['T=10']['peak_rss_mib']:.0f} MiB; "
+        f"stacking all T = 1000 outputs: {m['stacking_all_T1000_outputs_would_need_mib']:.0f} MiB more) | <= 2 |",
+    ]
+
+
+def uci_table(r):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+    from kerasdrop.uci import markdown_table
+
+    return [
+        f"MC dropout on UCI regression, Gal & Ghahramani (2016) protocol (`{r['command']}`; "
+        "mean ± standard error over splits; \"within 2 SE\": |ours - paper| <= 2 "
+        "sqrt(se_ours^2 + se_paper^2), the gap in those units in brackets):",
+        "",
+        markdown_table(r["results"]),
+    ]
+
+
 def render():
     parts = []
     for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
                      ("concrete_overhead", concrete_table), ("concrete_toy", toy_table),
-                     ("export_latency", export_table)):
+                     ("export_latency", export_table), ("mc_predict", mc_table),
+                     ("uci", uci_table)):
         result = load(name)
         if result is not None:
             parts.append("\n".join(fn(result)))
