@@ -47,6 +47,7 @@ def test_reader(tmp_path):
     assert uci.find_datasets(folder) == [folder]
 
 
+@pytest.mark.one_backend
 def test_fixed_mode_learns_and_reports(tmp_path):
     folder = make_folder(tmp_path)
     (result,) = uci.run(folder, rate=0.01, tau=50.0, epochs=100, samples=200)
@@ -67,6 +68,7 @@ def test_fixed_mode_learns_and_reports(tmp_path):
     assert "| toy | fixed | 2 | 100 | 200 |" in table
 
 
+@pytest.mark.one_backend
 def test_grid_mode_picks_by_validation_likelihood(tmp_path):
     folder = make_folder(tmp_path, splits=1)
     (result,) = uci.run(folder, mode="grid", epochs=10, samples=50)
@@ -86,6 +88,7 @@ def test_paper_table_and_gap():
     assert summary["rmse_within_2se"] is True
 
 
+@pytest.mark.one_backend
 def test_cli_writes_json_and_markdown(tmp_path, capsys):
     make_folder(tmp_path / "data")
     out = tmp_path / "report"
@@ -132,6 +135,7 @@ def test_bad_inputs(tmp_path, capsys):
     assert code == 1 and "--out" in capsys.readouterr().err
 
 
+@pytest.mark.one_backend
 @pytest.mark.skipif(
     not (SHARED_UCI / "bostonHousing" / "data.txt").exists(),
     reason="the shared UCI folder (../shared/data/uci) is not beside the repo",
