@@ -34,11 +34,12 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", default=str(HERE / "results"))
     args = parser.parse_args(argv)
     results = uci.run(
         uci.select(args.data, args.datasets), mode=args.mode, splits=args.splits,
-        epochs=args.epochs, samples=args.samples, jobs=args.jobs,
+        epochs=args.epochs, samples=args.samples, jobs=args.jobs, batch_size=args.batch_size,
         log=lambda line: print(line, flush=True),
     )
     command = "python benchmarks/uci.py " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -201,7 +201,8 @@ class _EpochBatches(keras.utils.PyDataset):
 
 
 def fit_and_evaluate(
-    x_train, y_train, x_test, y_test, rate, tau, n_hidden, epochs, samples, seed
+    x_train, y_train, x_test, y_test, rate, tau, n_hidden, epochs, samples, seed,
+    batch_size=BATCH_SIZE,
 ):
     """Trains one network and returns its test RMSE and LL (MC and plain)."""
     (x_tr, x_te), _, _ = _standardize(x_train, x_test)
@@ -213,7 +214,7 @@ def fit_and_evaluate(
         x_tr.astype("float32"),
         ((y_train - y_mean) / y_std).astype("float32")[:, None],
         epochs,
-        BATCH_SIZE,
+        batch_size,
         seed,
     )
     model.fit(batches, epochs=1, verbose=0)
@@ -270,7 +271,15 @@ def _resolve(dataset, mode, rate, tau):
 
 
 def run_split(
-    dataset, k, mode="fixed", rate=None, tau=None, epochs=None, samples=10000, seed=0
+    dataset,
+    k,
+    mode="fixed",
+    rate=None,
+    tau=None,
+    epochs=None,
+    samples=10000,
+    seed=0,
+    batch_size=BATCH_SIZE,
 ):
     """One split of the protocol: `{"split", "rate", "tau", "rmse", "ll",
     "rmse_deterministic", "seconds"}` (grid mode adds `validation_ll`)."""
@@ -282,7 +291,9 @@ def run_split(
     x_train, y_train = dataset.x[train], dataset.y[train]
     chosen = {"rate": rate, "tau": tau}
     if mode == "grid":
-        chosen = _grid_search(dataset, x_train, y_train, epochs, samples, seed + k)
+        chosen = _grid_search(
+            dataset, x_train, y_train, epochs, samples, seed + k, batch_size
+        )
     scores = fit_and_evaluate(
         x_train,
         y_train,
@@ -294,6 +305,7 @@ def run_split(
         epochs,
         samples,
         seed + k,
+        batch_size,
     )
     return {"split": k, **chosen, **scores, "seconds": time.perf_counter() - start}
 
@@ -314,6 +326,7 @@ def run(
     seed=0,
     jobs=1,
     log=None,
+    batch_size=BATCH_SIZE,
 ):
     """Runs the protocol on data set folders; returns one result per set.
 
@@ -329,6 +342,7 @@ def run(
         seed: base seed; split `k` uses `seed + k`.
         jobs: worker processes (splits run in parallel; 1: in-process).
         log: optional callable receiving one progress line per split.
+        batch_size: training batch size (default 128, the protocol's).
 
     Returns:
         A list of dicts (`dataset`, `mode`, `splits`, `epochs`, `samples`,
@@ -343,6 +357,7 @@ def run(
     epochs = _check_positive_int("epochs", epochs)
     samples = _check_positive_int("samples", samples, allow_none=False)
     jobs = _check_positive_int("jobs", jobs, allow_none=False)
+    batch_size = _check_positive_int("batch_size", batch_size, allow_none=False)
     folders = data if isinstance(data, (list, tuple)) else find_datasets(data)
     datasets = [UCIDataset(folder) for folder in folders]
     tasks = []
@@ -357,6 +372,7 @@ def run(
         "epochs": epochs,
         "samples": samples,
         "seed": seed,
+        "batch_size": batch_size,
     }
     start = time.perf_counter()
     done = {str(d.folder): [] for d in datasets}
@@ -406,6 +422,7 @@ def run(
                 "mode": mode,
                 "splits": len(rows),
                 "epochs": epochs or EPOCH_MULTIPLIER * dataset.n_epochs,
+            "batch_size": batch_size,
                 "samples": samples,
                 "seconds": sum(r["seconds"] for r in rows),
                 "per_split": rows,
@@ -415,7 +432,7 @@ def run(
     return results
 
 
-def _grid_search(dataset, x_train, y_train, epochs, samples, seed):
+def _grid_search(dataset, x_train, y_train, epochs, samples, seed, batch_size):
     """Best `(p, tau)` by log-likelihood on the last 20% of the training rows."""
     cut = int(round(0.8 * len(x_train)))
     best = None
@@ -432,6 +449,7 @@ def _grid_search(dataset, x_train, y_train, epochs, samples, seed):
                 epochs,
                 samples,
                 seed,
+                batch_size,
             )
             if best is None or scores["ll"] > best[0]:
                 best = (scores["ll"], rate, tau)
@@ -475,9 +493,9 @@ def summarize(name, per_split):
 def markdown_table(results):
     """One row per data set: ours and the paper's RMSE and LL."""
     lines = [
-        "| data set | mode | splits | epochs | T | RMSE (ours) | RMSE (paper) | "
+        "| data set | mode | splits | epochs | batch | T | RMSE (ours) | RMSE (paper) | "
         "LL (ours) | LL (paper) | within 2 SE (RMSE / LL) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r["summary"]
@@ -492,6 +510,7 @@ def markdown_table(results):
         )
         lines.append(
             f"| {r['dataset']} | {r['mode']} | {r['splits']} | {r['epochs']} | "
+            f"{r.get('batch_size', BATCH_SIZE)} | "
             f"{r['samples']} | {s['rmse']:.2f} ± {s['rmse_se']:.2f} | {paper_rmse} | "
             f"{s['ll']:.2f} ± {s['ll_se']:.2f} | {paper_ll} | {within} |"
         )
@@ -551,6 +570,7 @@ def command(args):
         tau=args.tau,
         seed=args.seed,
         jobs=args.jobs,
+        batch_size=args.batch_size,
         log=lambda line: print(line, flush=True),
     )
     print(markdown_table(results))

@@ -65,7 +65,7 @@ def test_fixed_mode_learns_and_reports(tmp_path):
     rmses = [row["rmse"] for row in result["per_split"]]
     assert summary["rmse_se"] == pytest.approx(np.std(rmses, ddof=1) / np.sqrt(2))
     table = uci.markdown_table([result])
-    assert "| toy | fixed | 2 | 100 | 200 |" in table
+    assert "| toy | fixed | 2 | 100 | 128 | 200 |" in table
 
 
 @pytest.mark.one_backend
@@ -95,13 +95,15 @@ def test_cli_writes_json_and_markdown(tmp_path, capsys):
     code = cli.main(
         ["uci", str(tmp_path / "data"), "--datasets", "toy", "--splits", "1",
          "--epochs", "5", "--samples", "20", "--rate", "0.05", "--tau", "1.0",
+         "--batch-size", "64",
          "--out", str(out)]
     )
     assert code == 0
     payload = json.loads((out / "uci.json").read_text())
     assert payload["results"][0]["dataset"] == "toy"
     assert payload["results"][0]["splits"] == 1
-    assert "| toy | fixed | 1 | 5 | 20 |" in (out / "uci.md").read_text()
+    assert payload["results"][0]["batch_size"] == 64
+    assert "| toy | fixed | 1 | 5 | 64 | 20 |" in (out / "uci.md").read_text()
     assert "toy split 0" in capsys.readouterr().out
 
 
