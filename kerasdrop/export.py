@@ -27,6 +27,7 @@ import numpy as np
 from keras import ops
 from keras.src.models.functional import Functional
 
+from kerasdrop import mc as mc_lib
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import concrete as concrete_lib
 from kerasdrop.layers import dropout as dropout_lib
@@ -399,7 +400,6 @@ def inference_outputs(model, inputs):
     The reference the served model must reproduce: what the model computes
     at inference when no kerasdrop layer samples.
     """
-    from kerasdrop import mc as mc_lib
 
     layers = mc_lib.dropout_layers(model)
     flags = [layer.mc for layer in layers]
@@ -446,30 +446,9 @@ def _mismatch(expected, actual, rtol, atol):
 # ----------------------------------------------------------------------------
 # Monte-Carlo signature.
 # ----------------------------------------------------------------------------
-def _producer_activation(tensor, depth=0):
+def _producer_activation(tensor):
     """'softmax', 'sigmoid' or None: the activation producing `tensor`."""
-    history = getattr(tensor, "_keras_history", None)
-    if history is None or depth > 16:
-        return None
-    layer = history.operation
-    if isinstance(layer, keras.Model):
-        outputs = keras.tree.flatten(layer.outputs)
-        index = history.tensor_index
-        if index < len(outputs):
-            return _producer_activation(outputs[index], depth + 1)
-        return None
-    if isinstance(layer, keras.layers.Softmax):
-        return "softmax"
-    activation = getattr(layer, "activation", None)
-    name = getattr(activation, "__name__", None)
-    if name in ("softmax", "sigmoid"):
-        return name
-    if is_dropout_layer(layer) or isinstance(layer, keras.layers.Identity):
-        node = layer._inbound_nodes[history.node_index]
-        inputs = keras.tree.flatten(node.input_tensors)
-        if inputs:
-            return _producer_activation(inputs[0], depth + 1)
-    return None
+    return mc_lib.output_activation(tensor)
 
 
 CLASSIFIER_KINDS = ("softmax", "sigmoid")
@@ -505,7 +484,6 @@ def mc_statistics(model, inputs, samples, kinds=None):
     entropy of the mean) and `mutual_information` (entropy minus the mean
     per-sample entropy: the epistemic part).
     """
-    from kerasdrop import mc as mc_lib
 
     flat_inputs = keras.tree.flatten(inputs)
 
@@ -538,7 +516,6 @@ def mc_statistics(model, inputs, samples, kinds=None):
 
 def _mc_model(model, mc_samples):
     """`model` itself, or a converted copy when stock dropout layers would stay off."""
-    from kerasdrop import mc as mc_lib
     from kerasdrop.convert import convert
 
     stock = [

@@ -467,31 +467,59 @@ def _check_batch(model, batch, index):
 # ----------------------------------------------------------------------
 # Task, seeds, cache.
 # ----------------------------------------------------------------------
-def _output_activation(model):
-    graph = _graph_of(model)
-    layer = None
-    if graph is not None:
-        outputs = keras.tree.flatten(graph.outputs)
-        if len(outputs) == 1:
-            layer = outputs[0]._keras_history.operation
-    elif model.layers:
-        layer = model.layers[-1]
-    if layer is None:
-        return None
+_STOCK_DROPOUT = (
+    keras.layers.Dropout,
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.AlphaDropout,
+)
+
+
+def _layer_activation(layer):
+    # A Concrete Dropout wrapper's output is its wrapped layer's.
+    if isinstance(layer, base_lib.DropoutBase) and hasattr(layer, "layer"):
+        layer = layer.layer
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
-    activation = getattr(layer, "activation", None)
-    name = getattr(activation, "__name__", None)
-    return name if name in ("softmax", "sigmoid", "log_softmax") else None
+    name = getattr(getattr(layer, "activation", None), "__name__", None)
+    return name if name in ("softmax", "sigmoid") else None
+
+
+def output_activation(tensor, depth=0):
+    """"softmax", "sigmoid" or None: the activation producing a symbolic
+    `tensor`, looking through nested models, dropout layers (they pass it
+    on) and Concrete Dropout wrappers."""
+    history = getattr(tensor, "_keras_history", None)
+    if history is None or depth > 16:
+        return None
+    layer = history.operation
+    if isinstance(layer, keras.Model):
+        outputs = keras.tree.flatten(layer.outputs)
+        index = history.tensor_index
+        if index < len(outputs):
+            return output_activation(outputs[index], depth + 1)
+        return None
+    found = _layer_activation(layer)
+    if found is None and (
+        (isinstance(layer, base_lib.DropoutBase) and not hasattr(layer, "layer"))
+        or isinstance(layer, _STOCK_DROPOUT + (keras.layers.Identity,))
+    ):
+        node = layer._inbound_nodes[history.node_index]
+        inputs = keras.tree.flatten(node.input_tensors)
+        if inputs:
+            return output_activation(inputs[0], depth + 1)
+    return found
 
 
 def infer_task(model):
-    """ "classification" if the model ends in softmax/sigmoid, else
-    "regression"."""
-    activation = _output_activation(model)
-    if activation in ("softmax", "sigmoid"):
-        return "classification"
-    return "regression"
+    """"classification" if the model's output comes from a softmax or
+    sigmoid (through dropout and Concrete wrappers), else "regression"."""
+    outputs = getattr(model, "outputs", None)
+    if outputs:
+        activation = output_activation(keras.tree.flatten(outputs)[0])
+    else:  # subclassed: the last layer is the best guess
+        activation = _layer_activation(model.layers[-1]) if model.layers else None
+    return "classification" if activation in ("softmax", "sigmoid") else "regression"
 
 
 def _derived_seeds(seed, count):

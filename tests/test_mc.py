@@ -332,3 +332,13 @@ def test_bad_inputs():
         L.Dropout(0.2, mc="yes")
     with pytest.raises(ValueError, match="no kerasdrop dropout layer"):
         mc.enable(plain)
+
+
+def test_task_is_read_through_concrete_wrappers_and_dropout():
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(8, activation="relu")(inputs)
+    outputs = L.ConcreteDropout(keras.layers.Dense(3, activation="softmax"))(h)
+    assert mc.infer_task(keras.Model(inputs, outputs)) == "classification"
+    after = L.Dropout(0.1)(keras.layers.Dense(1, activation="sigmoid")(h))
+    assert mc.infer_task(keras.Model(inputs, after)) == "classification"
+    assert mc.infer_task(keras.Model(inputs, keras.layers.Dense(2)(h))) == "regression"
