@@ -23,6 +23,20 @@ def _positive_int(name):
     return parse
 
 
+def _mc_samples(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            "Invalid value received for argument `--samples`. Expected an "
+            f"integer >= 2 (MC dropout needs several samples). Received: "
+            f"samples={text!r}"
+        )
+    return value
+
+
 def demo(
     out=None, epochs=None, quick=False, seed=0, samples=None, batch_size=64,
     export_model=True, verbose=1, stream=None,
@@ -112,12 +126,12 @@ def build_parser():
     )
     p.add_argument(
         "--samples",
-        type=_positive_int("samples"),
+        type=_mc_samples,
         default=None,
         help="MC dropout samples (default 50; 10 with --quick)",
     )
     p.add_argument("--batch-size", type=_positive_int("batch-size"), default=64)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_non_negative_int("seed"), default=0)
     p.add_argument(
         "--quick",
         action="store_true",
@@ -241,6 +255,11 @@ def inspect_command(args, out=None):
 
 
 def main(argv=None):
+    import os
+
+    # TensorFlow's C++ start-up notices (oneDNN, CUDA probing) bury the
+    # command's own output; a value the user set wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

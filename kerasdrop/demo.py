@@ -208,9 +208,15 @@ def evaluate(model, data, samples, seed=0, mc_applicable=True):
     """
     from kerasdrop import mc, metrics
 
-    x_test, y_test, x_ood = data["x_test"], data["y_test"], data["x_ood"]
-    det = _normalized(model.predict(x_test, batch_size=512, verbose=0))
-    det_ood = _normalized(model.predict(x_ood, batch_size=512, verbose=0))
+    y_test, y_val = data["y_test"], data["y_val"]
+    # One array, split afterwards: one compiled shape per model (JAX
+    # compiles each new input shape).
+    parts = [data["x_test"], data["x_ood"], data["x_val"]]
+    cuts = np.cumsum([len(p) for p in parts])[:-1]
+    x_all = np.concatenate(parts, axis=0)
+    det, det_ood, det_val = np.split(
+        _normalized(model.predict(x_all, batch_size=len(x_all), verbose=0)), cuts
+    )
     h_in = metrics.predictive_entropy(det)
     h_out = metrics.predictive_entropy(det_ood)
     figures = {"deterministic": _scores(y_test, det, h_in, h_out), "mc": None}
@@ -219,31 +225,23 @@ def evaluate(model, data, samples, seed=0, mc_applicable=True):
         "mc": None,
     }
     if not mc_applicable:
-        val = _normalized(model.predict(data["x_val"], batch_size=512, verbose=0))
-        figures["val_nll"] = metrics.negative_log_likelihood(data["y_val"], val)
+        figures["val_nll"] = metrics.negative_log_likelihood(y_val, det_val)
         return figures, arrays
     # task given: a softmax Dense wrapped in ConcreteDropout hides its
     # activation from the automatic detection.
-    kwargs = dict(
-        samples=samples, seed=seed, batch_size=512, verbose=0,
-        task="classification",
+    result = mc.predict(
+        model, x_all, samples=samples, seed=seed, batch_size=len(x_all),
+        verbose=0, task="classification",
     )
-    result = mc.predict(model, x_test, **kwargs)
-    result_ood = mc.predict(model, x_ood, **kwargs)
-    result_val = mc.predict(model, data["x_val"], **kwargs)
-    probs = _normalized(result.mean)
-    figures["mc"] = _scores(
-        y_test, probs,
-        result.predictive_entropy, result_ood.predictive_entropy,
-        result.mutual_information, result_ood.mutual_information,
-    )
-    figures["val_nll"] = metrics.negative_log_likelihood(
-        data["y_val"], _normalized(result_val.mean)
-    )
+    probs, probs_ood, probs_val = np.split(_normalized(result.mean), cuts)
+    entropy = np.split(result.predictive_entropy, cuts)
+    mi = np.split(result.mutual_information, cuts)
+    figures["mc"] = _scores(y_test, probs, entropy[0], entropy[1], mi[0], mi[1])
+    figures["val_nll"] = metrics.negative_log_likelihood(y_val, probs_val)
     arrays["mc"] = {
         "probs": probs,
-        "entropy": (result.predictive_entropy, result_ood.predictive_entropy),
-        "mi": (result.mutual_information, result_ood.mutual_information),
+        "entropy": (entropy[0], entropy[1]),
+        "mi": (mi[0], mi[1]),
     }
     return figures, arrays
 
@@ -294,6 +292,17 @@ def export_and_verify(model, path, samples, x):
 # ----------------------------------------------------------------------------
 # The run.
 # ----------------------------------------------------------------------------
+def _check_count(name, value, minimum, default):
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected an "
+            f"integer >= {minimum}. Received: {name}={value!r}"
+        )
+    return value
+
+
 def _rates_from_history(history):
     prefix = "dropout/"
     return {
@@ -337,14 +346,15 @@ def run(
         written).
     """
     stream = stream or sys.stdout
+    epochs = _check_count("epochs", epochs, 1, 3 if quick else 30)
+    samples = _check_count("samples", samples, 2, 10 if quick else 50)
+    batch_size = _check_count("batch_size", batch_size, 1, 64)
     out = check_out_dir(out)
-    epochs = epochs or (3 if quick else 30)
-    samples = samples or (10 if quick else 50)
     start = time.perf_counter()
 
     import keras
 
-    from kerasdrop import metrics
+    from kerasdrop import mc, metrics
 
     data = load_data(seed)
     n_train = len(data["x_train"])
@@ -377,6 +387,7 @@ def run(
     for variant in VARIANTS:
         _say(stream, f"\n== {variant} ==")
         model, callbacks = build_model(variant, n_train, steps * epochs, seed)
+        initial = {layer.name: layer.rate for layer in mc.dropout_layers(model)}
         t0 = time.perf_counter()
         history = model.fit(
             data["x_train"], data["y_train"],
@@ -385,11 +396,16 @@ def run(
             verbose=verbose,
         ).history
         fit_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
         figures, arrays = evaluate(
             model, data, samples, seed, mc_applicable=variant != "no dropout"
         )
+        eval_seconds = time.perf_counter() - t0
         histories[variant] = history
-        rates[variant] = _rates_from_history(history)
+        rates[variant] = {
+            name: [initial[name]] + values
+            for name, values in _rates_from_history(history).items()
+        }
         diagrams[variant] = {
             "deterministic": metrics.reliability_diagram(
                 data["y_test"], arrays["deterministic"]["probs"]
@@ -409,6 +425,7 @@ def run(
             **figures,
             "final_rates": {k: v[-1] for k, v in rates[variant].items()},
             "fit_seconds": round(fit_seconds, 2),
+            "eval_seconds": round(eval_seconds, 2),
         }
         det, mcf = figures["deterministic"], figures["mc"]
         line = f"{variant}: deterministic acc {det['accuracy']:.3f} NLL {det['nll']:.3f}"
@@ -422,6 +439,7 @@ def run(
     results["export"] = None
     if export_model:
         _say(stream, f"\nExporting '{best}' (best MC validation NLL) ...")
+        t0 = time.perf_counter()
         try:
             info = export_and_verify(
                 models[best], out / MODEL_DIR, samples, data["x_test"]
@@ -440,11 +458,12 @@ def run(
         except Exception as err:  # reported, and the exit status says so
             info = {"path": str(out / MODEL_DIR), "error": f"{type(err).__name__}: {err}"}
             _say(stream, f"Export FAILED: {info['error']}")
+        info["seconds"] = round(time.perf_counter() - t0, 2)
         results["export"] = info
 
     from kerasdrop import plots
 
-    plots.plot_rates(rates, out / PLOTS["rates"])
+    plots.plot_rates(rates, out / PLOTS["rates"], first_epoch=0)
     plots.plot_curves(histories, out / PLOTS["curves"])
     plots.plot_reliability(diagrams, out / PLOTS["reliability"])
     plots.plot_uncertainty(uncertainty, out / PLOTS["uncertainty"])

@@ -46,7 +46,7 @@ def _color(index):
     return COLORS[index % len(COLORS)]
 
 
-def plot_rates(rates, path, title="Dropout rate per epoch"):
+def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
     """Dropout rate against epoch, one line per (variant, layer).
 
     Args:
@@ -55,6 +55,10 @@ def plot_rates(rates, path, title="Dropout rate per epoch"):
             written by `kerasdrop.callbacks.DropoutLogger`). An empty inner
             dict draws a flat line at 0 labelled "no dropout".
         path: PNG file to write.
+        title: the figure's title.
+        first_epoch: the epoch of each list's first value (1: the end of
+            the first epoch; 0 when the lists start with the rate before
+            training).
 
     Returns:
         `path`.
@@ -78,17 +82,22 @@ def plot_rates(rates, path, title="Dropout rate per epoch"):
     for i, (variant, layers) in enumerate(rates.items()):
         if not layers:
             ax.plot(
-                range(1, longest + 1), [0.0] * longest, color=_color(i),
+                range(first_epoch, first_epoch + longest), [0.0] * longest,
+                color=_color(i),
                 label=f"{variant} (no dropout)",
             )
             continue
         for j, (layer, values) in enumerate(layers.items()):
             ax.plot(
-                range(1, len(values) + 1), values, styles[j % len(styles)],
+                range(first_epoch, first_epoch + len(values)), values,
+                styles[j % len(styles)],
                 color=_color(i), marker="o", markersize=3,
                 label=f"{variant}: {layer}",
             )
-    ax.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch (0: before training)" if first_epoch == 0 else "epoch")
     ax.set_ylabel("dropout rate p (end of epoch)")
     ax.set_ylim(bottom=-0.02)
     ax.set_title(title)
@@ -131,6 +140,9 @@ def plot_curves(histories, path, metrics=("loss", "accuracy")):
                         range(1, len(values) + 1), values, style,
                         color=_color(i), label=f"{variant} ({suffix})",
                     )
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.set_title(f"{metric}: train (solid) / validation (dashed)")
