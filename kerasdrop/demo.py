@@ -69,6 +69,16 @@ def check_out_dir(out):
     Raises a `ValueError` naming the problem (an existing file, a path under
     a file, no permission, ...) before anything is trained. An existing
     directory is reused: the demo's own files in it are replaced.
+
+    Example:
+
+    >>> import tempfile
+    >>> check_out_dir(tempfile.mkdtemp() + "/new/report").is_dir()
+    True
+    >>> check_out_dir("/proc/report")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value received for argument `out`. Expected a writable directory; ...
     """
     if not isinstance(out, (str, os.PathLike)) or not str(out):
         raise ValueError(
@@ -104,6 +114,12 @@ def load_data(seed=0):
 
     Returns a dict of float32 pixel arrays in [0, 1] and int32 labels:
     `x_train`, `y_train`, `x_val`, `y_val`, `x_test`, `y_test`, `x_ood`.
+
+    Example:
+
+    >>> data = load_data()
+    >>> int(data["y_train"].max()), data["x_ood"].shape
+    (8, (180, 64))
     """
     from kerasdrop.data import load_digits
 
@@ -121,7 +137,19 @@ def load_data(seed=0):
 # Models.
 # ----------------------------------------------------------------------------
 def build_model(variant, n_train, total_steps, seed=0):
-    """The MLP for one variant, compiled, and the callbacks its fit needs."""
+    """The MLP for one variant, compiled, and the callbacks its fit needs.
+
+    `variant` is one of `VARIANTS`; `total_steps` (batches of the whole run)
+    sets the curriculum of "scheduled".
+
+    Example:
+
+    >>> model, callbacks = build_model("concrete", n_train=970, total_steps=500)
+    >>> [layer.name for layer in model.layers if "concrete" in layer.name]
+    ['concrete_1', 'concrete_2']
+    >>> type(callbacks[0]).__name__
+    'DropoutLogger'
+    """
     import keras
 
     import kerasdrop
@@ -498,7 +526,16 @@ def _fmt(value):
 
 
 def results_table(results):
-    """Header and rows of the results table (one row per variant and mode)."""
+    """Header and rows of the results table (one row per variant and mode).
+
+    Example:
+
+    >>> figures = dict(zip(METRICS, [0.9, 0.3, 0.05, 0.1, 0.8, None]))
+    >>> header, rows = results_table(
+    ...     {"variants": {"none": {"deterministic": figures, "mc": None}}})
+    >>> rows
+    [['none', 'deterministic', '0.900', '0.300', '0.050', '0.100', '0.800', 'n/a'], ['none', 'MC dropout', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']]
+    """
     header = [
         "variant", "prediction", "accuracy", "NLL", "ECE", "Brier",
         "OOD AUROC (entropy)", "OOD AUROC (mutual inf.)",
@@ -515,6 +552,8 @@ def results_table(results):
 
 
 def report_blocks(results):
+    """The report as a list of blocks: `("h1", text)`, `("p", text)`,
+    `("ul", items)`, `("table", header, rows)`, `("img", file, alt)`."""
     d = results["data"]
     blocks = [
         ("h1", "kerasdrop demo report"),
@@ -600,6 +639,18 @@ def report_blocks(results):
 
 
 def render_markdown(blocks):
+    """Markdown of `report_blocks` (images linked by file name).
+
+    Example:
+
+    >>> print(render_markdown([("h2", "Results"), ("table", ["a", "b"], [["1", "2"]])]))
+    ## Results
+    <BLANKLINE>
+    | a | b |
+    |---|---|
+    | 1 | 2 |
+    <BLANKLINE>
+    """
     lines = []
     for block in blocks:
         kind = block[0]
@@ -632,7 +683,16 @@ def _inline(text):
 
 
 def render_html(blocks, folder):
-    """One self-contained HTML page: PNGs embedded as base64 data URIs."""
+    """One self-contained HTML page: PNGs embedded as base64 data URIs.
+
+    `folder` holds the PNG files the `("img", file, alt)` blocks name.
+
+    Example:
+
+    >>> page = render_html([("p", "**4** variants, `mc.predict`")], ".")
+    >>> "<p><b>4</b> variants, <code>mc.predict</code></p>" in page
+    True
+    """
     body = []
     for block in blocks:
         kind = block[0]

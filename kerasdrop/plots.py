@@ -267,7 +267,16 @@ def plot_uncertainty(scores, path, bins=30):
 
 
 def image_size(path):
-    """`(width, height)` of a PNG file, read from its header."""
+    """`(width, height)` of a PNG file, read from its header.
+
+    Example:
+
+    >>> import tempfile, os
+    >>> from kerasdrop import plots
+    >>> path = os.path.join(tempfile.mkdtemp(), "rates.png")
+    >>> plots.image_size(plots.plot_rates({"a": {"drop": [0.1, 0.2]}}, path))
+    (750, 450)
+    """
     with open(path, "rb") as f:
         header = f.read(24)
     if header[:8] != b"\x89PNG\r\n\x1a\n":
