@@ -147,6 +147,13 @@ def test_existing_directory_is_reused(tmp_path):
     assert demo_lib.check_out_dir(nested).is_dir()
 
 
+def test_default_out_is_a_folder_in_the_working_directory():
+    args = cli.build_parser().parse_args(["demo"])
+    assert args.out == demo_lib.DEFAULT_OUT == "kerasdrop-demo-report"
+    assert not os.path.isabs(args.out)
+    assert args.epochs is None and args.samples is None and not args.quick
+
+
 def test_cli_refuses_too_few_samples(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["demo", "--samples", "1"])
