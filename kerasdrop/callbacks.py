@@ -37,7 +37,16 @@ def _walk(model):
 
 
 def dropout_layers(model):
-    """Every kerasdrop dropout layer of `model`, nested models included."""
+    """Every kerasdrop dropout layer of `model`, nested models included.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.1, name="a"), keras.layers.Dense(2)])
+    >>> [layer.name for layer in kerasdrop.callbacks.dropout_layers(model)]
+    ['a']
+    """
     return [layer for layer in _walk(model) if isinstance(layer, DropoutBase)]
 
 
@@ -92,6 +101,16 @@ def select_layers(model, selector=None, argument="layers", learned=True):
     when the selector matches nothing (listing the available names). With
     `learned=False`, layers that learn their rate (Concrete Dropout) are left
     out of a `None` selection and refused when named.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.1, name="input_drop"),
+    ...     keras.layers.Dense(8),
+    ...     kerasdrop.layers.Dropout(0.3, name="hidden_drop")])
+    >>> [l.name for l in kerasdrop.callbacks.select_layers(model, "hidden.*")]
+    ['hidden_drop']
     """
     candidates = dropout_layers(model)
     if not candidates:
@@ -138,7 +157,18 @@ def select_layers(model, selector=None, argument="layers", learned=True):
 
 
 def log_rates(model, logs, layers=None):
-    """Writes `dropout/<name>` = live rate for each kerasdrop layer into `logs`."""
+    """Writes `dropout/<name>` = live rate for each kerasdrop layer into `logs`.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.25, name="drop")])
+    >>> logs = {}
+    >>> kerasdrop.callbacks.log_rates(model, logs)
+    >>> logs
+    {'dropout/drop': 0.25}
+    """
     if logs is None:
         return
     for layer in layers if layers is not None else dropout_layers(model):

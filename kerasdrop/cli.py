@@ -2,7 +2,6 @@
 
 import argparse
 import sys
-import time
 
 
 def _positive_int(name):
@@ -24,74 +23,67 @@ def _positive_int(name):
     return parse
 
 
-def demo(epochs=20, batch_size=64, seed=0, verbose=1, out=sys.stdout):
-    """Trains an MLP on bundled digits with a scheduled kerasdrop Dropout.
+def _mc_samples(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            "Invalid value received for argument `--samples`. Expected an "
+            f"integer >= 2 (MC dropout needs several samples). Received: "
+            f"samples={text!r}"
+        )
+    return value
 
-    Prints Keras' progress bars, the dropout rate of each epoch and the test
-    accuracy; returns `{"rates": [...], "test_accuracy": float}`.
-    """
-    import keras
 
-    import kerasdrop
-    from kerasdrop.data import load_digits
+def demo(
+    out=None, epochs=None, quick=False, seed=0, samples=None, batch_size=64,
+    export_model=True, verbose=1, stream=None,
+):
+    """Runs `kerasdrop demo` (see `kerasdrop.demo.run`); returns its results."""
+    from kerasdrop import demo as demo_lib
 
-    keras.utils.set_random_seed(seed)
-    (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_digits(seed=seed)
-    steps_per_epoch = -(-len(x_train) // batch_size)
-    # Curriculum-style ramp: no dropout at first, 0.5 after half the run.
-    schedule = kerasdrop.schedules.Linear(
-        0.0, 0.5, steps=max(1, steps_per_epoch * epochs // 2)
-    )
-    model = keras.Sequential(
-        [
-            keras.Input((x_train.shape[1],)),
-            keras.layers.Dense(256, activation="relu"),
-            kerasdrop.layers.Dropout(schedule, seed=seed, name="dropout_1"),
-            keras.layers.Dense(256, activation="relu"),
-            kerasdrop.layers.Dropout(schedule, seed=seed + 1, name="dropout_2"),
-            keras.layers.Dense(10, activation="softmax"),
-        ],
-        name="digits_mlp",
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    rates = []
-
-    class _PrintRate(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            # Runs before Keras' progress bar: the bar shows the rate too.
-            rates.append(self.model.get_layer("dropout_1").rate)
-            if logs is not None:
-                logs["dropout_rate"] = rates[-1]
-
-    print(
-        f"kerasdrop demo: {len(x_train)} train / {len(x_val)} validation / "
-        f"{len(x_test)} test digits, schedule {schedule!r}",
-        file=out,
-    )
-    start = time.perf_counter()
-    model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_val, y_val),
+    return demo_lib.run(
+        out=demo_lib.DEFAULT_OUT if out is None else out,
         epochs=epochs,
+        quick=quick,
+        seed=seed,
+        samples=samples,
         batch_size=batch_size,
-        callbacks=[_PrintRate()],
+        export_model=export_model,
         verbose=verbose,
+        stream=stream,
     )
-    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    print("dropout rate at the end of each epoch:", file=out)
-    for epoch, rate in enumerate(rates, start=1):
-        print(f"  epoch {epoch:3d}: rate {rate:.4f}", file=out)
-    print(
-        f"test accuracy: {accuracy:.4f}  "
-        f"({time.perf_counter() - start:.1f} s)",
-        file=out,
+
+
+def demo_command(args):
+    """`kerasdrop demo`: exit 2 for a bad `--out` (before any training), 1
+    when the export of the best model failed (the report is written)."""
+    from kerasdrop import demo as demo_lib
+
+    try:
+        demo_lib.check_out_dir(args.out)
+    except ValueError as err:
+        print(f"kerasdrop demo: error: {err}", file=sys.stderr)
+        return 2
+    results = demo(
+        out=args.out,
+        epochs=args.epochs,
+        quick=args.quick,
+        seed=args.seed,
+        samples=args.samples,
+        batch_size=args.batch_size,
+        export_model=not args.no_export,
     )
-    return {"rates": rates, "test_accuracy": float(accuracy)}
+    export = results.get("export")
+    if export is not None and export.get("error"):
+        print(
+            f"kerasdrop demo: error: the export failed: {export['error']}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def build_parser():
@@ -110,18 +102,45 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser(
         "demo",
-        help="train an MLP on bundled digits with scheduled dropout",
+        help="train one MLP four ways on bundled digits; write a report",
         description=(
-            "Train a small MLP on scikit-learn's bundled digits with a "
-            "scheduled kerasdrop Dropout; print the rate per epoch and the "
-            "test accuracy."
+            "Train the same small MLP on scikit-learn's bundled digits 0-8 "
+            "four ways (no dropout, constant kerasdrop Dropout, a scheduled "
+            "recipe, Concrete Dropout), evaluate each deterministically and "
+            "with MC dropout (accuracy, NLL, ECE, Brier, OOD AUROC against "
+            "the never-seen digit 9), export and reload the best model, and "
+            "write report.md, report.html, results.json and PNG plots to OUT."
         ),
     )
-    p.add_argument("--epochs", type=_positive_int("epochs"), default=20)
-    p.add_argument("--batch-size", type=_positive_int("batch-size"), default=64)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--quick", action="store_true", help="3 epochs (a smoke test)"
+        "--out",
+        default="kerasdrop-demo-report",
+        metavar="DIR",
+        help="report directory, created if needed (default: %(default)s)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int("epochs"),
+        default=None,
+        help="epochs per variant (default 30; 3 with --quick)",
+    )
+    p.add_argument(
+        "--samples",
+        type=_mc_samples,
+        default=None,
+        help="MC dropout samples (default 50; 10 with --quick)",
+    )
+    p.add_argument("--batch-size", type=_positive_int("batch-size"), default=64)
+    p.add_argument("--seed", type=_non_negative_int("seed"), default=0)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 3 epochs, 10 MC samples",
+    )
+    p.add_argument(
+        "--no-export",
+        action="store_true",
+        help="skip exporting the best model as a SavedModel",
     )
 
     p = sub.add_parser(
@@ -269,15 +288,18 @@ def inspect_command(args, out=None):
 
 
 def main(argv=None):
+    import os
+
+    # TensorFlow's C++ start-up notices (oneDNN, CUDA probing) bury the
+    # command's own output; a value the user set wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     if args.command == "demo":
-        epochs = 3 if args.quick else args.epochs
-        demo(epochs=epochs, batch_size=args.batch_size, seed=args.seed)
-        return 0
+        return demo_command(args)
     try:
         if args.command == "export":
             export_command(args)

@@ -70,6 +70,15 @@ def variance_shift_warnings(model):
     the disharmony between dropout and batch normalization by variance
     shift"): BN's moving variance is learned on dropped activations and then
     applied to undropped ones.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8),
+    ...     kerasdrop.layers.Dropout(0.3, name="drop"),
+    ...     keras.layers.BatchNormalization(name="bn")])
+    >>> len(variance_shift_warnings(model))
+    1
     """
     from kerasdrop.export import is_dropout_layer
 
@@ -94,7 +103,16 @@ def variance_shift_warnings(model):
 
 
 def format_summary(model):
-    """The text `kerasdrop inspect` prints: a table and the warnings."""
+    """The text `kerasdrop inspect` prints: a table and the warnings.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.3, name="drop")], name="m")
+    >>> print(format_summary(model).splitlines()[0])
+    Model 'm': 1 dropout-family layer(s)
+    """
     rows = dropout_summary(model)
     lines = [f"Model '{model.name}': {len(rows)} dropout-family layer(s)"]
     if rows:

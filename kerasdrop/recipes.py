@@ -30,6 +30,14 @@ def early_dropout(epochs, rate=0.1, cutoff=None, mode="constant", layers=None):
     Dropout only in the first epochs, then none: helps underfitting models
     reach a lower training loss. Paper defaults: `rate=0.1`, `cutoff` = 50 of
     300 epochs (one sixth of training), constant or linearly decreasing.
+
+    Example:
+
+    >>> from kerasdrop import recipes
+    >>> cb = recipes.early_dropout(epochs=60, mode="linear")
+    >>> cb.schedule(0), cb.schedule(5), cb.schedule(10)
+    (0.1, 0.05, 0.0)
+    >>> # model.fit(x, y, epochs=60, callbacks=[cb])
     """
     epochs = _positive_int("epochs", epochs)
     cutoff = max(1, epochs // 6) if cutoff is None else _positive_int("cutoff", cutoff)
@@ -43,6 +51,13 @@ def late_dropout(epochs, rate=0.1, cutoff=None, layers=None):
 
     For overfitting models: regularize only after `cutoff` (paper: epoch 50
     of 300, one sixth of training).
+
+    Example:
+
+    >>> from kerasdrop import recipes
+    >>> cb = recipes.late_dropout(epochs=60, rate=0.2)
+    >>> cb.schedule(9), cb.schedule(10)
+    (0.0, 0.2)
     """
     epochs = _positive_int("epochs", epochs)
     cutoff = max(1, epochs // 6) if cutoff is None else _positive_int("cutoff", cutoff)
@@ -55,6 +70,13 @@ def curriculum_dropout(total_steps, final_rate=0.5, gamma=None, layers=None):
     The rate rises as `final_rate * (1 - exp(-gamma t))`; the paper's
     `gamma = 10 / T` (T = total training steps) reaches the final rate well
     before the end.
+
+    Example:
+
+    >>> from kerasdrop import recipes
+    >>> cb = recipes.curriculum_dropout(total_steps=1000, final_rate=0.3)
+    >>> cb.unit, cb.schedule(0), round(cb.schedule(1000), 4)
+    ('batch', 0.0, 0.3)
     """
     total_steps = _positive_int("total_steps", total_steps)
     gamma = 10.0 / total_steps if gamma is None else gamma
@@ -67,6 +89,13 @@ def annealed_dropout(epochs, initial_rate=0.5, layers=None):
     """Annealed dropout (Rennie et al., SLT 2014): `p0 (1 - t / N)` per epoch.
 
     The rate falls linearly from `initial_rate` to 0 over the `epochs`.
+
+    Example:
+
+    >>> from kerasdrop import recipes
+    >>> cb = recipes.annealed_dropout(epochs=10, initial_rate=0.5)
+    >>> cb.schedule(0), cb.schedule(5), cb.schedule(10)
+    (0.5, 0.25, 0.0)
     """
     epochs = _positive_int("epochs", epochs)
     return DropoutScheduler(

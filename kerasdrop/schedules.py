@@ -119,6 +119,15 @@ def check_rate(name, value, expected="a float in [0, 1)"):
 
     The one rate check of the package (schedules, layers, callbacks);
     `expected` words the type error, e.g. to mention schedules.
+
+    Example:
+
+    >>> check_rate("rate", 0.5)
+    0.5
+    >>> check_rate("rate", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value received for argument `rate`. Expected a float in [0, 1). Received: rate=1.0
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
@@ -181,6 +190,21 @@ class Schedule:
     the step and clips the result into `[0, MAX_RATE]`. Subclasses store each
     constructor argument as an attribute of the same name and return them
     from `get_config`.
+
+    Example (a schedule halving the rate every `every` steps):
+
+    >>> import keras
+    >>> from kerasdrop import schedules
+    >>> @keras.saving.register_keras_serializable(package="my_schedules")
+    ... class Halving(schedules.Schedule):
+    ...     def __init__(self, rate, every):
+    ...         self.rate, self.every = rate, every
+    ...     def value(self, step):  # module helpers: Python and tensors alike
+    ...         return self.rate * schedules._pow(0.5, schedules._floor(step / self.every))
+    ...     def get_config(self):
+    ...         return {"rate": self.rate, "every": self.every}
+    >>> Halving(0.4, every=10)(25)
+    0.1
     """
 
     def __call__(self, step):
@@ -559,19 +583,42 @@ class Join(Schedule):
 
 
 def serialize(schedule):
-    """Serializes a schedule to a JSON-friendly dict (Keras format)."""
+    """Serializes a schedule to a JSON-friendly dict (Keras format).
+
+    Example:
+
+    >>> from kerasdrop import schedules
+    >>> config = schedules.serialize(schedules.Linear(0.0, 0.5, steps=100))
+    >>> config["class_name"], config["config"]["end"]
+    ('Linear', 0.5)
+    """
     return keras.saving.serialize_keras_object(schedule)
 
 
 def deserialize(config, custom_objects=None):
-    """Inverse of `serialize`."""
+    """Inverse of `serialize`.
+
+    Example:
+
+    >>> from kerasdrop import schedules
+    >>> s = schedules.Cosine(0.5, 0.1, steps=1000)
+    >>> schedules.deserialize(schedules.serialize(s)) == s
+    True
+    """
     return keras.saving.deserialize_keras_object(
         config, custom_objects=custom_objects
     )
 
 
 def get(identifier):
-    """Returns a `Schedule` from a schedule, a float rate or a config dict."""
+    """Returns a `Schedule` from a schedule, a float rate or a config dict.
+
+    Example:
+
+    >>> from kerasdrop import schedules
+    >>> schedules.get(0.2)
+    Constant(rate=0.2)
+    """
     if isinstance(identifier, dict):
         identifier = deserialize(identifier)
     return _check_schedule("schedule", identifier)

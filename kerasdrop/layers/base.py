@@ -10,7 +10,13 @@ from kerasdrop import schedules as schedules_lib
 
 
 def check_rate(value, name="rate"):
-    """Validates a constant layer rate (see `schedules.check_rate`)."""
+    """Validates a constant layer rate (see `schedules.check_rate`).
+
+    Example:
+
+    >>> check_rate(0.25)
+    0.25
+    """
     return schedules_lib.check_rate(
         name, value, expected="a float in [0, 1) or a `kerasdrop.schedules.Schedule`"
     )
@@ -34,7 +40,16 @@ class _MCState:
 
 
 def mc_sampling_active():
-    """True inside a `kerasdrop.mc.sampling()` block."""
+    """True inside a `kerasdrop.mc.sampling()` block.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> with kerasdrop.mc.sampling():
+    ...     inside = mc_sampling_active()
+    >>> inside, mc_sampling_active()
+    (True, False)
+    """
     return _MCState.depth > 0
 
 
@@ -80,6 +95,18 @@ class DropoutBase(keras.layers.Layer):
             (Monte-Carlo dropout). `kerasdrop.export.strip_dropout` removes it
             for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Example (a new kind only says how it drops):
+
+    >>> import numpy as np, keras, kerasdrop
+    >>> class ZeroOut(kerasdrop.layers.DropoutBase):
+    ...     def drop(self, inputs, rate):  # zero everything with prob. rate
+    ...         keep = keras.random.uniform((), seed=self.seed_generator) >= rate
+    ...         return inputs * keras.ops.cast(keep, inputs.dtype)
+    >>> layer = ZeroOut(0.5, seed=0)
+    >>> layer.rate = 0.0  # a variable: assignable, also inside `fit`
+    >>> np.asarray(layer(np.ones((1, 2)), training=True)).tolist()
+    [[1.0, 1.0]]
     """
 
     #: True for layers that learn their rate (Concrete Dropout): schedulers

@@ -44,7 +44,8 @@ def concrete_regularizers(n_samples, length_scale=1e-4, precision=1.0, loss="gau
 
     Example:
 
-    >>> concrete_regularizers(1000)
+    >>> wr, dr = concrete_regularizers(1000)
+    >>> float(f"{wr:.6g}"), dr  # l^2 / N = 1e-8 / 1000, 2 / N
     (1e-11, 0.002)
     >>> concrete_regularizers(1000, loss="cross_entropy")[1]
     0.001

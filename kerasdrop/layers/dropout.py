@@ -11,7 +11,13 @@ SCALINGS = ("inverted", "classic")
 
 
 def validate_noise_shape(noise_shape):
-    """Keras' rules: None, or a tuple of positive integers / None."""
+    """Keras' rules: None, or a tuple of positive integers / None.
+
+    Example:
+
+    >>> validate_noise_shape([None, 1, 8])
+    (None, 1, 8)
+    """
     if noise_shape is None:
         return None
     if isinstance(noise_shape, (str, bytes)):
@@ -206,7 +212,7 @@ class SpatialDropout2D(_SpatialDropout):
 
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.SpatialDropout2D(0.2)
-    >>> layer(np.ones((1, 4, 4, 3)), training=False).shape
+    >>> tuple(layer(np.ones((1, 4, 4, 3)), training=False).shape)
     (1, 4, 4, 3)
     """
 
@@ -221,7 +227,7 @@ class SpatialDropout3D(_SpatialDropout):
 
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.SpatialDropout3D(0.2)
-    >>> layer(np.ones((1, 2, 2, 2, 3)), training=False).shape
+    >>> tuple(layer(np.ones((1, 2, 2, 2, 3)), training=False).shape)
     (1, 2, 2, 2, 3)
     """
 

@@ -23,7 +23,7 @@ class GaussianDropout(DropoutBase):
 
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.GaussianDropout(0.2, seed=3)
-    >>> layer(np.ones((2, 3)), training=False).tolist()
+    >>> np.asarray(layer(np.ones((2, 3)), training=False)).tolist()
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
 

@@ -1,0 +1,728 @@
+"""`kerasdrop demo`: four ways to train one MLP, judged on calibration and OOD.
+
+On scikit-learn's bundled 8x8 digits (nothing is downloaded), the digits
+0-8 are the in-distribution task and every image of the digit 9, never seen
+in training, is the out-of-distribution (OOD) set. The same MLP
+(64 -> 128 -> 128 -> 9, ReLU, softmax) is trained four ways:
+
+- `no dropout`;
+- `constant`: `kerasdrop.layers.Dropout(0.3)` after each hidden layer;
+- `scheduled`: the same layers started at 0 and driven per batch by
+  `kerasdrop.recipes.curriculum_dropout` (Morerio et al. 2017) to 0.3;
+- `concrete`: `ConcreteDropout` wrappers on the same two places, their rates
+  learned, regularizers from `concrete_regularizers(n_train)`.
+
+Each is evaluated on the test digits with one deterministic pass and with
+MC dropout (`kerasdrop.mc.predict`; not applicable without dropout):
+accuracy, NLL, ECE, Brier score, and the AUROC of telling the unseen digit
+9 from test digits by predictive entropy and by mutual information
+(`kerasdrop.metrics`). The dropout variant with the best MC validation NLL
+is exported with `kerasdrop.export(..., mc_samples=T)` and loaded back with
+`tf.saved_model.load`, both signatures run. A report folder gets
+`report.md`, `report.html` (images embedded: one file, viewable offline),
+`results.json`, four PNG plots and the exported SavedModel.
+
+Example:
+
+>>> import kerasdrop.demo
+>>> results = kerasdrop.demo.run("/tmp/kerasdrop-demo", quick=True,
+...                              verbose=0)  # doctest: +SKIP
+>>> results["best"]  # doctest: +SKIP
+'concrete'
+"""
+
+import base64
+import html
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Where `kerasdrop demo` writes its report when `--out` is not given
+#: (relative to the working directory).
+DEFAULT_OUT = "kerasdrop-demo-report"
+OOD_CLASS = 9
+VARIANTS = ("no dropout", "constant", "scheduled", "concrete")
+RATE = 0.3
+HIDDEN = 128
+PLOTS = {
+    "rates": "rates.png",
+    "curves": "curves.png",
+    "reliability": "reliability.png",
+    "uncertainty": "uncertainty.png",
+}
+REPORT_FILES = ("report.md", "report.html", "results.json") + tuple(PLOTS.values())
+MODEL_DIR = "model"
+METRICS = ("accuracy", "nll", "ece", "brier", "auroc_entropy", "auroc_mi")
+
+
+# ----------------------------------------------------------------------------
+# The output folder, checked before any work.
+# ----------------------------------------------------------------------------
+def check_out_dir(out):
+    """Creates `out` (with parents) and proves it writable; returns its Path.
+
+    Raises a `ValueError` naming the problem (an existing file, a path under
+    a file, no permission, ...) before anything is trained. An existing
+    directory is reused: the demo's own files in it are replaced.
+
+    Example:
+
+    >>> import tempfile
+    >>> check_out_dir(tempfile.mkdtemp() + "/new/report").is_dir()
+    True
+    >>> check_out_dir("/proc/report")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value received for argument `out`. Expected a writable directory; ...
+    """
+    if not isinstance(out, (str, os.PathLike)) or not str(out):
+        raise ValueError(
+            "Invalid value received for argument `out`. Expected a directory "
+            f"path. Received: out={out!r}"
+        )
+    path = Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(
+            "Invalid value received for argument `out`. Expected a directory "
+            f"(new or existing), but '{path}' is an existing file. "
+            f"Received: out={str(out)!r}"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".kerasdrop-write-probe-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(
+            "Invalid value received for argument `out`. Expected a writable "
+            f"directory; cannot create or write '{path}': "
+            f"{err.strerror or err}. Received: out={str(out)!r}"
+        ) from None
+    return path
+
+
+# ----------------------------------------------------------------------------
+# Data.
+# ----------------------------------------------------------------------------
+def load_data(seed=0):
+    """Digits 0-8 split train/validation/test; every 9 is the OOD set.
+
+    Returns a dict of float32 pixel arrays in [0, 1] and int32 labels:
+    `x_train`, `y_train`, `x_val`, `y_val`, `x_test`, `y_test`, `x_ood`.
+
+    Example:
+
+    >>> data = load_data()
+    >>> int(data["y_train"].max()), data["x_ood"].shape
+    (8, (180, 64))
+    """
+    from kerasdrop.data import load_digits
+
+    splits = load_digits(seed=seed)
+    data, ood = {}, []
+    for name, (x, y) in zip(("train", "val", "test"), splits):
+        keep = y != OOD_CLASS
+        data["x_" + name], data["y_" + name] = x[keep], y[keep]
+        ood.append(x[~keep])
+    data["x_ood"] = np.concatenate(ood, axis=0)
+    return data
+
+
+# ----------------------------------------------------------------------------
+# Models.
+# ----------------------------------------------------------------------------
+def build_model(variant, n_train, total_steps, seed=0):
+    """The MLP for one variant, compiled, and the callbacks its fit needs.
+
+    `variant` is one of `VARIANTS`; `total_steps` (batches of the whole run)
+    sets the curriculum of "scheduled".
+
+    Example:
+
+    >>> model, callbacks = build_model("concrete", n_train=970, total_steps=500)
+    >>> [layer.name for layer in model.layers if "concrete" in layer.name]
+    ['concrete_1', 'concrete_2']
+    >>> type(callbacks[0]).__name__
+    'DropoutLogger'
+    """
+    import keras
+
+    import kerasdrop
+    from kerasdrop.layers import ConcreteDropout, concrete_regularizers
+
+    keras.utils.set_random_seed(seed)
+    classes = OOD_CLASS
+    dense = lambda units, name, act="relu": keras.layers.Dense(
+        units, activation=act, name=name
+    )
+    inputs = keras.Input((64,), name="pixels")
+    callbacks = []
+    h = dense(HIDDEN, "hidden_1")(inputs)
+    if variant == "no dropout":
+        h = dense(HIDDEN, "hidden_2")(h)
+        outputs = dense(classes, "probs", "softmax")(h)
+    elif variant in ("constant", "scheduled"):
+        rate = RATE if variant == "constant" else 0.0
+        h = kerasdrop.layers.Dropout(rate, seed=seed + 1, name="drop_1")(h)
+        h = dense(HIDDEN, "hidden_2")(h)
+        h = kerasdrop.layers.Dropout(rate, seed=seed + 2, name="drop_2")(h)
+        outputs = dense(classes, "probs", "softmax")(h)
+        if variant == "scheduled":
+            callbacks.append(
+                kerasdrop.recipes.curriculum_dropout(total_steps, final_rate=RATE)
+            )
+        else:
+            callbacks.append(kerasdrop.callbacks.DropoutLogger())
+    elif variant == "concrete":
+        wr, dr = concrete_regularizers(n_train, loss="cross_entropy")
+        wrap = lambda layer, name, s: ConcreteDropout(
+            layer, weight_regularizer=wr, dropout_regularizer=dr,
+            init_rate=0.1, seed=s, name=name,
+        )
+        h = wrap(dense(HIDDEN, "hidden_2"), "concrete_1", seed + 1)(h)
+        outputs = wrap(dense(classes, "probs", "softmax"), "concrete_2", seed + 2)(h)
+        callbacks.append(kerasdrop.callbacks.DropoutLogger())
+    else:
+        raise ValueError(
+            "Invalid value received for argument `variant`. Expected one of "
+            f"{VARIANTS}. Received: variant={variant!r}"
+        )
+    model = keras.Model(inputs, outputs, name=variant.replace(" ", "_"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model, callbacks
+
+
+# ----------------------------------------------------------------------------
+# Evaluation.
+# ----------------------------------------------------------------------------
+def _scores(y, probs, entropy_in, entropy_out, mi_in=None, mi_out=None):
+    from kerasdrop import metrics
+
+    scores = {
+        "accuracy": float(np.mean(np.argmax(probs, axis=-1) == y)),
+        "nll": metrics.negative_log_likelihood(y, probs),
+        "ece": metrics.expected_calibration_error(y, probs),
+        "brier": metrics.brier_score(y, probs),
+        "auroc_entropy": metrics.ood_auroc(entropy_in, entropy_out),
+        "auroc_mi": None,
+    }
+    if mi_in is not None:
+        scores["auroc_mi"] = metrics.ood_auroc(mi_in, mi_out)
+    return scores
+
+
+def _normalized(probs):
+    probs = np.asarray(probs, dtype="float64")
+    return probs / probs.sum(axis=-1, keepdims=True)
+
+
+def evaluate(model, data, samples, seed=0, mc_applicable=True):
+    """Deterministic and MC figures of one trained model.
+
+    Returns `(figures, arrays)`: `figures["deterministic"]` and
+    `figures["mc"]` (None when `mc_applicable` is False) hold `METRICS`;
+    `figures["val_nll"]` is the validation NLL of the prediction the model
+    would be served with (MC when applicable); `arrays` keeps the test
+    probabilities and the in/OOD uncertainty scores for the plots.
+    """
+    from kerasdrop import mc, metrics
+
+    y_test, y_val = data["y_test"], data["y_val"]
+    # One array, split afterwards: one compiled shape per model (JAX
+    # compiles each new input shape).
+    parts = [data["x_test"], data["x_ood"], data["x_val"]]
+    cuts = np.cumsum([len(p) for p in parts])[:-1]
+    x_all = np.concatenate(parts, axis=0)
+    det, det_ood, det_val = np.split(
+        _normalized(model.predict(x_all, batch_size=len(x_all), verbose=0)), cuts
+    )
+    h_in = metrics.predictive_entropy(det)
+    h_out = metrics.predictive_entropy(det_ood)
+    figures = {"deterministic": _scores(y_test, det, h_in, h_out), "mc": None}
+    arrays = {
+        "deterministic": {"probs": det, "entropy": (h_in, h_out)},
+        "mc": None,
+    }
+    if not mc_applicable:
+        figures["val_nll"] = metrics.negative_log_likelihood(y_val, det_val)
+        return figures, arrays
+    # task given: a softmax Dense wrapped in ConcreteDropout hides its
+    # activation from the automatic detection.
+    result = mc.predict(
+        model, x_all, samples=samples, seed=seed, batch_size=len(x_all),
+        verbose=0, task="classification",
+    )
+    probs, probs_ood, probs_val = np.split(_normalized(result.mean), cuts)
+    entropy = np.split(result.predictive_entropy, cuts)
+    mi = np.split(result.mutual_information, cuts)
+    figures["mc"] = _scores(y_test, probs, entropy[0], entropy[1], mi[0], mi[1])
+    figures["val_nll"] = metrics.negative_log_likelihood(y_val, probs_val)
+    arrays["mc"] = {
+        "probs": probs,
+        "entropy": (entropy[0], entropy[1]),
+        "mi": (mi[0], mi[1]),
+    }
+    return figures, arrays
+
+
+# ----------------------------------------------------------------------------
+# Export.
+# ----------------------------------------------------------------------------
+def export_and_verify(model, path, samples, x):
+    """`kerasdrop.export` with an `mc` signature, then a reload and checks.
+
+    Loads the SavedModel back with plain `tf.saved_model.load`, runs
+    `serving_default` and `mc` on `x` and compares the deterministic
+    outputs with `model.predict(x)`. Returns a dict of what was checked;
+    raises on any failure.
+    """
+    import tensorflow as tf
+
+    import kerasdrop
+
+    target = kerasdrop.export(
+        model, path, mc_samples=samples, overwrite=True, classifier="softmax"
+    )
+    loaded = tf.saved_model.load(str(target))
+    signatures = sorted(loaded.signatures)
+    feed = {"pixels": tf.constant(np.asarray(x, dtype="float32"))}
+    served = list(loaded.signatures["serving_default"](**feed).values())[0].numpy()
+    expected = model.predict(x, batch_size=512, verbose=0)
+    max_diff = float(np.max(np.abs(served - expected)))
+    if not max_diff < 1e-4:
+        raise RuntimeError(
+            "The reloaded `serving_default` differs from model.predict by "
+            f"{max_diff:.3g}."
+        )
+    stats = {k: v.numpy() for k, v in loaded.signatures["mc"](**feed).items()}
+    if not all(np.all(np.isfinite(v)) for v in stats.values()):
+        raise RuntimeError("The reloaded `mc` signature returned NaN or inf.")
+    return {
+        "path": str(target),
+        "signatures": signatures,
+        "mc_samples": samples,
+        "mc_outputs": sorted(stats),
+        "serving_max_abs_diff": max_diff,
+        "mc_mean_accuracy": None,  # filled by the caller (needs labels)
+        "_mc_mean": stats["mean"],
+    }
+
+
+# ----------------------------------------------------------------------------
+# The run.
+# ----------------------------------------------------------------------------
+def _check_count(name, value, minimum, default):
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected an "
+            f"integer >= {minimum}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def _rates_from_history(history):
+    prefix = "dropout/"
+    return {
+        key[len(prefix):]: [float(v) for v in values]
+        for key, values in history.items()
+        if key.startswith(prefix)
+    }
+
+
+def _say(stream, text=""):
+    print(text, file=stream, flush=True)
+
+
+def run(
+    out=DEFAULT_OUT,
+    epochs=None,
+    quick=False,
+    seed=0,
+    samples=None,
+    batch_size=64,
+    export_model=True,
+    verbose=1,
+    stream=None,
+):
+    """Runs the demo and writes the report folder; returns the results dict.
+
+    Args:
+        out: report directory (created; checked writable before training).
+        epochs: epochs per variant (default 30, or 3 with `quick`).
+        quick: a smoke test: 3 epochs, 10 MC samples.
+        seed: seeds data split, initialisation and dropout masks.
+        samples: MC dropout samples (default 50, or 10 with `quick`).
+        batch_size: training batch size.
+        export_model: export and verify the best model.
+        verbose: Keras `fit` verbosity (1: progress bars).
+        stream: where to print (default `sys.stdout`).
+
+    Returns:
+        The dict written to `results.json`; `results["export"]["error"]` is
+        set when the export failed (the rest of the report is still
+        written).
+    """
+    stream = stream or sys.stdout
+    epochs = _check_count("epochs", epochs, 1, 3 if quick else 30)
+    samples = _check_count("samples", samples, 2, 10 if quick else 50)
+    batch_size = _check_count("batch_size", batch_size, 1, 64)
+    out = check_out_dir(out)
+    start = time.perf_counter()
+
+    import keras
+
+    from kerasdrop import mc, metrics
+
+    data = load_data(seed)
+    n_train = len(data["x_train"])
+    steps = -(-n_train // batch_size)
+    _say(
+        stream,
+        f"kerasdrop demo ({keras.backend.backend()} backend): digits 0-8, "
+        f"{n_train} train / {len(data['x_val'])} validation / "
+        f"{len(data['x_test'])} test; out of distribution: the "
+        f"{len(data['x_ood'])} images of digit {OOD_CLASS} (never trained "
+        f"on). {epochs} epochs per variant, {samples} MC samples.",
+    )
+    results = {
+        "backend": keras.backend.backend(),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "mc_samples": samples,
+        "seed": seed,
+        "quick": bool(quick),
+        "data": {
+            "train": n_train,
+            "validation": len(data["x_val"]),
+            "test": len(data["x_test"]),
+            "ood": len(data["x_ood"]),
+            "ood_class": OOD_CLASS,
+        },
+        "variants": {},
+    }
+    histories, rates, diagrams, uncertainty, models = {}, {}, {}, {}, {}
+    for variant in VARIANTS:
+        _say(stream, f"\n== {variant} ==")
+        model, callbacks = build_model(variant, n_train, steps * epochs, seed)
+        initial = {layer.name: layer.rate for layer in mc.dropout_layers(model)}
+        t0 = time.perf_counter()
+        history = model.fit(
+            data["x_train"], data["y_train"],
+            validation_data=(data["x_val"], data["y_val"]),
+            epochs=epochs, batch_size=batch_size, callbacks=callbacks,
+            verbose=verbose,
+        ).history
+        fit_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        figures, arrays = evaluate(
+            model, data, samples, seed, mc_applicable=variant != "no dropout"
+        )
+        eval_seconds = time.perf_counter() - t0
+        histories[variant] = history
+        rates[variant] = {
+            name: [initial[name]] + values
+            for name, values in _rates_from_history(history).items()
+        }
+        diagrams[variant] = {
+            "deterministic": metrics.reliability_diagram(
+                data["y_test"], arrays["deterministic"]["probs"]
+            )
+        }
+        uncertainty[variant] = {
+            "predictive entropy": arrays["deterministic"]["entropy"]
+            if arrays["mc"] is None else arrays["mc"]["entropy"],
+            "mutual information": None if arrays["mc"] is None else arrays["mc"]["mi"],
+        }
+        if arrays["mc"] is not None:
+            diagrams[variant]["MC dropout"] = metrics.reliability_diagram(
+                data["y_test"], arrays["mc"]["probs"]
+            )
+        models[variant] = model
+        results["variants"][variant] = {
+            **figures,
+            "final_rates": {k: v[-1] for k, v in rates[variant].items()},
+            "fit_seconds": round(fit_seconds, 2),
+            "eval_seconds": round(eval_seconds, 2),
+        }
+        det, mcf = figures["deterministic"], figures["mc"]
+        line = f"{variant}: deterministic acc {det['accuracy']:.3f} NLL {det['nll']:.3f}"
+        if mcf is not None:
+            line += f"; MC acc {mcf['accuracy']:.3f} NLL {mcf['nll']:.3f}"
+        _say(stream, line)
+
+    candidates = [v for v in VARIANTS if v != "no dropout"]
+    best = min(candidates, key=lambda v: results["variants"][v]["val_nll"])
+    results["best"] = best
+    results["export"] = None
+    if export_model:
+        _say(stream, f"\nExporting '{best}' (best MC validation NLL) ...")
+        t0 = time.perf_counter()
+        try:
+            info = export_and_verify(
+                models[best], out / MODEL_DIR, samples, data["x_test"]
+            )
+            mean = info.pop("_mc_mean")
+            info["mc_mean_accuracy"] = float(
+                np.mean(np.argmax(mean, axis=-1) == data["y_test"])
+            )
+            info["error"] = None
+            _say(
+                stream,
+                f"SavedModel verified: {info['path']} (signatures "
+                f"{', '.join(info['signatures'])}; reloaded serving_default "
+                f"matches predict to {info['serving_max_abs_diff']:.1e}).",
+            )
+        except Exception as err:  # reported, and the exit status says so
+            info = {"path": str(out / MODEL_DIR), "error": f"{type(err).__name__}: {err}"}
+            _say(stream, f"Export FAILED: {info['error']}")
+        info["seconds"] = round(time.perf_counter() - t0, 2)
+        results["export"] = info
+
+    from kerasdrop import plots
+
+    plots.plot_rates(rates, out / PLOTS["rates"], first_epoch=0)
+    plots.plot_curves(histories, out / PLOTS["curves"])
+    plots.plot_reliability(diagrams, out / PLOTS["reliability"])
+    plots.plot_uncertainty(uncertainty, out / PLOTS["uncertainty"])
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    (out / "results.json").write_text(json.dumps(_jsonable(results), indent=2))
+    blocks = report_blocks(results)
+    (out / "report.md").write_text(render_markdown(blocks))
+    (out / "report.html").write_text(render_html(blocks, out))
+    _say(stream, "\n" + render_markdown([b for b in blocks if b[0] == "table"][:1]))
+    _say(stream, f"Report: {(out / 'report.html').resolve()}")
+    _say(stream, f"        {(out / 'report.md').resolve()}  ({results['seconds']} s)")
+    return results
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+# ----------------------------------------------------------------------------
+# The report: one list of blocks, rendered as Markdown and as HTML.
+# ----------------------------------------------------------------------------
+def _fmt(value):
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if math.isfinite(value) else str(value)
+
+
+def results_table(results):
+    """Header and rows of the results table (one row per variant and mode).
+
+    Example:
+
+    >>> figures = dict(zip(METRICS, [0.9, 0.3, 0.05, 0.1, 0.8, None]))
+    >>> header, rows = results_table(
+    ...     {"variants": {"none": {"deterministic": figures, "mc": None}}})
+    >>> rows
+    [['none', 'deterministic', '0.900', '0.300', '0.050', '0.100', '0.800', 'n/a'], ['none', 'MC dropout', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']]
+    """
+    header = [
+        "variant", "prediction", "accuracy", "NLL", "ECE", "Brier",
+        "OOD AUROC (entropy)", "OOD AUROC (mutual inf.)",
+    ]
+    rows = []
+    for variant, figures in results["variants"].items():
+        for mode, label in (("deterministic", "deterministic"), ("mc", "MC dropout")):
+            values = figures[mode]
+            if values is None:
+                rows.append([variant, label] + ["n/a"] * len(METRICS))
+            else:
+                rows.append([variant, label] + [_fmt(values[m]) for m in METRICS])
+    return header, rows
+
+
+def report_blocks(results):
+    """The report as a list of blocks: `("h1", text)`, `("p", text)`,
+    `("ul", items)`, `("table", header, rows)`, `("img", file, alt)`."""
+    d = results["data"]
+    blocks = [
+        ("h1", "kerasdrop demo report"),
+        ("p", (
+            f"Data: scikit-learn's bundled 8x8 digits. In distribution: digits "
+            f"0-8 ({d['train']} train, {d['validation']} validation, "
+            f"{d['test']} test). Out of distribution (OOD): all {d['ood']} "
+            f"images of the digit {d['ood_class']}, which no model saw in "
+            "training."
+        )),
+        ("p", (
+            f"Model: 64 -> Dense({HIDDEN}, relu) -> Dense({HIDDEN}, relu) -> "
+            f"Dense(9, softmax), dropout on both hidden outputs; Adam 1e-3, "
+            f"batch {results['batch_size']}, {results['epochs']} epochs, seed "
+            f"{results['seed']}, {results['backend']} backend; MC dropout with "
+            f"{results['mc_samples']} samples (`kerasdrop.mc.predict`)."
+        )),
+        ("ul", [
+            "**no dropout**: the plain MLP (MC dropout does not apply).",
+            f"**constant**: `kerasdrop.layers.Dropout({RATE})`.",
+            "**scheduled**: the same layers from rate 0, driven per batch by "
+            f"`kerasdrop.recipes.curriculum_dropout(total_steps, final_rate={RATE})`.",
+            "**concrete**: `ConcreteDropout` wrappers, rates learned "
+            "(regularizers from `concrete_regularizers(n_train, "
+            "loss=\"cross_entropy\")`, initial p = 0.1).",
+        ]),
+        ("h2", "Results on the test digits"),
+    ]
+    header, rows = results_table(results)
+    blocks.append(("table", header, rows))
+    blocks.append(("p", (
+        "Lower is better for NLL (nats), ECE (15 bins) and Brier; the OOD "
+        "AUROC is the probability that an unseen 9 gets a higher uncertainty "
+        "score than a test digit (0.5: chance). Mutual information needs "
+        "samples, so it has no deterministic value."
+    )))
+    rates = {
+        v: ", ".join(f"{k} {r:.3f}" for k, r in f["final_rates"].items()) or "none"
+        for v, f in results["variants"].items()
+    }
+    blocks.append(("p", "Dropout rates at the end of training: " + "; ".join(
+        f"{v}: {r}" for v, r in rates.items()
+    ) + "."))
+    blocks.append(("h2", "Exported model"))
+    info = results.get("export")
+    if info is None:
+        blocks.append(("p", "Export skipped (`--no-export`)."))
+    elif info.get("error"):
+        blocks.append(("p", (
+            f"The best variant, **{results['best']}**, could not be exported: "
+            f"{info['error']}"
+        )))
+    else:
+        blocks.append(("p", (
+            f"The best dropout variant by MC validation NLL, "
+            f"**{results['best']}**, was exported with "
+            f"`kerasdrop.export(model, '{MODEL_DIR}', mc_samples="
+            f"{info['mc_samples']})` to `{info['path']}` and loaded back with "
+            f"`tf.saved_model.load`: signatures {', '.join(info['signatures'])}; "
+            f"`serving_default` (dropout stripped, deterministic) matches "
+            f"`model.predict` to {info['serving_max_abs_diff']:.1e}; the `mc` "
+            f"signature returns {', '.join(info['mc_outputs'])}, its mean has "
+            f"test accuracy {info['mc_mean_accuracy']:.3f}."
+        )))
+    blocks += [
+        ("h2", "Plots"),
+        ("h3", "Dropout rate per epoch"),
+        ("p", "Scheduled rates as set by the recipe, learned Concrete rates "
+              "as logged by `DropoutLogger` (end of each epoch)."),
+        ("img", PLOTS["rates"], "dropout rate per epoch"),
+        ("h3", "Training and validation curves"),
+        ("p", "Training loss includes the Concrete Dropout regularizer."),
+        ("img", PLOTS["curves"], "training and validation curves"),
+        ("h3", "Reliability diagrams (test digits)"),
+        ("img", PLOTS["reliability"], "reliability diagrams"),
+        ("h3", "Uncertainty in and out of distribution"),
+        ("p", "MC dropout scores for the dropout variants, the deterministic "
+              "entropy for the model without dropout."),
+        ("img", PLOTS["uncertainty"], "uncertainty histograms"),
+        ("p", f"Generated by `kerasdrop demo` in {results['seconds']} s."),
+    ]
+    return blocks
+
+
+def render_markdown(blocks):
+    """Markdown of `report_blocks` (images linked by file name).
+
+    Example:
+
+    >>> print(render_markdown([("h2", "Results"), ("table", ["a", "b"], [["1", "2"]])]))
+    ## Results
+    <BLANKLINE>
+    | a | b |
+    |---|---|
+    | 1 | 2 |
+    <BLANKLINE>
+    """
+    lines = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + block[1], ""]
+        elif kind == "p":
+            lines += [block[1], ""]
+        elif kind == "ul":
+            lines += [f"- {item}" for item in block[1]] + [""]
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "---|" * len(header))
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+            lines.append("")
+        elif kind == "img":
+            lines += [f"![{block[2]}]({block[1]})", ""]
+    return "\n".join(lines)
+
+
+def _inline(text):
+    """Markdown's `code` and **bold** in HTML (the only inline marks used)."""
+    text = html.escape(text)
+    parts = text.split("`")
+    text = "".join(
+        f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)
+    )
+    parts = text.split("**")
+    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def render_html(blocks, folder):
+    """One self-contained HTML page: PNGs embedded as base64 data URIs.
+
+    `folder` holds the PNG files the `("img", file, alt)` blocks name.
+
+    Example:
+
+    >>> page = render_html([("p", "**4** variants, `mc.predict`")], ".")
+    >>> "<p><b>4</b> variants, <code>mc.predict</code></p>" in page
+    True
+    """
+    body = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "h3", "p"):
+            body.append(f"<{kind}>{_inline(block[1])}</{kind}>")
+        elif kind == "ul":
+            body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block[1]) + "</ul>")
+        elif kind == "table":
+            header, rows = block[1], block[2]
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+            cells = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                for row in rows
+            )
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
+        elif kind == "img":
+            data = base64.b64encode((Path(folder) / block[1]).read_bytes()).decode()
+            body.append(
+                f'<img alt="{html.escape(block[2])}" '
+                f'src="data:image/png;base64,{data}">'
+            )
+    style = (
+        "body{font-family:sans-serif;max-width:1500px;margin:2em auto;"
+        "padding:0 1em;line-height:1.4}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "td:first-child,td:nth-child(2),th{text-align:left}"
+        "img{max-width:100%;border:1px solid #eee}code{background:#f4f4f4}"
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>kerasdrop demo report</title><style>{style}</style></head>"
+        "<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

@@ -1,0 +1,285 @@
+"""PNG plots of dropout training and uncertainty (matplotlib, no window).
+
+Each function draws one figure with matplotlib's object-oriented API on an
+Agg canvas and writes it to `path` (PNG). `pyplot` is never imported, so no
+window opens, no global backend is changed, and nothing needs a display.
+matplotlib is imported when a function is called, not with `kerasdrop`.
+
+Inputs are plain Python/NumPy data keyed by a variant name (one line or
+panel per variant), e.g. `history.history` dicts from `model.fit`.
+"""
+
+import numpy as np
+
+DPI = 100
+#: One colour per variant, in order (matplotlib's tab10, colour-blind safe
+#: enough for four lines).
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
+def _figure(width, height):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path):
+    figure.tight_layout()
+    figure.savefig(str(path), format="png", dpi=DPI)
+    return path
+
+
+def _check_mapping(name, value):
+    if not isinstance(value, dict) or not value:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a "
+            "non-empty dict from variant name to its data. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def _color(index):
+    return COLORS[index % len(COLORS)]
+
+
+def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
+    """Dropout rate against epoch, one line per (variant, layer).
+
+    Args:
+        rates: dict variant -> dict layer name -> list of rates (one per
+            epoch; e.g. the `dropout/<name>` entries of `history.history`
+            written by `kerasdrop.callbacks.DropoutLogger`). An empty inner
+            dict draws a flat line at 0 labelled "no dropout".
+        path: PNG file to write.
+        title: the figure's title.
+        first_epoch: the epoch of each list's first value (1: the end of
+            the first epoch; 0 when the lists start with the rate before
+            training).
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import tempfile, os
+    >>> from kerasdrop import plots
+    >>> path = os.path.join(tempfile.mkdtemp(), "rates.png")
+    >>> _ = plots.plot_rates({"constant": {"drop": [0.3, 0.3, 0.3]}}, path)
+    >>> os.path.getsize(path) > 1000
+    True
+    """
+    _check_mapping("rates", rates)
+    figure = _figure(7.5, 4.5)
+    ax = figure.add_subplot(1, 1, 1)
+    styles = ("-", "--", ":", "-.")
+    longest = max(
+        [len(v) for layers in rates.values() for v in layers.values()] or [1]
+    )
+    for i, (variant, layers) in enumerate(rates.items()):
+        if not layers:
+            ax.plot(
+                range(first_epoch, first_epoch + longest), [0.0] * longest,
+                color=_color(i),
+                label=f"{variant} (no dropout)",
+            )
+            continue
+        for j, (layer, values) in enumerate(layers.items()):
+            ax.plot(
+                range(first_epoch, first_epoch + len(values)), values,
+                styles[j % len(styles)],
+                color=_color(i), marker="o", markersize=3,
+                label=f"{variant}: {layer}",
+            )
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch (0: before training)" if first_epoch == 0 else "epoch")
+    ax.set_ylabel("dropout rate p (end of epoch)")
+    ax.set_ylim(bottom=-0.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def plot_curves(histories, path, metrics=("loss", "accuracy")):
+    """Training (solid) and validation (dashed) curves per variant.
+
+    Args:
+        histories: dict variant -> `history.history` dict (keys such as
+            `loss`, `val_loss`, `accuracy`, `val_accuracy`).
+        path: PNG file to write.
+        metrics: the keys to plot, one panel each (`val_<key>` dashed).
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import tempfile, os
+    >>> from kerasdrop import plots
+    >>> h = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7],
+    ...      "accuracy": [0.6, 0.8], "val_accuracy": [0.5, 0.7]}
+    >>> path = os.path.join(tempfile.mkdtemp(), "curves.png")
+    >>> plots.plot_curves({"constant": h}, path) == path
+    True
+    """
+    _check_mapping("histories", histories)
+    figure = _figure(5.0 * len(metrics), 4.5)
+    for k, metric in enumerate(metrics):
+        ax = figure.add_subplot(1, len(metrics), k + 1)
+        for i, (variant, history) in enumerate(histories.items()):
+            for key, style, suffix in ((metric, "-", "train"), ("val_" + metric, "--", "val")):
+                values = history.get(key)
+                if values:
+                    ax.plot(
+                        range(1, len(values) + 1), values, style,
+                        color=_color(i), label=f"{variant} ({suffix})",
+                    )
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(f"{metric}: train (solid) / validation (dashed)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(figure, path)
+
+
+def plot_reliability(diagrams, path):
+    """Reliability diagrams: accuracy against confidence, one panel per variant.
+
+    Args:
+        diagrams: dict variant -> dict mode (e.g. "deterministic", "MC") ->
+            the dict of `kerasdrop.metrics.reliability_diagram` (`edges`,
+            `confidence`, `accuracy`, `count`). Empty bins are skipped.
+        path: PNG file to write.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import tempfile, os
+    >>> from kerasdrop import metrics, plots
+    >>> d = metrics.reliability_diagram([0, 1, 1], [[.9, .1], [.4, .6], [.2, .8]], 5)
+    >>> path = os.path.join(tempfile.mkdtemp(), "reliability.png")
+    >>> plots.plot_reliability({"model": {"deterministic": d}}, path) == path
+    True
+    """
+    _check_mapping("diagrams", diagrams)
+    n = len(diagrams)
+    figure = _figure(3.6 * n, 4.0)
+    markers = ("o", "s", "^")
+    for i, (variant, modes) in enumerate(diagrams.items()):
+        ax = figure.add_subplot(1, n, i + 1)
+        ax.plot([0, 1], [0, 1], ":", color="gray", label="perfect calibration")
+        for j, (mode, d) in enumerate(modes.items()):
+            filled = np.asarray(d["count"]) > 0
+            ax.plot(
+                np.asarray(d["confidence"])[filled],
+                np.asarray(d["accuracy"])[filled],
+                "-" + markers[j % len(markers)], color=_color(j), markersize=4,
+                label=mode,
+            )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("confidence (max probability)")
+        if i == 0:
+            ax.set_ylabel("accuracy")
+        ax.set_title(variant)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    return _save(figure, path)
+
+
+def plot_uncertainty(scores, path, bins=30):
+    """Histograms of uncertainty scores, in vs out of distribution.
+
+    Args:
+        scores: dict variant -> dict score name (e.g. "predictive entropy")
+            -> `(in_distribution_scores, out_of_distribution_scores)`, or
+            None to draw an empty "n/a" panel. One row per score name, one
+            column per variant.
+        path: PNG file to write.
+        bins: histogram bins (shared by the two sets of a panel).
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> from kerasdrop import plots
+    >>> rng = np.random.default_rng(0)
+    >>> s = {"MC": {"entropy": (rng.random(50) * 0.5, rng.random(20) + 0.5)}}
+    >>> path = os.path.join(tempfile.mkdtemp(), "uncertainty.png")
+    >>> plots.plot_uncertainty(s, path) == path
+    True
+    """
+    _check_mapping("scores", scores)
+    names = []
+    for per_variant in scores.values():
+        for name in per_variant:
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise ValueError(
+            "Invalid value received for argument `scores`. Expected at least "
+            f"one score per variant. Received: scores={scores!r}"
+        )
+    rows, cols = len(names), len(scores)
+    figure = _figure(3.6 * cols, 3.0 * rows)
+    for c, (variant, per_variant) in enumerate(scores.items()):
+        for r, name in enumerate(names):
+            ax = figure.add_subplot(rows, cols, r * cols + c + 1)
+            pair = per_variant.get(name)
+            if pair is None:
+                ax.text(
+                    0.5, 0.5, "n/a", ha="center", va="center", fontsize=14,
+                    color="gray", transform=ax.transAxes,
+                )
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                inside = np.asarray(pair[0], dtype="float64").ravel()
+                outside = np.asarray(pair[1], dtype="float64").ravel()
+                top = max(float(inside.max()), float(outside.max()), 1e-6)
+                edges = np.linspace(0.0, top * 1.0001, bins + 1)
+                ax.hist(inside, edges, density=True, alpha=0.55,
+                        color=_color(0), label="in distribution")
+                ax.hist(outside, edges, density=True, alpha=0.55,
+                        color=_color(3), label="out of distribution")
+                ax.legend(fontsize=7)
+            if r == 0:
+                ax.set_title(variant)
+            if r == rows - 1 or pair is not None:
+                ax.set_xlabel(f"{name} (nats)")
+            if c == 0:
+                ax.set_ylabel("density")
+    return _save(figure, path)
+
+
+def image_size(path):
+    """`(width, height)` of a PNG file, read from its header.
+
+    Example:
+
+    >>> import tempfile, os
+    >>> from kerasdrop import plots
+    >>> path = os.path.join(tempfile.mkdtemp(), "rates.png")
+    >>> plots.image_size(plots.plot_rates({"a": {"drop": [0.1, 0.2]}}, path))
+    (750, 450)
+    """
+    with open(path, "rb") as f:
+        header = f.read(24)
+    if header[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"'{path}' is not a PNG file.")
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+

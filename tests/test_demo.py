@@ -1,0 +1,194 @@
+"""`kerasdrop demo`: the report folder, its plots and numbers, bad `--out`."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kerasdrop import cli
+from kerasdrop import demo as demo_lib
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _command():
+    """The installed console script when there is one, else `python -m`."""
+    exe = shutil.which("kerasdrop")
+    return [exe] if exe else [sys.executable, "-m", "kerasdrop"]
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def test_quick_demo_writes_the_whole_report(tmp_path):
+    out = tmp_path / "report"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run(
+        _command() + ["demo", "--quick", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # Keras progress bars, and where the report is.
+    assert "Epoch 3/3" in run.stdout
+    assert f"Report: {(out / 'report.html').resolve()}" in run.stdout
+
+    for name in demo_lib.REPORT_FILES:
+        assert (out / name).is_file(), name
+    for name in demo_lib.PLOTS.values():
+        data = (out / name).read_bytes()
+        assert data[:8] == PNG_SIGNATURE, name
+        assert len(data) > 5_000, name
+        import matplotlib.image
+
+        pixels = matplotlib.image.imread(out / name)
+        height, width = pixels.shape[:2]
+        assert width > 200 and height > 200, (name, pixels.shape)
+        assert pixels[..., :3].std() > 0.01, name  # not a blank canvas
+
+    results = json.loads((out / "results.json").read_text())
+    assert list(results["variants"]) == list(demo_lib.VARIANTS)
+    for variant, figures in results["variants"].items():
+        assert set(figures["deterministic"]) == set(demo_lib.METRICS)
+        for metric, value in figures["deterministic"].items():
+            if metric == "auroc_mi":  # needs samples
+                assert value is None
+            else:
+                assert _finite(value), (variant, metric, value)
+        assert _finite(figures["val_nll"])
+        if variant == "no dropout":
+            assert figures["mc"] is None and figures["final_rates"] == {}
+        else:
+            assert all(_finite(v) for v in figures["mc"].values()), variant
+            assert figures["final_rates"] and all(
+                0.0 < r < 1.0 for r in figures["final_rates"].values()
+            ), variant
+        acc = figures["deterministic"]["accuracy"]
+        assert 0.5 < acc <= 1.0, (variant, acc)  # 3 epochs learn something
+
+    # The exported best model: reloaded, both signatures ran.
+    export = results["export"]
+    assert export["error"] is None
+    assert results["best"] in demo_lib.VARIANTS[1:]
+    assert {"serving_default", "mc"} <= set(export["signatures"])
+    assert {"mean", "std", "entropy", "mutual_information"} <= set(
+        export["mc_outputs"]
+    )
+    assert export["serving_max_abs_diff"] < 1e-4
+    assert (out / demo_lib.MODEL_DIR / "saved_model.pb").is_file()
+
+    # Markdown links the PNGs; HTML embeds them and needs no other file.
+    md = (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    for name in demo_lib.PLOTS.values():
+        assert f"]({name})" in md
+        assert f'src="{name}"' not in page
+    assert page.count('src="data:image/png;base64,') == len(demo_lib.PLOTS)
+    header, rows = demo_lib.results_table(results)
+    assert len(rows) == 2 * len(demo_lib.VARIANTS)
+    assert "| " + " | ".join(rows[0]) + " |" in md
+    assert all(f"<td>{cell}</td>" in page for cell in rows[-1][2:])
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fails the test if the demo gets as far as building a model."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the demo started training despite a bad --out")
+
+    monkeypatch.setattr(demo_lib, "build_model", refuse)
+    monkeypatch.setattr(demo_lib, "load_data", refuse)
+
+
+@pytest.mark.parametrize("where", ["file", "under_file", "proc"])
+def test_bad_out_is_refused_before_training(where, tmp_path, capsys, no_training):
+    a_file = tmp_path / "taken"
+    a_file.write_text("not a directory")
+    out = {
+        "file": a_file,
+        "under_file": a_file / "report",
+        "proc": Path("/proc/kerasdrop-demo-report"),  # unwritable, even as root
+    }[where]
+    code = cli.main(["demo", "--quick", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "kerasdrop demo: error: Invalid value received for argument `out`" in (
+        captured.err
+    )
+    assert str(out) in captured.err
+    assert "Epoch" not in captured.out and captured.out == ""
+    assert a_file.read_text() == "not a directory"  # nothing lost
+
+
+def test_run_checks_arguments_before_training(tmp_path, no_training):
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    with pytest.raises(ValueError, match="is an existing file"):
+        demo_lib.run(out=a_file, verbose=0)
+    with pytest.raises(ValueError, match="Received: samples=1"):
+        demo_lib.run(out=tmp_path / "r", samples=1, verbose=0)
+    with pytest.raises(ValueError, match="Received: epochs=0"):
+        demo_lib.run(out=tmp_path / "r", epochs=0, verbose=0)
+
+
+def test_existing_directory_is_reused(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert demo_lib.check_out_dir(tmp_path) == tmp_path
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]  # no probe left
+    nested = tmp_path / "a" / "b"
+    assert demo_lib.check_out_dir(nested).is_dir()
+
+
+def test_default_out_is_a_folder_in_the_working_directory():
+    args = cli.build_parser().parse_args(["demo"])
+    assert args.out == demo_lib.DEFAULT_OUT == "kerasdrop-demo-report"
+    assert not os.path.isabs(args.out)
+    assert args.epochs is None and args.samples is None and not args.quick
+
+
+def test_cli_refuses_too_few_samples(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["demo", "--samples", "1"])
+    assert info.value.code == 2
+    assert "Received: samples='1'" in capsys.readouterr().err
+
+
+def test_html_escapes_and_embeds(tmp_path):
+    from kerasdrop import plots
+
+    plots.plot_rates({"a<b": {"drop": [0.1, 0.2]}}, tmp_path / "r.png")
+    blocks = [
+        ("h1", "T & <x>"),
+        ("p", "uses `code` and **bold**"),
+        ("table", ["a", "b"], [["1", "<2>"]]),
+        ("img", "r.png", "rates"),
+    ]
+    page = demo_lib.render_html(blocks, tmp_path)
+    assert "<h1>T &amp; &lt;x&gt;</h1>" in page
+    assert "<code>code</code>" in page and "<b>bold</b>" in page
+    assert "<td>&lt;2&gt;</td>" in page
+    assert "data:image/png;base64," in page
+    md = demo_lib.render_markdown(blocks)
+    assert "| 1 | <2> |" in md and "![rates](r.png)" in md
+    assert plots.image_size(tmp_path / "r.png")[0] > 200
+
+
+def test_plots_refuse_empty_input(tmp_path):
+    from kerasdrop import plots
+
+    for fn in (plots.plot_rates, plots.plot_curves, plots.plot_reliability,
+               plots.plot_uncertainty):
+        with pytest.raises(ValueError, match="non-empty dict"):
+            fn({}, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+    with pytest.raises(ValueError, match="not a PNG"):
+        (tmp_path / "y.txt").write_text("hello, world, not a png")
+        plots.image_size(tmp_path / "y.txt")
