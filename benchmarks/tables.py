@@ -1,8 +1,8 @@
 """Markdown tables of benchmarks/results/*.json, for README.md.
 
 Run:  python benchmarks/tables.py            (prints the tables)
-      python benchmarks/tables.py --readme   (rewrites README's block between
-                                              the BENCHMARKS markers)
+      python benchmarks/tables.py --readme   (rewrites README's blocks between
+                                              the BENCHMARKS and UCI markers)
 """
 
 import argparse
@@ -12,6 +12,7 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 README = Path(__file__).parent.parent / "README.md"
 BEGIN, END = "<!-- BENCHMARKS:BEGIN -->", "<!-- BENCHMARKS:END -->"
+UCI_BEGIN, UCI_END = "<!-- UCI:BEGIN -->", "<!-- UCI:END -->"
 
 
 def load(name):
@@ -153,8 +154,7 @@ def render():
     parts = []
     for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
                      ("concrete_overhead", concrete_table), ("concrete_toy", toy_table),
-                     ("export_latency", export_table), ("mc_predict", mc_table),
-                     ("uci", uci_table)):
+                     ("export_latency", export_table), ("mc_predict", mc_table)):
         result = load(name)
         if result is not None:
             parts.append("\n".join(fn(result)))
@@ -166,12 +166,16 @@ def main(argv=None):
     parser.add_argument("--readme", action="store_true")
     args = parser.parse_args(argv)
     text = render()
+    uci = load("uci")
+    uci_text = "\n".join(uci_table(uci)) if uci is not None else ""
     if args.readme:
         readme = README.read_text()
-        head, rest = readme.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        README.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
-    print(text)
+        for begin, end, block in ((BEGIN, END, text), (UCI_BEGIN, UCI_END, uci_text)):
+            head, rest = readme.split(begin, 1)
+            _, tail = rest.split(end, 1)
+            readme = f"{head}{begin}\n{block}\n{end}{tail}"
+        README.write_text(readme)
+    print(text + "\n\n" + uci_text)
 
 
 if __name__ == "__main__":
