@@ -166,8 +166,9 @@ def main(argv=None):
     parser.add_argument("--readme", action="store_true")
     args = parser.parse_args(argv)
     text = render()
-    uci = load("uci")
-    uci_text = "\n".join(uci_table(uci)) if uci is not None else ""
+    uci_text = "\n\n".join(
+        "\n".join(uci_table(r)) for r in (load("uci"), load("uci_batch32")) if r is not None
+    )
     if args.readme:
         readme = README.read_text()
         for begin, end, block in ((BEGIN, END, text), (UCI_BEGIN, UCI_END, uci_text)):

@@ -10,6 +10,8 @@ sqrt(se_ours^2 + se_paper^2)).
 
 Run:  python benchmarks/uci.py [--data ../shared/data/uci] [--jobs 2]
       [--splits N --epochs E --samples T for a quick look]
+      python benchmarks/uci.py --batch-size 32 --stem uci_batch32
+      (the batch size of the paper's own 2016 per-data-set scripts)
 """
 
 import argparse
@@ -36,6 +38,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--stem", default="uci", help="file names: STEM.json, STEM.md")
     args = parser.parse_args(argv)
     results = uci.run(
         uci.select(args.data, args.datasets), mode=args.mode, splits=args.splits,
@@ -43,7 +46,7 @@ def main(argv=None):
         log=lambda line: print(line, flush=True),
     )
     command = "python benchmarks/uci.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    uci.write(results, args.out, command.strip())
+    uci.write(results, args.out, command.strip(), stem=args.stem)
     print(uci.markdown_table(results))
 
 

@@ -533,18 +533,18 @@ def select(data, names=None):
     return [by_name[n] for n in wanted]
 
 
-def write(results, out, command=None):
-    """Writes `uci.json` and `uci.md` into the folder `out`."""
+def write(results, out, command=None, stem="uci"):
+    """Writes `<stem>.json` and `<stem>.md` into the folder `out`."""
     import json
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     payload = {"command": command, "results": results}
-    (out / "uci.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
     text = markdown_table(results)
     if command:
         text = f"`{command}`\n\n{text}"
-    (out / "uci.md").write_text(text + "\n")
+    (out / f"{stem}.md").write_text(text + "\n")
     return out
 
 
