@@ -698,26 +698,17 @@ def predict(
             "Invalid value received for argument `model`. Expected a built "
             f"model. Received: model '{model.name}' that is not built"
         )
-    if (
-        len(
-            keras.tree.flatten(
-                model.outputs if hasattr(model, "outputs") and model.outputs else [0]
-            )
-        )
-        != 1
-    ):
+    model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
+    if len(model_outputs) > 1:
         raise ValueError(
             "Invalid value received for argument `model`. Expected a model "
             "with one output; wrap the output you want in a one-output "
             f"Functional model. Received: model '{model.name}' with "
-            f"{len(keras.tree.flatten(model.outputs))} outputs"
+            f"{len(model_outputs)} outputs"
         )
     if task == "auto":
         task = infer_task(model)
-    if _is_dataset(x):
-        if batch_size is None:
-            batch_size = None  # taken from the first batch below
-    else:
+    if not _is_dataset(x):  # a dataset's first batch sets batch_size
         if isinstance(x, (list, tuple)) and len(x) == 1:
             x = x[0]
         x = _to_numpy(x)
@@ -735,7 +726,7 @@ def predict(
     progbar = None
     outputs = []
     with _seeded(layers, seed):
-        for index, batch in enumerate(_batches(x, batch_size or 2**31)):
+        for index, batch in enumerate(_batches(x, batch_size or 2**31 - 1)):
             if batch_size is None:
                 batch_size = _rows(batch)
             _check_batch(model, batch, index)
@@ -753,6 +744,11 @@ def predict(
             )
             if progbar is not None:
                 progbar.add(rows)
+    if not outputs:
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected at least one "
+            "row. Received: x (a dataset) with no batches"
+        )
     stats = {
         key: np.concatenate([o[0][key] for o in outputs], axis=0)
         for key in outputs[0][0]

@@ -342,3 +342,16 @@ def test_task_is_read_through_concrete_wrappers_and_dropout():
     after = L.Dropout(0.1)(keras.layers.Dense(1, activation="sigmoid")(h))
     assert mc.infer_task(keras.Model(inputs, after)) == "classification"
     assert mc.infer_task(keras.Model(inputs, keras.layers.Dense(2)(h))) == "regression"
+
+
+def test_multi_output_and_empty_dataset_are_refused():
+    tf = pytest.importorskip("tensorflow")
+    inputs = keras.Input((6,))
+    h = L.Dropout(0.2)(keras.layers.Dense(4)(inputs))
+    two = keras.Model(inputs, [keras.layers.Dense(1)(h), keras.layers.Dense(2)(h)])
+    with pytest.raises(ValueError, match="one output.*2 outputs"):
+        mc.predict(two, data(), samples=3)
+    one = keras.Model(inputs, keras.layers.Dense(1)(h))
+    empty = tf.data.Dataset.from_tensor_slices(data()[:0]).batch(4)
+    with pytest.raises(ValueError, match="no batches"):
+        mc.predict(one, empty, samples=3)
