@@ -10,6 +10,9 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+# The scripts only combine library parts that are tested on both backends;
+# running them again as JAX subprocesses would add ~4 minutes to CI.
+@pytest.mark.one_backend
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
 def test_example_runs(script):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
