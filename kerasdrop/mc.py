@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasdrop import metrics as metrics_lib
 from kerasdrop.layers import base as base_lib
 
 
@@ -194,8 +195,8 @@ class MCResult:
         self.mean = stats["mean"].astype("float32")
         self.variance = stats["variance"].astype("float32")
         if task == "classification":
-            probs = _two_column(stats["mean"])
-            pred_entropy = _entropy(probs)
+            probs = np.clip(_two_column(stats["mean"]), 0.0, 1.0)
+            pred_entropy = metrics_lib._entropy(probs)
             expected = stats["entropy_sum"] / samples_count
             self.predictive_entropy = pred_entropy.astype("float32")
             self.expected_entropy = expected.astype("float32")
@@ -229,12 +230,6 @@ def _two_column(probs):
     if probs.shape[-1] == 1:
         return np.concatenate([1.0 - probs, probs], axis=-1)
     return probs
-
-
-def _entropy(probs):
-    probs = np.clip(probs, 0.0, 1.0)
-    logs = np.log(np.where(probs > 0, probs, 1.0))
-    return -(probs * logs).sum(axis=-1)
 
 
 class _ChunkSampler(keras.Model):
