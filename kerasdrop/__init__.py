@@ -4,20 +4,24 @@
 >>> layer = kerasdrop.layers.Dropout(kerasdrop.schedules.Linear(0.0, 0.3, 100))
 """
 
-from kerasdrop import callbacks, layers, mc, metrics, recipes, schedules
+from kerasdrop import callbacks, graph, layers, mc, metrics, recipes, schedules
 from kerasdrop.convert import convert
 from kerasdrop.export import ExportError, export, strip_dropout
+from kerasdrop.registry import register_dropout, unregister_dropout
 
 __version__ = "0.1.0"
 
 __all__ = [
     "callbacks",
+    "graph",
     "layers",
     "mc",
     "metrics",
     "recipes",
     "schedules",
     "convert",
+    "register_dropout",
+    "unregister_dropout",
     "export",
     "strip_dropout",
     "ExportError",

@@ -16,8 +16,8 @@ import warnings
 import keras
 import numpy as np
 
+from kerasdrop import graph
 from kerasdrop import schedules as schedules_lib
-from kerasdrop.layers.base import DropoutBase
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
 
@@ -29,42 +29,6 @@ LOG_PREFIX = "dropout/"
 # ----------------------------------------------------------------------------
 # Finding layers.
 # ----------------------------------------------------------------------------
-def _walk(model):
-    for layer in model.layers:
-        yield layer
-        if hasattr(layer, "layers") and isinstance(layer, keras.Model):
-            yield from _walk(layer)
-
-
-def dropout_layers(model):
-    """Every kerasdrop dropout layer of `model`, nested models included.
-
-    Example:
-
-    >>> import keras, kerasdrop
-    >>> model = keras.Sequential([keras.Input((4,)),
-    ...     kerasdrop.layers.Dropout(0.1, name="a"), keras.layers.Dense(2)])
-    >>> [layer.name for layer in kerasdrop.callbacks.dropout_layers(model)]
-    ['a']
-    """
-    return [layer for layer in _walk(model) if isinstance(layer, DropoutBase)]
-
-
-def _stock_dropout_names(model):
-    stock = (
-        keras.layers.Dropout,
-        keras.layers.SpatialDropout1D,
-        keras.layers.SpatialDropout2D,
-        keras.layers.SpatialDropout3D,
-        keras.layers.GaussianDropout,
-    )
-    return [
-        layer.name
-        for layer in _walk(model)
-        if isinstance(layer, stock) and not isinstance(layer, DropoutBase)
-    ]
-
-
 def _matches(selector, layer):
     if isinstance(selector, type):
         return isinstance(layer, selector)
@@ -92,7 +56,9 @@ def _check_selector(name, selector):
     return list(items)
 
 
-def select_layers(model, selector=None, argument="layers", learned=True):
+def select_layers(
+    model, selector=None, argument="layers", learned=True, who="kerasdrop"
+):
     """kerasdrop dropout layers of `model` picked by `selector`.
 
     `selector` is None (all), a name, a regex (full match), a layer class, or
@@ -112,20 +78,24 @@ def select_layers(model, selector=None, argument="layers", learned=True):
     >>> [l.name for l in kerasdrop.callbacks.select_layers(model, "hidden.*")]
     ['hidden_drop']
     """
-    candidates = dropout_layers(model)
+    sites = graph.find(model)
+    candidates = [site.layer for site in sites if site.status == "kerasdrop"]
+    others = [site for site in sites if site.status != "kerasdrop"]
     if not candidates:
-        stock = _stock_dropout_names(model)
-        if stock:
+        convertible = [site.path for site in others if site.status == "convertible"]
+        if convertible:
             raise ValueError(
-                f"Model '{model.name}' has stock Keras dropout layers {stock} "
+                f"Model '{model.name}' has dropout layers {convertible} "
                 "but no kerasdrop layer: their rate is a Python float that a "
                 "compiled train step cannot see change. Use "
                 "`model = kerasdrop.convert(model)` first."
             )
+        reach = "".join(f" {graph.describe(site)}." for site in others)
         raise ValueError(
             f"Model '{model.name}' has no kerasdrop dropout layer to schedule "
-            "or log."
+            f"or log.{reach}"
         )
+    graph.warn_unreached(model, who, others, stacklevel=4)
     if selector is None:
         if not learned:
             candidates = [layer for layer in candidates if not layer.learned]
@@ -171,7 +141,7 @@ def log_rates(model, logs, layers=None):
     """
     if logs is None:
         return
-    for layer in layers if layers is not None else dropout_layers(model):
+    for layer in layers if layers is not None else graph.dropout_layers(model):
         logs[LOG_PREFIX + layer.name] = layer.rate
 
 
@@ -275,7 +245,9 @@ class DropoutScheduler(keras.callbacks.Callback):
     def _targets(self):
         """(layer, schedule) pairs, found through `self.model` at each use."""
         model = self.model
-        layers = select_layers(model, self.layers, learned=False)
+        layers = select_layers(
+            model, self.layers, learned=False, who="DropoutScheduler"
+        )
         if not isinstance(self.schedule, dict):
             return [(layer, self.schedule) for layer in layers]
         pairs, used = [], set()
@@ -567,7 +539,9 @@ class AdaptiveDropout(keras.callbacks.Callback):
         return None
 
     def _change(self, epoch, up):
-        for layer in select_layers(self.model, self.layers, learned=False):
+        for layer in select_layers(
+            self.model, self.layers, learned=False, who="AdaptiveDropout"
+        ):
             if layer.schedule is not None:
                 continue
             old = layer.rate
@@ -590,7 +564,7 @@ class AdaptiveDropout(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._reset()
-        select_layers(self.model, self.layers, learned=False)
+        select_layers(self.model, self.layers, learned=False, who="AdaptiveDropout")
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._current(logs)
@@ -667,18 +641,19 @@ class DropoutLogger(keras.callbacks.Callback):
                 f"bool. Received: per_batch={per_batch!r}"
             )
         self.per_batch = per_batch
+        self._layers = None  # found at train begin, through `self.model`
 
     def on_train_begin(self, logs=None):
-        select_layers(self.model, self.layers)
+        self._layers = select_layers(self.model, self.layers, who="DropoutLogger")
 
     def on_train_batch_end(self, batch, logs=None):
         if self.per_batch:
-            model = self.model
-            log_rates(model, logs, select_layers(model, self.layers))
+            model = self.model  # on JAX this syncs the training state first
+            log_rates(model, logs, self._layers)
 
     def on_epoch_end(self, epoch, logs=None):
         model = self.model
-        log_rates(model, logs, select_layers(model, self.layers))
+        log_rates(model, logs, self._layers)
 
     def get_config(self):
         return {"layers": self.layers, "per_batch": self.per_batch}

@@ -4,39 +4,14 @@ import warnings
 
 import keras
 
+from kerasdrop import graph
 from kerasdrop import layers as kd_layers
+from kerasdrop import registry
 
 _TARGETS = ("kerasdrop", "keras")
 
 
-def _to_kerasdrop(layer, mc=False):
-    """A kerasdrop layer equivalent to a stock dropout layer, or None."""
-    config = layer.get_config()
-    common = {
-        "name": config["name"],
-        "dtype": config.get("dtype"),
-        "seed": config.get("seed"),
-        "mc": mc,
-    }
-    # Subclasses first: Keras' Spatial layers derive from Dropout.
-    for keras_cls, kd_cls in (
-        (keras.layers.SpatialDropout1D, kd_layers.SpatialDropout1D),
-        (keras.layers.SpatialDropout2D, kd_layers.SpatialDropout2D),
-        (keras.layers.SpatialDropout3D, kd_layers.SpatialDropout3D),
-    ):
-        if type(layer) is keras_cls:
-            data_format = config.get("data_format", "channels_last")
-            return kd_cls(layer.rate, data_format=data_format, **common)
-    if type(layer) is keras.layers.Dropout:
-        return kd_layers.Dropout(
-            layer.rate, noise_shape=layer.noise_shape, **common
-        )
-    if type(layer) is keras.layers.GaussianDropout:
-        return kd_layers.GaussianDropout(layer.rate, **common)
-    return None
-
-
-def _to_keras(layer, mc=False):
+def _to_keras(layer):
     """A stock Keras layer equivalent to a kerasdrop layer, or None."""
     if not isinstance(layer, kd_layers.DropoutBase):
         return None
@@ -82,29 +57,101 @@ def _to_keras(layer, mc=False):
     )
 
 
-def convert(model, to="kerasdrop", mc=False):
-    """Returns a copy of `model` with its dropout layers swapped.
+def _check_args(model, to, mc, copy):
+    if to not in _TARGETS:
+        raise ValueError(
+            "Invalid value received for argument `to`. Expected one of "
+            f"{_TARGETS}. Received: to={to!r}"
+        )
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "Invalid value received for argument `model`. Expected a "
+            f"`keras.Model`. Received: model={model!r} of type "
+            f"{type(model).__name__}"
+        )
+    if not model.built:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a built "
+            "model (give it an `Input` or call it once). "
+            f"Received: model '{model.name}' that is not built"
+        )
+    for name, value in (("mc", mc), ("copy", copy)):
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a "
+                f"bool. Received: {name}={value!r} of type {type(value).__name__}"
+            )
+    if mc and to != "kerasdrop":
+        raise ValueError(
+            "Invalid value received for argument `mc`. Stock Keras dropout "
+            "has no MC mode, so `mc=True` needs `to='kerasdrop'`. "
+            f"Received: mc={mc!r} with to={to!r}"
+        )
 
-    `to="kerasdrop"` replaces every stock `keras.layers.Dropout`,
-    `SpatialDropout1D/2D/3D` and `GaussianDropout` (in nested models too) by
-    the kerasdrop layer of the same kind, rate, seed and name, so the rate
-    can be scheduled, logged and used for MC sampling. `to="keras"` goes
-    back (a scheduled layer keeps its current rate; kinds with no stock
-    equivalent raise). All other layers are cloned with their weights; the
-    original model is not modified. Warns when nothing was replaced.
 
-    This is also the way to Monte-Carlo dropout for a model built with stock
-    Keras layers: `kerasdrop.mc.predict(kerasdrop.convert(model), x)`, or
-    `convert(model, mc=True)` for layers that always drop at inference.
+def _kerasdrop_mapping(mc):
+    def mapping(site):
+        if site.status != "convertible":
+            return None
+        new = registry.kind_of(site.layer).to_kerasdrop(site.layer, mc)
+        if not isinstance(new, kd_layers.DropoutBase):
+            raise TypeError(
+                "Invalid value received for argument `to_kerasdrop` of the "
+                f"registered class {type(site.layer).__name__}. Expected a "
+                f"function returning a kerasdrop layer. Received: {new!r}"
+            )
+        return new
+
+    return mapping
+
+
+def _keras_mapping(site):
+    if site.status != "kerasdrop":
+        return None
+    original = graph.original_config(site)
+    if original is not None:  # put back what the owner's config rebuilds
+        return graph.rebuild(original, site.layer.name)
+    return _to_keras(site.layer)
+
+
+def convert(model, to="kerasdrop", mc=False, copy=True):
+    """Swaps a model's dropout layers, at any depth, for kerasdrop ones or back.
+
+    `to="kerasdrop"` replaces every dropout layer of a known class by the
+    kerasdrop layer of the same kind, rate, seed and name, so its rate can
+    be scheduled, logged and used for MC sampling: Keras' `Dropout`,
+    `SpatialDropout1D/2D/3D`, `GaussianDropout`, keras.applications
+    ConvNeXt's `StochasticDepth` and keras-hub's drop-path layers (to
+    `DropPath`), and classes you register with `kerasdrop.register_dropout`.
+    They are found everywhere: Functional graph nodes (operation nodes such
+    as `x + y` pass through), nested models, and sublayers held by any layer
+    or subclassed model (keras-hub blocks, `MultiHeadAttention`'s attention
+    dropout). `to="keras"` goes back (a scheduled layer keeps its current
+    rate; kinds with no stock equivalent raise; a layer replaced inside a
+    keras-hub block gets the original back).
+
+    With `copy=True` (default) the model is copied first (from its config,
+    with its weights) and the original is left unchanged; `copy=False`
+    rewrites `model` itself, for models that cannot be rebuilt from their
+    config. Dropout kerasdrop cannot reach (RNN layers' `dropout`, noise
+    layers without a kerasdrop kind, dropout computed inside a layer's own
+    `call`) is named in one warning; so is a model with nothing to convert.
+
+    A replacement inside a layer whose config rebuilds its own sublayers
+    (keras-hub models, custom layers) makes that layer refuse `get_config`
+    with instructions: a `.keras` file would silently lose the kerasdrop
+    layers. Save weights, export, or convert back instead.
 
     Args:
-        model: a built `keras.Sequential` or Functional `keras.Model`.
+        model: a built `keras.Model` (Sequential, Functional, keras-hub,
+            subclassed).
         to: `"kerasdrop"` (default) or `"keras"`.
         mc: bool, default False. With `to="kerasdrop"`, build the new layers
             with `mc=True` (they also drop at inference).
+        copy: bool, default True. Rewrite a copy (True) or `model` (False).
 
     Returns:
-        The converted copy.
+        The converted model (`model` itself when `copy=False`).
 
     Example:
 
@@ -117,76 +164,24 @@ def convert(model, to="kerasdrop", mc=False):
     >>> isinstance(new.layers[-1], kerasdrop.layers.DropoutBase)
     True
     """
-    if to not in _TARGETS:
-        raise ValueError(
-            "Invalid value received for argument `to`. Expected one of "
-            f"{_TARGETS}. Received: to={to!r}"
-        )
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            "Invalid value received for argument `model`. Expected a "
-            f"`keras.Model`. Received: model={model!r} of type "
-            f"{type(model).__name__}"
-        )
-    is_graph = isinstance(model, keras.Sequential) or (
-        type(model).__name__ == "Functional"
-    )
-    if not is_graph:
-        raise TypeError(
-            "Invalid value received for argument `model`. Expected a "
-            "Sequential or Functional model; a subclassed model's layers are "
-            "built in Python code kerasdrop cannot rewrite (use kerasdrop "
-            f"layers in its `__init__`). Received: model of type "
-            f"{type(model).__name__}"
-        )
-    if not model.built:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a built "
-            "model (give it an `Input` or call it once). "
-            f"Received: model '{model.name}' that is not built"
-        )
-
-    if not isinstance(mc, bool):
-        raise TypeError(
-            "Invalid value received for argument `mc`. Expected a bool. "
-            f"Received: mc={mc!r} of type {type(mc).__name__}"
-        )
-    if mc and to != "kerasdrop":
-        raise ValueError(
-            "Invalid value received for argument `mc`. Stock Keras dropout "
-            "has no MC mode, so `mc=True` needs `to='kerasdrop'`. "
-            f"Received: mc={mc!r} with to={to!r}"
-        )
-    convert_one = _to_kerasdrop if to == "kerasdrop" else _to_keras
-
-    def swap(layer):
-        return convert_one(layer, mc=mc)
-
-    pairs = []
-    replaced = []
-
-    def clone_function(layer):
-        new = swap(layer)
-        if new is None:
-            new = layer.__class__.from_config(layer.get_config())
-            pairs.append((layer, new))
-        else:
-            replaced.append(layer.name)
-        return new
-
-    clone = keras.models.clone_model(
-        model, clone_function=clone_function, recursive=True
-    )
-    for old, new in pairs:
-        if old.weights:
-            if not new.built:
-                new.build_from_config(old.get_build_config() or {})
-            new.set_weights(old.get_weights())
+    _check_args(model, to, mc, copy)
+    if copy:
+        model = graph.copy_model(model)
+    mapping = _kerasdrop_mapping(mc) if to == "kerasdrop" else _keras_mapping
+    sites = graph.find(model)
+    replaced = graph.rewrite(model, mapping, sites)
+    if to == "kerasdrop":
+        left = [s for s in sites if s.status == "unreachable"]
+        graph.warn_unreached(model, "kerasdrop.convert", left)
     if not replaced:
-        kind = "stock Keras" if to == "kerasdrop" else "kerasdrop"
+        kind = (
+            "stock Keras dropout layer (or registered class)"
+            if to == "kerasdrop"
+            else "kerasdrop dropout layer"
+        )
         warnings.warn(
-            f"convert(to={to!r}) found no {kind} dropout layer in model "
-            f"'{model.name}'; the copy is unchanged.",
+            f"convert(to={to!r}) found no {kind} in model "
+            f"'{model.name}'; the model is unchanged.",
             stacklevel=2,
         )
-    return clone
+    return model

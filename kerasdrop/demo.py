@@ -382,7 +382,7 @@ def run(
 
     import keras
 
-    from kerasdrop import mc, metrics
+    from kerasdrop import graph, metrics
 
     data = load_data(seed)
     n_train = len(data["x_train"])
@@ -415,7 +415,7 @@ def run(
     for variant in VARIANTS:
         _say(stream, f"\n== {variant} ==")
         model, callbacks = build_model(variant, n_train, steps * epochs, seed)
-        initial = {layer.name: layer.rate for layer in mc.dropout_layers(model)}
+        initial = {layer.name: layer.rate for layer in graph.dropout_layers(model)}
         t0 = time.perf_counter()
         history = model.fit(
             data["x_train"], data["y_train"],

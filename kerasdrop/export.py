@@ -1,8 +1,8 @@
 """Export for serving: strip dropout, write verified SavedModel / ONNX / LiteRT.
 
-`strip_dropout(model)` returns a copy of a Sequential or Functional model
-with every dropout-family layer removed, made of stock Keras layers only, so
-its `.keras` file loads where kerasdrop is not installed.
+`strip_dropout(model)` returns a copy of a model whose dropout is the
+identity, made of stock Keras layers only, so its `.keras` file loads where
+kerasdrop is not installed.
 
 `export(model, path, ...)` writes that stripped model as a TensorFlow
 SavedModel whose `serving_default` signature is deterministic, optionally
@@ -25,23 +25,16 @@ from pathlib import Path
 import keras
 import numpy as np
 from keras import ops
-from keras.src.models.functional import Functional
 
+from kerasdrop import graph
 from kerasdrop import mc as mc_lib
+from kerasdrop import registry
+from kerasdrop.graph import is_dropout_layer  # noqa: F401 (public name)
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import concrete as concrete_lib
 from kerasdrop.layers import dropout as dropout_lib
 
 FORMATS = ("tf_saved_model", "onnx", "litert")
-
-#: Stock Keras layers whose inference is the identity and that are noise in
-#: training: all removed by `strip_dropout`.
-STOCK_DROPOUT_LAYERS = (
-    keras.layers.Dropout,  # SpatialDropout1D/2D/3D subclass it
-    keras.layers.GaussianDropout,
-    keras.layers.GaussianNoise,
-    keras.layers.AlphaDropout,
-)
 
 #: TensorFlow op types that draw random numbers (stateful, stateless and
 #: their key/counter helpers).
@@ -92,11 +85,6 @@ class ExportError(ValueError):
 # ----------------------------------------------------------------------------
 # Layer kinds.
 # ----------------------------------------------------------------------------
-def is_dropout_layer(layer):
-    """True for kerasdrop dropout layers and stock Keras dropout/noise layers."""
-    return isinstance(layer, (base_lib.DropoutBase,) + STOCK_DROPOUT_LAYERS)
-
-
 def is_random_op(op_type):
     """True when a TensorFlow op type draws random numbers."""
     return op_type in RANDOM_OP_TYPES or op_type.startswith(_RANDOM_PREFIXES)
@@ -108,200 +96,83 @@ def _classic_scale(layer):
     return float(np.float32(1.0) - rate)
 
 
-def _stripped_replacement(layer, is_output):
-    """What a dropout-family layer becomes in the stripped model.
-
-    Returns `("skip", None)` (the layer disappears: its input flows on),
-    `("layer", new_layer)` (a stock layer takes its place) or
-    `("inner", wrapped_layer)` (Concrete Dropout: its wrapped layer, to be
-    cloned with its weights).
-    """
+def _stripped_replacement(site):
+    """What a dropout-bearing site becomes in the stripped model, or None
+    (kept: RNN dropout, dropout inside a layer's call, and stock dropout
+    held inside a layer are all the identity at inference)."""
+    layer = site.layer
+    if not isinstance(layer, base_lib.DropoutBase):
+        if site.status == "unreachable" and registry.kind_of(layer) is None:
+            return None  # RNN or in-call dropout: identity at inference
+        if graph.owned(site):
+            return None  # stock, inside a block: its config rebuilds it
+        return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
+    original = graph.original_config(site)
+    if original is not None:  # what the owner had before convert
+        return graph.rebuild(original, layer.name)
     if isinstance(layer, concrete_lib.ConcreteDropout):
-        return "inner", layer.layer
+        return layer.layer
     if isinstance(layer, dropout_lib.Dropout) and layer.scaling == "classic":
         # Classic dropout scales by the keep probability at test time.
-        return "layer", keras.layers.Rescaling(
+        return keras.layers.Rescaling(
             _classic_scale(layer), name=layer.name, dtype=layer.dtype_policy
         )
-    if isinstance(layer, base_lib.DropoutBase):
-        if type(layer).inference is not base_lib.DropoutBase.inference and not (
-            isinstance(layer, dropout_lib.Dropout)
-        ):
-            raise ValueError(
-                "Invalid value received for argument `model`. Layer "
-                f"'{layer.name}' ({type(layer).__name__}) overrides "
-                "`inference()`, so removing it could change the outputs; "
-                "strip_dropout only knows the inference of kerasdrop's own "
-                "layers. Replace it by stock layers computing its inference "
-                f"before stripping. Received: model with layer {layer!r}"
-            )
-    elif not isinstance(layer, STOCK_DROPOUT_LAYERS):
-        return None
-    if is_output:
-        # Keeps the model's output name (signatures and losses use it).
-        return "layer", keras.layers.Identity(
-            name=layer.name, dtype=layer.dtype_policy.name
+    if type(layer).inference is not base_lib.DropoutBase.inference and not (
+        isinstance(layer, dropout_lib.Dropout)
+    ):
+        raise ValueError(
+            "Invalid value received for argument `model`. Layer "
+            f"'{site.path}' ({type(layer).__name__}) overrides "
+            "`inference()`, so removing it could change the outputs; "
+            "strip_dropout only knows the inference of kerasdrop's own "
+            "layers. Replace it by stock layers computing its inference "
+            f"before stripping. Received: model with layer {layer!r}"
         )
-    return "skip", None
+    return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
 
 
-def _check_graph_model(model, argument="model", nested=False):
+def _check_model(model):
     if not isinstance(model, keras.Model):
         raise TypeError(
-            f"Invalid value received for argument `{argument}`. Expected a "
-            f"`keras.Model`. Received: {argument}={model!r} of type "
+            "Invalid value received for argument `model`. Expected a "
+            f"`keras.Model`. Received: model={model!r} of type "
             f"{type(model).__name__}"
-        )
-    if not isinstance(model, (keras.Sequential, Functional)):
-        where = f"nested model '{model.name}'" if nested else "model"
-        raise TypeError(
-            f"Invalid value received for argument `{argument}`. Expected a "
-            "Sequential or Functional model: strip_dropout rebuilds the layer "
-            f"graph, which the `call()` of a subclassed {where} hides. Build "
-            "the serving model with the Functional API from the same layers "
-            "(leaving out the dropout layers) and copy the weights with "
-            "`layer.set_weights(...)`, or call `kerasdrop.mc.disable(model)` "
-            "and export it with Keras' `model.export(path)` (kerasdrop "
-            "dropout is the identity at inference). "
-            f"Received: {where} of type {type(model).__name__}"
         )
     if not model.built:
         raise ValueError(
-            f"Invalid value received for argument `{argument}`. Expected a "
+            "Invalid value received for argument `model`. Expected a "
             "built model (give it an `Input` or call it once). "
             f"Received: model '{model.name}' that is not built"
         )
 
 
-# ----------------------------------------------------------------------------
-# strip_dropout
-# ----------------------------------------------------------------------------
-class _Stripper:
-    """Rebuilds a model without its dropout layers; copies weights at the end."""
-
-    def __init__(self):
-        self.pairs = []  # (old layer, new layer): weights to copy
-        self.clones = {}  # id(old layer) -> new layer (shared layers stay shared)
-        self.removed = []
-
-    def clone_layer(self, layer):
-        if id(layer) not in self.clones:
-            new = layer.__class__.from_config(layer.get_config())
-            self.pairs.append((layer, new))
-            self.clones[id(layer)] = new
-        return self.clones[id(layer)]
-
-    def replace(self, layer, is_output):
-        """New layer for `layer`, or None when it disappears."""
-        if isinstance(layer, keras.Model):
-            if id(layer) not in self.clones:
-                self.clones[id(layer)] = self.strip(layer, nested=True)
-            return self.clones[id(layer)]
-        replacement = _stripped_replacement(layer, is_output)
-        if replacement is None:
-            return self.clone_layer(layer)
-        self.removed.append(layer.name)
-        kind, new = replacement
-        if kind == "skip":
-            return None
-        if kind == "inner":
-            return self.clone_layer(new)
-        return new
-
-    def strip(self, model, nested=False):
-        _check_graph_model(model, nested=nested)
-        if isinstance(model, keras.Sequential):
-            return self._strip_sequential(model)
-        return self._strip_functional(model)
-
-    def _strip_sequential(self, model):
-        old_layers = model.layers
-        new_layers = []
-        for i, layer in enumerate(old_layers):
-            new = self.replace(layer, is_output=i == len(old_layers) - 1)
-            if new is not None:
-                new_layers.append(new)
-        first = model._layers[0] if model._layers else None
-        if isinstance(first, keras.layers.InputLayer):
-            new_layers.insert(
-                0,
-                keras.Input(
-                    batch_shape=first.batch_shape,
-                    dtype=first.dtype,
-                    name=first.name,
-                ),
-            )
-        return keras.Sequential(
-            new_layers, name=model.name, trainable=model.trainable
-        )
-
-    def _strip_functional(self, model):
-        output_layers = {
-            id(tensor._keras_history.operation)
-            for tensor in keras.tree.flatten(model.outputs)
-        }
-        skipped = set()
-
-        def clone_function(layer):
-            new = self.replace(layer, is_output=id(layer) in output_layers)
-            if new is None:
-                skipped.add(id(layer))
-                return layer  # marker: call_function skips it
-            return new
-
-        def call_function(layer, *args, **kwargs):
-            if id(layer) in skipped:
-                return args[0]
-            return layer(*args, **kwargs)
-
-        return keras.models.clone_model(
-            model, clone_function=clone_function, call_function=call_function
-        )
-
-    def copy_weights(self):
-        for old, new in self.pairs:
-            if not old.weights:
-                continue
-            if not new.built:
-                new.build_from_config(old.get_build_config() or {})
-            new.set_weights(old.get_weights())
-
-
-def _leftovers(model):
-    """Layers of `model` that would keep it random or tied to kerasdrop."""
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=False, recursive=True)
-        if is_dropout_layer(layer)
-        or type(layer).__module__.split(".")[0] == "kerasdrop"
-    ]
-
-
 def strip_dropout(model):
-    """A copy of `model` with every dropout-family layer removed, for serving.
+    """A copy of `model` with its dropout made the identity, for serving.
 
-    Removed: kerasdrop's dropout layers (MC layers too) and stock Keras
-    `Dropout`, `SpatialDropout1D/2D/3D`, `GaussianDropout`, `GaussianNoise`
-    and `AlphaDropout` (their inference is the identity). `ConcreteDropout`
-    and `SpatialConcreteDropout` are replaced by (a copy of) the layer they
-    wrap. A kerasdrop `Dropout(scaling="classic")`, whose inference multiplies
-    by the keep probability `1 - p`, becomes a stock
-    `keras.layers.Rescaling(1 - p)` with its live rate, so the outputs stay
-    equal. A dropout layer that produces a model output becomes a
-    `keras.layers.Identity` of the same name (output names are kept). Every
-    other layer is copied with its weights, nested Sequential/Functional
-    models are stripped too, and the original model is left unchanged.
+    Works on any model `kerasdrop.convert` reaches (Sequential, Functional,
+    keras-hub, subclassed models that rebuild from their config), at any
+    depth. kerasdrop's dropout layers (MC layers too) and stock dropout-like
+    graph layers (Keras' `Dropout`, `SpatialDropout*`, `GaussianDropout`,
+    `GaussianNoise`, `AlphaDropout`, drop-path layers) become a
+    `keras.layers.Identity` of the same name. `ConcreteDropout` and
+    `SpatialConcreteDropout` are replaced by the layer they wrap. A kerasdrop
+    `Dropout(scaling="classic")`, whose inference multiplies by the keep
+    probability `1 - p`, becomes `keras.layers.Rescaling(1 - p)` with its
+    live rate, so the outputs stay equal. A kerasdrop layer that `convert`
+    put inside a block (keras-hub, `MultiHeadAttention`) gets the block's
+    original layer back. Stock dropout inside a block and RNN dropout stay:
+    they are the identity at inference. Every other layer keeps its weights;
+    the original model is left unchanged.
 
     The copy holds stock Keras layers only (plus your own custom layers):
     its `.keras` file loads where kerasdrop is not installed. It is not
     compiled.
 
     Args:
-        model: a built `keras.Sequential` or Functional `keras.Model`.
-            Subclassed models raise (their graph is in Python code).
+        model: a built `keras.Model`.
 
     Returns:
-        The stripped `keras.Model` (Sequential stays Sequential).
+        The stripped `keras.Model` (same class as `model`).
 
     Example:
 
@@ -311,25 +182,30 @@ def strip_dropout(model):
     ...     kerasdrop.layers.Dropout(0.5, mc=True), keras.layers.Dense(1)])
     >>> served = kerasdrop.strip_dropout(model)
     >>> [type(layer).__name__ for layer in served.layers]
-    ['Dense', 'Dense']
+    ['Dense', 'Identity', 'Dense']
     >>> x = np.ones((2, 4), "float32")
     >>> bool(np.allclose(served(x), served(x)))
     True
     """
-    _check_graph_model(model)
-    stripper = _Stripper()
-    stripped = stripper.strip(model)
-    stripper.copy_weights()
-    left = _leftovers(stripped)
-    if left:  # e.g. a custom layer wrapping a kerasdrop layer
+    _check_model(model)
+    stripped = graph.copy_model(model, hint=_COPY_HINT)
+    graph.rewrite(stripped, _stripped_replacement)
+    left = graph.dropout_layers(stripped)
+    if left:
         names = ", ".join(f"'{x.name}' ({type(x).__name__})" for x in left)
         raise ValueError(
             "Invalid value received for argument `model`. strip_dropout "
-            f"could not remove these layers: {names}. They are nested inside "
-            "a layer it does not rebuild; build the model from stock layers "
-            f"around them. Received: model '{model.name}'"
+            f"could not remove these layers: {names}. "
+            f"Received: model '{model.name}'"
         )
     return stripped
+
+
+_COPY_HINT = (
+    "strip_dropout works on a copy. For serving, call "
+    "`kerasdrop.mc.disable(model)` and export it with Keras' "
+    "`model.export(path)` (kerasdrop dropout is the identity at inference)"
+)
 
 
 # ----------------------------------------------------------------------------
@@ -401,7 +277,7 @@ def inference_outputs(model, inputs):
     at inference when no kerasdrop layer samples.
     """
 
-    layers = mc_lib.dropout_layers(model)
+    layers = graph.dropout_layers(model)
     flags = [layer.mc for layer in layers]
     try:
         for layer in layers:
@@ -515,30 +391,27 @@ def mc_statistics(model, inputs, samples, kinds=None):
 
 
 def _mc_model(model, mc_samples):
-    """`model` itself, or a converted copy when stock dropout layers would stay off."""
+    """`model` itself, or a converted copy when some dropout would stay off."""
     from kerasdrop.convert import convert
 
-    stock = [
-        layer
-        for layer in mc_lib.stock_dropout_layers(model)
-        if type(layer)
-        in (
-            keras.layers.Dropout,
-            keras.layers.SpatialDropout1D,
-            keras.layers.SpatialDropout2D,
-            keras.layers.SpatialDropout3D,
-            keras.layers.GaussianDropout,
-        )
-    ]
-    if stock:
-        model = convert(model)
-    if not mc_lib.dropout_layers(model):
+    sites = graph.find(model)
+    if any(site.status == "convertible" for site in sites):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # named below, once
+            model = convert(model)
+        sites = graph.find(model)
+    if not any(site.status == "kerasdrop" for site in sites):
+        why = "; ".join(graph.describe(site) for site in sites) or "no dropout"
         raise ValueError(
             "Invalid value received for argument `mc_samples`. The `mc` "
             "signature needs dropout layers that can sample at inference, and "
-            f"model '{model.name}' has none (GaussianNoise and AlphaDropout "
-            f"do not take part). Received: mc_samples={mc_samples!r}"
+            f"model '{model.name}' has none ({why}). "
+            f"Received: mc_samples={mc_samples!r}"
         )
+    graph.warn_unreached(
+        model, "kerasdrop.export (mc signature)",
+        [site for site in sites if site.status != "kerasdrop"], stacklevel=4,
+    )
     return model
 
 
@@ -546,17 +419,53 @@ def _mc_model(model, mc_samples):
 # Graph checks.
 # ----------------------------------------------------------------------------
 def random_ops(concrete_function):
-    """Sorted random op types in a TF concrete function, nested functions included.
+    """Sorted random op types on the inference path of a TF concrete function.
 
-    Walks the function's graph and every function in its library (the
-    bodies of `PartitionedCall`, `While`, `If`, ...).
+    Walks back from the function's outputs through data inputs, into every
+    function a live node calls (`PartitionedCall`, `While`, `If` bodies).
+    Random ops whose values reach no output are not counted: Keras' RNN
+    layers draw their dropout masks even at inference and then do not use
+    them, and TensorFlow prunes such ops when the graph runs.
     """
+    return sorted({op for op, _ in _live_random_nodes(concrete_function)})
+
+
+def _live_random_nodes(concrete_function):
+    """`(op type, node name)` of the random ops the outputs depend on."""
     graph_def = concrete_function.graph.as_graph_def()
-    found = {node.op for node in graph_def.node if is_random_op(node.op)}
-    for function in graph_def.library.function:
-        found.update(
-            node.op for node in function.node_def if is_random_op(node.op)
-        )
+    library = {f.signature.name: f for f in graph_def.library.function}
+    found, visited = set(), set()
+
+    def walk(nodes, roots):
+        stack, seen = list(roots), set()
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in nodes:
+                continue
+            seen.add(name)
+            node = nodes[name]
+            if is_random_op(node.op):
+                found.add((node.op, node.name))
+            called = [node.op] + [
+                f.name
+                for value in node.attr.values()
+                for f in ([value.func] if value.HasField("func") else [])
+                + list(value.list.func)
+            ]
+            for function_name in called:
+                visit(function_name)
+            stack.extend(i.split(":")[0] for i in node.input if not i.startswith("^"))
+
+    def visit(function_name):
+        if function_name in visited or function_name not in library:
+            return
+        visited.add(function_name)
+        function = library[function_name]
+        nodes = {n.name: n for n in function.node_def}
+        walk(nodes, [v.split(":")[0] for v in function.ret.values()])
+
+    outputs = [t.op.name for t in concrete_function.graph.outputs]
+    walk({n.name: n for n in graph_def.node}, outputs)
     return sorted(found)
 
 
@@ -750,12 +659,15 @@ def _verify_saved_model(path, sample, expected, mc_samples, rtol, atol, names):
             "Verification failed: `serving_default` returned different "
             "outputs for the same inputs in two calls."
         )
-    found = random_ops(serving)
+    found = _live_random_nodes(serving)
     if found:
+        where = ", ".join(f"{op} at '{name}'" for op, name in found[:5])
         raise ExportError(
-            "Verification failed: the graph of `serving_default` contains "
-            f"random ops {found}; some layer still draws random numbers at "
-            "inference (a custom noise layer strip_dropout does not know?)."
+            "Verification failed: the outputs of `serving_default` depend on "
+            f"random ops ({where}); the layer named in those op names still "
+            "draws random numbers at inference (a custom noise layer "
+            "strip_dropout does not know? register it with "
+            "`kerasdrop.register_dropout`)."
         )
     if mc_samples is not None:
         if "mc" not in signatures:
@@ -820,7 +732,7 @@ def export(
     follow Keras' support.
 
     Args:
-        model: a built Sequential or Functional `keras.Model`.
+        model: a built `keras.Model` (any model `strip_dropout` copies).
         path: target directory (SavedModel) or file (ONNX, LiteRT).
         mc_samples: None, or an integer >= 2: add the `mc` signature.
         version: None, or a non-negative integer: write TF Serving's layout
@@ -849,7 +761,7 @@ def export(
     """
     _check_export_args(model, mc_samples, format, classifier, rtol, atol)
     target = _check_path(path, version, format, overwrite)
-    _check_graph_model(model)
+    _check_model(model)
     stripped = strip_dropout(model)
     if mc_samples is not None:
         mc_model = _mc_model(model, mc_samples)

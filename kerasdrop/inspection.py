@@ -1,64 +1,60 @@
-"""What dropout a model holds: kinds, live rates, schedules, MC flags, warnings."""
+"""What dropout a model holds: paths, kinds, live rates, schedules, MC flags,
+whether kerasdrop reaches each one and why not, and warnings."""
 
 import keras
 
+from kerasdrop import graph
 from kerasdrop.layers import base as base_lib
 
 
-def _stock_rate(layer):
-    if isinstance(layer, keras.layers.GaussianNoise):
-        return f"stddev {layer.stddev:.4g}"
-    return f"{float(layer.rate):.4g}"
+_REACH = {"kerasdrop": "yes", "convertible": "convert", "unreachable": "no"}
 
 
 def dropout_summary(model):
-    """One row per dropout-family layer of `model` (nested models included).
+    """One row per dropout-bearing layer of `model`, at any depth.
 
-    Each row is a dict with `name`, `kind` (class name, `keras.` prefix for
-    stock layers), `rate` (the live rate as text), `schedule` (repr or
-    "-"), `step` (int or "-"), `mc` ("on", "off", or "n/a" for stock layers,
-    which cannot sample at inference) and `learned` (bool).
+    Each row is a dict with `name`, `path` (layer names or attributes from
+    the model down, as `kerasdrop.graph.find` reports them), `kind` (class
+    name, `keras.` prefix for stock layers), `rate` (the live rate as text),
+    `schedule` (repr or "-"), `step` (int or "-"), `mc` ("on", "off", or
+    "n/a" for layers that cannot sample at inference), `learned` (bool),
+    `reach` ("yes": kerasdrop drives it; "convert": `kerasdrop.convert`
+    makes it a kerasdrop layer; "no") and `why` (the reason for "no").
 
     Example:
 
     >>> import keras, kerasdrop
     >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),
     ...     kerasdrop.layers.Dropout(0.2, mc=True), keras.layers.Dropout(0.1)])
-    >>> [(r["kind"], r["rate"], r["mc"]) for r in dropout_summary(model)]
-    [('Dropout', '0.2', 'on'), ('keras.Dropout', '0.1', 'n/a')]
+    >>> [(r["kind"], r["rate"], r["mc"], r["reach"])
+    ...  for r in dropout_summary(model)]
+    [('Dropout', '0.2', 'on', 'yes'), ('keras.Dropout', '0.1', 'n/a', 'convert')]
     """
-    from kerasdrop.export import is_dropout_layer
-
     rows = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if not is_dropout_layer(layer):
-            continue
+    for site in graph.find(model):
+        layer = site.layer
+        row = {
+            "name": layer.name,
+            "path": site.path,
+            "kind": site.kind,
+            "rate": site.rate,
+            "schedule": "-",
+            "step": "-",
+            "mc": "n/a",
+            "learned": False,
+            "reach": _REACH[site.status],
+            "why": site.reason,
+        }
         if isinstance(layer, base_lib.DropoutBase):
-            rows.append(
-                {
-                    "name": layer.name,
-                    "kind": type(layer).__name__,
-                    "rate": f"{layer.rate:.4g}",
-                    "schedule": repr(layer.schedule)
-                    if layer.schedule is not None
-                    else ("learned" if layer.learned else "-"),
-                    "step": layer.step if layer.schedule is not None else "-",
-                    "mc": "on" if layer.mc else "off",
-                    "learned": bool(layer.learned),
-                }
+            row["schedule"] = (
+                repr(layer.schedule)
+                if layer.schedule is not None
+                else ("learned" if layer.learned else "-")
             )
-        else:
-            rows.append(
-                {
-                    "name": layer.name,
-                    "kind": "keras." + type(layer).__name__,
-                    "rate": _stock_rate(layer),
-                    "schedule": "-",
-                    "step": "-",
-                    "mc": "n/a",
-                    "learned": False,
-                }
-            )
+            row["step"] = layer.step if layer.schedule is not None else "-"
+            row["mc"] = "on" if layer.mc else "off"
+            row["learned"] = bool(layer.learned)
+        rows.append(row)
     return rows
 
 
@@ -80,8 +76,6 @@ def variance_shift_warnings(model):
     >>> len(variance_shift_warnings(model))
     1
     """
-    from kerasdrop.export import is_dropout_layer
-
     messages = []
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if not isinstance(layer, keras.layers.BatchNormalization):
@@ -90,7 +84,7 @@ def variance_shift_warnings(model):
             for tensor in keras.tree.flatten(node.input_tensors):
                 history = getattr(tensor, "_keras_history", None)
                 source = history.operation if history is not None else None
-                if source is not None and is_dropout_layer(source):
+                if source is not None and graph.is_dropout_layer(source):
                     messages.append(
                         f"WARNING: dropout layer '{source.name}' "
                         f"({type(source).__name__}) directly precedes "
@@ -116,12 +110,15 @@ def format_summary(model):
     rows = dropout_summary(model)
     lines = [f"Model '{model.name}': {len(rows)} dropout-family layer(s)"]
     if rows:
-        columns = ("name", "kind", "rate", "schedule", "step", "mc")
+        columns = ("path", "kind", "rate", "schedule", "step", "mc", "reach")
         table = [columns] + [tuple(str(row[c]) for c in columns) for row in rows]
         widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
         for i, r in enumerate(table):
             lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths))
+    lines.extend(
+        f"NOT REACHED: '{row['path']}': {row['why']}" for row in rows if row["why"]
+    )
     lines.extend(variance_shift_warnings(model))
     return "\n".join(lines)

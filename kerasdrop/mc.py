@@ -15,41 +15,18 @@ Models built with stock Keras dropout layers go through
 
 import contextlib
 import numbers
+import warnings
 import weakref
 
 import keras
 import numpy as np
 from keras import ops
+from keras.src.models.functional import Functional
 
+from kerasdrop import graph
 from kerasdrop import metrics as metrics_lib
+from kerasdrop import registry
 from kerasdrop.layers import base as base_lib
-
-
-def dropout_layers(model):
-    """Every kerasdrop dropout layer in `model` (nested models included)."""
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-        if isinstance(layer, base_lib.DropoutBase)
-    ]
-
-
-def stock_dropout_layers(model):
-    """Stock Keras dropout-family layers in `model` (not MC-capable)."""
-    kinds = (
-        keras.layers.Dropout,
-        keras.layers.SpatialDropout1D,
-        keras.layers.SpatialDropout2D,
-        keras.layers.SpatialDropout3D,
-        keras.layers.GaussianDropout,
-        keras.layers.GaussianNoise,
-        keras.layers.AlphaDropout,
-    )
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-        if isinstance(layer, kinds)
-    ]
 
 
 def _forget_compiled(model):
@@ -101,6 +78,7 @@ def sampling(model=None):
     """
     if model is not None:
         _check_model(model)
+        graph.warn_unreached(model, "kerasdrop.mc.sampling", stacklevel=4)
         _forget_compiled(model)
     base_lib._MCState.depth += 1
     try:
@@ -126,9 +104,7 @@ def enable(model, enabled=True):
     """
     _check_model(model)
     base_lib.check_mc(enabled)
-    layers = dropout_layers(model)
-    if not layers:
-        _raise_no_dropout(model)
+    layers = _reachable_layers(model, "kerasdrop.mc.enable")
     for layer in layers:
         layer.mc = enabled
     _forget_compiled(model)
@@ -140,15 +116,28 @@ def disable(model):
     return enable(model, False)
 
 
-def _raise_no_dropout(model):
-    stock = stock_dropout_layers(model)
-    if stock:
+def _reachable_layers(model, who):
+    """The kerasdrop layers of `model`; warns once about the dropout it cannot
+    sample, and raises when there is none (pointing to `convert` only when
+    `convert` would find something to convert)."""
+    sites = graph.find(model)
+    layers = [site.layer for site in sites if site.status == "kerasdrop"]
+    others = [site for site in sites if site.status != "kerasdrop"]
+    if layers:
+        graph.warn_unreached(model, who, others, stacklevel=4)
+        return layers
+    convertible = [site for site in others if site.status == "convertible"]
+    if convertible:
         hint = (
-            f" It has {len(stock)} stock Keras dropout layer(s) "
-            f"({', '.join(sorted({type(layer).__name__ for layer in stock}))}),"
-            " which cannot sample at inference: convert them with "
+            f" It has {len(convertible)} dropout layer(s) kerasdrop can convert "
+            f"({', '.join(site.path for site in convertible)}), which cannot "
+            "sample at inference as they are: convert them with "
             "`model = kerasdrop.convert(model)`."
         )
+    elif others:
+        hint = " Its dropout is out of kerasdrop's reach: " + "; ".join(
+            graph.describe(site) for site in others
+        ) + "."
     else:
         hint = " MC sampling would return the same output every time."
     raise ValueError(
@@ -161,7 +150,7 @@ def _raise_no_dropout(model):
 # ----------------------------------------------------------------------
 # mc.predict
 # ----------------------------------------------------------------------
-TASKS = ("auto", "regression", "classification", "heteroscedastic")
+TASKS = ("auto", "regression", "classification", "logits", "heteroscedastic")
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_MEMORY_BUDGET = 128 * 2**20
 
@@ -254,6 +243,11 @@ class _ChunkSampler(keras.Model):
         with sampling():
             outputs = self.body(tiled, training=False)
         outputs = ops.cast(outputs, "float32")
+        if self.task == "logits":  # probabilities per sample, then averaged
+            if outputs.shape[-1] == 1:
+                outputs = ops.sigmoid(outputs)
+            else:
+                outputs = ops.softmax(outputs, axis=-1)
         outputs = ops.reshape(outputs, (self.chunk, batch) + tuple(outputs.shape[1:]))
         stats = {}
         if self.task == "heteroscedastic":
@@ -265,7 +259,7 @@ class _ChunkSampler(keras.Model):
         chunk_mean = ops.mean(reduced, axis=0)
         stats["mean"] = chunk_mean
         stats["m2"] = ops.sum(ops.square(reduced - chunk_mean), axis=0)
-        if self.task == "classification":
+        if self.task in ("classification", "logits"):
             probs = ops.clip(outputs, 0.0, 1.0)
             if probs.shape[-1] == 1:
                 probs = ops.concatenate([1.0 - probs, probs], axis=-1)
@@ -283,7 +277,7 @@ class _ChunkSampler(keras.Model):
 # ----------------------------------------------------------------------
 def _graph_of(model):
     """The Functional graph of `model` (a Sequential's inner one), or None."""
-    if type(model).__name__ == "Functional":
+    if isinstance(model, Functional):  # keras-hub tasks and backbones too
         return model
     if isinstance(model, keras.Sequential):
         return getattr(model, "_functional", None)
@@ -291,14 +285,7 @@ def _graph_of(model):
 
 
 def _is_stochastic_op(op):
-    if isinstance(op, base_lib.DropoutBase):
-        return True
-    if isinstance(op, keras.layers.Layer):
-        return any(
-            isinstance(layer, base_lib.DropoutBase)
-            for layer in op._flatten_layers(include_self=False, recursive=True)
-        )
-    return False
+    return isinstance(op, keras.layers.Layer) and graph.holds_kerasdrop(op)
 
 
 def split_deterministic_prefix(model):
@@ -462,14 +449,6 @@ def _check_batch(model, batch, index):
 # ----------------------------------------------------------------------
 # Task, seeds, cache.
 # ----------------------------------------------------------------------
-_STOCK_DROPOUT = (
-    keras.layers.Dropout,
-    keras.layers.GaussianDropout,
-    keras.layers.GaussianNoise,
-    keras.layers.AlphaDropout,
-)
-
-
 def _layer_activation(layer):
     # A Concrete Dropout wrapper's output is its wrapped layer's.
     if isinstance(layer, base_lib.DropoutBase) and hasattr(layer, "layer"):
@@ -497,7 +476,8 @@ def output_activation(tensor, depth=0):
     found = _layer_activation(layer)
     if found is None and (
         (isinstance(layer, base_lib.DropoutBase) and not hasattr(layer, "layer"))
-        or isinstance(layer, _STOCK_DROPOUT + (keras.layers.Identity,))
+        or registry.kind_of(layer) is not None
+        or isinstance(layer, keras.layers.Identity)
     ):
         node = layer._inbound_nodes[history.node_index]
         inputs = keras.tree.flatten(node.input_tensors)
@@ -515,6 +495,32 @@ def infer_task(model):
     else:  # subclassed: the last layer is the best guess
         activation = _layer_activation(model.layers[-1]) if model.layers else None
     return "classification" if activation in ("softmax", "sigmoid") else "regression"
+
+
+def _auto_task(model, outputs):
+    """`infer_task`, warning when a linear multi-unit head may be logits."""
+    task = infer_task(model)
+    units = outputs[0].shape[-1] if outputs else None
+    if task == "regression" and units is not None and units > 1:
+        warnings.warn(
+            f"kerasdrop.mc.predict: model '{model.name}' ends in a linear "
+            f"output with {units} units, treated as regression (mean and "
+            "variance per unit). If these are class logits (keras-hub "
+            "classifiers output logits), pass `task='logits'` to average "
+            "softmax probabilities instead.",
+            stacklevel=3,
+        )
+    return task
+
+
+def _warn_if_all_zero(model, layers):
+    if all(layer.rate == 0.0 for layer in layers):
+        warnings.warn(
+            f"kerasdrop.mc.predict: every kerasdrop dropout rate of model "
+            f"'{model.name}' is 0 (e.g. after an early-dropout schedule), so "
+            "all samples are equal and the uncertainty is exactly zero.",
+            stacklevel=3,
+        )
 
 
 def _derived_seeds(seed, count):
@@ -618,8 +624,10 @@ def predict(
 ):
     """Monte-Carlo dropout prediction: `samples` stochastic passes per input.
 
-    Every kerasdrop dropout layer drops (as inside `sampling()`); all other
-    layers run in inference mode. Per batch, the `T = samples` passes are
+    Every kerasdrop dropout layer drops (as inside `sampling()`), at any
+    depth; all other layers run in inference mode. Dropout it cannot sample
+    (stock layers not converted, RNN dropout) is named in one warning; a
+    model where every rate is 0 warns too (the uncertainty would be zero). Per batch, the `T = samples` passes are
     stacked along the batch axis, in chunks sized so that one chunk's
     activations fit in `memory_budget` bytes, and reduced on the fly
     (running mean and variance, entropy sums, class votes): memory does not
@@ -630,7 +638,8 @@ def predict(
 
     Args:
         model: a `keras.Model` with at least one kerasdrop dropout layer
-            (models with stock Keras dropout: `kerasdrop.convert(model)`).
+            (models with stock Keras or keras-hub dropout:
+            `kerasdrop.convert(model)`).
         x: NumPy array (or list/dict of arrays for several inputs), or a
             batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`.
         samples: int >= 1, the number `T` of stochastic passes.
@@ -640,8 +649,12 @@ def predict(
             the layers' own random streams are left where they were.
         return_samples: keep all `(T, N, ...)` outputs in the result.
         task: "auto" (classification when the model ends in softmax or
-            sigmoid, else regression), "regression", "classification", or
-            "heteroscedastic" (last axis holds mean and log-variance).
+            sigmoid, else regression; warns on a linear multi-unit head),
+            "regression", "classification", "logits" (a linear head of class
+            logits, as keras-hub classifiers have: softmax, or sigmoid for
+            one unit, per sample before averaging; the result is a
+            classification result over probabilities), or "heteroscedastic"
+            (last axis holds mean and log-variance).
         memory_budget: bytes of activations one compiled chunk may use.
         reuse_prefix: run the deterministic prefix once per batch.
         verbose: "auto" (a progress bar for long runs), 0 or 1.
@@ -685,9 +698,7 @@ def predict(
             "Invalid value received for argument `verbose`. Expected "
             f"'auto', 0 or 1. Received: verbose={verbose!r}"
         )
-    layers = dropout_layers(model)
-    if not layers:
-        _raise_no_dropout(model)
+    layers = _reachable_layers(model, "kerasdrop.mc.predict")
     if not model.built:
         raise ValueError(
             "Invalid value received for argument `model`. Expected a built "
@@ -702,7 +713,8 @@ def predict(
             f"{len(model_outputs)} outputs"
         )
     if task == "auto":
-        task = infer_task(model)
+        task = _auto_task(model, model_outputs)
+    _warn_if_all_zero(model, layers)
     if not _is_dataset(x):  # a dataset's first batch sets batch_size
         if isinstance(x, (list, tuple)) and len(x) == 1:
             x = x[0]
@@ -753,7 +765,8 @@ def predict(
     kept = None
     if return_samples:
         kept = np.concatenate([o[1] for o in outputs], axis=1)
-    return MCResult(task, count, stats, kept)
+    result_task = "classification" if task == "logits" else task
+    return MCResult(result_task, count, stats, kept)
 
 
 def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples):

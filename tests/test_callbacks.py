@@ -52,7 +52,7 @@ class Trace(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         model = self.model
-        self.rates.append({layer.name: layer.rate for layer in C.dropout_layers(model)})
+        self.rates.append({layer.name: layer.rate for layer in kerasdrop.graph.dropout_layers(model)})
         self.traces.append(CountingDropout.traces)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+import kerasdrop
 from kerasdrop import callbacks as C
 from kerasdrop import layers as L
 from kerasdrop.layers import ConcreteDropout, SpatialConcreteDropout, concrete_regularizers
@@ -114,9 +115,9 @@ def test_p_receives_gradients_and_moves_in_compiled_fit():
     keras.utils.set_random_seed(0)
     model = toy_model(20, lr=1e-2)
     x, y = regression_data(20)
-    before = {layer.name: layer.rate for layer in C.dropout_layers(model)}
+    before = {layer.name: layer.rate for layer in kerasdrop.graph.dropout_layers(model)}
     model.fit(x, y, batch_size=20, epochs=30, verbose=0)
-    after = {layer.name: layer.rate for layer in C.dropout_layers(model)}
+    after = {layer.name: layer.rate for layer in kerasdrop.graph.dropout_layers(model)}
     # Every p moves; the hidden ones (K = 64 inputs) clearly. The input
     # layer (K = 1) moves slowly, as in the reference (p_in stays ~0.07).
     assert all(abs(after[k] - before[k]) > 1e-4 for k in before), (before, after)
@@ -145,7 +146,7 @@ def test_no_nan_from_any_init(init_rate):
     x, y = regression_data(20)
     history = model.fit(x, y, batch_size=10, epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    for layer in C.dropout_layers(model):
+    for layer in kerasdrop.graph.dropout_layers(model):
         assert 0 < layer.rate < 1 and math.isfinite(layer.rate)
 
 
@@ -156,7 +157,7 @@ def test_no_nan_for_extreme_regularizers(wr, dr):
     x, y = regression_data(20)
     history = model.fit(x, y, batch_size=10, epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    assert all(math.isfinite(layer.rate) for layer in C.dropout_layers(model))
+    assert all(math.isfinite(layer.rate) for layer in kerasdrop.graph.dropout_layers(model))
 
 
 def test_toy_experiment_trend_hidden_p_falls_with_more_data():

@@ -104,8 +104,28 @@ def test_convert_bad_inputs():
 
     sub = Sub()
     sub(np.ones((1, 2)))
-    with pytest.raises(TypeError, match="Sequential or Functional"):
+    # A subclassed model Keras cannot rebuild from its config: the error
+    # names the way that works, and that way works.
+    with pytest.raises(TypeError, match="copy=False"):
         kerasdrop.convert(sub)
+    assert type(sub.d) is keras.layers.Dropout
+    assert kerasdrop.convert(sub, copy=False) is sub
+    assert isinstance(sub.d, L.Dropout) and sub.d.rate == pytest.approx(0.1)
+
+    class WithConfig(keras.Model):  # rebuilt from config: copied
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.d = keras.layers.Dropout(0.2)
+
+        def call(self, x):
+            return self.d(x)
+
+    ok = WithConfig()
+    ok(np.ones((1, 2)))
+    assert isinstance(kerasdrop.convert(ok).d, L.Dropout)
+    assert type(ok.d) is keras.layers.Dropout
+    with pytest.raises(TypeError, match="argument `copy`"):
+        kerasdrop.convert(ok, copy="no")
     unbuilt = keras.Sequential([keras.layers.Dense(2), keras.layers.Dropout(0.1)])
     with pytest.raises(ValueError, match="built"):
         kerasdrop.convert(unbuilt)

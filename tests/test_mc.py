@@ -110,7 +110,7 @@ def test_convert_gives_stock_models_mc():
     converted = kerasdrop.convert(stock)
     assert mc.predict(converted, data(), samples=20).variance.max() > 0
     always = kerasdrop.convert(stock, mc=True)
-    assert all(layer.mc for layer in mc.dropout_layers(always))
+    assert all(layer.mc for layer in kerasdrop.graph.dropout_layers(always))
     with pytest.raises(ValueError, match="mc"):
         kerasdrop.convert(stock, to="keras", mc=True)
 
