@@ -375,7 +375,24 @@ def rewrite(model, mapping, sites=None):
         done.append(site)
     if done:
         reset_compiled(model)
+        if any(owned(site) for site in done):
+            _guard_save(model)
     return done
+
+
+def _guard_save(model):
+    """`model.save` refuses before it opens a file when an owner would lose
+    its kerasdrop layers (Keras writes the file before asking for configs)."""
+    if "save" in model.__dict__:
+        return
+
+    def save(*args, **kwargs):
+        for layer in model._flatten_layers(include_self=True, recursive=True):
+            if "_kerasdrop_swaps" in layer.__dict__:
+                layer.get_config()  # raises with what to do instead
+        return type(model).save(model, *args, **kwargs)
+
+    object.__setattr__(model, "save", save)
 
 
 def reset_compiled(model):
