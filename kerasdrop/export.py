@@ -211,20 +211,38 @@ _COPY_HINT = (
 # ----------------------------------------------------------------------------
 # Inputs, outputs and comparisons.
 # ----------------------------------------------------------------------------
-def input_signature(model):
+def input_signature(model, sample_inputs=None):
     """`keras.InputSpec`s of the model inputs, batch size free.
 
     The structure Keras' `ExportArchive` expects: a one-element list holding
-    the model's input structure (a spec, a list or a dict of specs).
+    the model's input structure (a spec, a list or a dict of specs). A
+    subclassed model has no symbolic inputs: the specs then come from
+    `sample_inputs` (dict keys name them).
     """
-    def spec(tensor):
+    def spec(tensor, name=None):
         shape = (None,) + tuple(tensor.shape[1:])
         return keras.InputSpec(
             shape=shape,
             dtype=keras.backend.standardize_dtype(tensor.dtype),
-            name=tensor.name,
+            name=name or tensor.name,
         )
 
+    if getattr(model, "_inputs_struct", None) is None and not isinstance(
+        model, keras.Sequential
+    ):
+        if sample_inputs is None:
+            raise ValueError(
+                "Invalid value received for argument `sample_inputs`. Model "
+                f"'{model.name}' ({type(model).__name__}) has no symbolic "
+                "inputs to read the serving signature from; pass "
+                "`sample_inputs=` (arrays shaped like its inputs). "
+                "Received: sample_inputs=None"
+            )
+        if isinstance(sample_inputs, dict):
+            return [{k: spec(np.asarray(v), k) for k, v in sample_inputs.items()}]
+        flat = [np.asarray(x) for x in keras.tree.flatten(sample_inputs)]
+        specs = [spec(x, f"input_{i}") for i, x in enumerate(flat)]
+        return [specs[0] if len(specs) == 1 else specs]
     if isinstance(model, keras.Sequential):
         structure = model.inputs[0]
     else:
@@ -331,7 +349,10 @@ CLASSIFIER_KINDS = ("softmax", "sigmoid")
 
 
 def _output_kinds(model, classifier):
-    outputs = keras.tree.flatten(model.outputs)
+    outputs = getattr(model, "_outputs_struct", None)
+    outputs = [] if outputs is None else keras.tree.flatten(outputs)
+    if not outputs:  # subclassed: no symbolic outputs to read
+        return None if classifier in (None, False) else [classifier]
     if classifier is False:
         return [None] * len(outputs)
     if classifier is None:
@@ -373,8 +394,8 @@ def mc_statistics(model, inputs, samples, kinds=None):
     flat = _flat_outputs(outputs) if isinstance(outputs, dict) else (
         keras.tree.flatten(outputs)
     )
-    if kinds is None:
-        kinds = [None] * len(flat)
+    if kinds is None or len(kinds) != len(flat):
+        kinds = (kinds or [None])[:1] * len(flat)
     results = []
     for y, kind in zip(flat, kinds):
         shape = ops.shape(y)
@@ -776,7 +797,7 @@ def export(
             "Verification failed before writing: strip_dropout(model) does "
             f"not match model(x, training=False): {problem}."
         )
-    signature = input_signature(stripped)
+    signature = input_signature(stripped, sample_inputs)
 
     if format == "tf_saved_model":
         names = [spec.name for spec in keras.tree.flatten(signature)]

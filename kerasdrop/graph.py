@@ -146,20 +146,22 @@ def _step(holder, child):
 
 
 def _walk(model):
-    """Yields `(layer, holder, chain, path)` for every sublayer of `model`."""
-    stack = [(model, [], "")]
+    """Yields `(layer, holder, chain, path)` for every sublayer of `model`,
+    depth first in the holders' layer order (a shared layer is yielded once
+    per holder and walked into once)."""
     seen = set()
-    while stack:
-        holder, chain, prefix = stack.pop()
+
+    def visit(holder, chain, prefix):
         chain = chain + [holder]
-        children = _children(holder)
-        for child in reversed(children):
+        for child in _children(holder):
             step = _step(holder, child)
             path = f"{prefix}/{step}" if prefix else step
             yield child, holder, chain, path
             if id(child) not in seen:
                 seen.add(id(child))
-                stack.append((child, chain, path))
+                yield from visit(child, chain, path)
+
+    yield from visit(model, [], "")
 
 
 def find(model):

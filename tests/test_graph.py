@@ -6,6 +6,7 @@ operation nodes, subclassed models, custom layers, RNNs.
 """
 
 import importlib.util
+import sys
 import warnings
 
 import keras
@@ -18,6 +19,8 @@ from kerasdrop import layers as L
 from kerasdrop.inspection import dropout_summary, format_summary
 
 import zoo
+
+kerasdrop_export = sys.modules["kerasdrop.export"]  # the module, not the function
 
 BACKEND = keras.backend.backend()
 hub = pytest.mark.skipif(
@@ -92,8 +95,7 @@ def test_rnn_dropout_named_everywhere_and_export_succeeds(tmp_path):
         model.fit(np.zeros((2, 5, 4)), np.zeros((2, 2)), verbose=0, callbacks=[cb])
     assert "no   " not in format_summary(model) or "NOT REACHED" in format_summary(model)
     assert "NOT REACHED: 'lstm'" in format_summary(model)
-    if BACKEND == "tensorflow":
-        kerasdrop.export(model, tmp_path / "lstm")  # identity at inference
+    kerasdrop.export(model, tmp_path / "lstm")  # identity at inference, TF and JAX
 
 
 # ----------------------------------------------------------------------------
@@ -105,50 +107,119 @@ def _fit_loss(model, x, y, rate):
     return history.history["loss"][0]
 
 
-@hub
-def test_scheduler_reaches_dropout_inside_transformer_blocks():
-    model = kerasdrop.convert(zoo.transformer_encoder_model())
-    # All its dropout sits inside the TransformerEncoder (attributes and
-    # MultiHeadAttention's): the graph itself has none.
-    assert not any(graph.is_dropout_layer(layer) for layer in model.layers)
-    assert len(graph.dropout_layers(model)) >= 3
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(16, 8, 16)).astype("float32")
-    y = rng.normal(size=(16, 3)).astype("float32")
-    model.compile(keras.optimizers.SGD(0.0), "mse")
+# ----------------------------------------------------------------------------
+# The contract, model by model.
+# ----------------------------------------------------------------------------
+def _image(n=2):
+    return np.random.default_rng(0).uniform(0, 255, (n, 32, 32, 3)).astype("float32")
+
+
+def _normal(*shape):
+    return lambda: np.random.default_rng(1).normal(size=shape).astype("float32")
+
+
+#: name -> (builder, inputs, targets for a loss probe, loss, uses keras-hub)
+ZOO = {
+    "mobilenet_v3_small": (zoo.mobilenet_v3_small, _image, _normal(2, 4), "mse", False),
+    "efficientnet_b0": (zoo.efficientnet_b0, _image, _normal(2, 4), "mse", False),
+    "functional_ops": (zoo.functional_ops_model, zoo.functional_ops_inputs, _normal(4, 2), "mse", False),
+    "subclassed": (zoo.subclassed_model, zoo.subclassed_inputs, _normal(4, 2), "mse", False),
+    "bert_classifier": (
+        zoo.bert_classifier, lambda: zoo.bert_inputs(4), lambda: np.array([0, 1, 2, 0]),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True), True,
+    ),
+    "vit_backbone": (zoo.vit_backbone, lambda: zoo.vit_inputs(2), _normal(2, 5, 16), "mse", True),
+    "transformer_encoder": (
+        zoo.transformer_encoder_model, _normal(2, 8, 16), _normal(2, 3), "mse", True,
+    ),
+}
+
+
+def _check_inspect_agrees(model):
+    sites = graph.find(model)
+    rows = dropout_summary(model)
+    assert [r["path"] for r in rows] == [s.path for s in sites]
+    assert len(sites) > 0
+    return sites
+
+
+def _check_fit_reaches_nested_dropout(model, x, y, loss):
+    model.compile(keras.optimizers.SGD(0.0), loss)
     off = _fit_loss(model, x, y, 0.0)
-    assert _fit_loss(model, x, y, 0.0) == pytest.approx(off, rel=1e-6)
-    on = _fit_loss(model, x, y, 0.6)
-    assert abs(on - off) > 1e-4 * abs(off)
-    assert {layer.rate for layer in graph.dropout_layers(model)} == {0.6}
-    # An assigned rate reaches the compiled step too.
-    _rates(model, 0.0)
-    history = model.fit(x, y, epochs=1, batch_size=16, verbose=0)
-    assert history.history["loss"][0] == pytest.approx(off, rel=1e-6)
+    assert _fit_loss(model, x, y, 0.0) == pytest.approx(off, rel=1e-5)
+    assert abs(_fit_loss(model, x, y, 0.5) - off) > 1e-4 * max(1.0, abs(off))
+    _rates(model, 0.0)  # an assigned rate reaches the compiled step too
+    history = model.fit(x, y, epochs=1, batch_size=len(y), verbose=0)
+    assert history.history["loss"][0] == pytest.approx(off, rel=1e-5)
+    _rates(model, 0.3)
 
 
-# ----------------------------------------------------------------------------
-# keras.applications.
-# ----------------------------------------------------------------------------
-@pytest.mark.slow
-@pytest.mark.parametrize("build", ["mobilenet_v3_small", "efficientnet_b0"])
-def test_keras_applications_convert_sample_strip(build):
-    model = getattr(zoo, build)()
-    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
-    converted = kerasdrop.convert(model)
-    sites = graph.find(converted)
-    assert [r["path"] for r in dropout_summary(converted)] == [s.path for s in sites]
-    assert sites and all(s.status == "kerasdrop" for s in sites)
-    ref = model(x, training=False)
-    np.testing.assert_allclose(converted(x, training=False), ref, rtol=1e-4, atol=1e-5)
-    bn = _bn_state(converted)
-    result = kerasdrop.mc.predict(converted, x, samples=8, seed=0, verbose=0)
-    assert float(result.std.max()) > 0
-    for a, b in zip(bn, _bn_state(converted)):
+def _check_mc_keeps_bn(model, x):
+    bn = _bn_state(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # logits/regression heads
+        result = kerasdrop.mc.predict(model, x, samples=6, seed=0, verbose=0)
+    assert float(np.max(result.std)) > 0
+    for a, b in zip(bn, _bn_state(model)):
         np.testing.assert_array_equal(a, b)
-    stripped = kerasdrop.strip_dropout(converted)
+
+
+def _check_strip_and_export(model, x, tmp_path):
+    ref = keras.tree.flatten(model(x, training=False))
+    stripped = kerasdrop.strip_dropout(model)
     assert not graph.dropout_layers(stripped)
-    np.testing.assert_allclose(stripped(x), ref, rtol=1e-4, atol=1e-5)
+    for a, b in zip(keras.tree.flatten(stripped(x)), ref):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    path = kerasdrop.export(model, tmp_path / "served", sample_inputs=x)
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        serving = tf.saved_model.load(str(path)).signatures["serving_default"]
+        assert kerasdrop_export.random_ops(serving) == []
+
+
+def _check_keras_file(model, x, tmp_path, owned):
+    if not owned:
+        model.save(tmp_path / "m.keras")
+        loaded = keras.saving.load_model(tmp_path / "m.keras")
+        assert {layer.rate for layer in graph.dropout_layers(loaded)} == {0.3}
+        return
+    with pytest.raises(ValueError, match="save_weights"):
+        model.save(tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()  # refused before writing
+    model.save_weights(tmp_path / "m.weights.h5")
+    return tmp_path / "m.weights.h5"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(ZOO))
+def test_reach_contract(name, tmp_path):
+    build, inputs, targets, loss, needs_hub = ZOO[name]
+    if needs_hub and importlib.util.find_spec("keras_hub") is None:
+        pytest.skip("keras-hub (extra `hub`) is not installed")
+    original = build()
+    x, y = inputs(), targets()
+    before = _check_inspect_agrees(original)
+    model = kerasdrop.convert(original)
+    assert type(model) is type(original)
+    sites = _check_inspect_agrees(model)
+    assert [s.path for s in sites] == [s.path for s in before]
+    assert all(s.status == "kerasdrop" for s in sites)
+    assert [type(s.layer) for s in graph.find(original)] == [type(s.layer) for s in before]
+    converted_vars = len(model.weights) - len(original.weights)
+    newly = sum(b.status == "convertible" for b in before)
+    assert converted_vars == 2 * newly  # a rate and a step per converted layer
+    model.summary(print_fn=lambda *a, **k: None)
+    for a, b in zip(keras.tree.flatten(model(x, training=False)), keras.tree.flatten(original(x, training=False))):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    _check_fit_reaches_nested_dropout(model, x, y, loss)
+    _check_mc_keeps_bn(model, x)
+    _check_strip_and_export(model, x, tmp_path)
+    weights = _check_keras_file(model, x, tmp_path, any(graph.owned(s) for s in sites))
+    if weights is not None:  # the documented way back from a weights file
+        fresh = kerasdrop.convert(build())
+        fresh.load_weights(weights)
+        assert {layer.rate for layer in graph.dropout_layers(fresh)} == {0.3}
 
 
 def test_convnext_stochastic_depth_becomes_drop_path():
@@ -160,104 +231,27 @@ def test_convnext_stochastic_depth_becomes_drop_path():
 
 
 # ----------------------------------------------------------------------------
-# keras-hub.
+# keras-hub specifics: logits heads, the way back, the round trip.
 # ----------------------------------------------------------------------------
 @hub
-@pytest.mark.slow
-def test_keras_hub_bert_classifier_end_to_end(tmp_path):
-    model = zoo.bert_classifier()
+def test_keras_hub_bert_logits_and_convert_back(tmp_path):
+    model = kerasdrop.convert(zoo.bert_classifier())
     x = zoo.bert_inputs(8)
-    before = graph.find(model)
-    assert len(before) >= 6 and all(s.status == "convertible" for s in before)
-    converted = kerasdrop.convert(model)
-    assert type(converted) is type(model)
-    sites = graph.find(converted)
-    assert [s.path for s in sites] == [s.path for s in before]
-    assert [r["path"] for r in dropout_summary(converted)] == [s.path for s in sites]
-    assert all(s.status == "kerasdrop" for s in sites)
-    ref = np.asarray(model(x, training=False))
-    np.testing.assert_allclose(converted(x, training=False), ref, rtol=1e-5, atol=1e-6)
-    # MC: logits head, samples vary.
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # task given: no fallback warning
-        result = kerasdrop.mc.predict(converted, x, samples=10, seed=0, task="logits", verbose=0)
+        result = kerasdrop.mc.predict(model, x, samples=10, seed=0, task="logits", verbose=0)
     assert result.task == "classification"
     np.testing.assert_allclose(result.mean.sum(-1), 1.0, rtol=1e-5)
     assert float(result.mutual_information.max()) > 0
     with pytest.warns(UserWarning, match="task='logits'"):
-        kerasdrop.mc.predict(converted, x, samples=2, verbose=0)
-    # Schedules reach it in fit.
-    y = np.arange(8) % 3
-    converted.compile(keras.optimizers.SGD(0.0), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    off = _fit_loss(converted, x, y, 0.0)
-    assert _fit_loss(converted, x, y, 0.0) == pytest.approx(off, rel=1e-6)
-    assert abs(_fit_loss(converted, x, y, 0.5) - off) > 1e-5
-    # .keras: refused with instructions, never a silent loss; weights work.
-    with pytest.raises(ValueError, match="save_weights"):
-        converted.save(tmp_path / "m.keras")
-    assert not (tmp_path / "m.keras").exists()
-    converted.save_weights(tmp_path / "m.weights.h5")
-    fresh = kerasdrop.convert(zoo.bert_classifier(seed=1))
-    fresh.load_weights(tmp_path / "m.weights.h5")
-    assert {layer.rate for layer in graph.dropout_layers(fresh)} == {0.5}
-    # Back to keras: the blocks get their own layers back, and save again.
-    back = kerasdrop.convert(converted, to="keras")
+        kerasdrop.mc.predict(model, x, samples=2, verbose=0)
+    back = kerasdrop.convert(model, to="keras")
     assert all(s.status == "convertible" for s in graph.find(back))
-    back.save(tmp_path / "back.keras")
-    # Strip: same as inference.
-    stripped = kerasdrop.strip_dropout(converted)
-    np.testing.assert_allclose(stripped(x), ref, rtol=1e-5, atol=1e-6)
-    if BACKEND == "tensorflow":
-        kerasdrop.export(converted, tmp_path / "served", sample_inputs=x, mc_samples=4)
-
-
-@hub
-@pytest.mark.slow
-def test_keras_hub_vit_backbone_convert_and_sample():
-    model = zoo.vit_backbone()
-    x = zoo.vit_inputs(2)
-    converted = kerasdrop.convert(model)
-    assert type(converted) is type(model)
-    sites = graph.find(converted)
-    assert len(sites) >= 4 and all(s.status == "kerasdrop" for s in sites)
-    ref = np.asarray(model(x, training=False))
-    np.testing.assert_allclose(converted(x, training=False), ref, rtol=1e-4, atol=1e-5)
-    with kerasdrop.mc.sampling(converted):
-        a, b = np.asarray(converted(x)), np.asarray(converted(x))
-    assert not np.allclose(a, b)
-    np.testing.assert_allclose(kerasdrop.strip_dropout(converted)(x), ref, rtol=1e-4, atol=1e-5)
-
-
-@hub
-def test_transformer_encoder_model_round_trip(tmp_path):
-    model = zoo.transformer_encoder_model()
-    converted = kerasdrop.convert(model)
-    with pytest.raises(ValueError, match="TransformerEncoder.*convert\\(model, to='keras'\\)"):
-        converted.save(tmp_path / "m.keras")
-    back = kerasdrop.convert(converted, to="keras")
-    back.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    x = np.ones((2, 8, 16), "float32")
+    back.save(tmp_path / "back.keras")  # the blocks hold their own dropout again
+    loaded = keras.saving.load_model(tmp_path / "back.keras")
     np.testing.assert_allclose(loaded(x), model(x), rtol=1e-5, atol=1e-6)
-
-
-# ----------------------------------------------------------------------------
-# Plain graphs: .keras keeps live rates; export verdict.
-# ----------------------------------------------------------------------------
-def test_functional_ops_graph_convert_save_strip_export(tmp_path):
-    model = zoo.functional_ops_model()
-    x = zoo.functional_ops_inputs()
-    converted = kerasdrop.convert(model)
-    _rates(converted, 0.25)
-    converted.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert {layer.rate for layer in graph.dropout_layers(loaded)} == {0.25}
-    ref = model(x, training=False)
-    stripped = kerasdrop.strip_dropout(converted)
-    for a, b in zip(keras.tree.flatten(stripped(x)), keras.tree.flatten(ref)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     if BACKEND == "tensorflow":
-        kerasdrop.export(converted, tmp_path / "served", sample_inputs=x)
+        kerasdrop.export(model, tmp_path / "served", sample_inputs=x, mc_samples=4)
 
 
 # ----------------------------------------------------------------------------
