@@ -96,6 +96,28 @@ def test_rnn_dropout_named_everywhere_and_export_succeeds(tmp_path):
     assert "no   " not in format_summary(model) or "NOT REACHED" in format_summary(model)
     assert "NOT REACHED: 'lstm'" in format_summary(model)
     kerasdrop.export(model, tmp_path / "lstm")  # identity at inference, TF and JAX
+    with pytest.warns(UserWarning, match="(?s)kerasdrop.mc.sampling does not reach.*'lstm'"):
+        with kerasdrop.mc.sampling(model):
+            pass
+
+
+def test_partial_reach_warns_once_per_model_and_caller():
+    inputs = keras.Input((5, 4))
+    h = keras.layers.LSTM(8, dropout=0.2, name="lstm")(inputs)
+    h = L.Dropout(0.1, name="head_drop")(h)
+    model = keras.Model(inputs, keras.layers.Dense(2)(h))
+    model.compile("sgd", "mse")
+    x, y = np.zeros((4, 5, 4), "float32"), np.zeros((4, 2), "float32")
+    cb = kerasdrop.callbacks.DropoutScheduler(kerasdrop.schedules.Constant(0.2))
+    with pytest.warns(UserWarning, match="(?s)DropoutScheduler does not reach 1 .*'lstm'") as record:
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    assert sum("DropoutScheduler" in str(w.message) for w in record) == 1
+    assert model.get_layer("head_drop").rate == pytest.approx(0.2)
+    with pytest.warns(UserWarning, match="(?s)mc.predict does not reach.*'lstm'"):
+        kerasdrop.mc.predict(model, x, samples=2, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        kerasdrop.mc.predict(model, x, samples=2, verbose=0, task="regression")  # once
 
 
 # ----------------------------------------------------------------------------
@@ -220,6 +242,33 @@ def test_reach_contract(name, tmp_path):
         fresh = kerasdrop.convert(build())
         fresh.load_weights(weights)
         assert {layer.rate for layer in graph.dropout_layers(fresh)} == {0.3}
+
+
+HUB_DROP_PATHS = [
+    ("keras_hub.src.models.swin_transformer.swin_transformer_layers", "DropPath", {"drop_prob": 0.2}),
+    ("keras_hub.src.models.mit.mit_layers", "DropPath", {"rate": 0.2}),
+    ("keras_hub.src.models.dinov2.dinov2_layers", "DINOV2DropPath", {"rate": 0.2}),
+    ("keras_hub.src.models.dinov3.dinov3_layers", "DINOV3DropPath", {"rate": 0.2}),
+    ("keras_hub.src.models.mobilenetv5.mobilenetv5_layers", "DropPath", {"drop_prob": 0.2}),
+]
+
+
+@hub
+@pytest.mark.parametrize("module, name, kwargs", HUB_DROP_PATHS)
+def test_keras_hub_drop_path_layers_become_drop_path(module, name, kwargs):
+    cls = getattr(importlib.import_module(module), name)
+    inputs = keras.Input((4, 8))
+    h = keras.layers.Dense(8)(inputs)
+    outputs = inputs + cls(**kwargs, name="path")(h)
+    model = keras.Model(inputs, outputs)
+    (site,) = graph.find(model)
+    assert (site.status, site.rate) == ("convertible", "0.2")
+    converted = kerasdrop.convert(model)
+    layer = converted.get_layer("path")
+    assert isinstance(layer, L.DropPath) and layer.rate == pytest.approx(0.2)
+    x = np.ones((3, 4, 8), "float32")
+    np.testing.assert_allclose(converted(x), model(x), rtol=1e-6)
+    assert type(kerasdrop.strip_dropout(converted).get_layer("path")) is keras.layers.Identity
 
 
 def test_convnext_stochastic_depth_becomes_drop_path():

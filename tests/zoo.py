@@ -195,11 +195,10 @@ def mobilenetv5_backbone(seed=0):
 
 
 def dinov2_backbone(seed=0):
-    """A keras-hub DINOV2Backbone (16x16, 2 layers) with drop_path_rate=0.2: DINOV2DropPath.
-
-    keras-hub's DINOV2DropPath fails in training (its noise shape keeps the
-    symbolic batch size None) and adds no floor (not a 0/1 mask): inference only.
-    """
+    """A keras-hub DINOV2Backbone (16x16, 2 layers), drop_path_rate=0.2: inference only."""
+    # keras-hub's DINOV2DropPath fails in training (its noise shape, set in
+    # build, keeps the symbolic batch size None) and has no floor: it scales by
+    # (u + keep) / keep, u ~ U[0, 1), instead of a 0/1 mask.
     import keras_hub
 
     _seed(seed)
@@ -217,10 +216,9 @@ def dinov2_backbone(seed=0):
 
 
 def dinov3_backbone(seed=0):
-    """A keras-hub DINOV3Backbone (16x16, 2 layers) with drop_path_rate=0.2: DINOV3DropPath.
-
-    Same training failure as `dinov2_backbone`: inference only.
-    """
+    """A keras-hub DINOV3Backbone (16x16, 2 layers), drop_path_rate=0.2: inference only."""
+    # DINOV3DropPath is DINOV2DropPath's copy: same training failure. Layer 0
+    # gets rate 0 (an Identity layer), layer 1 a DINOV3DropPath(0.2).
     import keras_hub
 
     _seed(seed)
