@@ -252,6 +252,26 @@ def input_signature(model, sample_inputs=None):
     return [keras.tree.map_structure(spec, structure)]
 
 
+def _fixed_unknown_dims(signature, sample_inputs):
+    """The signature with unknown non-batch dimensions set from the samples.
+
+    On JAX, Keras exports through jax2tf, whose symbolic shapes cannot trace
+    some layers (keras-hub's position embeddings compare the sequence length
+    with their maximum); the batch dimension stays free.
+    """
+    flat_specs = keras.tree.flatten(signature)
+    flat_samples = [np.asarray(x) for x in keras.tree.flatten(sample_inputs)]
+    fixed = []
+    for spec, sample in zip(flat_specs, flat_samples):
+        shape = (None,) + tuple(
+            sample.shape[i] if d is None else d
+            for i, d in enumerate(spec.shape)
+            if i > 0
+        )
+        fixed.append(keras.InputSpec(shape=shape, dtype=spec.dtype, name=spec.name))
+    return keras.tree.pack_sequence_as(signature, fixed)
+
+
 def sample_inputs_for(model, batch_size=4, seed=0):
     """Random numpy inputs matching the model's input specs.
 
@@ -749,8 +769,10 @@ def export(
 
     Backends: SavedModel export runs on TensorFlow and on JAX (through
     Keras' jax2tf `ExportArchive`; the random-op check cannot see inside the
-    compiled JAX module there, outputs are still compared). ONNX and LiteRT
-    follow Keras' support.
+    compiled JAX module there, outputs are still compared; unknown non-batch
+    dimensions, such as a text model's sequence length, are fixed to those of
+    the sample inputs, since jax2tf cannot trace keras-hub's position
+    embeddings with a symbolic length). ONNX and LiteRT follow Keras' support.
 
     Args:
         model: a built `keras.Model` (any model `strip_dropout` copies).
@@ -798,6 +820,8 @@ def export(
             f"not match model(x, training=False): {problem}."
         )
     signature = input_signature(stripped, sample_inputs)
+    if keras.backend.backend() == "jax":
+        signature = _fixed_unknown_dims(signature, sample_inputs)
 
     if format == "tf_saved_model":
         names = [spec.name for spec in keras.tree.flatten(signature)]
