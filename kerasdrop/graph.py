@@ -72,7 +72,12 @@ def _children(layer):
     """Sublayers tracked by `layer` (graph layers, attributes, containers)."""
     if isinstance(layer, (base_lib.DropoutBase, keras.layers.RNN)):
         return []  # a Concrete wrapper's inner layer; an RNN's cell (one site)
-    return [c for c in getattr(layer, "_layers", []) if c is not layer]
+    skip = {id(layer)}
+    if isinstance(layer, keras.layers.MultiHeadAttention) and not layer._dropout:
+        # With dropout=0 its call never runs `_dropout_layer` (and takes
+        # the fused attention path): that layer is no dropout to reach.
+        skip.add(id(getattr(layer, "_dropout_layer", None)))
+    return [c for c in getattr(layer, "_layers", []) if id(c) not in skip]
 
 
 def _rnn_site(layer):

@@ -52,7 +52,7 @@ def _common(layer, mc):
     return {
         "name": layer.name,
         "dtype": config.get("dtype"),
-        "seed": _int_or_none(getattr(layer, "seed", config.get("seed"))),
+        "seed": _int_or_none(config.get("seed", getattr(layer, "seed", None))),
         "mc": mc,
     }
 
