@@ -10,7 +10,6 @@ bar and TensorBoard show them.
 
 import math
 import numbers
-import re
 import warnings
 
 import keras
@@ -29,33 +28,6 @@ LOG_PREFIX = "dropout/"
 # ----------------------------------------------------------------------------
 # Finding layers.
 # ----------------------------------------------------------------------------
-def _matches(selector, layer):
-    if isinstance(selector, type):
-        return isinstance(layer, selector)
-    return selector == layer.name or re.fullmatch(selector, layer.name) is not None
-
-
-def _check_selector(name, selector):
-    items = selector if isinstance(selector, (list, tuple)) else [selector]
-    for item in items:
-        if isinstance(item, type):
-            continue
-        if not isinstance(item, str):
-            raise TypeError(
-                f"Invalid value received for argument `{name}`. Expected a layer "
-                "name, a regular expression, a layer class, or a list of them. "
-                f"Received: {name}={selector!r}"
-            )
-        try:
-            re.compile(item)
-        except re.error as e:
-            raise ValueError(
-                f"Invalid value received for argument `{name}`. {item!r} is not "
-                f"a valid regular expression ({e}). Received: {name}={selector!r}"
-            ) from None
-    return list(items)
-
-
 def select_layers(
     model, selector=None, argument="layers", learned=True, who="kerasdrop"
 ):
@@ -80,9 +52,9 @@ def select_layers(
     """
     sites = graph.find(model)
     candidates = [site.layer for site in sites if site.status == "kerasdrop"]
-    others = [site for site in sites if site.status != "kerasdrop"]
+    others = graph.unreached(model, sites)
     if not candidates:
-        convertible = [site.path for site in others if site.status == "convertible"]
+        convertible = [site.path for site in sites if site.status == "convertible"]
         if convertible:
             raise ValueError(
                 f"Model '{model.name}' has dropout layers {convertible} "
@@ -105,9 +77,9 @@ def select_layers(
                     "their rate (Concrete Dropout); there is no rate to set."
                 )
         return candidates
-    items = _check_selector(argument, selector)
+    items = graph.check_selector(argument, selector)
     chosen = [
-        layer for layer in candidates if any(_matches(s, layer) for s in items)
+        layer for layer in candidates if any(graph.matches(s, layer) for s in items)
     ]
     refused = [layer.name for layer in chosen if layer.learned and not learned]
     if refused:
@@ -178,7 +150,7 @@ def _check_schedule_arg(schedule):
             )
         out = {}
         for pattern, value in schedule.items():
-            _check_selector("schedule", pattern)
+            graph.check_selector("schedule", pattern)
             out[pattern] = _check_schedule_arg(value)
         return out
     if isinstance(schedule, numbers.Real) and not isinstance(schedule, bool):
@@ -230,7 +202,7 @@ class DropoutScheduler(keras.callbacks.Callback):
         super().__init__()
         self.schedule = _check_schedule_arg(schedule)
         if layers is not None:
-            _check_selector("layers", layers)
+            graph.check_selector("layers", layers)
         self.layers = layers
         self.unit = _check_choice("unit", unit, UNITS)
         self.mode = _check_choice("mode", mode, MODES)
@@ -253,7 +225,7 @@ class DropoutScheduler(keras.callbacks.Callback):
         pairs, used = [], set()
         for layer in layers:
             for pattern, schedule in self.schedule.items():
-                if _matches(pattern, layer):
+                if graph.matches(pattern, layer):
                     pairs.append((layer, schedule))
                     used.add(pattern)
                     break
@@ -497,7 +469,7 @@ class AdaptiveDropout(keras.callbacks.Callback):
         self.underfit_gap = float(underfit_gap)
         self.mode = _check_choice("mode", mode, ("auto", "min", "max"))
         if layers is not None:
-            _check_selector("layers", layers)
+            graph.check_selector("layers", layers)
         self.layers = layers
         self.verbose = _check_verbose(verbose)
         self._reset()
@@ -633,7 +605,7 @@ class DropoutLogger(keras.callbacks.Callback):
     def __init__(self, layers=None, per_batch=False):
         super().__init__()
         if layers is not None:
-            _check_selector("layers", layers)
+            graph.check_selector("layers", layers)
         self.layers = layers
         if not isinstance(per_batch, bool):
             raise TypeError(

@@ -89,6 +89,26 @@ def _check_args(model, to, mc, copy):
         )
 
 
+def _chosen(sites, layers, status):
+    """The sites of `status` that the `layers` selector picks (all if None)."""
+    candidates = [site for site in sites if site.status == status]
+    if layers is None:
+        return candidates
+    items = graph.check_selector("layers", layers)
+    chosen = [
+        site
+        for site in candidates
+        if any(graph.matches(item, site.layer, site.path) for item in items)
+    ]
+    if not chosen:
+        raise ValueError(
+            "Invalid value received for argument `layers`. It matches no "
+            f"dropout layer to convert; available: "
+            f"{[site.path for site in candidates]}. Received: layers={layers!r}"
+        )
+    return chosen
+
+
 def _kerasdrop_mapping(mc):
     def mapping(site):
         if site.status != "convertible":
@@ -114,7 +134,7 @@ def _keras_mapping(site):
     return _to_keras(site.layer)
 
 
-def convert(model, to="kerasdrop", mc=False, copy=True):
+def convert(model, to="kerasdrop", mc=False, copy=True, layers=None):
     """Swaps a model's dropout layers, at any depth, for kerasdrop ones or back.
 
     `to="kerasdrop"` replaces every dropout layer of a known class by the
@@ -149,6 +169,12 @@ def convert(model, to="kerasdrop", mc=False, copy=True):
         mc: bool, default False. With `to="kerasdrop"`, build the new layers
             with `mc=True` (they also drop at inference).
         copy: bool, default True. Rewrite a copy (True) or `model` (False).
+        layers: None (all), or a layer name, a regular expression matched
+            in full against names and paths (as `kerasdrop.graph.find`
+            reports them), a layer class, or a list of them: convert only
+            those. `convert(model, layers="classifier_dropout")` samples
+            only the head under MC, and `mc.predict` then runs the rest once
+            per batch.
 
     Returns:
         The converted model (`model` itself when `copy=False`).
@@ -165,11 +191,13 @@ def convert(model, to="kerasdrop", mc=False, copy=True):
     True
     """
     _check_args(model, to, mc, copy)
+    status = "convertible" if to == "kerasdrop" else "kerasdrop"
+    _chosen(graph.find(model), layers, status)  # a bad selector changes nothing
     if copy:
         model = graph.copy_model(model)
     mapping = _kerasdrop_mapping(mc) if to == "kerasdrop" else _keras_mapping
     sites = graph.find(model)
-    replaced = graph.rewrite(model, mapping, sites)
+    replaced = graph.rewrite(model, mapping, _chosen(sites, layers, status))
     if to == "kerasdrop":
         left = [s for s in sites if s.status == "unreachable"]
         graph.warn_unreached(model, "kerasdrop.convert", left)

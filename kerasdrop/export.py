@@ -451,7 +451,7 @@ def _mc_model(model, mc_samples):
         )
     graph.warn_unreached(
         model, "kerasdrop.export (mc signature)",
-        [site for site in sites if site.status != "kerasdrop"], stacklevel=4,
+        graph.unreached(model, sites), stacklevel=4,
     )
     return model
 

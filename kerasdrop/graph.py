@@ -20,6 +20,7 @@ that would silently load stock dropout back.
 
 import contextlib
 import dataclasses
+import re
 import warnings
 import weakref
 
@@ -233,9 +234,58 @@ def holds_kerasdrop(layer):
     )
 
 
-def unreached(model):
-    """Sites of `model` that kerasdrop does not drive (not kerasdrop layers)."""
-    return [site for site in find(model) if site.status != "kerasdrop"]
+def matches(selector, layer, path=None):
+    """True when a selector item (a name or regular expression, matched
+    in full against the layer name or its path, or a layer class) picks
+    `layer`."""
+    if isinstance(selector, type):
+        return isinstance(layer, selector)
+    names = [layer.name] + ([path] if path else [])
+    return any(
+        selector == name or re.fullmatch(selector, name) is not None
+        for name in names
+    )
+
+
+def check_selector(name, selector):
+    """The selector as a list; raises a Keras-style error for a bad one."""
+    items = selector if isinstance(selector, (list, tuple)) else [selector]
+    for item in items:
+        if isinstance(item, type):
+            continue
+        if not isinstance(item, str):
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a layer "
+                "name, a regular expression, a layer class, or a list of them. "
+                f"Received: {name}={selector!r}"
+            )
+        try:
+            re.compile(item)
+        except re.error as e:
+            raise ValueError(
+                f"Invalid value received for argument `{name}`. {item!r} is not "
+                f"a valid regular expression ({e}). Received: {name}={selector!r}"
+            ) from None
+    return list(items)
+
+
+def unreached(model, sites=None):
+    """Sites of `model` (or of `sites`) that kerasdrop does not drive: not
+    kerasdrop layers, leaving out stock layers at rate 0 (they never drop)."""
+    sites = find(model) if sites is None else sites
+    return [
+        site
+        for site in sites
+        if site.status != "kerasdrop" and not _inert(site.layer)
+    ]
+
+
+def _inert(layer):
+    kind = registry.kind_of(layer)
+    try:
+        return kind is not None and kind.read_rate(layer) == 0.0
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 def describe(site):
@@ -546,9 +596,13 @@ def _rebuild_model(model):
         # trip (nested Sequential models with their own Input).
         return keras.models.clone_model(model)
     config = keras.saving.serialize_keras_object(model)
-    return keras.saving.deserialize_keras_object(
-        config, custom_objects=_classes(model)
-    )
+    with warnings.catch_warnings():
+        # keras-hub tasks: "compile() was not called ... custom" (the copy is
+        # not compiled, as the docstrings of convert and strip say).
+        warnings.filterwarnings("ignore", message=r"`compile\(\)` was not called")
+        return keras.saving.deserialize_keras_object(
+            config, custom_objects=_classes(model)
+        )
 
 
 def _replay_swaps(model, copy):

@@ -122,11 +122,11 @@ def _reachable_layers(model, who):
     `convert` would find something to convert)."""
     sites = graph.find(model)
     layers = [site.layer for site in sites if site.status == "kerasdrop"]
-    others = [site for site in sites if site.status != "kerasdrop"]
+    others = graph.unreached(model, sites)
     if layers:
         graph.warn_unreached(model, who, others, stacklevel=4)
         return layers
-    convertible = [site for site in others if site.status == "convertible"]
+    convertible = [site for site in sites if site.status == "convertible"]
     if convertible:
         hint = (
             f" It has {len(convertible)} dropout layer(s) kerasdrop can convert "

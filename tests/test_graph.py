@@ -320,6 +320,29 @@ def test_keras_hub_bert_logits_and_convert_back(tmp_path):
         kerasdrop.export(model, tmp_path / "served", sample_inputs=x, mc_samples=4)
 
 
+@hub
+def test_convert_selected_layers_only_and_prefix_reuse():
+    model = zoo.bert_classifier()
+    with pytest.raises(TypeError, match="argument `layers`"):
+        kerasdrop.convert(model, layers=3)
+    with pytest.raises(ValueError, match="matches no dropout layer.*classifier_dropout"):
+        kerasdrop.convert(model, layers="nope")
+    head = kerasdrop.convert(model, layers="classifier_dropout")
+    (layer,) = graph.dropout_layers(head)
+    assert layer.name == "classifier_dropout"
+    by_path = kerasdrop.convert(model, layers=r"bert_backbone/transformer_layer_0/.*")
+    assert {s.path.split("/")[1] for s in graph.find(by_path) if s.status == "kerasdrop"} == {
+        "transformer_layer_0"
+    }
+    # Only the head samples: the backbone is the deterministic prefix.
+    prefix, _ = kerasdrop.mc.split_deterministic_prefix(head)
+    assert prefix is not None
+    x = zoo.bert_inputs(4)
+    with pytest.warns(UserWarning, match="(?s)does not reach 7 .*embeddings_dropout"):
+        result = kerasdrop.mc.predict(head, x, samples=4, task="logits", verbose=0)
+    assert float(result.mutual_information.max()) > 0
+
+
 # ----------------------------------------------------------------------------
 # The registry.
 # ----------------------------------------------------------------------------
