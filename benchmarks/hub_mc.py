@@ -97,6 +97,7 @@ def main(argv=None):
     prefix = summarize(alternate({"mc": head_mc, "predict": one_predict}, args.reps), "predict")
     result = {
         "benchmark": "hub_mc",
+        "command": " ".join(["python benchmarks/hub_mc.py"] + (argv or sys.argv[1:])),
         "model": "keras-hub BertTextClassifier, 2 layers, hidden 16, seq 16, converted",
         "samples": T,
         "inputs": args.inputs,

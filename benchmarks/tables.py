@@ -141,6 +141,29 @@ def mc_table(r):
     ]
 
 
+def hub_table(r):
+    speed, prefix = r["speed"]["median_s"], r["prefix"]["median_s"]
+    return [
+        f"MC dropout on a converted keras-hub `BertTextClassifier` (`{r['command'].strip()}`; "
+        f"2 layers, hidden 16, sequence 16; T = {r['samples']}, {r['inputs']} inputs; "
+        "median paired ratios):",
+        "",
+        "| measure | figure | target |",
+        "|---|---|---|",
+        f"| `mc.predict(task=\"logits\")` speed-up over a loop of T `model(x, training=True)` | "
+        f"**{r['speedup_over_training_true_loop']:.1f}x** ({speed['loop']:.2f} s vs "
+        f"{speed['mc_predict']:.3f} s) | >= 10x |",
+        f"| T compiled inference passes (no masks drawn) / `mc.predict` | "
+        f"{r['compute_floor_over_mc_predict']:.2f} ({speed['compute_floor']:.3f} s) | - |",
+        f"| dropout only in the head (`convert(model, layers=\"classifier_dropout\")`): "
+        f"`mc.predict` / one `predict` | **{r['head_only_mc_over_one_predict']:.2f}x** "
+        f"({prefix['mc']:.3f} s vs {prefix['predict']:.3f} s) | <= 1.5x |",
+        f"| peak RSS growth during one call, after warm-up: `mc.predict` / loop | "
+        f"{r['peak_rss_growth_mib']['mc_predict_mib']:.1f} / "
+        f"{r['peak_rss_growth_mib']['loop_mib']:.1f} MiB | - |",
+    ]
+
+
 def uci_table(r):
     import sys
 
@@ -160,7 +183,8 @@ def render():
     parts = []
     for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
                      ("concrete_overhead", concrete_table), ("concrete_toy", toy_table),
-                     ("export_latency", export_table), ("mc_predict", mc_table)):
+                     ("export_latency", export_table), ("mc_predict", mc_table),
+                     ("hub_mc", hub_table)):
         result = load(name)
         if result is not None:
             parts.append("\n".join(fn(result)))
