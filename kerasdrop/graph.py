@@ -606,18 +606,33 @@ def _rebuild_model(model):
 
 
 def _replay_swaps(model, copy):
-    """Re-applies to `copy` the swaps an owner's config does not rebuild."""
-    wanted = {site.path: site.layer for site in find(model) if owned(site)}
+    """Re-applies to `copy` the swaps an owner's config does not rebuild.
+
+    Sites are paired in walk order (a rebuilt keras-hub model may name its
+    layers differently, so paths can change; the structure does not).
+    """
+    ours, theirs = find(model), find(copy)
+    if len(ours) != len(theirs):
+        raise TypeError(
+            "Invalid value received for argument `model`. Its copy rebuilt "
+            f"from config has {len(theirs)} dropout-bearing layers instead of "
+            f"{len(ours)}."
+        )
+    wanted = {
+        id(other.layer): site.layer
+        for site, other in zip(ours, theirs)
+        if owned(site) and type(site.layer) is not type(other.layer)
+    }
     if not wanted:
         return
 
     def mapping(site):
-        layer = wanted.get(site.path)
-        if layer is None or type(layer) is type(site.layer):
+        layer = wanted.get(id(site.layer))
+        if layer is None:
             return None
         return rebuild(keras.saving.serialize_keras_object(layer), site.layer.name)
 
-    rewrite(copy, mapping)
+    rewrite(copy, mapping, theirs)
 
 
 def rebuild(serialized, name):

@@ -108,6 +108,12 @@ def test_rnn_dropout_named_everywhere_and_export_succeeds(tmp_path):
             pass
 
 
+def test_bidirectional_rnn_dropout_is_named_per_direction():
+    sites = graph.find(zoo.bidirectional_gru_model())
+    assert [s.path for s in sites] == ["bigru/forward_layer", "bigru/backward_layer"]
+    assert all(s.status == "unreachable" and "dropout=0.1" in s.reason for s in sites)
+
+
 def test_partial_reach_warns_once_per_model_and_caller():
     inputs = keras.Input((5, 4))
     h = keras.layers.LSTM(8, dropout=0.2, name="lstm")(inputs)
@@ -261,31 +267,37 @@ def test_reach_contract(name, tmp_path):
         assert {layer.rate for layer in graph.dropout_layers(fresh)} == {0.3}
 
 
-HUB_DROP_PATHS = [
-    ("keras_hub.src.models.swin_transformer.swin_transformer_layers", "DropPath", {"drop_prob": 0.2}),
-    ("keras_hub.src.models.mit.mit_layers", "DropPath", {"rate": 0.2}),
-    ("keras_hub.src.models.dinov2.dinov2_layers", "DINOV2DropPath", {"rate": 0.2}),
-    ("keras_hub.src.models.dinov3.dinov3_layers", "DINOV3DropPath", {"rate": 0.2}),
-    ("keras_hub.src.models.mobilenetv5.mobilenetv5_layers", "DropPath", {"drop_prob": 0.2}),
-]
-
-
 @hub
-@pytest.mark.parametrize("module, name, kwargs", HUB_DROP_PATHS)
-def test_keras_hub_drop_path_layers_become_drop_path(module, name, kwargs):
-    cls = getattr(importlib.import_module(module), name)
-    inputs = keras.Input((4, 8))
-    h = keras.layers.Dense(8)(inputs)
-    outputs = inputs + cls(**kwargs, name="path")(h)
-    model = keras.Model(inputs, outputs)
-    (site,) = graph.find(model)
-    assert (site.status, site.rate) == ("convertible", "0.2")
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("hub_drop_path_model", "DropPath"),  # MiT
+        ("swin_backbone", "DropPath"),
+        ("mobilenetv5_backbone", "DropPath"),
+        ("dinov2_backbone", "DINOV2DropPath"),
+        ("dinov3_backbone", "DINOV3DropPath"),
+    ],
+)
+def test_keras_hub_drop_path_layers_become_drop_path(name, kind):
+    build, inputs = zoo.BUILDERS[name]
+    model = build()
+    x = inputs()
+    before = graph.find(model)
+    hub_paths = [
+        i
+        for i, s in enumerate(before)
+        if type(s.layer).__name__ == kind and type(s.layer).__module__.startswith("keras_hub")
+    ]
+    assert hub_paths, [type(s.layer).__name__ for s in before]
     converted = kerasdrop.convert(model)
-    layer = converted.get_layer("path")
-    assert isinstance(layer, L.DropPath) and layer.rate == pytest.approx(0.2)
-    x = np.ones((3, 4, 8), "float32")
-    np.testing.assert_allclose(converted(x), model(x), rtol=1e-6)
-    assert type(kerasdrop.strip_dropout(converted).get_layer("path")) is keras.layers.Identity
+    after = graph.find(converted)  # same order (a copy may rename layers)
+    assert len(after) == len(before)
+    assert all(isinstance(after[i].layer, L.DropPath) for i in hub_paths)
+    assert all(s.status == "kerasdrop" for s in after)
+    again = kerasdrop.convert(converted, to="keras")  # copies replay the swaps
+    assert [type(s.layer) for s in graph.find(again)] == [type(s.layer) for s in before]
+    for a, b in zip(keras.tree.flatten(converted(x)), keras.tree.flatten(model(x))):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
 def test_convnext_stochastic_depth_becomes_drop_path():
