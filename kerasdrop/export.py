@@ -369,8 +369,10 @@ CLASSIFIER_KINDS = ("softmax", "sigmoid")
 
 
 def _output_kinds(model, classifier):
-    outputs = getattr(model, "_outputs_struct", None)
-    outputs = [] if outputs is None else keras.tree.flatten(outputs)
+    try:
+        outputs = keras.tree.flatten(model.outputs)
+    except (AttributeError, ValueError):  # subclassed: no symbolic outputs
+        outputs = []
     if not outputs:  # subclassed: no symbolic outputs to read
         return None if classifier in (None, False) else [classifier]
     if classifier is False:

@@ -40,7 +40,10 @@ class Site:
     """One dropout-bearing layer of a model.
 
     Attributes:
-        path: layer names from the model down, joined by "/".
+        path: from the model down, joined by "/": a layer's name where a
+            graph (Functional, Sequential) holds it, else the attribute
+            holding it (`_dropout_layer`, `blocks[1]`), which stays the
+            same when the holder is rebuilt from its config.
         layer: the layer.
         holders: `(holder, chain)` pairs: the layers holding it directly and
             the layers from the model down to each holder.

@@ -486,6 +486,16 @@ def test_export_serving_on_every_backend(tmp_path):
     assert not np.array_equal(first["mean"], second["mean"])
 
 
+def test_mc_signature_of_a_sequential_classifier_has_entropy(tmp_path):
+    model = keras.Sequential([
+        keras.Input((4,), name="x"), keras.layers.Dense(8),
+        keras.layers.Dropout(0.3), keras.layers.Dense(3, activation="softmax"),
+    ])
+    path = kerasdrop.export(model, tmp_path / "m", mc_samples=8)
+    result = call(load_signatures(path)["mc"], sample_inputs_for(model))
+    assert {"mean", "std", "entropy", "mutual_information"} <= set(result)
+
+
 # ----------------------------------------------------------------------------
 # ONNX and LiteRT
 # ----------------------------------------------------------------------------
