@@ -60,6 +60,31 @@ def test_find_reaches_nested_dropout_and_inspect_agrees():
         assert path in text
 
 
+def test_shared_dropout_dict_io_and_nested_functional(tmp_path):
+    a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
+    i = keras.Input((6,))
+    inner = keras.Model(i, keras.layers.Dropout(0.2, name="inner_drop")(keras.layers.Dense(6)(i)), name="inner")
+    drop = keras.layers.Dropout(0.3, name="shared_drop")  # called twice
+    ha, hb = drop(a), drop(b)
+    outputs = {"o1": keras.layers.Dense(2, name="o1")(inner(ha)), "o2": keras.layers.Dense(3, name="o2")(hb - ha)}
+    model = keras.Model({"a": a, "b": b}, outputs)
+    assert [s.path for s in graph.find(model)] == ["shared_drop", "inner/inner_drop"]
+    converted = kerasdrop.convert(model)
+    assert all(s.status == "kerasdrop" for s in graph.find(converted))
+    x = {"a": np.ones((2, 6), "float32"), "b": np.zeros((2, 6), "float32")}
+    ref = model(x)
+    for key, value in converted(x).items():
+        np.testing.assert_allclose(value, ref[key], rtol=1e-6)
+    with kerasdrop.mc.sampling():
+        sampled = converted(x)
+    assert any(not np.allclose(sampled[k], ref[k]) for k in ref)
+    for key, value in kerasdrop.strip_dropout(converted)(x).items():
+        np.testing.assert_allclose(value, ref[key], rtol=1e-6)
+    converted.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert len(graph.dropout_layers(loaded)) == 2
+
+
 def test_mha_and_custom_layer_dropout_found_and_sampled():
     model = zoo.subclassed_model()
     x = zoo.subclassed_inputs()
