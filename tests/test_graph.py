@@ -151,6 +151,14 @@ def test_partial_reach_warns_once_per_model_and_caller():
         model.fit(x, y, epochs=2, verbose=0, callbacks=[cb])
     assert sum("DropoutScheduler" in str(w.message) for w in record) == 1
     assert model.get_layer("head_drop").rate == pytest.approx(0.2)
+    for callback in (
+        kerasdrop.callbacks.DropoutLogger(),
+        kerasdrop.callbacks.AdaptiveDropout(monitor="loss"),
+    ):
+        name = type(callback).__name__
+        with pytest.warns(UserWarning, match=f"(?s){name} does not reach 1 .*'lstm'"):
+            history = model.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+        assert "dropout/head_drop" in history.history  # what it reaches is logged
     with pytest.warns(UserWarning, match="(?s)mc.predict does not reach.*'lstm'"):
         kerasdrop.mc.predict(model, x, samples=2, verbose=0)
     with warnings.catch_warnings():
