@@ -21,11 +21,9 @@ import weakref
 import keras
 import numpy as np
 from keras import ops
-from keras.src.models.functional import Functional
 
 from kerasdrop import graph
 from kerasdrop import metrics as metrics_lib
-from kerasdrop import registry
 from kerasdrop.layers import base as base_lib
 
 
@@ -273,80 +271,18 @@ class _ChunkSampler(keras.Model):
 
 
 # ----------------------------------------------------------------------
-# The deterministic prefix.
+# The deterministic prefix (`kerasdrop.graph` cuts the graph).
 # ----------------------------------------------------------------------
-def _graph_of(model):
-    """The Functional graph of `model` (a Sequential's inner one), or None."""
-    if isinstance(model, Functional):  # keras-hub tasks and backbones too
-        return model
-    if isinstance(model, keras.Sequential):
-        return getattr(model, "_functional", None)
-    return None
-
-
-def _is_stochastic_op(op):
-    return isinstance(op, keras.layers.Layer) and graph.holds_kerasdrop(op)
-
-
-def split_deterministic_prefix(model):
-    """Splits a Functional/Sequential model at its first dropout layers.
-
-    Returns `(prefix, suffix)`: `prefix` maps the model inputs to the
-    deterministic tensors the stochastic part needs (the "frontier"), and
-    `suffix` maps those to the model outputs; `suffix(prefix(x))` is the
-    model. Returns `(None, model)` when there is nothing to reuse (the first
-    dropout layer reads a model input, or the model is subclassed).
-    """
-    graph = _graph_of(model)
-    if graph is None:
-        return None, model
-    stochastic = set()
-    frontier = {}
-    for depth in sorted(graph._nodes_by_depth, reverse=True):
-        for node in graph._nodes_by_depth[depth]:
-            inputs = list(node.input_tensors)
-            if _is_stochastic_op(node.operation) or any(
-                id(t) in stochastic for t in inputs
-            ):
-                for tensor in inputs:
-                    if id(tensor) not in stochastic:
-                        frontier[id(tensor)] = tensor
-                for tensor in node.output_tensors:
-                    stochastic.add(id(tensor))
-    if not stochastic:
-        return None, model
-    for tensor in keras.tree.flatten(graph.outputs):
-        if id(tensor) not in stochastic:
-            frontier[id(tensor)] = tensor
-    input_ids = {id(t) for t in keras.tree.flatten(graph.inputs)}
-    if set(frontier) <= input_ids:
-        return None, model
-    tensors = list(frontier.values())
-    if len(tensors) == 1:
-        tensors = tensors[0]
-    inputs = graph.inputs
-    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
-        inputs = inputs[0]
-    try:
-        prefix = keras.Model(inputs, tensors, name=f"{model.name}_prefix")
-        suffix = keras.Model(tensors, graph.outputs, name=f"{model.name}_suffix")
-    except Exception:  # a graph Keras cannot cut: sample the whole model
-        return None, model
-    return prefix, suffix
+split_deterministic_prefix = graph.split_deterministic_prefix
 
 
 def _row_bytes(body):
     """Rough bytes per example that one pass through `body` keeps alive."""
-    graph = _graph_of(body)
-    if graph is None:
+    tensors = graph.node_outputs(body)
+    if tensors is None:
         # Subclassed model: layers unknown; assume a 64 KiB activation path.
         return 64 * 2**10
-    total = 0
-    for nodes in graph._nodes_by_depth.values():
-        for node in nodes:
-            for tensor in node.output_tensors:
-                total += _size(tensor.shape)
-    return 4 * 2 * total
+    return 4 * 2 * sum(_size(tensor.shape) for tensor in tensors)
 
 
 def _size(shape):
@@ -476,7 +412,7 @@ def output_activation(tensor, depth=0):
     found = _layer_activation(layer)
     if found is None and (
         (isinstance(layer, base_lib.DropoutBase) and not hasattr(layer, "layer"))
-        or registry.kind_of(layer) is not None
+        or graph.is_dropout_layer(layer)
         or isinstance(layer, keras.layers.Identity)
     ):
         node = layer._inbound_nodes[history.node_index]
