@@ -183,6 +183,18 @@ def find(model):
 
     Returns:
         A list of `Site`.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> x = keras.Input((3, 8))
+    >>> h = keras.layers.MultiHeadAttention(2, 4, dropout=0.1)(x, x)
+    >>> h = keras.layers.LSTM(4, dropout=0.2, name="lstm")(h)
+    >>> model = keras.Model(x, keras.layers.Dropout(0.3, name="head")(h))
+    >>> [(s.path, s.status) for s in kerasdrop.graph.find(model)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('multi_head_attention/_dropout_layer', 'convertible'),
+     ('lstm', 'unreachable'), ('head', 'convertible')]
     """
     sites = {}
     carriers = set()  # ids of layers holding a dropout sublayer somewhere
@@ -215,7 +227,16 @@ def find(model):
 
 
 def dropout_layers(model):
-    """Every kerasdrop dropout layer of `model`, at any depth."""
+    """Every kerasdrop dropout layer of `model`, at any depth.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.1, name="a"), keras.layers.Dense(2)])
+    >>> [layer.name for layer in kerasdrop.graph.dropout_layers(model)]
+    ['a']
+    """
     return [site.layer for site in find(model) if site.status == "kerasdrop"]
 
 
@@ -388,6 +409,31 @@ def split_deterministic_prefix(model):
     return prefix, suffix
 
 
+def producer(tensor):
+    """`(operation, tensor_index, input_tensors)` of the graph node that
+    computed a symbolic `tensor`, or None for a tensor without history."""
+    history = getattr(tensor, "_keras_history", None)
+    if history is None or history.operation is None:
+        return None
+    node = history.operation._inbound_nodes[history.node_index]
+    inputs = keras.tree.flatten(node.input_tensors)
+    return history.operation, history.tensor_index, inputs
+
+
+def call_inputs(layer):
+    """Every symbolic tensor `layer` was called on, in any graph."""
+    return [
+        tensor
+        for node in layer._inbound_nodes
+        for tensor in keras.tree.flatten(node.input_tensors)
+    ]
+
+
+def all_layers(model):
+    """`model`'s layers at every depth (Keras' tracked sublayers)."""
+    return model._flatten_layers(include_self=False, recursive=True)
+
+
 def node_outputs(model):
     """Every tensor the graph of `model` computes, or None (subclassed)."""
     functional = _graph_of(model)
@@ -488,6 +534,16 @@ def _is_graph_container(layer):
 def rewrite(model, mapping, sites=None):
     """Replaces dropout layers of `model` in place: `mapping(site)` returns
     the new layer, or None to keep the old one. Returns the sites replaced.
+
+    Example (what `convert(model, copy=False)` does, by hand):
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.2)])
+    >>> done = kerasdrop.graph.rewrite(model, lambda site: kerasdrop.layers.Dropout(
+    ...     0.2, name=site.layer.name))
+    >>> type(model.layers[0]).__module__.split(".")[0]
+    'kerasdrop'
+
 
     Graph nodes, attributes, lists and dicts of every holder are updated,
     Keras' layer tracking follows (`model.weights`, `summary()`), and the

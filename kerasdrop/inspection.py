@@ -77,22 +77,22 @@ def variance_shift_warnings(model):
     1
     """
     messages = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in graph.all_layers(model):
         if not isinstance(layer, keras.layers.BatchNormalization):
             continue
-        for node in layer._inbound_nodes:
-            for tensor in keras.tree.flatten(node.input_tensors):
-                history = getattr(tensor, "_keras_history", None)
-                source = history.operation if history is not None else None
-                if source is not None and graph.is_dropout_layer(source):
-                    messages.append(
-                        f"WARNING: dropout layer '{source.name}' "
-                        f"({type(source).__name__}) directly precedes "
-                        f"BatchNormalization '{layer.name}': BN's moving "
-                        "variance is learned on dropped activations "
-                        "(variance shift at inference). Move the dropout "
-                        "after the last BatchNormalization."
-                    )
+        for tensor in graph.call_inputs(layer):
+            found = graph.producer(tensor)
+            source = found[0] if found is not None else None
+            if source is None or not graph.is_dropout_layer(source):
+                continue
+            messages.append(
+                f"WARNING: dropout layer '{source.name}' "
+                f"({type(source).__name__}) directly precedes "
+                f"BatchNormalization '{layer.name}': BN's moving "
+                "variance is learned on dropped activations "
+                "(variance shift at inference). Move the dropout "
+                "after the last BatchNormalization."
+            )
     return sorted(set(messages))
 
 

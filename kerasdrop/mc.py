@@ -399,27 +399,23 @@ def output_activation(tensor, depth=0):
     """"softmax", "sigmoid" or None: the activation producing a symbolic
     `tensor`, looking through nested models, dropout layers (they pass it
     on) and Concrete Dropout wrappers."""
-    history = getattr(tensor, "_keras_history", None)
-    if history is None or depth > 16:
+    found = graph.producer(tensor)
+    if found is None or depth > 16:
         return None
-    layer = history.operation
+    layer, index, inputs = found
     if isinstance(layer, keras.Model):
         outputs = keras.tree.flatten(layer.outputs)
-        index = history.tensor_index
         if index < len(outputs):
             return output_activation(outputs[index], depth + 1)
         return None
-    found = _layer_activation(layer)
-    if found is None and (
+    activation = _layer_activation(layer)
+    if activation is None and inputs and (
         (isinstance(layer, base_lib.DropoutBase) and not hasattr(layer, "layer"))
         or graph.is_dropout_layer(layer)
         or isinstance(layer, keras.layers.Identity)
     ):
-        node = layer._inbound_nodes[history.node_index]
-        inputs = keras.tree.flatten(node.input_tensors)
-        if inputs:
-            return output_activation(inputs[0], depth + 1)
-    return found
+        return output_activation(inputs[0], depth + 1)
+    return activation
 
 
 def infer_task(model):
