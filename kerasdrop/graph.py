@@ -720,7 +720,9 @@ def copy_model(model, hint="Pass `copy=False` to rewrite it in place"):
             f"Received: model of type {type(model).__name__}"
         )
     for old, new in zip(source, target):
-        new.assign(old.value)
+        # A host copy: on JAX a shared buffer would be deleted when either
+        # model's compiled step donates it.
+        new.assign(keras.ops.convert_to_numpy(old.value))
     return copy
 
 
