@@ -566,10 +566,21 @@ def rewrite(model, mapping, sites=None):
             _record_owner_swap(chain, site, new)
         done.append(site)
     if done:
+        _Rewrites.count += 1
         reset_compiled(model)
         if any(owned(site) for site in done):
             _guard_save(model)
     return done
+
+
+class _Rewrites:
+    count = 0
+
+
+def rewrite_count():
+    """How many rewrites changed a model so far in this process: caches of
+    compiled functions over a model (`mc.predict`'s plans) compare it."""
+    return _Rewrites.count
 
 
 def _guard_save(model):

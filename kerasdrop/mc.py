@@ -505,6 +505,9 @@ class _Plan:
 
 def _plan(model, reuse_prefix):
     plans = _PLANS.setdefault(model, {})
+    if plans.get("rewrites") != graph.rewrite_count():
+        plans.clear()  # a layer was swapped in place: traced samplers are stale
+        plans["rewrites"] = graph.rewrite_count()
     if reuse_prefix not in plans:
         plans[reuse_prefix] = _Plan(model, reuse_prefix)
     return plans[reuse_prefix]

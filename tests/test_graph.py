@@ -433,6 +433,21 @@ def test_registered_class_converts_and_bad_registrations_raise():
         kerasdrop.unregister_dropout(MyDrop)
 
 
+def test_mc_predict_sees_an_in_place_conversion():
+    model = keras.Sequential([
+        keras.Input((3,)), keras.layers.Dense(4), L.Dropout(0.5, name="kd"),
+        keras.layers.Dense(4), keras.layers.Dropout(0.5, name="stock"), keras.layers.Dense(2),
+    ])
+    x = np.ones((8, 3), "float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        kerasdrop.mc.predict(model, x, samples=8, seed=0, verbose=0)  # plan cached
+        kerasdrop.convert(model, copy=False, layers="stock")
+        kerasdrop.graph.dropout_layers(model)[0].rate = 0.0  # only 'stock' samples
+        result = kerasdrop.mc.predict(model, x, samples=8, seed=0, verbose=0)
+    assert float(result.std.max()) > 0  # a stale plan would sample nothing
+
+
 def test_all_zero_rates_warn():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), L.Dropout(0.0)])
     with pytest.warns(UserWarning, match="is 0"):
