@@ -197,7 +197,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     text = render()
     uci_text = "\n\n".join(
-        "\n".join(uci_table(r)) for r in (load("uci"), load("uci_batch32")) if r is not None
+        "\n".join(uci_table(r)) for r in (load("uci"), load("uci_batch128")) if r is not None
     )
     if args.readme:
         readme = README.read_text()

@@ -209,8 +209,8 @@ def build_parser():
                    help="training epochs (default: 10 x n_epochs.txt = 400)")
     p.add_argument("--samples", type=_positive_int("samples"), default=10000,
                    help="MC dropout passes T (default 10000)")
-    p.add_argument("--batch-size", type=_positive_int("batch-size"), default=128,
-                   help="training batch size (default 128, the protocol's)")
+    p.add_argument("--batch-size", type=_positive_int("batch-size"), default=None,
+                   help="training batch size (default 32, the paper's 2016 scripts')")
     p.add_argument("--rate", type=float, default=None, help="fixed-mode p")
     p.add_argument("--tau", type=float, default=None, help="fixed-mode tau")
     p.add_argument("--seed", type=int, default=0)
