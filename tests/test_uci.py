@@ -50,7 +50,8 @@ def test_reader(tmp_path):
 @pytest.mark.one_backend
 def test_fixed_mode_learns_and_reports(tmp_path):
     folder = make_folder(tmp_path)
-    (result,) = uci.run(folder, rate=0.01, tau=50.0, epochs=100, samples=200)
+    (result,) = uci.run(folder, rate=0.01, tau=50.0, epochs=100, samples=200,
+                          batch_size=128)  # the test's speed, not the default
     assert result["splits"] == 2 and result["epochs"] == 100
     assert [row["split"] for row in result["per_split"]] == [0, 1]
     summary = result["summary"]
