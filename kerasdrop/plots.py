@@ -53,7 +53,7 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
         rates: dict variant -> dict layer name -> list of rates (one per
             epoch; e.g. the `dropout/<name>` entries of `history.history`
             written by `kerasdrop.callbacks.DropoutLogger`). An empty inner
-            dict draws a flat line at 0 labelled "no dropout".
+            dict draws a flat line at 0 labelled "<variant> (rate 0)".
         path: PNG file to write.
         title: the figure's title.
         first_epoch: the epoch of each list's first value (1: the end of
@@ -73,7 +73,7 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
     True
     """
     _check_mapping("rates", rates)
-    figure = _figure(7.5, 4.5)
+    figure = _figure(9.5, 4.5)
     ax = figure.add_subplot(1, 1, 1)
     styles = ("-", "--", ":", "-.")
     longest = max(
@@ -84,7 +84,7 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
             ax.plot(
                 range(first_epoch, first_epoch + longest), [0.0] * longest,
                 color=_color(i),
-                label=f"{variant} (no dropout)",
+                label=f"{variant} (rate 0)",
             )
             continue
         for j, (layer, values) in enumerate(layers.items()):
@@ -102,7 +102,8 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
     ax.set_ylim(bottom=-0.02)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    # Outside the axes: inside, it covered the curves it names.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(figure, path)
 
 
@@ -154,6 +155,9 @@ def plot_curves(histories, path, metrics=("loss", "accuracy")):
 def plot_reliability(diagrams, path):
     """Reliability diagrams: accuracy against confidence, one panel per variant.
 
+    Each panel also shows the number of examples per confidence bin (bars,
+    right axis): a bin's accuracy is only as trustworthy as its count.
+
     Args:
         diagrams: dict variant -> dict mode (e.g. "deterministic", "MC") ->
             the dict of `kerasdrop.metrics.reliability_diagram` (`edges`,
@@ -178,6 +182,7 @@ def plot_reliability(diagrams, path):
     markers = ("o", "s", "^")
     for i, (variant, modes) in enumerate(diagrams.items()):
         ax = figure.add_subplot(1, n, i + 1)
+        _bin_counts(ax.twinx(), modes, last=i == n - 1)
         ax.plot([0, 1], [0, 1], ":", color="gray", label="perfect calibration")
         for j, (mode, d) in enumerate(modes.items()):
             filled = np.asarray(d["count"]) > 0
@@ -198,6 +203,18 @@ def plot_reliability(diagrams, path):
     return _save(figure, path)
 
 
+def _bin_counts(ax, modes, last):
+    """Bars of examples per bin, one bar per mode side by side."""
+    for j, d in enumerate(modes.values()):
+        edges = np.asarray(d["edges"], dtype="float64")
+        width = np.diff(edges) / len(modes)
+        ax.bar(edges[:-1] + j * width, np.asarray(d["count"]), width, align="edge",
+               color=_color(j), alpha=0.2)
+    ax.set_ylim(bottom=0)
+    if last:
+        ax.set_ylabel("examples per bin (bars)")
+
+
 def plot_uncertainty(scores, path, bins=30):
     """Histograms of uncertainty scores, in vs out of distribution.
 
@@ -207,7 +224,8 @@ def plot_uncertainty(scores, path, bins=30):
             None to draw an empty "n/a" panel. One row per score name, one
             column per variant.
         path: PNG file to write.
-        bins: histogram bins (shared by the two sets of a panel).
+        bins: histogram bins (the same edges for every panel of a score,
+            so the panels of a row share one x-axis).
 
     Returns:
         `path`.
@@ -235,6 +253,7 @@ def plot_uncertainty(scores, path, bins=30):
             f"one score per variant. Received: scores={scores!r}"
         )
     rows, cols = len(names), len(scores)
+    edges = _shared_edges(scores, names, bins)
     figure = _figure(3.6 * cols, 3.0 * rows)
     for c, (variant, per_variant) in enumerate(scores.items()):
         for r, name in enumerate(names):
@@ -250,11 +269,9 @@ def plot_uncertainty(scores, path, bins=30):
             else:
                 inside = np.asarray(pair[0], dtype="float64").ravel()
                 outside = np.asarray(pair[1], dtype="float64").ravel()
-                top = max(float(inside.max()), float(outside.max()), 1e-6)
-                edges = np.linspace(0.0, top * 1.0001, bins + 1)
-                ax.hist(inside, edges, density=True, alpha=0.55,
+                ax.hist(inside, edges[name], density=True, alpha=0.55,
                         color=_color(0), label="in distribution")
-                ax.hist(outside, edges, density=True, alpha=0.55,
+                ax.hist(outside, edges[name], density=True, alpha=0.55,
                         color=_color(3), label="out of distribution")
                 ax.legend(fontsize=7)
             if r == 0:
@@ -264,6 +281,17 @@ def plot_uncertainty(scores, path, bins=30):
             if c == 0:
                 ax.set_ylabel("density")
     return _save(figure, path)
+
+
+def _shared_edges(scores, names, bins):
+    """One set of bin edges per score name, shared by every variant's panel
+    so that the panels of a row are comparable."""
+    edges = {}
+    for name in names:
+        pairs = [v[name] for v in scores.values() if v.get(name) is not None]
+        top = max([1e-6] + [float(np.max(s)) for pair in pairs for s in pair if np.size(s)])
+        edges[name] = np.linspace(0.0, top * 1.0001, bins + 1)
+    return edges
 
 
 def image_size(path):
