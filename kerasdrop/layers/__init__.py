@@ -6,6 +6,7 @@ from kerasdrop.layers.concrete import (
     SpatialConcreteDropout,
     concrete_regularizers,
 )
+from kerasdrop.layers.drop_block import DropBlock2D, DropBlock3D
 from kerasdrop.layers.drop_path import DropPath
 from kerasdrop.layers.dropout import (
     Dropout,
@@ -23,6 +24,8 @@ __all__ = [
     "SpatialDropout3D",
     "GaussianDropout",
     "DropPath",
+    "DropBlock2D",
+    "DropBlock3D",
     "ConcreteDropout",
     "SpatialConcreteDropout",
     "concrete_regularizers",

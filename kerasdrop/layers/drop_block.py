@@ -1,0 +1,166 @@
+"""`DropBlock2D` / `DropBlock3D` (Ghiasi et al. 2018) with a variable rate."""
+
+import numbers
+
+import keras
+from keras import ops
+
+from kerasdrop.layers.base import DropoutBase
+from kerasdrop.layers.dropout import validate_data_format
+
+
+def validate_block_size(block_size, rank):
+    """A positive int, or a tuple of `rank` positive ints (one per axis).
+
+    Example:
+
+    >>> validate_block_size(3, 2), validate_block_size((3, 5), 2)
+    ((3, 3), (3, 5))
+    """
+    def integer(value):
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    sizes = (block_size,) * rank if integer(block_size) else block_size
+    if isinstance(sizes, (tuple, list)) and all(integer(s) for s in sizes):
+        error = ValueError if len(sizes) != rank or min(sizes) < 1 else None
+    else:
+        error = TypeError
+    if error is not None:
+        raise error(
+            "Invalid value received for argument `block_size`. Expected a "
+            f"positive integer or a tuple of {rank} positive integers. "
+            f"Received: block_size={block_size!r}"
+        )
+    return tuple(int(s) for s in sizes)
+
+
+class _DropBlock(DropoutBase):
+    """Drops contiguous blocks of each feature map; the rank is set below."""
+
+    rank = None
+
+    def __init__(self, rate, block_size=7, data_format=None, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        self.block_size = validate_block_size(block_size, self.rank)
+        self.data_format = validate_data_format(data_format)
+
+    def _spatial_axes(self):
+        first = 2 if self.data_format == "channels_first" else 1
+        return tuple(range(first, first + self.rank))
+
+    def _check_inputs(self, inputs):
+        super()._check_inputs(inputs)
+        if len(inputs.shape) != self.rank + 2:
+            raise ValueError(
+                f"Invalid value received for argument `inputs` of layer "
+                f"'{self.name}'. Expected a tensor of rank {self.rank + 2} "
+                f"(batch, {self.rank} spatial axes, channels). "
+                f"Received: inputs.shape={tuple(inputs.shape)}"
+            )
+        for axis, size in zip(self._spatial_axes(), self.block_size):
+            dim = inputs.shape[axis]
+            if dim is not None and dim < size:
+                raise ValueError(
+                    "Invalid value received for argument `block_size` of "
+                    f"layer '{self.name}'. Expected blocks no larger than the "
+                    f"feature map. Received: block_size={self.block_size} for "
+                    f"inputs.shape={tuple(inputs.shape)}"
+                )
+
+    def seed_rate(self, rate):
+        """Probability that a position starts a block.
+
+        Seeds are drawn on the feature map padded by `block_size - 1`, so
+        every unit is covered by exactly `prod(block_size)` candidate blocks
+        and is dropped with probability
+        `1 - (1 - gamma) ** prod(block_size) = rate`, exactly, borders
+        included. (The paper's `gamma = rate / block_size**2 * ...` counts
+        overlapping blocks twice and drops less than `rate`.)
+        """
+        area = 1
+        for size in self.block_size:
+            area *= size
+        return 1.0 - ops.power(1.0 - rate, 1.0 / area)
+
+    def mask_shape(self, inputs):
+        shape = list(ops.shape(inputs))
+        for axis, size in zip(self._spatial_axes(), self.block_size):
+            shape[axis] = shape[axis] + size - 1
+        return tuple(shape)
+
+    def drop(self, inputs, rate):
+        noise = keras.random.uniform(
+            self.mask_shape(inputs), dtype="float32", seed=self.seed_generator
+        )
+        seeds = ops.cast(ops.less(noise, self.seed_rate(rate)), "float32")
+        dropped = ops.max_pool(
+            seeds, self.block_size, strides=1, padding="valid",
+            data_format=self.data_format,
+        )
+        keep = 1.0 - dropped
+        # Normalise by the kept fraction: the expected sum is preserved.
+        scale = ops.cast(ops.size(keep), "float32") / ops.maximum(ops.sum(keep), 1.0)
+        return inputs * ops.cast(keep * scale, inputs.dtype)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "block_size": self.block_size,
+            "data_format": self.data_format,
+        }
+
+
+@keras.saving.register_keras_serializable(package="kerasdrop")
+class DropBlock2D(_DropBlock):
+    """DropBlock for images (Ghiasi et al. 2018), with a variable rate.
+
+    In training, drops contiguous `block_size` squares of every feature map
+    (each channel its own blocks) so that each unit is dropped with
+    probability `rate`, and multiplies what is kept by
+    `count(units) / count(kept units)` (the expected sum is preserved).
+    Inference is the identity. Blocks at the border are clipped. The paper
+    schedules the rate linearly from 0: pass a
+    `kerasdrop.schedules.Linear` or use `DropoutScheduler`.
+
+    Args:
+        rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`: the
+            probability that a unit is dropped.
+        block_size: int or tuple of 2 ints, the side of the dropped blocks
+            (default 7, the paper's). At most the feature map's size.
+        data_format: `"channels_last"` (default: Keras' image data format)
+            or `"channels_first"`.
+        seed: optional integer seed.
+        mc: bool. If True, also drops at inference (Monte-Carlo).
+
+    Example:
+
+    >>> import numpy as np, kerasdrop
+    >>> layer = kerasdrop.layers.DropBlock2D(0.2, block_size=3, seed=0)
+    >>> y = np.asarray(layer(np.ones((1, 8, 8, 1)), training=True))
+    >>> y.shape, bool(np.any(y == 0)), bool(abs(y.mean() - 1) < 1e-5)
+    ((1, 8, 8, 1), True, True)
+    """
+
+    rank = 2
+
+
+@keras.saving.register_keras_serializable(package="kerasdrop")
+class DropBlock3D(_DropBlock):
+    """DropBlock for volumes (3 spatial axes); see `DropBlock2D`.
+
+    Args:
+        rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
+        block_size: int or tuple of 3 ints, the side of the dropped cubes.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+        seed: optional integer seed.
+        mc: bool. If True, also drops at inference (Monte-Carlo).
+
+    Example:
+
+    >>> import numpy as np, kerasdrop
+    >>> layer = kerasdrop.layers.DropBlock3D(0.2, block_size=2, seed=0)
+    >>> tuple(layer(np.ones((1, 4, 4, 4, 2)), training=True).shape)
+    (1, 4, 4, 4, 2)
+    """
+
+    rank = 3
