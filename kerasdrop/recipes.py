@@ -11,8 +11,9 @@ Early(rate=0.1, cutoff=50, mode='constant')
 
 import numbers
 
-from kerasdrop import schedules
+from kerasdrop import graph, schedules
 from kerasdrop.callbacks import DropoutScheduler
+from kerasdrop.layers.drop_path import DropPath, depth_rates
 
 
 def _positive_int(name, value):
@@ -100,4 +101,57 @@ def annealed_dropout(epochs, initial_rate=0.5, layers=None):
     epochs = _positive_int("epochs", epochs)
     return DropoutScheduler(
         schedules.Annealed(initial_rate, epochs), layers=layers, unit="epoch"
+    )
+
+
+def stochastic_depth(model, max_rate=0.1, rule="linear", stages=None, layers=DropPath):
+    """Stochastic depth's depth rule: rates rise with depth (Huang et al. 2016).
+
+    Finds the model's `layers` (default: every `kerasdrop.layers.DropPath`,
+    at any depth, in the order the model runs them) and gives them
+    `depth_rates(max_rate, n, rule, stages)`: `linspace(0, max_rate, n)` with
+    `rule="linear"` (timm's `drop_path_rate`), or one rate per stage with
+    `rule="stage"`. The rates are assigned now and kept by the returned
+    callback at every epoch.
+
+    Args:
+        model: a Keras model holding kerasdrop `DropPath` layers (convert a
+            stock or keras-hub model first with `kerasdrop.convert`).
+        max_rate: float in `[0, 1)`, the deepest block's rate.
+        rule: `"linear"` or `"stage"`.
+        stages: blocks per stage (for `"stage"`; must sum to the count).
+        layers: which layers (a selector as for `DropoutScheduler`).
+
+    Returns:
+        A `DropoutScheduler` with one constant schedule per layer.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> from kerasdrop.layers import DropPath
+    >>> x = inputs = keras.Input((4,))
+    >>> for i in range(3):
+    ...     x = keras.layers.Add()([x, DropPath(0.0, name=f"dp{i}")(keras.layers.Dense(4)(x))])
+    >>> model = keras.Model(inputs, x)
+    >>> cb = kerasdrop.recipes.stochastic_depth(model, max_rate=0.2)
+    >>> [model.get_layer(f"dp{i}").rate for i in range(3)]
+    [0.0, 0.1, 0.2]
+    >>> # model.fit(x, y, callbacks=[cb])
+    """
+    chosen = [
+        layer for layer in graph.dropout_layers(model)
+        if any(graph.matches(item, layer) for item in graph.check_selector("layers", layers))
+    ]
+    if not chosen:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a model "
+            f"with layers matching layers={layers!r} (kerasdrop DropPath by "
+            f"default; convert a stock model first). Received: model={model.name!r}"
+        )
+    rates = depth_rates(max_rate, len(chosen), rule=rule, stages=stages)
+    for layer, rate in zip(chosen, rates):
+        layer.rate = rate
+    return DropoutScheduler(
+        {layer.name: schedules.Constant(rate) for layer, rate in zip(chosen, rates)},
+        layers=[layer.name for layer in chosen], unit="epoch",
     )

@@ -1,4 +1,7 @@
-"""`DropPath` (stochastic depth) with a variable (or scheduled) rate."""
+"""`DropPath` (stochastic depth) with a variable (or scheduled) rate, and
+the depth-wise rate rule that spreads a maximum rate over a network."""
+
+import numbers
 
 import keras
 from keras import ops
@@ -51,3 +54,89 @@ class DropPath(DropoutBase):
 
     def get_config(self):
         return {**super().get_config(), "scale_by_keep": self.scale_by_keep}
+
+
+RULES = ("linear", "stage")
+
+
+def _check_depths(depth, stages):
+    if stages is None:
+        if isinstance(depth, bool) or not isinstance(depth, numbers.Integral):
+            raise TypeError(
+                "Invalid value received for argument `depth`. Expected a "
+                f"positive integer. Received: depth={depth!r}"
+            )
+        if depth < 1:
+            raise ValueError(
+                "Invalid value received for argument `depth`. Expected a "
+                f"positive integer. Received: depth={depth!r}"
+            )
+        return [int(depth)]
+    if not isinstance(stages, (list, tuple)) or not all(
+        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in stages
+    ):
+        raise TypeError(
+            "Invalid value received for argument `stages`. Expected a list of "
+            f"positive integers (blocks per stage). Received: stages={stages!r}"
+        )
+    if not stages or min(stages) < 1 or (depth is not None and sum(stages) != depth):
+        raise ValueError(
+            "Invalid value received for argument `stages`. Expected positive "
+            f"block counts summing to depth={depth!r}. Received: stages={stages!r}"
+        )
+    return [int(d) for d in stages]
+
+
+def depth_rates(max_rate, depth=None, rule="linear", stages=None):
+    """Drop-path rates for `depth` residual blocks, shallow to deep.
+
+    `rule="linear"` (Huang et al. 2016; timm's `drop_path_rate`): block `i`
+    of `n` gets `max_rate * i / (n - 1)`, i.e. `linspace(0, max_rate, n)`
+    (a single block gets 0, as in numpy and timm).
+    `rule="stage"`: one rate per stage, constant within it and linear across
+    stages (`max_rate * s / (S - 1)` for stage `s` of `S`), for hierarchical
+    networks (give `stages`, the blocks per stage).
+
+    Args:
+        max_rate: float in `[0, 1)`, the deepest block's rate.
+        depth: number of blocks (may be omitted when `stages` is given).
+        rule: `"linear"` or `"stage"`.
+        stages: list of blocks per stage (required for `"stage"`).
+
+    Returns:
+        A list of `depth` Python floats.
+
+    Example:
+
+    >>> from kerasdrop.layers.drop_path import depth_rates
+    >>> depth_rates(0.3, 4)
+    [0.0, 0.1, 0.2, 0.3]
+    >>> depth_rates(0.2, rule="stage", stages=[1, 2, 1])
+    [0.0, 0.1, 0.1, 0.2]
+    """
+    from kerasdrop.layers.base import check_rate
+
+    max_rate = check_rate(max_rate, "max_rate")
+    if rule not in RULES:
+        raise ValueError(
+            f"Invalid value received for argument `rule`. Expected one of "
+            f"{RULES}. Received: rule={rule!r}"
+        )
+    if rule == "stage" and stages is None:
+        raise ValueError(
+            "Invalid value received for argument `stages`. Expected the blocks "
+            "per stage with rule='stage'. Received: stages=None"
+        )
+    counts = _check_depths(depth, stages)
+    if rule == "linear":
+        fractions = _fractions(sum(counts))
+    else:
+        fractions = [f for f, count in zip(_fractions(len(counts)), counts) for _ in range(count)]
+    # Rounded so that linspace(0, 0.3, 4) reads 0.1, not 0.09999999999999999.
+    return [round(max_rate * f, 12) for f in fractions]
+
+
+def _fractions(n):
+    """`numpy.linspace(0, 1, n)` as Python floats (`[0.0]` for n = 1, as
+    numpy and timm give)."""
+    return [i / (n - 1) for i in range(n)] if n > 1 else [0.0]

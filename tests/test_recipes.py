@@ -1,0 +1,71 @@
+"""Depth-wise stochastic depth: the linear and per-stage rules on models."""
+
+import keras
+import numpy as np
+import pytest
+
+import kerasdrop
+from kerasdrop.layers import DropPath, Dropout
+from kerasdrop.layers.drop_path import depth_rates
+
+
+def residual_model(depth, width=4):
+    """Residual blocks whose DropPath layers are created deepest-first, so
+    that creation order and depth order disagree."""
+    drops = [DropPath(0.0, name=f"dp_{depth - 1 - i}") for i in range(depth)][::-1]
+    x = inputs = keras.Input((width,))
+    for drop in drops:
+        x = keras.layers.Add()([x, drop(keras.layers.Dense(width)(x))])
+    x = Dropout(0.5, name="head_dropout")(x)
+    return keras.Model(inputs, keras.layers.Dense(1)(x))
+
+
+@pytest.mark.parametrize("depth, max_rate", [(2, 0.1), (5, 0.3), (12, 0.5)])
+def test_linear_rule_equals_linspace_in_depth_order(depth, max_rate):
+    model = residual_model(depth)
+    callback = kerasdrop.recipes.stochastic_depth(model, max_rate)
+    got = [model.get_layer(f"dp_{i}").rate for i in range(depth)]
+    np.testing.assert_allclose(got, np.linspace(0, max_rate, depth), atol=1e-7)
+    assert model.get_layer("head_dropout").rate == 0.5  # not a DropPath
+    # The callback keeps them at every epoch, also after someone moved them.
+    model.get_layer("dp_0").rate = 0.4
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 4)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[callback])
+    assert model.get_layer("dp_0").rate == 0.0
+
+
+def test_stage_rule_is_constant_within_stages():
+    model = residual_model(6)
+    kerasdrop.recipes.stochastic_depth(model, 0.4, rule="stage", stages=[1, 2, 3])
+    got = [model.get_layer(f"dp_{i}").rate for i in range(6)]
+    np.testing.assert_allclose(got, [0.0, 0.2, 0.2, 0.4, 0.4, 0.4], atol=1e-7)
+    assert depth_rates(0.2, rule="stage", stages=[2, 2]) == [0.0, 0.0, 0.2, 0.2]
+    assert depth_rates(0.3, 1) == [0.0]  # numpy's and timm's linspace
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, fragment",
+    [
+        ({"max_rate": 1.0}, ValueError, "max_rate=1.0"),
+        ({"max_rate": "0.1"}, TypeError, "max_rate='0.1'"),
+        ({"rule": "cosine"}, ValueError, "rule='cosine'"),
+        ({"rule": "stage"}, ValueError, "stages=None"),
+        ({"rule": "stage", "stages": [1, 1]}, ValueError, "stages=[1, 1]"),
+        ({"rule": "stage", "stages": [3, 0]}, ValueError, "stages=[3, 0]"),
+        ({"rule": "stage", "stages": "3"}, TypeError, "stages='3'"),
+        ({"layers": 3}, TypeError, "layers=3"),
+        ({"layers": "nothing_matches"}, ValueError, "layers='nothing_matches'"),
+    ],
+)
+def test_bad_arguments_raise_and_change_nothing(kwargs, exc, fragment):
+    model = residual_model(3)
+    with pytest.raises(exc, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+        kerasdrop.recipes.stochastic_depth(model, **kwargs)
+    assert [model.get_layer(f"dp_{i}").rate for i in range(3)] == [0.0, 0.0, 0.0]
+
+
+def test_depth_rates_bad_depth():
+    with pytest.raises(TypeError, match="depth=2.0"):
+        depth_rates(0.1, 2.0)
+    with pytest.raises(ValueError, match="depth=0"):
+        depth_rates(0.1, 0)
