@@ -421,6 +421,8 @@ def run_export_child(target, point, overwrite):
     """`export_child.py` exporting Input(4) -> Dense(2) with kerasdrop.export."""
     child = ROOT / "tests" / "export_child.py"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    # The kerasdrop under test, not another installed copy.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     return subprocess.Popen(
         [sys.executable, str(child), "export", str(target), point,
          "1" if overwrite else "0"],
