@@ -1,6 +1,8 @@
 """The `kerasdrop` command line."""
 
 import argparse
+import os
+import re
 import sys
 
 
@@ -23,18 +25,21 @@ def _positive_int(name):
     return parse
 
 
-def _mc_samples(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise argparse.ArgumentTypeError(
-            "Invalid value received for argument `--samples`. Expected an "
-            f"integer >= 2 (MC dropout needs several samples). Received: "
-            f"samples={text!r}"
-        )
-    return value
+def _mc_samples(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 2:
+            raise argparse.ArgumentTypeError(
+                f"Invalid value received for argument `--{name}`. Expected an "
+                f"integer >= 2 (MC dropout needs several samples). Received: "
+                f"{name}={text!r}"
+            )
+        return value
+
+    return parse
 
 
 def demo(
@@ -126,7 +131,7 @@ def build_parser():
     )
     p.add_argument(
         "--samples",
-        type=_mc_samples,
+        type=_mc_samples("samples"),
         default=None,
         help="MC dropout samples (default 50; 10 with --quick)",
     )
@@ -149,16 +154,24 @@ def build_parser():
         description=(
             "Load MODEL.keras, strip every dropout layer and write a verified "
             "SavedModel (deterministic serving_default, optional `mc` "
-            "signature), ONNX or LiteRT artifact to OUT."
+            "signature), ONNX or LiteRT artifact to OUT. An existing OUT is "
+            "replaced only with --overwrite and only if it is an export "
+            "artifact (a SavedModel directory with nothing else in it, an "
+            "ONNX or LiteRT file, an empty directory); any other file or "
+            "directory, and an OUT that is or contains MODEL.keras, is "
+            "refused and left untouched."
         ),
     )
     p.add_argument("model", metavar="MODEL.keras", help="saved Keras model")
-    p.add_argument("out", metavar="OUT", help="target directory or file")
+    p.add_argument(
+        "out", metavar="OUT",
+        help="target directory (SavedModel) or file (.onnx, .tflite)",
+    )
     p.add_argument(
         "--mc-samples",
-        type=_positive_int("mc-samples"),
+        type=_mc_samples("mc-samples"),
         default=None,
-        help="add an `mc` signature with this many dropout samples",
+        help="add an `mc` signature with this many dropout samples (>= 2)",
     )
     p.add_argument(
         "--version",
@@ -169,10 +182,15 @@ def build_parser():
     p.add_argument(
         "--format",
         choices=("tf_saved_model", "onnx", "litert"),
-        default="tf_saved_model",
+        default=None,
+        help=(
+            "default: from OUT's suffix (.onnx: onnx, .tflite: litert), "
+            "else tf_saved_model; must agree with that suffix"
+        ),
     )
     p.add_argument(
-        "--overwrite", action="store_true", help="replace an existing artifact"
+        "--overwrite", action="store_true",
+        help="replace an existing export artifact at OUT (never other files)",
     )
 
     p = sub.add_parser(
@@ -239,7 +257,7 @@ def _non_negative_int(name):
 
 def _load(path):
     """Loads a .keras file, or raises ValueError with a one-line reason."""
-    import os
+    import zipfile
 
     import keras
 
@@ -247,21 +265,58 @@ def _load(path):
 
     if not os.path.exists(path):
         raise ValueError(f"Model file '{path}' does not exist.")
-    if not str(path).endswith(".keras"):
+    if os.path.isdir(path) or not str(path).endswith(".keras"):
         raise ValueError(
             f"Expected a Keras v3 `.keras` file. Received: '{path}'"
         )
     try:
-        return keras.saving.load_model(path)
-    except Exception as err:  # corrupt file, unknown custom layer, ...
+        with open(path, "rb"):
+            pass
+    except OSError as err:
         raise ValueError(
-            f"Could not load '{path}': {type(err).__name__}: {err}"
+            f"Could not load '{path}': cannot read it ({err.strerror or err})."
+        ) from err
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"Could not load '{path}': the model file is corrupt or not a "
+            "`.keras` model (a `.keras` file is a zip archive; this one is "
+            "not, or is truncated)."
+        )
+    try:
+        return keras.saving.load_model(path)
+    except Exception as err:  # corrupt member, unknown custom layer, ...
+        raise ValueError(
+            f"Could not load '{path}': the model file is corrupt or "
+            f"unreadable ({type(err).__name__}: {err})"
         ) from err
 
 
+def _export_format(args):
+    """--format, or the format OUT's suffix names; refuses a mismatch."""
+    from kerasdrop.export import SUFFIX_FORMATS
+
+    suffix = os.path.splitext(args.out)[1]
+    implied = SUFFIX_FORMATS.get(suffix.lower())
+    if args.format is None:
+        return implied or "tf_saved_model"
+    if implied is not None and implied != args.format:
+        raise ValueError(
+            "Invalid value received for argument `--format`. OUT ends in "
+            f"'{suffix}', which is for --format {implied}. Received: "
+            f"--format {args.format} with OUT={args.out!r}"
+        )
+    return args.format
+
+
 def export_command(args, out=None):
+    from kerasdrop import artifacts
     from kerasdrop.export import export
 
+    format = _export_format(args)
+    target = artifacts.as_path(args.out, name="OUT")
+    if args.version is not None:
+        target = target / str(args.version)
+    artifacts.check_not_input(target, [args.model], received=args.out)
     model = _load(args.model)
     target = export(
         model,
@@ -269,16 +324,35 @@ def export_command(args, out=None):
         mc_samples=args.mc_samples,
         version=args.version,
         overwrite=args.overwrite,
-        format=args.format,
+        format=format,
     )
     extra = f" with an `mc` signature ({args.mc_samples} samples)" if (
         args.mc_samples
     ) else ""
     print(
-        f"Exported '{args.model}' ({args.format}){extra} to '{target}'; "
-        "verified.",
+        f"Exported '{args.model}' ({format}){extra} to '{target}'; verified.",
         file=out or sys.stdout,
     )
+
+
+#: How export's keyword arguments are spelled on the command line.
+_EXPORT_FLAGS = {
+    "overwrite": "--overwrite",
+    "mc_samples": "--mc-samples",
+    "version": "--version",
+    "format": "--format",
+    "path": "OUT",
+    "model": "MODEL",
+}
+
+
+def _in_flags(message):
+    """An error of `kerasdrop.export` with its keyword arguments as flags."""
+    message = message.replace("`overwrite=True`", "`--overwrite`")
+    for keyword, flag in _EXPORT_FLAGS.items():
+        message = message.replace(f"argument `{keyword}`", f"argument `{flag}`")
+        message = re.sub(rf"(?<![\w-]){keyword}=", f"{flag}=", message)
+    return message
 
 
 def inspect_command(args, out=None):
@@ -288,8 +362,6 @@ def inspect_command(args, out=None):
 
 
 def main(argv=None):
-    import os
-
     # TensorFlow's C++ start-up notices (oneDNN, CUDA probing) bury the
     # command's own output; a value the user set wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -310,7 +382,8 @@ def main(argv=None):
 
             uci_command(args)
     except (ValueError, TypeError, ImportError) as err:
-        print(f"kerasdrop {args.command}: error: {err}", file=sys.stderr)
+        message = _in_flags(str(err)) if args.command == "export" else err
+        print(f"kerasdrop {args.command}: error: {message}", file=sys.stderr)
         return 1
     return 0
 

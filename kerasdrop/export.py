@@ -16,19 +16,16 @@ SavedModels, never when `kerasdrop` is imported.
 """
 
 import numbers
-import os
-import shutil
-import tempfile
+import re
 import warnings
-from pathlib import Path
 
 import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import graph
+from kerasdrop import artifacts, graph, registry
 from kerasdrop import mc as mc_lib
-from kerasdrop import registry
+from kerasdrop import schedules as schedules_lib
 from kerasdrop.graph import is_dropout_layer  # noqa: F401 (public name)
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import concrete as concrete_lib
@@ -78,7 +75,7 @@ _RANDOM_PREFIXES = ("StatelessRandom", "RandomUniform", "RandomStandard")
 class ExportError(ValueError):
     """An export that failed or whose artifact did not pass verification.
 
-    Nothing is left at the target path when it is raised.
+    The target path is as it was when it is raised (nothing new is left).
     """
 
 
@@ -513,15 +510,41 @@ def _live_random_nodes(concrete_function):
 
 
 # ----------------------------------------------------------------------------
-# Writing safely.
+# Where to write (files themselves: kerasdrop.artifacts).
 # ----------------------------------------------------------------------------
-def _check_path(path, version, format, overwrite):
-    if not isinstance(path, (str, os.PathLike)):
+#: File name suffixes that name an export format.
+SUFFIX_FORMATS = {".onnx": "onnx", ".tflite": "litert"}
+
+
+def _check_version(version):
+    if isinstance(version, str) and version.isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, (numbers.Integral, str)):
         raise TypeError(
-            "Invalid value received for argument `path`. Expected a str or "
-            f"os.PathLike. Received: path={path!r} of type {type(path).__name__}"
+            "Invalid value received for argument `version`. Expected None or "
+            f"a non-negative integer. Received: version={version!r} of type "
+            f"{type(version).__name__}"
         )
-    target = Path(path)
+    if isinstance(version, str) or version < 0:
+        raise ValueError(
+            "Invalid value received for argument `version`. Expected a "
+            "non-negative integer (TF Serving loads numeric version "
+            f"directories). Received: version={version!r}"
+        )
+    return int(version)
+
+
+def _check_path(path, version, format, overwrite):
+    """The target path; refuses bad values, and an existing target unless
+    `overwrite` and it is an export artifact (`artifacts.check_target`)."""
+    target = artifacts.as_path(path)
+    implied = SUFFIX_FORMATS.get(target.suffix.lower())
+    if implied is not None and implied != format:
+        raise ValueError(
+            "Invalid value received for argument `path`. A name ending in "
+            f"'{target.suffix}' is for format={implied!r}, not {format!r}. "
+            f"Received: path={str(path)!r} with format={format!r}"
+        )
     if version is not None:
         if format != "tf_saved_model":
             raise ValueError(
@@ -529,19 +552,7 @@ def _check_path(path, version, format, overwrite):
                 "`path/<version>/` layout is for format='tf_saved_model' only. "
                 f"Received: version={version!r} with format={format!r}"
             )
-        if isinstance(version, str) and version.isdigit():
-            version = int(version)
-        if (
-            isinstance(version, bool)
-            or not isinstance(version, numbers.Integral)
-            or version < 0
-        ):
-            raise ValueError(
-                "Invalid value received for argument `version`. Expected a "
-                "non-negative integer (TF Serving loads numeric version "
-                f"directories). Received: version={version!r}"
-            )
-        target = target / str(int(version))
+        target = target / str(_check_version(version))
     if format == "litert" and target.suffix != ".tflite":
         raise ValueError(
             "Invalid value received for argument `path`. Expected a file "
@@ -553,86 +564,20 @@ def _check_path(path, version, format, overwrite):
             "Invalid value received for argument `overwrite`. Expected a "
             f"bool. Received: overwrite={overwrite!r}"
         )
-    if (target.exists() or target.is_symlink()) and not overwrite:
-        raise ValueError(
-            f"Invalid value received for argument `path`. '{target}' already "
-            "exists and was left untouched; pass `overwrite=True` to replace "
-            f"it. Received: path={str(path)!r}"
-        )
+    artifacts.check_target(target, overwrite, received=path)
     return target
-
-
-def _make_parents(directory):
-    """mkdir -p; returns the directories it created (deepest last)."""
-    created = []
-    missing = []
-    d = directory
-    while not d.exists():
-        missing.append(d)
-        if d.parent == d:
-            break
-        d = d.parent
-    for d in reversed(missing):
-        d.mkdir()
-        created.append(d)
-    return created
-
-
-def _atomic_write(target, write, check):
-    """`write(tmp_path)` then `check(tmp_path)` next to `target`, then rename.
-
-    On any failure nothing is left: neither the temporary files nor the
-    parent directories this call created; an existing `target` (overwrite)
-    is only replaced once the new artifact passed `check`.
-    """
-    target = Path(os.path.abspath(target))
-    try:
-        created = _make_parents(target.parent)
-    except OSError as err:
-        raise ValueError(
-            "Invalid value received for argument `path`. Expected a "
-            f"writable location; cannot create '{target.parent}': {err}. "
-            f"Received: path={str(target)!r}"
-        ) from err
-    tmp_dir = None
-    try:
-        try:
-            tmp_dir = Path(
-                tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
-            )
-        except OSError as err:
-            raise ValueError(
-                "Invalid value received for argument `path`. Expected a "
-                f"writable location; cannot write in '{target.parent}': {err}. "
-                f"Received: path={str(target)!r}"
-            ) from err
-        artifact = tmp_dir / target.name
-        write(artifact)
-        result = check(artifact)
-        backup = None
-        if target.exists() or target.is_symlink():
-            backup = tmp_dir / "previous"
-            os.rename(target, backup)
-        try:
-            os.rename(artifact, target)
-        except OSError:
-            if backup is not None:
-                os.rename(backup, target)
-            raise
-        return result
-    except BaseException:
-        for d in reversed(created):
-            shutil.rmtree(d, ignore_errors=True)
-        raise
-    finally:
-        if tmp_dir is not None:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------
 # export
 # ----------------------------------------------------------------------------
 def _check_export_args(model, mc_samples, format, classifier, rtol, atol):
+    if not isinstance(format, str):
+        raise TypeError(
+            "Invalid value received for argument `format`. Expected one of "
+            f"{FORMATS}. Received: format={format!r} of type "
+            f"{type(format).__name__}"
+        )
     if format not in FORMATS:
         raise ValueError(
             "Invalid value received for argument `format`. Expected one of "
@@ -658,20 +603,22 @@ def _check_export_args(model, mc_samples, format, classifier, rtol, atol):
                 "exports are deterministic. "
                 f"Received: mc_samples={mc_samples!r} with format={format!r}"
             )
-    if classifier not in (None, False) + CLASSIFIER_KINDS:
+    if classifier is not None and not isinstance(classifier, (bool, str)):
+        raise TypeError(
+            "Invalid value received for argument `classifier`. Expected None, "
+            f"False, 'softmax' or 'sigmoid'. Received: classifier={classifier!r} "
+            f"of type {type(classifier).__name__}"
+        )
+    if classifier is not None and classifier is not False and (
+        classifier not in CLASSIFIER_KINDS
+    ):
         raise ValueError(
             "Invalid value received for argument `classifier`. Expected None "
             "(detect from the output activation), False, 'softmax' or "
             f"'sigmoid'. Received: classifier={classifier!r}"
         )
     for name, value in (("rtol", rtol), ("atol", atol)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            value >= 0
-        ):
-            raise ValueError(
-                f"Invalid value received for argument `{name}`. Expected a "
-                f"number >= 0. Received: {name}={value!r}"
-            )
+        schedules_lib._check_number(name, value, minimum=0)
 
 
 def _verify_saved_model(path, sample, expected, mc_samples, rtol, atol, names):
@@ -761,8 +708,18 @@ def export(
 
     The artifact is written into a temporary directory next to `path` and
     renamed into place once verified, so a failure leaves nothing at `path`
-    (and an existing artifact, replaced only with `overwrite=True`, stays as
-    it was). Verification reloads it (`tf.saved_model.load`, onnxruntime or
+    (and an existing artifact stays as it was). An existing `path` is
+    replaced only with `overwrite=True`, and only if it is an export
+    artifact, recognised by its content: a SavedModel directory holding
+    nothing but `saved_model.pb`, `fingerprint.pb`, `variables/` and
+    `assets/`, an ONNX or LiteRT file, or an empty directory. Anything else
+    (a directory with other files, another kind of file, a symbolic link,
+    the working directory) raises `ValueError` and is left untouched. A
+    second export to the same path while one runs raises `ValueError`; an
+    export killed midway leaves hidden `.<name>.kerasdrop-*` entries beside
+    `path` that the next export to `path` removes, restoring the previous
+    artifact if the kill came between its two renames (see
+    `kerasdrop.artifacts`). Verification reloads it (`tf.saved_model.load`, onnxruntime or
     the TFLite interpreter), checks its outputs against
     `model(x, training=False)` on `sample_inputs`, checks that two calls
     return identical outputs and, for SavedModels, that the
@@ -782,8 +739,10 @@ def export(
         mc_samples: None, or an integer >= 2: add the `mc` signature.
         version: None, or a non-negative integer: write TF Serving's layout
             `path/<version>/` (SavedModel only).
-        overwrite: replace an existing artifact at the target.
-        format: "tf_saved_model", "onnx" or "litert".
+        overwrite: replace an existing export artifact at the target
+            (never other files or directories).
+        format: "tf_saved_model", "onnx" or "litert". A path ending in
+            '.onnx' or '.tflite' must have the matching format.
         sample_inputs: inputs for verification, structured like the model's
             inputs; by default random ones from the input specs
             (`sample_inputs_for(model)`).
@@ -808,12 +767,15 @@ def export(
     target = _check_path(path, version, format, overwrite)
     _check_model(model)
     stripped = strip_dropout(model)
+    mc_model = kinds = None
     if mc_samples is not None:
         mc_model = _mc_model(model, mc_samples)
         kinds = _output_kinds(model, classifier)
     if sample_inputs is None:
         sample_inputs = sample_inputs_for(model)
-    expected = _flat_outputs(inference_outputs(model, sample_inputs))
+        expected = _flat_outputs(inference_outputs(model, sample_inputs))
+    else:
+        expected = _flat_outputs(_checked_reference(model, sample_inputs))
     got = _flat_outputs(_to_numpy(stripped(sample_inputs, training=False)))
     problem = _mismatch(expected, got, rtol, atol)
     if problem:
@@ -824,84 +786,15 @@ def export(
     signature = input_signature(stripped, sample_inputs)
     if keras.backend.backend() == "jax":
         signature = _fixed_unknown_dims(signature, sample_inputs)
-
+    reference = (sample_inputs, expected, rtol, atol)
     if format == "tf_saved_model":
-        names = [spec.name for spec in keras.tree.flatten(signature)]
-        backend_kwargs = {}
-        if keras.backend.backend() == "jax":
-            backend_kwargs = {"is_static": False}
-
-        def write(tmp):
-            archive = keras.export.ExportArchive()
-            # Track everything before the first endpoint: on JAX an endpoint
-            # binds the variables tracked so far.
-            archive.track(stripped)
-            if mc_samples is not None:
-                archive.track(mc_model)
-            archive.add_endpoint(
-                "serve",
-                lambda inputs: stripped(inputs, training=False),
-                input_signature=signature,
-                **backend_kwargs,
-            )
-            if mc_samples is not None:
-                output_names = list(getattr(mc_model, "output_names", []) or [])
-
-                def mc_fn(inputs):
-                    stats = mc_statistics(mc_model, inputs, mc_samples, kinds)
-                    if len(stats) == 1:
-                        return stats[0]
-                    if len(output_names) != len(stats):
-                        prefixes = [f"output_{i}" for i in range(len(stats))]
-                    else:
-                        prefixes = output_names
-                    return {
-                        f"{prefix}_{key}": value
-                        for prefix, s in zip(prefixes, stats)
-                        for key, value in s.items()
-                    }
-
-                archive.add_endpoint(
-                    "mc", mc_fn, input_signature=signature, **backend_kwargs
-                )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                archive.write_out(str(tmp), verbose=False)
-
-        def check(tmp):
-            return _verify_saved_model(
-                tmp, sample_inputs, expected, mc_samples, rtol, atol, names
-            )
-
+        write, check = _saved_model_io(
+            stripped, mc_model, mc_samples, kinds, signature, reference
+        )
     else:
-        file_rtol, file_atol = max(rtol, 1e-4), max(atol, 1e-5)
-
-        def write(tmp):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                stripped.export(
-                    str(tmp), format=format, verbose=False,
-                    input_signature=signature,
-                )
-
-        def check(tmp):
-            runner = _onnx_runner if format == "onnx" else _litert_runner
-            run = runner(tmp)
-            first, second = run(sample_inputs), run(sample_inputs)
-            problem = _mismatch(expected, first, file_rtol, file_atol)
-            if problem:
-                raise ExportError(
-                    f"Verification failed: the {format} artifact does not "
-                    f"match model(x, training=False): {problem}."
-                )
-            if any(not np.array_equal(a, b) for a, b in zip(first, second)):
-                raise ExportError(
-                    f"Verification failed: the {format} artifact returned "
-                    "different outputs for the same inputs in two calls."
-                )
-
+        write, check = _file_io(stripped, format, signature, reference)
     try:
-        _atomic_write(target, write, check)
+        artifacts.write_atomic(target, write, check, overwrite, received=path)
     except (ExportError, ValueError, TypeError):
         raise
     except ImportError as err:
@@ -913,9 +806,138 @@ def export(
     except Exception as err:
         raise ExportError(
             f"Export to '{target}' (format={format!r}) failed: "
-            f"{type(err).__name__}: {err}. Nothing was written at the target."
+            f"{type(err).__name__}: {err}. The target was left as it was."
         ) from err
     return target
+
+
+def _checked_reference(model, sample_inputs):
+    """`inference_outputs` on the user's `sample_inputs`, refusing inputs
+    that verification cannot use (no rows, a wrong count or dtype, a shape
+    the model refuses) with an error naming `sample_inputs`."""
+    flat = [np.asarray(x) for x in keras.tree.flatten(sample_inputs)]
+    shown = ", ".join(f"{x.dtype.name} array of shape {x.shape}" for x in flat)
+
+    def refuse(why):
+        return ValueError(
+            f"Invalid value received for argument `sample_inputs`. {why} "
+            f"Received: sample_inputs with {shown or 'no arrays'}"
+        )
+
+    if not flat or any(x.ndim == 0 or x.shape[0] == 0 for x in flat):
+        raise refuse(
+            "Expected arrays with a batch axis of at least one row "
+            "(verification compares outputs on them)."
+        )
+    try:
+        specs = keras.tree.flatten(input_signature(model))
+    except ValueError:  # subclassed: the signature comes from the samples
+        specs = None
+    if specs is not None and len(specs) != len(flat):
+        names = ", ".join(repr(spec.name) for spec in specs)
+        raise refuse(f"Expected {len(specs)} array(s), one per model input ({names}).")
+    for spec, x in zip(specs or [], flat):
+        if keras.backend.standardize_dtype(x.dtype) != spec.dtype:
+            raise refuse(
+                f"Expected {spec.dtype} for input '{spec.name}' (the exported "
+                "signature accepts that dtype only)."
+            )
+    try:
+        return inference_outputs(model, sample_inputs)
+    except (ValueError, TypeError) as err:
+        message = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
+        raise refuse(f"The model cannot run on them: {message}") from err
+
+
+def _saved_model_io(stripped, mc_model, mc_samples, kinds, signature, reference):
+    """`write(path)` and `check(path)` of a SavedModel export."""
+    sample_inputs, expected, rtol, atol = reference
+    names = [spec.name for spec in keras.tree.flatten(signature)]
+    backend_kwargs = {}
+    if keras.backend.backend() == "jax":
+        backend_kwargs = {"is_static": False}
+
+    def write(tmp):
+        archive = keras.export.ExportArchive()
+        # Track everything before the first endpoint: on JAX an endpoint
+        # binds the variables tracked so far.
+        archive.track(stripped)
+        if mc_samples is not None:
+            archive.track(mc_model)
+        archive.add_endpoint(
+            "serve",
+            lambda inputs: stripped(inputs, training=False),
+            input_signature=signature,
+            **backend_kwargs,
+        )
+        if mc_samples is not None:
+            archive.add_endpoint(
+                "mc", _mc_endpoint(mc_model, mc_samples, kinds),
+                input_signature=signature, **backend_kwargs,
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            archive.write_out(str(tmp), verbose=False)
+
+    def check(tmp):
+        return _verify_saved_model(
+            tmp, sample_inputs, expected, mc_samples, rtol, atol, names
+        )
+
+    return write, check
+
+
+def _mc_endpoint(mc_model, mc_samples, kinds):
+    """The function of the `mc` signature: a dict of statistics."""
+    output_names = list(getattr(mc_model, "output_names", []) or [])
+
+    def mc_fn(inputs):
+        stats = mc_statistics(mc_model, inputs, mc_samples, kinds)
+        if len(stats) == 1:
+            return stats[0]
+        if len(output_names) != len(stats):
+            prefixes = [f"output_{i}" for i in range(len(stats))]
+        else:
+            prefixes = output_names
+        return {
+            f"{prefix}_{key}": value
+            for prefix, s in zip(prefixes, stats)
+            for key, value in s.items()
+        }
+
+    return mc_fn
+
+
+def _file_io(stripped, format, signature, reference):
+    """`write(path)` and `check(path)` of an ONNX or LiteRT export."""
+    sample_inputs, expected, rtol, atol = reference
+    file_rtol, file_atol = max(rtol, 1e-4), max(atol, 1e-5)
+
+    def write(tmp):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stripped.export(
+                str(tmp), format=format, verbose=False,
+                input_signature=signature,
+            )
+
+    def check(tmp):
+        runner = _onnx_runner if format == "onnx" else _litert_runner
+        run = runner(tmp)
+        first, second = run(sample_inputs), run(sample_inputs)
+        problem = _mismatch(expected, first, file_rtol, file_atol)
+        if problem:
+            raise ExportError(
+                f"Verification failed: the {format} artifact does not "
+                f"match model(x, training=False): {problem}."
+            )
+        if any(not np.array_equal(a, b) for a, b in zip(first, second)):
+            raise ExportError(
+                f"Verification failed: the {format} artifact returned "
+                "different outputs for the same inputs in two calls."
+            )
+
+    return write, check
 
 
 def _onnx_runner(path):
