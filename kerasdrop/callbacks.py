@@ -8,6 +8,7 @@ into `logs` as `dropout/<layer name>`, so History, CSVLogger, the progress
 bar and TensorBoard show them.
 """
 
+import inspect
 import math
 import numbers
 import warnings
@@ -127,12 +128,20 @@ def _check_choice(name, value, choices):
 
 
 def _check_verbose(verbose):
-    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral):
-        raise TypeError(
-            "Invalid value received for argument `verbose`. Expected an "
-            f"integer. Received: verbose={verbose!r}"
-        )
-    return int(verbose)
+    return schedules_lib._check_number("verbose", verbose, minimum=0, integer=True)
+
+
+def _check_layers(layers):
+    """`layers=` of the callbacks: None or a non-empty selector."""
+    if layers is not None:
+        if isinstance(layers, (list, tuple)) and not layers:
+            raise ValueError(
+                "Invalid value received for argument `layers`. Expected None "
+                "(all kerasdrop layers) or a non-empty selection. "
+                f"Received: layers={layers!r}"
+            )
+        graph.check_selector("layers", layers)
+    return layers
 
 
 # ----------------------------------------------------------------------------
@@ -154,15 +163,38 @@ def _check_schedule_arg(schedule):
             out[pattern] = _check_schedule_arg(value)
         return out
     if isinstance(schedule, numbers.Real) and not isinstance(schedule, bool):
-        return schedules_lib.Constant(schedule)
-    if isinstance(schedule, schedules_lib.Schedule) or callable(schedule):
+        return schedules_lib.Constant(schedules_lib.check_rate("schedule", schedule))
+    if isinstance(schedule, schedules_lib.Schedule):
         return schedule
+    if callable(schedule):
+        return _check_schedule_callable(schedule)
     raise TypeError(
         "Invalid value received for argument `schedule`. Expected a "
         "`kerasdrop.schedules.Schedule`, a callable `(index, current_rate) -> "
         "rate`, or a dict from layer-name pattern to one of those. "
         f"Received: schedule={schedule!r} of type {type(schedule).__name__}"
     )
+
+
+def _check_schedule_callable(schedule):
+    """A plain callable must accept `(index, current_rate)`; checked from its
+    signature, without calling it."""
+    try:
+        signature = inspect.signature(schedule)
+    except (TypeError, ValueError):  # no signature (some builtins): trust it
+        return schedule
+    try:
+        signature.bind(0, 0.0)
+    except TypeError:
+        raise TypeError(
+            "Invalid value received for argument `schedule`. A callable "
+            "schedule is called as `schedule(index, current_rate)` and must "
+            "accept those two positional arguments (for a function of the "
+            "index only, write `lambda index, rate: f(index)` or use a "
+            "`kerasdrop.schedules.Schedule`). "
+            f"Received: schedule={schedule!r} with signature {signature}"
+        ) from None
+    return schedule
 
 
 @_register
@@ -201,9 +233,7 @@ class DropoutScheduler(keras.callbacks.Callback):
     def __init__(self, schedule, layers=None, unit="epoch", mode="set", verbose=0):
         super().__init__()
         self.schedule = _check_schedule_arg(schedule)
-        if layers is not None:
-            graph.check_selector("layers", layers)
-        self.layers = layers
+        self.layers = _check_layers(layers)
         self.unit = _check_choice("unit", unit, UNITS)
         self.mode = _check_choice("mode", mode, MODES)
         self.verbose = _check_verbose(verbose)
@@ -416,36 +446,22 @@ class AdaptiveDropout(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        if not isinstance(monitor, str) or not monitor:
+        if not isinstance(monitor, str):
             raise TypeError(
                 "Invalid value received for argument `monitor`. Expected 'gap' "
                 f"or a logs key. Received: monitor={monitor!r}"
             )
+        if not monitor:
+            raise ValueError(
+                "Invalid value received for argument `monitor`. Expected 'gap' "
+                f"or a logs key. Received: monitor={monitor!r}"
+            )
         self.monitor = monitor
-        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not (
-            factor > 1.0 and math.isfinite(factor)
-        ):
-            raise ValueError(
-                "Invalid value received for argument `factor`. Expected a "
-                f"finite number > 1. Received: factor={factor!r}"
-            )
-        self.factor = float(factor)
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(
-                    f"Invalid value received for argument `{name}`. Expected a "
-                    f"non-negative integer. Received: {name}={value!r}"
-                )
-        self.patience = int(patience)
-        self.cooldown = int(cooldown)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not (
-            min_delta >= 0
-        ):
-            raise ValueError(
-                "Invalid value received for argument `min_delta`. Expected a "
-                f"number >= 0. Received: min_delta={min_delta!r}"
-            )
-        self.min_delta = float(min_delta)
+        check = schedules_lib._check_number
+        self.factor = float(check("factor", factor, minimum=1, strict=True))
+        self.patience = check("patience", patience, minimum=0, integer=True)
+        self.cooldown = check("cooldown", cooldown, minimum=0, integer=True)
+        self.min_delta = float(check("min_delta", min_delta, minimum=0))
         for name, value in (
             ("min_rate", min_rate),
             ("max_rate", max_rate),
@@ -466,11 +482,9 @@ class AdaptiveDropout(keras.callbacks.Callback):
                 f"Expected a bool. Received: lower_on_underfit={lower_on_underfit!r}"
             )
         self.lower_on_underfit = lower_on_underfit
-        self.underfit_gap = float(underfit_gap)
+        self.underfit_gap = float(check("underfit_gap", underfit_gap))
         self.mode = _check_choice("mode", mode, ("auto", "min", "max"))
-        if layers is not None:
-            graph.check_selector("layers", layers)
-        self.layers = layers
+        self.layers = _check_layers(layers)
         self.verbose = _check_verbose(verbose)
         self._reset()
 
@@ -604,9 +618,7 @@ class DropoutLogger(keras.callbacks.Callback):
 
     def __init__(self, layers=None, per_batch=False):
         super().__init__()
-        if layers is not None:
-            graph.check_selector("layers", layers)
-        self.layers = layers
+        self.layers = _check_layers(layers)
         if not isinstance(per_batch, bool):
             raise TypeError(
                 "Invalid value received for argument `per_batch`. Expected a "

@@ -332,6 +332,58 @@ def test_bad_inputs():
         model.fit(*xy(), epochs=1, verbose=0, callbacks=[C.DropoutScheduler({"missing": S.Constant(0.1)})])
 
 
+# Constructor arguments that used to pass, or fail with a bare or misnamed
+# error: each now gets the Keras-style error naming the argument.
+BAD_CONSTRUCTOR_ARGS = [
+    (C.DropoutScheduler, {"schedule": lambda index: 0.1}, TypeError, "schedule"),
+    (C.DropoutScheduler, {"schedule": lambda i, r, extra: 0.1}, TypeError, "schedule"),
+    (C.DropoutScheduler, {"schedule": {"drop": lambda: 0.1}}, TypeError, "schedule"),
+    (C.DropoutScheduler, {"schedule": 1.5}, ValueError, "schedule"),
+    (C.DropoutScheduler, {"schedule": float("nan")}, ValueError, "schedule"),
+    (C.DropoutScheduler, {"schedule": {"drop": -0.1}}, ValueError, "schedule"),
+    (C.DropoutScheduler, {"schedule": 0.1, "layers": []}, ValueError, "layers"),
+    (C.DropoutScheduler, {"schedule": 0.1, "verbose": -1}, ValueError, "verbose"),
+    (C.AdaptiveDropout, {"underfit_gap": "x"}, TypeError, "underfit_gap"),
+    (C.AdaptiveDropout, {"underfit_gap": None}, TypeError, "underfit_gap"),
+    (C.AdaptiveDropout, {"underfit_gap": True}, TypeError, "underfit_gap"),
+    (C.AdaptiveDropout, {"underfit_gap": float("nan")}, ValueError, "underfit_gap"),
+    (C.AdaptiveDropout, {"underfit_gap": float("inf")}, ValueError, "underfit_gap"),
+    (C.AdaptiveDropout, {"factor": "x"}, TypeError, "factor"),
+    (C.AdaptiveDropout, {"factor": None}, TypeError, "factor"),
+    (C.AdaptiveDropout, {"patience": 2.5}, TypeError, "patience"),
+    (C.AdaptiveDropout, {"patience": "3"}, TypeError, "patience"),
+    (C.AdaptiveDropout, {"cooldown": None}, TypeError, "cooldown"),
+    (C.AdaptiveDropout, {"min_delta": float("inf")}, ValueError, "min_delta"),
+    (C.AdaptiveDropout, {"min_delta": "x"}, TypeError, "min_delta"),
+    (C.AdaptiveDropout, {"monitor": ""}, ValueError, "monitor"),
+    (C.AdaptiveDropout, {"layers": ()}, ValueError, "layers"),
+    (C.AdaptiveDropout, {"verbose": -2}, ValueError, "verbose"),
+    (C.DropoutLogger, {"layers": []}, ValueError, "layers"),
+]
+
+
+@pytest.mark.parametrize("cls, kwargs, error, name", BAD_CONSTRUCTOR_ARGS)
+def test_constructor_errors_name_the_argument(cls, kwargs, error, name):
+    with pytest.raises(error) as info:
+        cls(**kwargs)
+    assert type(info.value) is error
+    message = str(info.value)
+    assert f"Invalid value received for argument `{name}`" in message
+    assert f"Received: {name}=" in message
+
+
+def test_callable_schedules_that_take_index_and_rate_are_accepted():
+    def with_default(index, rate, extra=1):
+        return 0.1
+
+    class Callable:
+        def __call__(self, *args):
+            return 0.1
+
+    for schedule in (with_default, Callable(), lambda *a: 0.1, max):  # max: no signature
+        assert C.DropoutScheduler(schedule).schedule is schedule
+
+
 @pytest.mark.parametrize("bad", [float("nan"), 1.0, -0.2])
 def test_bad_schedule_value_fails_at_its_step_with_state_intact(bad):
     model = model_fn()
