@@ -9,9 +9,12 @@ bar and TensorBoard show them.
 """
 
 import inspect
+import json
 import math
 import numbers
+import os
 import warnings
+import weakref
 
 import keras
 import numpy as np
@@ -24,6 +27,10 @@ _register = keras.saving.register_keras_serializable(package="kerasdrop")
 UNITS = ("epoch", "batch")
 MODES = ("set", "scale")
 LOG_PREFIX = "dropout/"
+
+#: model -> (epoch, batches trained before it) where a kerasdrop
+#: `BackupAndRestore` resumed the model's training; read by `DropoutScheduler`.
+_RESUMED = weakref.WeakKeyDictionary()
 
 
 # ----------------------------------------------------------------------------
@@ -216,9 +223,14 @@ class DropoutScheduler(keras.callbacks.Callback):
             `[0, 1)`), so layers at 0.1 and 0.5 keep their ratio.
         verbose: 1 prints each change of rate (epoch unit only).
 
-    The index is computed from the epoch number Keras passes (and, for
-    batches, `params["steps"]`), so a run resumed by
-    `keras.callbacks.BackupAndRestore` continues the trajectory exactly.
+    The batch index is `epoch * steps + batch` when Keras knows the epoch
+    length (`params["steps"]`), so a run resumed by
+    `keras.callbacks.BackupAndRestore` continues the trajectory exactly. On a
+    dataset of unknown length (a filtered `tf.data` dataset, a generator) the
+    callback counts the batches trained; a fit that starts at a later epoch
+    takes the count of the earlier ones from
+    `kerasdrop.callbacks.BackupAndRestore` and raises a `ValueError` before
+    the first batch when nothing recorded it.
     A value that is NaN or outside `[0, 1)` raises a `ValueError` naming the
     index and layer before anything is assigned.
 
@@ -238,7 +250,8 @@ class DropoutScheduler(keras.callbacks.Callback):
         self.mode = _check_choice("mode", mode, MODES)
         self.verbose = _check_verbose(verbose)
         self._epoch = 0
-        self._batches = 0
+        self._before = None  # unknown length: batches trained before the epoch
+        self._in_epoch = 0  # and in it so far
         self._pairs = None  # (layer, schedule) for the current fit only
         self._model_id = None
         self._last = {}  # id(layer) -> rate last assigned or read
@@ -332,13 +345,41 @@ class DropoutScheduler(keras.callbacks.Callback):
                 logs[LOG_PREFIX + layer.name] = self._last[id(layer)]
 
     # -- hooks --------------------------------------------------------------
+    def _count_batches(self, epoch):
+        """Batches trained before `epoch` when the epoch length is unknown.
+
+        Counted from the batches that ran (Keras opens one batch more than
+        it trains to find the end of such a dataset); at the first epoch of a
+        fit that does not start at 0, taken from
+        `kerasdrop.callbacks.BackupAndRestore`.
+        """
+        resumed = _RESUMED.get(self.model)
+        if self._before is not None:
+            self._before += self._in_epoch
+        elif epoch == 0:
+            self._before = 0
+        elif resumed is not None and resumed[0] == epoch:
+            self._before = resumed[1]
+        else:
+            raise ValueError(
+                f"DropoutScheduler(unit='batch') starts at epoch {epoch} on a "
+                "dataset of unknown length, so it cannot know how many "
+                "batches the earlier epochs had (its global batch index). "
+                "Resume with `kerasdrop.callbacks.BackupAndRestore` in place "
+                "of `keras.callbacks.BackupAndRestore` (it records the "
+                "count), or pass `steps_per_epoch` to `fit`."
+            )
+        self._in_epoch = 0
+
     def on_train_begin(self, logs=None):
         self._pairs = None
-        self._batches = 0
+        self._before = None
         self._targets()  # fail fast on a bad selection
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        if self.unit == "batch" and not (self.params or {}).get("steps"):
+            self._count_batches(epoch)
         # Once per epoch: re-find the layers and re-read their live rates
         # (after BackupAndRestore or any other callback changed them).
         self._refresh()
@@ -349,13 +390,13 @@ class DropoutScheduler(keras.callbacks.Callback):
         if self.unit == "batch":
             steps = (self.params or {}).get("steps")
             # Known epoch length: the index follows from (epoch, batch), so a
-            # resumed run continues exactly; otherwise count batches.
-            index = self._epoch * steps + batch if steps else self._batches
+            # resumed run continues exactly; otherwise from the count.
+            index = self._epoch * steps + batch if steps else self._before + batch
             self._apply(index)
-            self._batches += 1
 
     def on_train_batch_end(self, batch, logs=None):
         if self.unit == "batch":
+            self._in_epoch = batch + 1
             self._log(logs)  # the values just assigned: no device read
 
     def on_epoch_end(self, epoch, logs=None):
@@ -641,3 +682,100 @@ class DropoutLogger(keras.callbacks.Callback):
 
     def get_config(self):
         return {"layers": self.layers, "per_batch": self.per_batch}
+
+
+# ----------------------------------------------------------------------------
+# Resuming.
+# ----------------------------------------------------------------------------
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` that also resumes dropout exactly.
+
+    Keras' callback restores the weights (the layers' rate and step
+    variables included) and restarts the interrupted epoch from its first
+    batch. With `save_freq=<int>` the checkpoint can be mid-epoch: the
+    epoch's batches before it are trained again, and a counter restored from
+    it (a layer's in-graph schedule step, like the optimizer's `iterations`)
+    stays ahead by them for the rest of training. On a dataset of unknown
+    length nothing tells `DropoutScheduler(unit="batch")` how many batches
+    the earlier epochs had.
+
+    This subclass takes the same arguments and also writes, with each
+    checkpoint, the batches trained before its epoch and in it. When it
+    resumes, it moves every in-graph schedule back to the step of the
+    epoch's first batch and gives `DropoutScheduler` the batch count, so the
+    resumed run sees the rates of an uninterrupted one, batch for batch.
+    (The optimizer's `iterations` stays as Keras restores it.)
+
+    Example:
+
+    >>> import kerasdrop
+    >>> backup = kerasdrop.callbacks.BackupAndRestore("/tmp/run", save_freq=100)
+    >>> # model.fit(dataset, epochs=10, callbacks=[backup])
+    """
+
+    def __init__(
+        self,
+        backup_dir,
+        save_freq="epoch",
+        double_checkpoint=False,
+        delete_checkpoint=True,
+    ):
+        super().__init__(
+            backup_dir,
+            save_freq=save_freq,
+            double_checkpoint=double_checkpoint,
+            delete_checkpoint=delete_checkpoint,
+        )
+        # Keras' private save hook and metadata file: refuse rather than
+        # resume inexactly if this Keras version has neither.
+        if not hasattr(self, "_training_metadata_path") or not hasattr(
+            keras.callbacks.BackupAndRestore, "_save_model"
+        ):
+            raise RuntimeError(
+                f"kerasdrop.callbacks.BackupAndRestore does not support the "
+                f"BackupAndRestore of Keras {keras.__version__}."
+            )
+        self._before = 0  # batches trained before the current epoch
+        self._in_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)  # restores the weights and the epoch
+        self._before = self._in_epoch = 0
+        _RESUMED.pop(self.model, None)
+        if not os.path.exists(self._training_metadata_path):
+            return
+        with open(self._training_metadata_path) as f:
+            metadata = json.load(f)
+        record = metadata.get("kerasdrop")
+        if record is None:  # written by keras.callbacks.BackupAndRestore
+            return
+        self._before = record["batches_before_epoch"]
+        replayed = record["batches_in_epoch"]
+        for layer in graph.dropout_layers(self.model):
+            if layer.schedule is not None and replayed:
+                layer.step = layer.step - replayed
+        _RESUMED[self.model] = (metadata["epoch"], self._before)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._in_epoch = batch + 1  # before Keras may save
+        super().on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._before += self._in_epoch
+        self._in_epoch = 0
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs=None):
+        _RESUMED.pop(self.model, None)
+        super().on_train_end(logs)
+
+    def _save_model(self):
+        super()._save_model()
+        with open(self._training_metadata_path) as f:
+            metadata = json.load(f)
+        metadata["kerasdrop"] = {
+            "batches_before_epoch": self._before,
+            "batches_in_epoch": self._in_epoch,
+        }
+        with open(self._training_metadata_path, "w") as f:
+            json.dump(metadata, f)
