@@ -3,7 +3,8 @@
 Two ways to make kerasdrop dropout layers drop at inference while every
 other layer (BatchNormalization included) stays in inference mode:
 
-- `with kerasdrop.mc.sampling(model): ...` for a block of code;
+- `with kerasdrop.mc.sampling(model): ...` for a block of code (that
+  model's dropout, in the calling thread);
 - `mc=True` on a layer (or `kerasdrop.mc.enable(model)`): always on.
 
 `kerasdrop.mc.predict(model, x, samples=T)` draws T samples in one compiled
@@ -14,7 +15,9 @@ Models built with stock Keras dropout layers go through
 """
 
 import contextlib
+import functools
 import numbers
+import threading
 import warnings
 import weakref
 
@@ -27,19 +30,6 @@ from kerasdrop import metrics as metrics_lib
 from kerasdrop.layers import base as base_lib
 
 
-def _forget_compiled(model):
-    """Drops the model's cached predict/test functions.
-
-    The MC switch is read when a function is traced: a `predict_function`
-    traced before the switch changed would keep the old behaviour.
-    """
-    if model is None:
-        return
-    for attr in ("predict_function", "test_function"):
-        if getattr(model, attr, None) is not None:
-            setattr(model, attr, None)
-
-
 def _check_model(model, argument="model"):
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -49,19 +39,55 @@ def _check_model(model, argument="model"):
         )
 
 
+def _sampled_layers(model):
+    """The kerasdrop layers `sampling(model)` switches on (checks `model`)."""
+    items = list(model) if isinstance(model, (list, tuple)) else [model]
+    expected = (
+        "Expected a `keras.Model` or layer holding kerasdrop dropout layers, "
+        "or a list of them (only their dropout samples)"
+    )
+    for item in items:
+        if not isinstance(item, keras.layers.Layer):
+            raise TypeError(
+                f"Invalid value received for argument `model`. {expected}. "
+                f"Received: model={model!r} of type {type(model).__name__}"
+            )
+    if not items:
+        raise ValueError(
+            f"Invalid value received for argument `model`. {expected}. "
+            f"Received: model={model!r}"
+        )
+    layers = []
+    for item in items:
+        if isinstance(item, base_lib.DropoutBase):
+            layers.append(item)
+        else:
+            layers.extend(_reachable_layers(item, "kerasdrop.mc.sampling"))
+    return items, layers
+
+
 @contextlib.contextmanager
 def sampling(model=None):
-    """Makes every kerasdrop dropout layer drop at inference inside the block.
+    """Makes the kerasdrop dropout layers of `model` drop at inference inside
+    the block, in the calling thread only.
 
     All other layers keep their inference behaviour (BatchNormalization uses
     its moving statistics and does not update them), unlike
-    `model(x, training=True)`. The switch is read when a call is traced: eager
-    calls and functions traced inside the block sample. With `model`, the
-    model's cached `predict`/`evaluate` functions are dropped on entry and on
-    exit, so `model.predict` inside the block samples and outside does not.
+    `model(x, training=True)`. The switch is per thread and per layer: other
+    models, and other threads calling `model`, stay deterministic.
+    `model(x)`, `model.predict` and `model.evaluate` sample inside the block
+    and not outside it: the compiled predict/evaluate functions of `model`
+    (and of the models nested in it) are kept per mode, so none traced
+    inside the block runs outside it or in another thread. A function you
+    trace yourself inside the block (`tf.function`, `jax.jit`, or the
+    `predict` of another model that calls `model`) keeps sampling: pass
+    the model you call.
 
     Args:
-        model: optional `keras.Model` whose compiled functions to refresh.
+        model: a `keras.Model` (or a layer) holding kerasdrop dropout
+            layers, or a list of them. Required (a `TypeError` without): a
+            switch for every model would reach models that did not ask.
+            Stock Keras dropout: `kerasdrop.convert(model)` first.
 
     Example:
 
@@ -70,20 +96,107 @@ def sampling(model=None):
     ...                           kerasdrop.layers.Dropout(0.5)])
     >>> x = np.ones((1, 4), "float32")
     >>> with kerasdrop.mc.sampling(model):
-    ...     y = model(x)  # some units dropped, the others scaled by 2
-    >>> bool(np.all(model(x) == x))  # outside the block: identity
+    ...     y = model.predict(x, verbose=0)  # some units dropped, others x2
+    >>> bool(np.all(model.predict(x, verbose=0) == x))  # outside: identity
     True
     """
-    if model is not None:
-        _check_model(model)
-        graph.warn_unreached(model, "kerasdrop.mc.sampling", stacklevel=4)
-        _forget_compiled(model)
-    base_lib._MCState.depth += 1
-    try:
+    items, layers = _sampled_layers(model)
+    for item in items:
+        for layer in [item, *graph.all_layers(item)]:
+            if isinstance(layer, keras.Model):
+                _ModeFunctions.install(layer)
+    with base_lib.mc_sampling_layers(layers):
         yield
-    finally:
-        base_lib._MCState.depth -= 1
-        _forget_compiled(model)
+
+
+def sampling_traced(model):
+    """Samples every kerasdrop layer of `model` in a function being traced.
+
+    For code that traces its own function around the block (`mc.predict`'s
+    samplers, export's MC signature): unlike `sampling`, it checks nothing,
+    reads no layer state (safe while tracing) and leaves compiled functions
+    alone; only the calling thread samples.
+
+    Example:
+
+    >>> import numpy as np, keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...                           kerasdrop.layers.Dropout(0.5, seed=1)])
+    >>> with kerasdrop.mc.sampling_traced(model):
+    ...     y = model(np.ones((1, 4), "float32"))
+    >>> set(np.asarray(y).ravel().tolist()) <= {0.0, 2.0}
+    True
+    """
+    layers = [
+        layer
+        for layer in graph.all_layers(model)
+        if isinstance(layer, base_lib.DropoutBase)
+    ]
+    return base_lib.mc_sampling_layers(layers)
+
+
+class _StandIn:
+    """Stands in for a model while Keras builds one of its compiled
+    functions: Keras stores the function here, not on the model (another
+    thread may be reading the model's own)."""
+
+    def __init__(self, model):
+        object.__setattr__(self, "_model", model)
+
+    def __getattr__(self, name):
+        value = getattr(self._model, name)
+        if name.endswith("_step") and callable(value):
+            # A fresh callable per build: `jax.jit` caches traces by
+            # function, and two bound methods of one model compare equal.
+            return functools.partial(value)
+        return value
+
+    def __setattr__(self, name, value):
+        self.__dict__[name] = value
+
+
+class _ModeFunctions:
+    """A model's `predict_function` or `test_function` once the model has
+    been passed to `sampling()`: one compiled function per set of its
+    kerasdrop layers the calling thread samples, picked at every call."""
+
+    def __init__(self, model, kind):
+        self.model = model
+        self.kind = kind
+        self.ids = frozenset(id(layer) for layer in graph.dropout_layers(model))
+        self.functions = {}
+        self.lock = threading.Lock()
+
+    @classmethod
+    def install(cls, model):
+        """Puts per-mode functions on `model`, now and whenever Keras builds
+        them again (after `graph.reset_compiled`, a rewrite, `mc.enable`)."""
+        for kind in ("predict", "test"):
+            make = f"make_{kind}_function"
+            if make not in model.__dict__:
+                object.__setattr__(model, make, functools.partial(cls.make, model, kind))
+            cls.make(model, kind)
+
+    @classmethod
+    def make(cls, model, kind, force=False):
+        """`model.make_{kind}_function(force)` of a model with per-mode functions."""
+        name = f"{kind}_function"
+        if force or not isinstance(getattr(model, name, None), cls):
+            setattr(model, name, cls(model, kind))
+        return getattr(model, name)
+
+    def __call__(self, *args):
+        mode = self.ids & base_lib.mc_sampled_ids()
+        function = self.functions.get(mode)
+        if function is None:
+            with self.lock:
+                if mode not in self.functions:
+                    stand_in = _StandIn(self.model)
+                    build = getattr(type(self.model), f"make_{self.kind}_function")
+                    build(stand_in, force=True)
+                    self.functions[mode] = stand_in.__dict__[f"{self.kind}_function"]
+                function = self.functions[mode]
+        return function(*args)
 
 
 def enable(model, enabled=True):
@@ -105,7 +218,7 @@ def enable(model, enabled=True):
     layers = _reachable_layers(model, "kerasdrop.mc.enable")
     for layer in layers:
         layer.mc = enabled
-    _forget_compiled(model)
+    graph.reset_compiled(model)
     return layers
 
 
@@ -238,7 +351,7 @@ class _ChunkSampler(keras.Model):
             lambda t: ops.tile(t, [self.chunk] + [1] * (len(t.shape) - 1)),
             inputs,
         )
-        with sampling():
+        with sampling_traced(self.body):
             outputs = self.body(tiled, training=False)
         outputs = ops.cast(outputs, "float32")
         if self.task == "logits":  # probabilities per sample, then averaged

@@ -1,5 +1,7 @@
 """Monte-Carlo dropout: the sampling switch, MC layers and `mc.predict`."""
 
+import threading
+
 import keras
 import numpy as np
 import pytest
@@ -47,7 +49,7 @@ def test_sampling_activates_dropout_only_and_leaves_batchnorm_alone():
     reference = np.array(model(x, training=False))
     # Rate 0 under sampling: exactly the inference output (BN uses its
     # moving statistics), while training=True would use batch statistics.
-    with mc.sampling():
+    with mc.sampling(model):
         np.testing.assert_array_equal(np.array(model(x)), reference)
     assert not np.allclose(np.array(model(x, training=True)), reference)
     # Rate 0.5: dropout really drops, BN statistics never move.
@@ -67,6 +69,95 @@ def test_sampling_activates_dropout_only_and_leaves_batchnorm_alone():
     np.testing.assert_array_equal(after[0], after[1])
     np.testing.assert_allclose(after[0], reference, atol=1e-6)
     np.testing.assert_array_equal(np.array(model(x)), reference)
+
+
+def identity_model(name, seed=0):
+    """Input -> Dropout(0.5): the identity at inference, x2 or 0 when sampling."""
+    return keras.Sequential(
+        [keras.Input((8,)), L.Dropout(0.5, seed=seed)], name=name
+    )
+
+
+def test_sampling_switches_only_the_models_passed():
+    x = np.ones((16, 8), "float32")
+    a, b, late = (identity_model(n, seed=i) for i, n in enumerate("abc"))
+    np.testing.assert_array_equal(b.predict(x, verbose=0), x)  # traced before
+    with mc.sampling(a):
+        inside_a = [a.predict(x, verbose=0) for _ in range(2)]
+        # b's function traced before the block and late's traced inside it:
+        # neither samples, neither stays random afterwards.
+        np.testing.assert_array_equal(b.predict(x, verbose=0), x)
+        np.testing.assert_array_equal(late.predict(x, verbose=0), x)
+        np.testing.assert_array_equal(np.asarray(b(x)), x)
+        assert not np.array_equal(np.asarray(a(x)), x)
+    assert not np.array_equal(inside_a[0], x)
+    assert not np.array_equal(inside_a[0], inside_a[1])
+    for model in (a, b, late):
+        np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+        np.testing.assert_array_equal(np.asarray(model(x)), x)
+
+
+def test_evaluate_samples_inside_the_block_only():
+    x = np.ones((16, 8), "float32")
+    model = identity_model("m")
+    model.compile(loss="mse")
+    assert model.evaluate(x, x, verbose=0) == 0.0  # traced before the block
+    with mc.sampling(model):
+        assert model.evaluate(x, x, verbose=0) > 0.0
+    assert model.evaluate(x, x, verbose=0) == 0.0
+
+
+def test_sampling_is_per_thread():
+    # Keras' JAX `predict` frees the model's variables while it runs: there,
+    # no other thread may call the model meanwhile (kerasdrop or not).
+    concurrent_predict = keras.backend.backend() != "jax"
+    x = np.ones((16, 8), "float32")
+    model = identity_model("shared")
+    step, done = threading.Barrier(2, timeout=60), threading.Event()
+    draws, errors = [], []
+
+    def calls(outputs):
+        outputs.append(np.asarray(model(x)))
+        if concurrent_predict:
+            outputs.append(model.predict(x, verbose=0))
+
+    def sample():  # thread 1: inside the block, calling the model repeatedly
+        try:
+            with mc.sampling(model):
+                draws.append(model.predict(x, verbose=0))
+                step.wait()  # thread 2 predicts, outside the block
+                step.wait()
+                draws.append(model.predict(x, verbose=0))
+                step.wait()  # both call the model at the same time
+                while not done.is_set():
+                    calls(draws)
+        except Exception as err:  # shown by the main thread
+            errors.append(err)
+            step.abort()
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    outside = []
+    try:  # thread 2 (this one), outside the block while thread 1 is inside
+        step.wait()
+        outside += [model.predict(x, verbose=0), np.asarray(model(x))]
+        step.wait()
+        step.wait()
+        for _ in range(3):
+            calls(outside)
+        still_inside = thread.is_alive()
+    except threading.BrokenBarrierError:
+        assert not errors, errors
+        raise
+    finally:
+        done.set()
+        thread.join(60)
+    assert not errors, errors
+    assert still_inside
+    for output in outside:
+        np.testing.assert_array_equal(output, x)
+    assert len(draws) > 2
+    assert all(not np.array_equal(draw, x) for draw in draws)
 
 
 def test_mc_layer_is_always_on_and_round_trips():
@@ -95,7 +186,7 @@ def test_every_kind_samples_under_the_switch():
         L.ConcreteDropout(keras.layers.Dense(3), init_rate=0.3),
     ):
         deterministic = np.array(layer(x))
-        with mc.sampling():
+        with mc.sampling(layer):
             sampled = np.array(layer(x))
         assert not np.allclose(sampled, deterministic), type(layer).__name__
         np.testing.assert_array_equal(np.array(layer(x)), deterministic)
@@ -332,6 +423,34 @@ def test_bad_inputs():
         L.Dropout(0.2, mc="yes")
     with pytest.raises(ValueError, match="no kerasdrop dropout layer"):
         mc.enable(plain)
+
+
+@pytest.mark.parametrize(
+    "model, error, match",
+    [
+        (None, TypeError, "model=None"),
+        ("m", TypeError, "model='m'"),
+        ({"a": 1}, TypeError, "of type dict"),
+        ([], ValueError, r"model=\[\]"),
+        ("plain", ValueError, "no kerasdrop dropout layer"),
+        ("dense", ValueError, "no kerasdrop dropout layer"),
+        ("mixed", TypeError, "of type list"),
+    ],
+)
+def test_sampling_needs_models_with_kerasdrop_layers(model, error, match):
+    plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
+    model = {
+        "plain": plain,
+        "dense": keras.layers.Dense(2),
+        "mixed": [identity_model("ok"), "x"],
+    }.get(model, model) if isinstance(model, str) else model
+    with pytest.raises(error, match=f"argument `model`.*{match}"):
+        with mc.sampling(model):
+            pass
+    assert not kerasdrop.layers.base.mc_sampling_active()
+    with pytest.raises(TypeError, match="model=None"):
+        with mc.sampling():
+            pass
 
 
 def test_task_is_read_through_concrete_wrappers_and_dropout():
