@@ -354,6 +354,8 @@ class _ChunkSampler(keras.Model):
         with sampling_traced(self.body):
             outputs = self.body(tiled, training=False)
         outputs = ops.cast(outputs, "float32")
+        if self.task == "heteroscedastic":
+            _check_heteroscedastic(outputs.shape, self.body.name)
         if self.task == "logits":  # probabilities per sample, then averaged
             if outputs.shape[-1] == 1:
                 outputs = ops.sigmoid(outputs)
@@ -378,6 +380,15 @@ class _ChunkSampler(keras.Model):
             stats["entropy_sum"] = ops.sum(-ops.sum(probs * logs, axis=-1), 0)
             votes = ops.one_hot(ops.argmax(probs, axis=-1), probs.shape[-1])
             stats["votes"] = ops.sum(votes, axis=0)
+        if self.task == "classification":
+            off = ops.abs(ops.sum(outputs, axis=-1) - 1.0)
+            stats["bounds"] = ops.stack(
+                [
+                    ops.min(outputs),
+                    ops.max(outputs),
+                    ops.max(off) if outputs.shape[-1] != 1 else ops.zeros(()),
+                ]
+            )
         if self.keep_samples:
             stats["samples"] = outputs
         return stats
@@ -531,15 +542,19 @@ def output_activation(tensor, depth=0):
     return activation
 
 
+def _head_activation(model):
+    """"softmax", "sigmoid" or None: the activation of `model`'s output (for
+    a subclassed model, of its last layer: the best guess)."""
+    outputs = getattr(model, "outputs", None)
+    if outputs:
+        return output_activation(keras.tree.flatten(outputs)[0])
+    return _layer_activation(model.layers[-1]) if model.layers else None
+
+
 def infer_task(model):
     """"classification" if the model's output comes from a softmax or
     sigmoid (through dropout and Concrete wrappers), else "regression"."""
-    outputs = getattr(model, "outputs", None)
-    if outputs:
-        activation = output_activation(keras.tree.flatten(outputs)[0])
-    else:  # subclassed: the last layer is the best guess
-        activation = _layer_activation(model.layers[-1]) if model.layers else None
-    return "classification" if activation in ("softmax", "sigmoid") else "regression"
+    return "classification" if _head_activation(model) else "regression"
 
 
 def _auto_task(model, outputs):
@@ -556,6 +571,50 @@ def _auto_task(model, outputs):
             stacklevel=3,
         )
     return task
+
+
+def _check_task(task, model, outputs):
+    """The head-dependent part of `task`: "logits" on a head that already
+    ends in softmax/sigmoid, "heteroscedastic" without 2 output values."""
+    activation = _head_activation(model)
+    if task == "logits" and activation:
+        raise ValueError(
+            "Invalid value received for argument `task`. Expected "
+            "task='logits' for a linear head of class logits; the output of "
+            f"model '{model.name}' already is probabilities ({activation}): "
+            f"pass task='classification'. Received: task={task!r}"
+        )
+    if task == "heteroscedastic" and outputs:
+        _check_heteroscedastic(outputs[0].shape, model.name)
+
+
+def _check_heteroscedastic(shape, name):
+    if shape[-1] != 2:
+        raise ValueError(
+            "Invalid value received for argument `task`. Expected "
+            "task='heteroscedastic' for a model whose output's last axis "
+            f"holds 2 values (mean, log-variance); model '{name}' outputs "
+            f"shape {tuple(shape)}. Received: task='heteroscedastic'"
+        )
+
+
+def _check_probabilities(bounds, name):
+    """Refuses task="classification" on outputs that are not probabilities:
+    `bounds` holds the chunk's min, max and largest `|row sum - 1|` (0 for
+    one unit), checked when the head's activation is unknown."""
+    low, high, off = (float(v) for v in bounds)
+    tolerance = 1e-2  # float16/bfloat16 softmax rows
+    if low >= -tolerance and high <= 1 + tolerance and off <= tolerance:
+        return
+    raise ValueError(
+        "Invalid value received for argument `task`. Expected "
+        "task='classification' for a model whose output is class "
+        "probabilities (a final softmax or sigmoid, or values in [0, 1] with "
+        "rows summing to 1); for class logits pass task='logits'. "
+        f"Received: task='classification' for model '{name}', whose output "
+        f"ranges over [{low:.4g}, {high:.4g}] with rows off 1 by up to "
+        f"{off:.4g}"
+    )
 
 
 def _warn_if_all_zero(model, layers):
@@ -576,21 +635,25 @@ def _derived_seeds(seed, count):
 @contextlib.contextmanager
 def _seeded(layers, seed):
     """Runs the block with every dropout layer's generator reseeded from
-    `seed`, and puts the generators' states back afterwards."""
-    if seed is None:
-        yield
-        return
+    `seed` (when given); puts the generators' states back afterwards, and
+    whenever the block raises (a refused call moves no random stream)."""
     generators = [layer.seed_generator for layer in layers]
     saved = [ops.convert_to_numpy(g.state.value) for g in generators]
-    for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
-        generator.state.assign(
-            ops.convert_to_tensor(np.array([value, 0]), dtype=generator.state.dtype)
-        )
+    if seed is not None:
+        for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
+            generator.state.assign(
+                ops.convert_to_tensor(np.array([value, 0]), dtype=generator.state.dtype)
+            )
+    restore = seed is not None
     try:
         yield
+    except BaseException:
+        restore = True
+        raise
     finally:
-        for generator, value in zip(generators, saved):
-            generator.state.assign(value)
+        if restore:
+            for generator, value in zip(generators, saved):
+                generator.state.assign(value)
 
 
 _PLANS = weakref.WeakKeyDictionary()
@@ -722,62 +785,31 @@ def predict(
     ((8, 1), (8, 1))
     """
     _check_model(model)
-    samples = _check_int("samples", samples, 1)
-    batch_size = _check_int("batch_size", batch_size, 1, allow_none=True)
-    memory_budget = _check_int("memory_budget", memory_budget, 1)
-    if seed is not None:
-        seed = _check_int("seed", seed, 0)
-    for name, value in (
-        ("return_samples", return_samples),
-        ("reuse_prefix", reuse_prefix),
-    ):
-        if not isinstance(value, bool):
-            raise TypeError(
-                f"Invalid value received for argument `{name}`. Expected a "
-                f"bool. Received: {name}={value!r}"
-            )
-    if task not in TASKS:
-        raise ValueError(
-            "Invalid value received for argument `task`. Expected one of "
-            f"{TASKS}. Received: task={task!r}"
-        )
-    if verbose not in ("auto", 0, 1):
-        raise ValueError(
-            "Invalid value received for argument `verbose`. Expected "
-            f"'auto', 0 or 1. Received: verbose={verbose!r}"
-        )
-    layers = _reachable_layers(model, "kerasdrop.mc.predict")
-    if not model.built:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a built "
-            f"model. Received: model '{model.name}' that is not built"
-        )
-    model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
-    if len(model_outputs) > 1:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a model "
-            "with one output; wrap the output you want in a one-output "
-            f"Functional model. Received: model '{model.name}' with "
-            f"{len(model_outputs)} outputs"
-        )
-    if task == "auto":
-        task = _auto_task(model, model_outputs)
-    _warn_if_all_zero(model, layers)
-    if not _is_dataset(x):  # a dataset's first batch sets batch_size
+    samples, batch_size, memory_budget, seed = _check_options(
+        samples, batch_size, seed, return_samples, task, memory_budget,
+        reuse_prefix, verbose,
+    )
+    layers, model_outputs = _check_predict_model(model)
+    _check_task(task, model, model_outputs)
+    if not _is_dataset(x):
         if isinstance(x, (list, tuple)) and len(x) == 1:
             x = x[0]
         x = _to_numpy(x)
-        rows = _rows(x)
-        if rows == 0:
+        if _rows(x) == 0:
             raise ValueError(
                 "Invalid value received for argument `x`. Expected at least "
                 "one row. Received: x with 0 rows"
             )
-        if batch_size is None:
-            batch_size = min(DEFAULT_BATCH_SIZE, rows)
-
+    if task == "auto":
+        task = _auto_task(model, model_outputs)
+    _warn_if_all_zero(model, layers)
+    check = None
+    if task == "classification" and _head_activation(model) is None:
+        check = functools.partial(_check_probabilities, name=model.name)
     plan = _plan(model, reuse_prefix)
     total_rows = None if _is_dataset(x) else _rows(x)
+    if batch_size is None and total_rows:  # a dataset's first batch sets it
+        batch_size = min(DEFAULT_BATCH_SIZE, total_rows)
     progbar = None
     outputs = []
     with _seeded(layers, seed):
@@ -795,7 +827,9 @@ def predict(
                 if verbose == 1 or (verbose == "auto" and calls >= 50):
                     progbar = keras.utils.Progbar(total_rows, unit_name="input")
             outputs.append(
-                _sample_batch(plan, batch, rows, samples, chunk, task, return_samples)
+                _sample_batch(
+                    plan, batch, rows, samples, chunk, task, return_samples, check
+                )
             )
             if progbar is not None:
                 progbar.add(rows)
@@ -817,7 +851,57 @@ def predict(
     return MCResult(result_task, count, stats, kept)
 
 
-def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples):
+def _check_predict_model(model):
+    """The kerasdrop layers and symbolic outputs of a model `predict` takes."""
+    layers = _reachable_layers(model, "kerasdrop.mc.predict")
+    if not model.built:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a built "
+            f"model. Received: model '{model.name}' that is not built"
+        )
+    model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
+    if len(model_outputs) > 1:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a model "
+            "with one output; wrap the output you want in a one-output "
+            f"Functional model. Received: model '{model.name}' with "
+            f"{len(model_outputs)} outputs"
+        )
+    return layers, model_outputs
+
+
+def _check_options(
+    samples, batch_size, seed, return_samples, task, memory_budget,
+    reuse_prefix, verbose,
+):
+    """Checks `predict`'s plain arguments; returns the integers as ints."""
+    samples = _check_int("samples", samples, 1)
+    batch_size = _check_int("batch_size", batch_size, 1, allow_none=True)
+    memory_budget = _check_int("memory_budget", memory_budget, 1)
+    seed = _check_int("seed", seed, 0, allow_none=True)
+    for name, value in (
+        ("return_samples", return_samples),
+        ("reuse_prefix", reuse_prefix),
+    ):
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a "
+                f"bool. Received: {name}={value!r}"
+            )
+    if task not in TASKS:
+        raise ValueError(
+            "Invalid value received for argument `task`. Expected one of "
+            f"{TASKS}. Received: task={task!r}"
+        )
+    if verbose not in ("auto", 0, 1):
+        raise ValueError(
+            "Invalid value received for argument `verbose`. Expected "
+            f"'auto', 0 or 1. Received: verbose={verbose!r}"
+        )
+    return samples, batch_size, memory_budget, seed
+
+
+def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples, check):
     if plan.prefix is not None:
         body_inputs = plan.prefix.predict_on_batch(batch)
     else:
@@ -827,6 +911,9 @@ def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples):
         size = min(chunk, samples - count)
         sampler = plan.sampler(size, task, return_samples)
         chunk_stats = sampler.predict_on_batch(body_inputs)
+        bounds = chunk_stats.pop("bounds", None)
+        if check is not None:
+            check(np.asarray(bounds))
         if return_samples:
             kept.append(np.asarray(chunk_stats.pop("samples"))[:, :rows])
         total = _merge(total, count, chunk_stats, size)

@@ -425,6 +425,64 @@ def test_bad_inputs():
         mc.enable(plain)
 
 
+def head_model(head):
+    inputs = keras.Input((6,))
+    h = L.Dropout(0.3, seed=0, name="drop")(keras.layers.Dense(8)(inputs))
+    layer = {
+        "logits": keras.layers.Dense(3),
+        "linear": keras.layers.Dense(1),
+        "softmax": keras.layers.Dense(3, activation="softmax"),
+        "sigmoid": keras.layers.Dense(1, activation="sigmoid"),
+        "lambda_softmax": keras.layers.Lambda(keras.ops.softmax),
+    }[head]
+    return keras.Model(inputs, layer(h), name=f"{head}_head")
+
+
+@pytest.mark.parametrize(
+    "head, task, match",
+    [
+        ("logits", "classification", r"task='logits'.*logits_head.*ranges over"),
+        ("linear", "classification", "task='logits'"),
+        ("linear", "heteroscedastic", r"2 values.*\(None, 1\)"),
+        ("logits", "heteroscedastic", r"\(None, 3\)"),
+        ("softmax", "logits", r"already is probabilities \(softmax\)"),
+        ("sigmoid", "logits", r"\(sigmoid\).*task='classification'"),
+    ],
+)
+def test_task_must_fit_the_head(head, task, match):
+    model = head_model(head)
+    state = np.array(model.get_layer("drop").seed_generator.state)
+    with pytest.raises(ValueError, match=f"(?s)argument `task`.*{match}"):
+        mc.predict(model, data(), samples=4, task=task)
+    # A refused call moves no random stream.
+    np.testing.assert_array_equal(
+        np.array(model.get_layer("drop").seed_generator.state), state
+    )
+
+
+def test_classification_on_an_unknown_head_checks_the_probabilities():
+    model = head_model("lambda_softmax")  # a softmax no layer declares
+    result = mc.predict(model, data(), samples=4, task="classification")
+    np.testing.assert_allclose(result.mean.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_heteroscedastic_head_of_a_subclassed_model():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(8)
+            self.drop = L.Dropout(0.3)
+            self.out = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.out(self.drop(self.hidden(x)))
+
+    model = Net()
+    model(data(n=2))
+    with pytest.raises(ValueError, match=r"(?s)argument `task`.*2 values"):
+        mc.predict(model, data(), samples=2, task="heteroscedastic")
+
+
 @pytest.mark.parametrize(
     "model, error, match",
     [
