@@ -17,6 +17,7 @@ Models built with stock Keras dropout layers go through
 import contextlib
 import functools
 import numbers
+import reprlib
 import threading
 import warnings
 import weakref
@@ -487,6 +488,15 @@ def _check_batch(model, batch, index):
     if not model_inputs:
         return
     expected = keras.tree.flatten(model_inputs)
+    if isinstance(batch, dict):
+        names = [spec.name for spec in expected]
+        if sorted(batch) != sorted(names):
+            raise ValueError(
+                "Invalid value received for argument `x`. Expected a dict "
+                f"with the keys {sorted(names)} (the inputs of model "
+                f"'{model.name}'). Received: x with keys {sorted(batch)}"
+            )
+        flat = [batch[name] for name in names]
     if len(expected) != len(flat):
         raise ValueError(
             "Invalid value received for argument `x`. Expected "
@@ -494,16 +504,27 @@ def _check_batch(model, batch, index):
             f"Received: x with {len(flat)} array(s)"
         )
     for spec, array in zip(expected, flat):
-        want = tuple(spec.shape[1:])
-        got = tuple(array.shape[1:])
-        if len(want) != len(got) or any(
-            w is not None and w != g for w, g in zip(want, got)
-        ):
-            raise ValueError(
-                "Invalid value received for argument `x`. Expected rows of "
-                f"shape {want} for input '{spec.name}' of model "
-                f"'{model.name}'. Received: x with rows of shape {got}"
-            )
+        _check_array(spec, array, model.name)
+
+
+def _check_array(spec, array, name):
+    """One input array against the model's input `spec`: dtype and rows."""
+    if array.dtype.kind not in "fiub" and spec.dtype != "string":
+        raise TypeError(
+            "Invalid value received for argument `x`. Expected numeric "
+            f"arrays for input '{spec.name}' ({spec.dtype}) of model "
+            f"'{name}'. Received: x with an array of dtype {array.dtype}"
+        )
+    want = tuple(spec.shape[1:])
+    got = tuple(array.shape[1:])
+    if len(want) != len(got) or any(
+        w is not None and w != g for w, g in zip(want, got)
+    ):
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected rows of "
+            f"shape {want} for input '{spec.name}' of model "
+            f"'{name}'. Received: x with rows of shape {got}"
+        )
 
 
 # ----------------------------------------------------------------------
@@ -554,6 +575,7 @@ def _head_activation(model):
 def infer_task(model):
     """"classification" if the model's output comes from a softmax or
     sigmoid (through dropout and Concrete wrappers), else "regression"."""
+    _check_model(model)
     return "classification" if _head_activation(model) else "regression"
 
 
@@ -791,15 +813,7 @@ def predict(
     )
     layers, model_outputs = _check_predict_model(model)
     _check_task(task, model, model_outputs)
-    if not _is_dataset(x):
-        if isinstance(x, (list, tuple)) and len(x) == 1:
-            x = x[0]
-        x = _to_numpy(x)
-        if _rows(x) == 0:
-            raise ValueError(
-                "Invalid value received for argument `x`. Expected at least "
-                "one row. Received: x with 0 rows"
-            )
+    x = _check_x(x)
     if task == "auto":
         task = _auto_task(model, model_outputs)
     _warn_if_all_zero(model, layers)
@@ -886,12 +900,23 @@ def _check_options(
         if not isinstance(value, bool):
             raise TypeError(
                 f"Invalid value received for argument `{name}`. Expected a "
-                f"bool. Received: {name}={value!r}"
+                f"bool. Received: {name}={value!r} of type {type(value).__name__}"
             )
+    if not isinstance(task, str):
+        raise TypeError(
+            "Invalid value received for argument `task`. Expected one of "
+            f"{TASKS}. Received: task={task!r} of type {type(task).__name__}"
+        )
     if task not in TASKS:
         raise ValueError(
             "Invalid value received for argument `task`. Expected one of "
             f"{TASKS}. Received: task={task!r}"
+        )
+    if isinstance(verbose, bool) or not isinstance(verbose, (str, numbers.Integral)):
+        raise TypeError(
+            "Invalid value received for argument `verbose`. Expected "
+            f"'auto', 0 or 1. Received: verbose={verbose!r} of type "
+            f"{type(verbose).__name__}"
         )
     if verbose not in ("auto", 0, 1):
         raise ValueError(
@@ -899,6 +924,42 @@ def _check_options(
             f"'auto', 0 or 1. Received: verbose={verbose!r}"
         )
     return samples, batch_size, memory_budget, seed
+
+
+def _check_x(x):
+    """`x` as `predict` reads it: a dataset, or the NumPy form of a
+    structure of arrays with the same number (> 0) of rows."""
+    if _is_dataset(x):
+        return x
+    leaves = keras.tree.flatten(x)
+    if not leaves or not all(
+        hasattr(a, "shape") and hasattr(a, "__array__") for a in leaves
+    ):
+        raise TypeError(
+            "Invalid value received for argument `x`. Expected a NumPy array "
+            "or tensor, a list/tuple/dict of them (one per model input), or a "
+            "batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`; collect "
+            "a generator's or `keras.utils.PyDataset`'s batches with "
+            "`np.concatenate`, or wrap it in `tf.data.Dataset.from_generator`. "
+            f"Received: x={reprlib.repr(x)} of type {type(x).__name__}"
+        )
+    if isinstance(x, (list, tuple)) and len(x) == 1:
+        x = x[0]
+    x = _to_numpy(x)
+    rows = {np.shape(a)[0] if np.ndim(a) else None for a in keras.tree.flatten(x)}
+    if None in rows or len(rows) > 1:
+        found = "a 0-d array" if None in rows else f"{sorted(rows)} rows"
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected arrays with a "
+            "leading batch axis, the same number of rows in each. Received: "
+            f"x with {found}"
+        )
+    if rows == {0}:
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected at least "
+            "one row. Received: x with 0 rows"
+        )
+    return x
 
 
 def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples, check):

@@ -396,6 +396,16 @@ def test_multi_input_model():
         ({"return_samples": 1}, TypeError, "return_samples=1"),
         ({"memory_budget": 0}, ValueError, "memory_budget=0"),
         ({"verbose": 2}, ValueError, "verbose=2"),
+        ({"samples": None}, TypeError, "samples=None"),
+        ({"samples": np.float64(3.0)}, TypeError, "samples=np.float64"),
+        ({"batch_size": True}, TypeError, "batch_size=True"),
+        ({"seed": -1}, ValueError, "seed=-1"),
+        ({"reuse_prefix": None}, TypeError, "reuse_prefix=None"),
+        ({"task": None}, TypeError, "task=None"),
+        ({"task": 5}, TypeError, "task=5"),
+        ({"verbose": True}, TypeError, "verbose=True"),
+        ({"verbose": 1.0}, TypeError, "verbose=1.0"),
+        ({"verbose": None}, TypeError, "verbose=None"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
@@ -423,6 +433,47 @@ def test_bad_inputs():
         L.Dropout(0.2, mc="yes")
     with pytest.raises(ValueError, match="no kerasdrop dropout layer"):
         mc.enable(plain)
+    with pytest.raises(TypeError, match="model='m'"):
+        mc.infer_task("m")
+
+
+def _generator():
+    yield data()
+
+
+@pytest.mark.parametrize(
+    "x, error, match",
+    [
+        (None, TypeError, "x=None of type NoneType"),
+        ("abc", TypeError, "x='abc'"),
+        (5, TypeError, "x=5"),
+        (_generator(), TypeError, "from_generator.*of type generator"),
+        (iter([data()]), TypeError, "of type list_iterator"),
+        (data().tolist(), TypeError, "of type list"),
+        ([], TypeError, r"x=\[\]"),
+        ({1, 2}, TypeError, "of type set"),
+        (np.float32(1.0), ValueError, "0-d array"),
+        ([data(n=4), data(n=3)], ValueError, r"\[3, 4\] rows"),
+        (np.full((4, 6), "a"), TypeError, "numeric arrays.*dtype <U1"),
+        (data().astype("complex64"), TypeError, "dtype complex64"),
+        ({"zz": data()}, ValueError, r"keys \[.*\].*Received: x with keys \['zz'\]"),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_unsupported_x_is_named(x, error, match):
+    model = bn_model()
+    with pytest.raises(error, match=f"(?s)argument `x`.*{match}"):
+        mc.predict(model, x, samples=2)
+
+
+def test_dict_inputs_are_matched_by_name():
+    a, b = keras.Input((3,), name="zeta"), keras.Input((2,), name="alpha")
+    h = L.Dropout(0.5)(keras.layers.Concatenate()([a, b]))
+    model = keras.Model({"zeta": a, "alpha": b}, keras.layers.Dense(1)(h))
+    x = {"zeta": data(n=4)[:, :3], "alpha": data(n=4)[:, :2]}
+    assert mc.predict(model, x, samples=2).mean.shape == (4, 1)
+    with pytest.raises(ValueError, match=r"'alpha'.*Received: x with keys \['zeta'\]"):
+        mc.predict(model, {"zeta": x["zeta"]}, samples=2)
 
 
 def head_model(head):
@@ -493,22 +544,21 @@ def test_heteroscedastic_head_of_a_subclassed_model():
         ("plain", ValueError, "no kerasdrop dropout layer"),
         ("dense", ValueError, "no kerasdrop dropout layer"),
         ("mixed", TypeError, "of type list"),
+        ("missing", TypeError, "model=None"),
     ],
 )
 def test_sampling_needs_models_with_kerasdrop_layers(model, error, match):
     plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
-    model = {
-        "plain": plain,
-        "dense": keras.layers.Dense(2),
-        "mixed": [identity_model("ok"), "x"],
-    }.get(model, model) if isinstance(model, str) else model
+    arguments = {
+        "plain": (plain,),
+        "dense": (keras.layers.Dense(2),),
+        "mixed": ([identity_model("ok"), "x"],),
+        "missing": (),
+    }.get(model, (model,)) if isinstance(model, str) else (model,)
     with pytest.raises(error, match=f"argument `model`.*{match}"):
-        with mc.sampling(model):
+        with mc.sampling(*arguments):
             pass
     assert not kerasdrop.layers.base.mc_sampling_active()
-    with pytest.raises(TypeError, match="model=None"):
-        with mc.sampling():
-            pass
 
 
 def test_task_is_read_through_concrete_wrappers_and_dropout():
