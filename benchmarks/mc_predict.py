@@ -89,7 +89,7 @@ def speed(args):
     batch = args.batch_size
 
     forward = tf.function(lambda b: model(b, training=False))
-    with kerasdrop.mc.sampling():
+    with kerasdrop.mc.sampling(model):
         forward.get_concrete_function(tf.TensorSpec((batch, 64), tf.float32))
     batches = [tf.constant(x[i : i + batch]) for i in range(0, len(x), batch)]
 

@@ -392,7 +392,7 @@ def mc_statistics(model, inputs, samples, kinds=None):
     """Mean, std (and entropy, mutual information) of `samples` MC passes.
 
     The inputs are tiled `samples` times along the batch axis and go through
-    `model` in one call with kerasdrop dropout active (`mc.sampling()`), so
+    `model` in one call with its kerasdrop dropout active (`mc.sampling`), so
     each copy draws its own masks; other layers stay in inference mode.
 
     Returns a list (one dict per model output) with keys `mean`, `std` and,
@@ -408,7 +408,7 @@ def mc_statistics(model, inputs, samples, kinds=None):
         return ops.tile(x, [samples] + [1] * (len(x.shape) - 1))
 
     tiled = keras.tree.pack_sequence_as(inputs, [tile(x) for x in flat_inputs])
-    with mc_lib.sampling():
+    with mc_lib.sampling_traced(model):
         outputs = model(tiled, training=False)
     flat = _flat_outputs(outputs) if isinstance(outputs, dict) else (
         keras.tree.flatten(outputs)

@@ -3,7 +3,8 @@
 Two ways to make kerasdrop dropout layers drop at inference while every
 other layer (BatchNormalization included) stays in inference mode:
 
-- `with kerasdrop.mc.sampling(model): ...` for a block of code;
+- `with kerasdrop.mc.sampling(model): ...` for a block of code (that
+  model's dropout, in the calling thread);
 - `mc=True` on a layer (or `kerasdrop.mc.enable(model)`): always on.
 
 `kerasdrop.mc.predict(model, x, samples=T)` draws T samples in one compiled
@@ -14,7 +15,10 @@ Models built with stock Keras dropout layers go through
 """
 
 import contextlib
+import functools
 import numbers
+import reprlib
+import threading
 import warnings
 import weakref
 
@@ -27,19 +31,6 @@ from kerasdrop import metrics as metrics_lib
 from kerasdrop.layers import base as base_lib
 
 
-def _forget_compiled(model):
-    """Drops the model's cached predict/test functions.
-
-    The MC switch is read when a function is traced: a `predict_function`
-    traced before the switch changed would keep the old behaviour.
-    """
-    if model is None:
-        return
-    for attr in ("predict_function", "test_function"):
-        if getattr(model, attr, None) is not None:
-            setattr(model, attr, None)
-
-
 def _check_model(model, argument="model"):
     if not isinstance(model, keras.Model):
         raise TypeError(
@@ -49,19 +40,55 @@ def _check_model(model, argument="model"):
         )
 
 
+def _sampled_layers(model):
+    """The kerasdrop layers `sampling(model)` switches on (checks `model`)."""
+    items = list(model) if isinstance(model, (list, tuple)) else [model]
+    expected = (
+        "Expected a `keras.Model` or layer holding kerasdrop dropout layers, "
+        "or a list of them (only their dropout samples)"
+    )
+    for item in items:
+        if not isinstance(item, keras.layers.Layer):
+            raise TypeError(
+                f"Invalid value received for argument `model`. {expected}. "
+                f"Received: model={model!r} of type {type(model).__name__}"
+            )
+    if not items:
+        raise ValueError(
+            f"Invalid value received for argument `model`. {expected}. "
+            f"Received: model={model!r}"
+        )
+    layers = []
+    for item in items:
+        if isinstance(item, base_lib.DropoutBase):
+            layers.append(item)
+        else:
+            layers.extend(_reachable_layers(item, "kerasdrop.mc.sampling"))
+    return items, layers
+
+
 @contextlib.contextmanager
 def sampling(model=None):
-    """Makes every kerasdrop dropout layer drop at inference inside the block.
+    """Makes the kerasdrop dropout layers of `model` drop at inference inside
+    the block, in the calling thread only.
 
     All other layers keep their inference behaviour (BatchNormalization uses
     its moving statistics and does not update them), unlike
-    `model(x, training=True)`. The switch is read when a call is traced: eager
-    calls and functions traced inside the block sample. With `model`, the
-    model's cached `predict`/`evaluate` functions are dropped on entry and on
-    exit, so `model.predict` inside the block samples and outside does not.
+    `model(x, training=True)`. The switch is per thread and per layer: other
+    models, and other threads calling `model`, stay deterministic.
+    `model(x)`, `model.predict` and `model.evaluate` sample inside the block
+    and not outside it: the compiled predict/evaluate functions of `model`
+    (and of the models nested in it) are kept per mode, so none traced
+    inside the block runs outside it or in another thread. A function you
+    trace yourself inside the block (`tf.function`, `jax.jit`, or the
+    `predict` of another model that calls `model`) keeps sampling: pass
+    the model you call.
 
     Args:
-        model: optional `keras.Model` whose compiled functions to refresh.
+        model: a `keras.Model` (or a layer) holding kerasdrop dropout
+            layers, or a list of them. Required (a `TypeError` without): a
+            switch for every model would reach models that did not ask.
+            Stock Keras dropout: `kerasdrop.convert(model)` first.
 
     Example:
 
@@ -70,20 +97,107 @@ def sampling(model=None):
     ...                           kerasdrop.layers.Dropout(0.5)])
     >>> x = np.ones((1, 4), "float32")
     >>> with kerasdrop.mc.sampling(model):
-    ...     y = model(x)  # some units dropped, the others scaled by 2
-    >>> bool(np.all(model(x) == x))  # outside the block: identity
+    ...     y = model.predict(x, verbose=0)  # some units dropped, others x2
+    >>> bool(np.all(model.predict(x, verbose=0) == x))  # outside: identity
     True
     """
-    if model is not None:
-        _check_model(model)
-        graph.warn_unreached(model, "kerasdrop.mc.sampling", stacklevel=4)
-        _forget_compiled(model)
-    base_lib._MCState.depth += 1
-    try:
+    items, layers = _sampled_layers(model)
+    for item in items:
+        for layer in [item, *graph.all_layers(item)]:
+            if isinstance(layer, keras.Model):
+                _ModeFunctions.install(layer)
+    with base_lib.mc_sampling_layers(layers):
         yield
-    finally:
-        base_lib._MCState.depth -= 1
-        _forget_compiled(model)
+
+
+def sampling_traced(model):
+    """Samples every kerasdrop layer of `model` in a function being traced.
+
+    For code that traces its own function around the block (`mc.predict`'s
+    samplers, export's MC signature): unlike `sampling`, it checks nothing,
+    reads no layer state (safe while tracing) and leaves compiled functions
+    alone; only the calling thread samples.
+
+    Example:
+
+    >>> import numpy as np, keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...                           kerasdrop.layers.Dropout(0.5, seed=1)])
+    >>> with kerasdrop.mc.sampling_traced(model):
+    ...     y = model(np.ones((1, 4), "float32"))
+    >>> set(np.asarray(y).ravel().tolist()) <= {0.0, 2.0}
+    True
+    """
+    layers = [
+        layer
+        for layer in graph.all_layers(model)
+        if isinstance(layer, base_lib.DropoutBase)
+    ]
+    return base_lib.mc_sampling_layers(layers)
+
+
+class _StandIn:
+    """Stands in for a model while Keras builds one of its compiled
+    functions: Keras stores the function here, not on the model (another
+    thread may be reading the model's own)."""
+
+    def __init__(self, model):
+        object.__setattr__(self, "_model", model)
+
+    def __getattr__(self, name):
+        value = getattr(self._model, name)
+        if name.endswith("_step") and callable(value):
+            # A fresh callable per build: `jax.jit` caches traces by
+            # function, and two bound methods of one model compare equal.
+            return functools.partial(value)
+        return value
+
+    def __setattr__(self, name, value):
+        self.__dict__[name] = value
+
+
+class _ModeFunctions:
+    """A model's `predict_function` or `test_function` once the model has
+    been passed to `sampling()`: one compiled function per set of its
+    kerasdrop layers the calling thread samples, picked at every call."""
+
+    def __init__(self, model, kind):
+        self.model = model
+        self.kind = kind
+        self.ids = frozenset(id(layer) for layer in graph.dropout_layers(model))
+        self.functions = {}
+        self.lock = threading.Lock()
+
+    @classmethod
+    def install(cls, model):
+        """Puts per-mode functions on `model`, now and whenever Keras builds
+        them again (after `graph.reset_compiled`, a rewrite, `mc.enable`)."""
+        for kind in ("predict", "test"):
+            make = f"make_{kind}_function"
+            if make not in model.__dict__:
+                object.__setattr__(model, make, functools.partial(cls.make, model, kind))
+            cls.make(model, kind)
+
+    @classmethod
+    def make(cls, model, kind, force=False):
+        """`model.make_{kind}_function(force)` of a model with per-mode functions."""
+        name = f"{kind}_function"
+        if force or not isinstance(getattr(model, name, None), cls):
+            setattr(model, name, cls(model, kind))
+        return getattr(model, name)
+
+    def __call__(self, *args):
+        mode = self.ids & base_lib.mc_sampled_ids()
+        function = self.functions.get(mode)
+        if function is None:
+            with self.lock:
+                if mode not in self.functions:
+                    stand_in = _StandIn(self.model)
+                    build = getattr(type(self.model), f"make_{self.kind}_function")
+                    build(stand_in, force=True)
+                    self.functions[mode] = stand_in.__dict__[f"{self.kind}_function"]
+                function = self.functions[mode]
+        return function(*args)
 
 
 def enable(model, enabled=True):
@@ -105,7 +219,7 @@ def enable(model, enabled=True):
     layers = _reachable_layers(model, "kerasdrop.mc.enable")
     for layer in layers:
         layer.mc = enabled
-    _forget_compiled(model)
+    graph.reset_compiled(model)
     return layers
 
 
@@ -238,9 +352,11 @@ class _ChunkSampler(keras.Model):
             lambda t: ops.tile(t, [self.chunk] + [1] * (len(t.shape) - 1)),
             inputs,
         )
-        with sampling():
+        with sampling_traced(self.body):
             outputs = self.body(tiled, training=False)
         outputs = ops.cast(outputs, "float32")
+        if self.task == "heteroscedastic":
+            _check_heteroscedastic(outputs.shape, self.body.name)
         if self.task == "logits":  # probabilities per sample, then averaged
             if outputs.shape[-1] == 1:
                 outputs = ops.sigmoid(outputs)
@@ -265,6 +381,15 @@ class _ChunkSampler(keras.Model):
             stats["entropy_sum"] = ops.sum(-ops.sum(probs * logs, axis=-1), 0)
             votes = ops.one_hot(ops.argmax(probs, axis=-1), probs.shape[-1])
             stats["votes"] = ops.sum(votes, axis=0)
+        if self.task == "classification":
+            off = ops.abs(ops.sum(outputs, axis=-1) - 1.0)
+            stats["bounds"] = ops.stack(
+                [
+                    ops.min(outputs),
+                    ops.max(outputs),
+                    ops.max(off) if outputs.shape[-1] != 1 else ops.zeros(()),
+                ]
+            )
         if self.keep_samples:
             stats["samples"] = outputs
         return stats
@@ -363,6 +488,15 @@ def _check_batch(model, batch, index):
     if not model_inputs:
         return
     expected = keras.tree.flatten(model_inputs)
+    if isinstance(batch, dict):
+        names = [spec.name for spec in expected]
+        if sorted(batch) != sorted(names):
+            raise ValueError(
+                "Invalid value received for argument `x`. Expected a dict "
+                f"with the keys {sorted(names)} (the inputs of model "
+                f"'{model.name}'). Received: x with keys {sorted(batch)}"
+            )
+        flat = [batch[name] for name in names]
     if len(expected) != len(flat):
         raise ValueError(
             "Invalid value received for argument `x`. Expected "
@@ -370,16 +504,27 @@ def _check_batch(model, batch, index):
             f"Received: x with {len(flat)} array(s)"
         )
     for spec, array in zip(expected, flat):
-        want = tuple(spec.shape[1:])
-        got = tuple(array.shape[1:])
-        if len(want) != len(got) or any(
-            w is not None and w != g for w, g in zip(want, got)
-        ):
-            raise ValueError(
-                "Invalid value received for argument `x`. Expected rows of "
-                f"shape {want} for input '{spec.name}' of model "
-                f"'{model.name}'. Received: x with rows of shape {got}"
-            )
+        _check_array(spec, array, model.name)
+
+
+def _check_array(spec, array, name):
+    """One input array against the model's input `spec`: dtype and rows."""
+    if array.dtype.kind not in "fiub" and spec.dtype != "string":
+        raise TypeError(
+            "Invalid value received for argument `x`. Expected numeric "
+            f"arrays for input '{spec.name}' ({spec.dtype}) of model "
+            f"'{name}'. Received: x with an array of dtype {array.dtype}"
+        )
+    want = tuple(spec.shape[1:])
+    got = tuple(array.shape[1:])
+    if len(want) != len(got) or any(
+        w is not None and w != g for w, g in zip(want, got)
+    ):
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected rows of "
+            f"shape {want} for input '{spec.name}' of model "
+            f"'{name}'. Received: x with rows of shape {got}"
+        )
 
 
 # ----------------------------------------------------------------------
@@ -418,15 +563,20 @@ def output_activation(tensor, depth=0):
     return activation
 
 
+def _head_activation(model):
+    """"softmax", "sigmoid" or None: the activation of `model`'s output (for
+    a subclassed model, of its last layer: the best guess)."""
+    outputs = getattr(model, "outputs", None)
+    if outputs:
+        return output_activation(keras.tree.flatten(outputs)[0])
+    return _layer_activation(model.layers[-1]) if model.layers else None
+
+
 def infer_task(model):
     """"classification" if the model's output comes from a softmax or
     sigmoid (through dropout and Concrete wrappers), else "regression"."""
-    outputs = getattr(model, "outputs", None)
-    if outputs:
-        activation = output_activation(keras.tree.flatten(outputs)[0])
-    else:  # subclassed: the last layer is the best guess
-        activation = _layer_activation(model.layers[-1]) if model.layers else None
-    return "classification" if activation in ("softmax", "sigmoid") else "regression"
+    _check_model(model)
+    return "classification" if _head_activation(model) else "regression"
 
 
 def _auto_task(model, outputs):
@@ -443,6 +593,50 @@ def _auto_task(model, outputs):
             stacklevel=3,
         )
     return task
+
+
+def _check_task(task, model, outputs):
+    """The head-dependent part of `task`: "logits" on a head that already
+    ends in softmax/sigmoid, "heteroscedastic" without 2 output values."""
+    activation = _head_activation(model)
+    if task == "logits" and activation:
+        raise ValueError(
+            "Invalid value received for argument `task`. Expected "
+            "task='logits' for a linear head of class logits; the output of "
+            f"model '{model.name}' already is probabilities ({activation}): "
+            f"pass task='classification'. Received: task={task!r}"
+        )
+    if task == "heteroscedastic" and outputs:
+        _check_heteroscedastic(outputs[0].shape, model.name)
+
+
+def _check_heteroscedastic(shape, name):
+    if shape[-1] != 2:
+        raise ValueError(
+            "Invalid value received for argument `task`. Expected "
+            "task='heteroscedastic' for a model whose output's last axis "
+            f"holds 2 values (mean, log-variance); model '{name}' outputs "
+            f"shape {tuple(shape)}. Received: task='heteroscedastic'"
+        )
+
+
+def _check_probabilities(bounds, name):
+    """Refuses task="classification" on outputs that are not probabilities:
+    `bounds` holds the chunk's min, max and largest `|row sum - 1|` (0 for
+    one unit), checked when the head's activation is unknown."""
+    low, high, off = (float(v) for v in bounds)
+    tolerance = 1e-2  # float16/bfloat16 softmax rows
+    if low >= -tolerance and high <= 1 + tolerance and off <= tolerance:
+        return
+    raise ValueError(
+        "Invalid value received for argument `task`. Expected "
+        "task='classification' for a model whose output is class "
+        "probabilities (a final softmax or sigmoid, or values in [0, 1] with "
+        "rows summing to 1); for class logits pass task='logits'. "
+        f"Received: task='classification' for model '{name}', whose output "
+        f"ranges over [{low:.4g}, {high:.4g}] with rows off 1 by up to "
+        f"{off:.4g}"
+    )
 
 
 def _warn_if_all_zero(model, layers):
@@ -463,21 +657,25 @@ def _derived_seeds(seed, count):
 @contextlib.contextmanager
 def _seeded(layers, seed):
     """Runs the block with every dropout layer's generator reseeded from
-    `seed`, and puts the generators' states back afterwards."""
-    if seed is None:
-        yield
-        return
+    `seed` (when given); puts the generators' states back afterwards, and
+    whenever the block raises (a refused call moves no random stream)."""
     generators = [layer.seed_generator for layer in layers]
     saved = [ops.convert_to_numpy(g.state.value) for g in generators]
-    for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
-        generator.state.assign(
-            ops.convert_to_tensor(np.array([value, 0]), dtype=generator.state.dtype)
-        )
+    if seed is not None:
+        for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
+            generator.state.assign(
+                ops.convert_to_tensor(np.array([value, 0]), dtype=generator.state.dtype)
+            )
+    restore = seed is not None
     try:
         yield
+    except BaseException:
+        restore = True
+        raise
     finally:
-        for generator, value in zip(generators, saved):
-            generator.state.assign(value)
+        if restore:
+            for generator, value in zip(generators, saved):
+                generator.state.assign(value)
 
 
 _PLANS = weakref.WeakKeyDictionary()
@@ -609,62 +807,23 @@ def predict(
     ((8, 1), (8, 1))
     """
     _check_model(model)
-    samples = _check_int("samples", samples, 1)
-    batch_size = _check_int("batch_size", batch_size, 1, allow_none=True)
-    memory_budget = _check_int("memory_budget", memory_budget, 1)
-    if seed is not None:
-        seed = _check_int("seed", seed, 0)
-    for name, value in (
-        ("return_samples", return_samples),
-        ("reuse_prefix", reuse_prefix),
-    ):
-        if not isinstance(value, bool):
-            raise TypeError(
-                f"Invalid value received for argument `{name}`. Expected a "
-                f"bool. Received: {name}={value!r}"
-            )
-    if task not in TASKS:
-        raise ValueError(
-            "Invalid value received for argument `task`. Expected one of "
-            f"{TASKS}. Received: task={task!r}"
-        )
-    if verbose not in ("auto", 0, 1):
-        raise ValueError(
-            "Invalid value received for argument `verbose`. Expected "
-            f"'auto', 0 or 1. Received: verbose={verbose!r}"
-        )
-    layers = _reachable_layers(model, "kerasdrop.mc.predict")
-    if not model.built:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a built "
-            f"model. Received: model '{model.name}' that is not built"
-        )
-    model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
-    if len(model_outputs) > 1:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a model "
-            "with one output; wrap the output you want in a one-output "
-            f"Functional model. Received: model '{model.name}' with "
-            f"{len(model_outputs)} outputs"
-        )
+    samples, batch_size, memory_budget, seed = _check_options(
+        samples, batch_size, seed, return_samples, task, memory_budget,
+        reuse_prefix, verbose,
+    )
+    layers, model_outputs = _check_predict_model(model)
+    _check_task(task, model, model_outputs)
+    x = _check_x(x)
     if task == "auto":
         task = _auto_task(model, model_outputs)
     _warn_if_all_zero(model, layers)
-    if not _is_dataset(x):  # a dataset's first batch sets batch_size
-        if isinstance(x, (list, tuple)) and len(x) == 1:
-            x = x[0]
-        x = _to_numpy(x)
-        rows = _rows(x)
-        if rows == 0:
-            raise ValueError(
-                "Invalid value received for argument `x`. Expected at least "
-                "one row. Received: x with 0 rows"
-            )
-        if batch_size is None:
-            batch_size = min(DEFAULT_BATCH_SIZE, rows)
-
+    check = None
+    if task == "classification" and _head_activation(model) is None:
+        check = functools.partial(_check_probabilities, name=model.name)
     plan = _plan(model, reuse_prefix)
     total_rows = None if _is_dataset(x) else _rows(x)
+    if batch_size is None and total_rows:  # a dataset's first batch sets it
+        batch_size = min(DEFAULT_BATCH_SIZE, total_rows)
     progbar = None
     outputs = []
     with _seeded(layers, seed):
@@ -682,7 +841,9 @@ def predict(
                 if verbose == 1 or (verbose == "auto" and calls >= 50):
                     progbar = keras.utils.Progbar(total_rows, unit_name="input")
             outputs.append(
-                _sample_batch(plan, batch, rows, samples, chunk, task, return_samples)
+                _sample_batch(
+                    plan, batch, rows, samples, chunk, task, return_samples, check
+                )
             )
             if progbar is not None:
                 progbar.add(rows)
@@ -704,7 +865,104 @@ def predict(
     return MCResult(result_task, count, stats, kept)
 
 
-def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples):
+def _check_predict_model(model):
+    """The kerasdrop layers and symbolic outputs of a model `predict` takes."""
+    layers = _reachable_layers(model, "kerasdrop.mc.predict")
+    if not model.built:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a built "
+            f"model. Received: model '{model.name}' that is not built"
+        )
+    model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
+    if len(model_outputs) > 1:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a model "
+            "with one output; wrap the output you want in a one-output "
+            f"Functional model. Received: model '{model.name}' with "
+            f"{len(model_outputs)} outputs"
+        )
+    return layers, model_outputs
+
+
+def _check_options(
+    samples, batch_size, seed, return_samples, task, memory_budget,
+    reuse_prefix, verbose,
+):
+    """Checks `predict`'s plain arguments; returns the integers as ints."""
+    samples = _check_int("samples", samples, 1)
+    batch_size = _check_int("batch_size", batch_size, 1, allow_none=True)
+    memory_budget = _check_int("memory_budget", memory_budget, 1)
+    seed = _check_int("seed", seed, 0, allow_none=True)
+    for name, value in (
+        ("return_samples", return_samples),
+        ("reuse_prefix", reuse_prefix),
+    ):
+        if not isinstance(value, bool):
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a "
+                f"bool. Received: {name}={value!r} of type {type(value).__name__}"
+            )
+    if not isinstance(task, str):
+        raise TypeError(
+            "Invalid value received for argument `task`. Expected one of "
+            f"{TASKS}. Received: task={task!r} of type {type(task).__name__}"
+        )
+    if task not in TASKS:
+        raise ValueError(
+            "Invalid value received for argument `task`. Expected one of "
+            f"{TASKS}. Received: task={task!r}"
+        )
+    if isinstance(verbose, bool) or not isinstance(verbose, (str, numbers.Integral)):
+        raise TypeError(
+            "Invalid value received for argument `verbose`. Expected "
+            f"'auto', 0 or 1. Received: verbose={verbose!r} of type "
+            f"{type(verbose).__name__}"
+        )
+    if verbose not in ("auto", 0, 1):
+        raise ValueError(
+            "Invalid value received for argument `verbose`. Expected "
+            f"'auto', 0 or 1. Received: verbose={verbose!r}"
+        )
+    return samples, batch_size, memory_budget, seed
+
+
+def _check_x(x):
+    """`x` as `predict` reads it: a dataset, or the NumPy form of a
+    structure of arrays with the same number (> 0) of rows."""
+    if _is_dataset(x):
+        return x
+    leaves = keras.tree.flatten(x)
+    if not leaves or not all(
+        hasattr(a, "shape") and hasattr(a, "__array__") for a in leaves
+    ):
+        raise TypeError(
+            "Invalid value received for argument `x`. Expected a NumPy array "
+            "or tensor, a list/tuple/dict of them (one per model input), or a "
+            "batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`; collect "
+            "a generator's or `keras.utils.PyDataset`'s batches with "
+            "`np.concatenate`, or wrap it in `tf.data.Dataset.from_generator`. "
+            f"Received: x={reprlib.repr(x)} of type {type(x).__name__}"
+        )
+    if isinstance(x, (list, tuple)) and len(x) == 1:
+        x = x[0]
+    x = _to_numpy(x)
+    rows = {np.shape(a)[0] if np.ndim(a) else None for a in keras.tree.flatten(x)}
+    if None in rows or len(rows) > 1:
+        found = "a 0-d array" if None in rows else f"{sorted(rows)} rows"
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected arrays with a "
+            "leading batch axis, the same number of rows in each. Received: "
+            f"x with {found}"
+        )
+    if rows == {0}:
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected at least "
+            "one row. Received: x with 0 rows"
+        )
+    return x
+
+
+def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples, check):
     if plan.prefix is not None:
         body_inputs = plan.prefix.predict_on_batch(batch)
     else:
@@ -714,6 +972,9 @@ def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples):
         size = min(chunk, samples - count)
         sampler = plan.sampler(size, task, return_samples)
         chunk_stats = sampler.predict_on_batch(body_inputs)
+        bounds = chunk_stats.pop("bounds", None)
+        if check is not None:
+            check(np.asarray(bounds))
         if return_samples:
             kept.append(np.asarray(chunk_stats.pop("samples"))[:, :rows])
         total = _merge(total, count, chunk_stats, size)

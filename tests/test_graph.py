@@ -75,7 +75,7 @@ def test_shared_dropout_dict_io_and_nested_functional(tmp_path):
     ref = model(x)
     for key, value in converted(x).items():
         np.testing.assert_allclose(value, ref[key], rtol=1e-6)
-    with kerasdrop.mc.sampling():
+    with kerasdrop.mc.sampling(converted):
         sampled = converted(x)
     assert any(not np.allclose(sampled[k], ref[k]) for k in ref)
     for key, value in kerasdrop.strip_dropout(converted)(x).items():
@@ -128,8 +128,8 @@ def test_rnn_dropout_named_everywhere_and_export_succeeds(tmp_path):
     assert "no   " not in format_summary(model) or "NOT REACHED" in format_summary(model)
     assert "NOT REACHED: 'lstm'" in format_summary(model)
     kerasdrop.export(model, tmp_path / "lstm")  # identity at inference, TF and JAX
-    with pytest.warns(UserWarning, match="(?s)kerasdrop.mc.sampling does not reach.*'lstm'"):
-        with kerasdrop.mc.sampling(model):
+    with pytest.raises(ValueError, match="out of kerasdrop's reach.*'lstm'"):
+        with kerasdrop.mc.sampling(model):  # nothing it could switch on
             pass
 
 

@@ -1,5 +1,7 @@
 """Monte-Carlo dropout: the sampling switch, MC layers and `mc.predict`."""
 
+import threading
+
 import keras
 import numpy as np
 import pytest
@@ -47,7 +49,7 @@ def test_sampling_activates_dropout_only_and_leaves_batchnorm_alone():
     reference = np.array(model(x, training=False))
     # Rate 0 under sampling: exactly the inference output (BN uses its
     # moving statistics), while training=True would use batch statistics.
-    with mc.sampling():
+    with mc.sampling(model):
         np.testing.assert_array_equal(np.array(model(x)), reference)
     assert not np.allclose(np.array(model(x, training=True)), reference)
     # Rate 0.5: dropout really drops, BN statistics never move.
@@ -67,6 +69,95 @@ def test_sampling_activates_dropout_only_and_leaves_batchnorm_alone():
     np.testing.assert_array_equal(after[0], after[1])
     np.testing.assert_allclose(after[0], reference, atol=1e-6)
     np.testing.assert_array_equal(np.array(model(x)), reference)
+
+
+def identity_model(name, seed=0):
+    """Input -> Dropout(0.5): the identity at inference, x2 or 0 when sampling."""
+    return keras.Sequential(
+        [keras.Input((8,)), L.Dropout(0.5, seed=seed)], name=name
+    )
+
+
+def test_sampling_switches_only_the_models_passed():
+    x = np.ones((16, 8), "float32")
+    a, b, late = (identity_model(n, seed=i) for i, n in enumerate("abc"))
+    np.testing.assert_array_equal(b.predict(x, verbose=0), x)  # traced before
+    with mc.sampling(a):
+        inside_a = [a.predict(x, verbose=0) for _ in range(2)]
+        # b's function traced before the block and late's traced inside it:
+        # neither samples, neither stays random afterwards.
+        np.testing.assert_array_equal(b.predict(x, verbose=0), x)
+        np.testing.assert_array_equal(late.predict(x, verbose=0), x)
+        np.testing.assert_array_equal(np.asarray(b(x)), x)
+        assert not np.array_equal(np.asarray(a(x)), x)
+    assert not np.array_equal(inside_a[0], x)
+    assert not np.array_equal(inside_a[0], inside_a[1])
+    for model in (a, b, late):
+        np.testing.assert_array_equal(model.predict(x, verbose=0), x)
+        np.testing.assert_array_equal(np.asarray(model(x)), x)
+
+
+def test_evaluate_samples_inside_the_block_only():
+    x = np.ones((16, 8), "float32")
+    model = identity_model("m")
+    model.compile(loss="mse")
+    assert model.evaluate(x, x, verbose=0) == 0.0  # traced before the block
+    with mc.sampling(model):
+        assert model.evaluate(x, x, verbose=0) > 0.0
+    assert model.evaluate(x, x, verbose=0) == 0.0
+
+
+def test_sampling_is_per_thread():
+    # Keras' JAX `predict` frees the model's variables while it runs: there,
+    # no other thread may call the model meanwhile (kerasdrop or not).
+    concurrent_predict = keras.backend.backend() != "jax"
+    x = np.ones((16, 8), "float32")
+    model = identity_model("shared")
+    step, done = threading.Barrier(2, timeout=60), threading.Event()
+    draws, errors = [], []
+
+    def calls(outputs):
+        outputs.append(np.asarray(model(x)))
+        if concurrent_predict:
+            outputs.append(model.predict(x, verbose=0))
+
+    def sample():  # thread 1: inside the block, calling the model repeatedly
+        try:
+            with mc.sampling(model):
+                draws.append(model.predict(x, verbose=0))
+                step.wait()  # thread 2 predicts, outside the block
+                step.wait()
+                draws.append(model.predict(x, verbose=0))
+                step.wait()  # both call the model at the same time
+                while not done.is_set():
+                    calls(draws)
+        except Exception as err:  # shown by the main thread
+            errors.append(err)
+            step.abort()
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    outside = []
+    try:  # thread 2 (this one), outside the block while thread 1 is inside
+        step.wait()
+        outside += [model.predict(x, verbose=0), np.asarray(model(x))]
+        step.wait()
+        step.wait()
+        for _ in range(3):
+            calls(outside)
+        still_inside = thread.is_alive()
+    except threading.BrokenBarrierError:
+        assert not errors, errors
+        raise
+    finally:
+        done.set()
+        thread.join(60)
+    assert not errors, errors
+    assert still_inside
+    for output in outside:
+        np.testing.assert_array_equal(output, x)
+    assert len(draws) > 2
+    assert all(not np.array_equal(draw, x) for draw in draws)
 
 
 def test_mc_layer_is_always_on_and_round_trips():
@@ -95,7 +186,7 @@ def test_every_kind_samples_under_the_switch():
         L.ConcreteDropout(keras.layers.Dense(3), init_rate=0.3),
     ):
         deterministic = np.array(layer(x))
-        with mc.sampling():
+        with mc.sampling(layer):
             sampled = np.array(layer(x))
         assert not np.allclose(sampled, deterministic), type(layer).__name__
         np.testing.assert_array_equal(np.array(layer(x)), deterministic)
@@ -305,6 +396,16 @@ def test_multi_input_model():
         ({"return_samples": 1}, TypeError, "return_samples=1"),
         ({"memory_budget": 0}, ValueError, "memory_budget=0"),
         ({"verbose": 2}, ValueError, "verbose=2"),
+        ({"samples": None}, TypeError, "samples=None"),
+        ({"samples": np.float64(3.0)}, TypeError, "samples=np.float64"),
+        ({"batch_size": True}, TypeError, "batch_size=True"),
+        ({"seed": -1}, ValueError, "seed=-1"),
+        ({"reuse_prefix": None}, TypeError, "reuse_prefix=None"),
+        ({"task": None}, TypeError, "task=None"),
+        ({"task": 5}, TypeError, "task=5"),
+        ({"verbose": True}, TypeError, "verbose=True"),
+        ({"verbose": 1.0}, TypeError, "verbose=1.0"),
+        ({"verbose": None}, TypeError, "verbose=None"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
@@ -332,6 +433,132 @@ def test_bad_inputs():
         L.Dropout(0.2, mc="yes")
     with pytest.raises(ValueError, match="no kerasdrop dropout layer"):
         mc.enable(plain)
+    with pytest.raises(TypeError, match="model='m'"):
+        mc.infer_task("m")
+
+
+def _generator():
+    yield data()
+
+
+@pytest.mark.parametrize(
+    "x, error, match",
+    [
+        (None, TypeError, "x=None of type NoneType"),
+        ("abc", TypeError, "x='abc'"),
+        (5, TypeError, "x=5"),
+        (_generator(), TypeError, "from_generator.*of type generator"),
+        (iter([data()]), TypeError, "of type list_iterator"),
+        (data().tolist(), TypeError, "of type list"),
+        ([], TypeError, r"x=\[\]"),
+        ({1, 2}, TypeError, "of type set"),
+        (np.float32(1.0), ValueError, "0-d array"),
+        ([data(n=4), data(n=3)], ValueError, r"\[3, 4\] rows"),
+        (np.full((4, 6), "a"), TypeError, "numeric arrays.*dtype <U1"),
+        (data().astype("complex64"), TypeError, "dtype complex64"),
+        ({"zz": data()}, ValueError, r"keys \[.*\].*Received: x with keys \['zz'\]"),
+    ],
+    ids=lambda value: type(value).__name__,
+)
+def test_unsupported_x_is_named(x, error, match):
+    model = bn_model()
+    with pytest.raises(error, match=f"(?s)argument `x`.*{match}"):
+        mc.predict(model, x, samples=2)
+
+
+def test_dict_inputs_are_matched_by_name():
+    a, b = keras.Input((3,), name="zeta"), keras.Input((2,), name="alpha")
+    h = L.Dropout(0.5)(keras.layers.Concatenate()([a, b]))
+    model = keras.Model({"zeta": a, "alpha": b}, keras.layers.Dense(1)(h))
+    x = {"zeta": data(n=4)[:, :3], "alpha": data(n=4)[:, :2]}
+    assert mc.predict(model, x, samples=2).mean.shape == (4, 1)
+    with pytest.raises(ValueError, match=r"'alpha'.*Received: x with keys \['zeta'\]"):
+        mc.predict(model, {"zeta": x["zeta"]}, samples=2)
+
+
+def head_model(head):
+    inputs = keras.Input((6,))
+    h = L.Dropout(0.3, seed=0, name="drop")(keras.layers.Dense(8)(inputs))
+    layer = {
+        "logits": keras.layers.Dense(3),
+        "linear": keras.layers.Dense(1),
+        "softmax": keras.layers.Dense(3, activation="softmax"),
+        "sigmoid": keras.layers.Dense(1, activation="sigmoid"),
+        "lambda_softmax": keras.layers.Lambda(keras.ops.softmax),
+    }[head]
+    return keras.Model(inputs, layer(h), name=f"{head}_head")
+
+
+@pytest.mark.parametrize(
+    "head, task, match",
+    [
+        ("logits", "classification", r"task='logits'.*logits_head.*ranges over"),
+        ("linear", "classification", "task='logits'"),
+        ("linear", "heteroscedastic", r"2 values.*\(None, 1\)"),
+        ("logits", "heteroscedastic", r"\(None, 3\)"),
+        ("softmax", "logits", r"already is probabilities \(softmax\)"),
+        ("sigmoid", "logits", r"\(sigmoid\).*task='classification'"),
+    ],
+)
+def test_task_must_fit_the_head(head, task, match):
+    model = head_model(head)
+    state = np.array(model.get_layer("drop").seed_generator.state)
+    with pytest.raises(ValueError, match=f"(?s)argument `task`.*{match}"):
+        mc.predict(model, data(), samples=4, task=task)
+    # A refused call moves no random stream.
+    np.testing.assert_array_equal(
+        np.array(model.get_layer("drop").seed_generator.state), state
+    )
+
+
+def test_classification_on_an_unknown_head_checks_the_probabilities():
+    model = head_model("lambda_softmax")  # a softmax no layer declares
+    result = mc.predict(model, data(), samples=4, task="classification")
+    np.testing.assert_allclose(result.mean.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_heteroscedastic_head_of_a_subclassed_model():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(8)
+            self.drop = L.Dropout(0.3)
+            self.out = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.out(self.drop(self.hidden(x)))
+
+    model = Net()
+    model(data(n=2))
+    with pytest.raises(ValueError, match=r"(?s)argument `task`.*2 values"):
+        mc.predict(model, data(), samples=2, task="heteroscedastic")
+
+
+@pytest.mark.parametrize(
+    "model, error, match",
+    [
+        (None, TypeError, "model=None"),
+        ("m", TypeError, "model='m'"),
+        ({"a": 1}, TypeError, "of type dict"),
+        ([], ValueError, r"model=\[\]"),
+        ("plain", ValueError, "no kerasdrop dropout layer"),
+        ("dense", ValueError, "no kerasdrop dropout layer"),
+        ("mixed", TypeError, "of type list"),
+        ("missing", TypeError, "model=None"),
+    ],
+)
+def test_sampling_needs_models_with_kerasdrop_layers(model, error, match):
+    plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
+    arguments = {
+        "plain": (plain,),
+        "dense": (keras.layers.Dense(2),),
+        "mixed": ([identity_model("ok"), "x"],),
+        "missing": (),
+    }.get(model, (model,)) if isinstance(model, str) else (model,)
+    with pytest.raises(error, match=f"argument `model`.*{match}"):
+        with mc.sampling(*arguments):
+            pass
+    assert not kerasdrop.layers.base.mc_sampling_active()
 
 
 def test_task_is_read_through_concrete_wrappers_and_dropout():

@@ -1,6 +1,8 @@
 """`DropoutBase`: the variable-rate core every kerasdrop dropout layer shares."""
 
+import contextlib
 import numbers
+import threading
 
 import keras
 import numpy as np
@@ -33,24 +35,83 @@ def check_seed(seed):
     return None if seed is None else int(seed)
 
 
-class _MCState:
-    """Trace-time switch of `kerasdrop.mc.sampling()` (a depth counter)."""
+class _MCState(threading.local):
+    """Per-thread state of `kerasdrop.mc.sampling()`: the kerasdrop layers
+    the thread samples, `id(layer) -> [layer, nesting depth]`."""
 
-    depth = 0
+    def __init__(self):
+        self.sampled = {}
 
 
-def mc_sampling_active():
-    """True inside a `kerasdrop.mc.sampling()` block.
+_MC_STATE = _MCState()
+
+
+def mc_sampling_active(layer=None):
+    """True when the calling thread samples `layer` (any layer when None).
+
+    The switch of `kerasdrop.mc.sampling(model)`: per thread, and per layer,
+    so a block over one model leaves other models (and other threads) alone.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> drop = kerasdrop.layers.Dropout(0.5)
+    >>> other = kerasdrop.layers.Dropout(0.5)
+    >>> with kerasdrop.mc.sampling(drop):
+    ...     inside = mc_sampling_active(drop), mc_sampling_active(other)
+    >>> inside, mc_sampling_active(drop)
+    ((True, False), False)
+    """
+    if layer is None:
+        return bool(_MC_STATE.sampled)
+    return id(layer) in _MC_STATE.sampled
+
+
+def mc_sampled_ids():
+    """`id()`s of the kerasdrop layers the calling thread samples.
 
     Example:
 
     >>> import kerasdrop
-    >>> with kerasdrop.mc.sampling():
-    ...     inside = mc_sampling_active()
-    >>> inside, mc_sampling_active()
+    >>> drop = kerasdrop.layers.Dropout(0.5)
+    >>> with mc_sampling_layers([drop]):
+    ...     mc_sampled_ids() == {id(drop)}
+    True
+    """
+    return frozenset(_MC_STATE.sampled)
+
+
+@contextlib.contextmanager
+def mc_sampling_layers(layers):
+    """Makes the calling thread sample `layers` inside the block.
+
+    The bare switch, with no checks and no care for compiled functions: it
+    serves code that traces its own function inside the block (`mc.predict`'s
+    samplers, export's MC signature). Use `kerasdrop.mc.sampling(model)`.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> drop = kerasdrop.layers.Dropout(0.5)
+    >>> with mc_sampling_layers([drop]):
+    ...     with mc_sampling_layers([drop]):  # nests
+    ...         pass
+    ...     inside = mc_sampling_active(drop)
+    >>> inside, mc_sampling_active(drop)
     (True, False)
     """
-    return _MCState.depth > 0
+    sampled = _MC_STATE.sampled
+    layers = list(layers)
+    for layer in layers:
+        sampled.setdefault(id(layer), [layer, 0])[1] += 1
+    try:
+        yield
+    finally:
+        for layer in layers:
+            entry = sampled[id(layer)]
+            entry[1] -= 1
+            if not entry[1]:
+                del sampled[id(layer)]
 
 
 def check_mc(mc):
@@ -83,10 +144,11 @@ class DropoutBase(keras.layers.Layer):
     `inference(inputs)`).
 
     The layer is active in training calls, and also at inference when it
-    is an MC layer (`mc=True`: Monte-Carlo dropout, always on) or when called
-    inside a `kerasdrop.mc.sampling()` block. Both are Python flags read when
-    the call is traced; nothing else in the model changes mode (unlike
-    `model(x, training=True)`, BatchNormalization stays in inference mode).
+    is an MC layer (`mc=True`: Monte-Carlo dropout, always on) or when the
+    calling thread samples it (inside `kerasdrop.mc.sampling(model)` for a
+    model holding it). Both are Python flags read when the call is traced;
+    nothing else in the model changes mode (unlike `model(x,
+    training=True)`, BatchNormalization stays in inference mode).
 
     Args:
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
@@ -235,10 +297,11 @@ class DropoutBase(keras.layers.Layer):
     def is_active(self, training):
         """Whether the layer drops at all in this call (trace-time flag).
 
-        Training calls, MC layers (`mc=True`) and calls inside
-        `kerasdrop.mc.sampling()` drop; everything else is inference.
+        Training calls, MC layers (`mc=True`) and calls by a thread that
+        samples this layer (`kerasdrop.mc.sampling(model)`) drop; everything
+        else is inference.
         """
-        return bool(training) or self.mc or mc_sampling_active()
+        return bool(training) or self.mc or mc_sampling_active(self)
 
     def active_rate(self, training):
         """`None` when inactive, else the float32 rate tensor for this call.
