@@ -28,7 +28,6 @@ from kerasdrop import mc as mc_lib
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.graph import is_dropout_layer  # noqa: F401 (public name)
 from kerasdrop.layers import base as base_lib
-from kerasdrop.layers import concrete as concrete_lib
 from kerasdrop.layers import dropout as dropout_lib
 
 FORMATS = ("tf_saved_model", "onnx", "litert")
@@ -107,8 +106,8 @@ def _stripped_replacement(site):
     original = graph.original_config(site)
     if original is not None:  # what the owner had before convert
         return graph.rebuild(original, layer.name)
-    if isinstance(layer, concrete_lib.ConcreteDropout):
-        return layer.layer
+    if layer.wrapped is not None:  # Concrete, DropConnect: the wrapped layer
+        return layer.wrapped
     if isinstance(layer, dropout_lib.Dropout) and layer.scaling == "classic":
         # Classic dropout scales by the keep probability at test time.
         return keras.layers.Rescaling(

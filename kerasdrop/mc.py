@@ -338,12 +338,13 @@ class _ChunkSampler(keras.Model):
     the batch axis, and returns the chunk's statistics (not the samples,
     unless asked)."""
 
-    def __init__(self, body, chunk, task, keep_samples, **kwargs):
+    def __init__(self, body, chunk, task, keep_samples, consistent=None, **kwargs):
         super().__init__(**kwargs)
         self.body = body
         self.chunk = chunk
         self.task = task
         self.keep_samples = keep_samples
+        self.consistent = consistent
 
     def call(self, inputs):
         flat = keras.tree.flatten(inputs)
@@ -352,7 +353,11 @@ class _ChunkSampler(keras.Model):
             lambda t: ops.tile(t, [self.chunk] + [1] * (len(t.shape) - 1)),
             inputs,
         )
-        with sampling_traced(self.body):
+        total, offset = self.consistent or (self.chunk, 0)
+        groups = base_lib.sample_groups(
+            self.chunk, total, offset, consistent=self.consistent is not None
+        )
+        with sampling_traced(self.body), groups:
             outputs = self.body(tiled, training=False)
         outputs = ops.cast(outputs, "float32")
         if self.task == "heteroscedastic":
@@ -678,6 +683,20 @@ def _seeded(layers, seed):
                 generator.state.assign(value)
 
 
+def _rewinder(layers):
+    """A function that puts every layer's generator back to its state now:
+    with it, each chunk of each batch draws the same noise (consistent
+    masks)."""
+    generators = [layer.seed_generator for layer in layers]
+    saved = [ops.convert_to_numpy(g.state.value) for g in generators]
+
+    def rewind():
+        for generator, value in zip(generators, saved):
+            generator.state.assign(value)
+
+    return rewind
+
+
 _PLANS = weakref.WeakKeyDictionary()
 
 
@@ -692,11 +711,12 @@ class _Plan:
         self.row_bytes = _row_bytes(self.body)
         self.samplers = {}
 
-    def sampler(self, chunk, task, keep_samples):
-        key = (chunk, task, keep_samples)
+    def sampler(self, chunk, task, keep_samples, consistent=None):
+        """`consistent`: None, or `(total, offset)` of this chunk's samples."""
+        key = (chunk, task, keep_samples, consistent)
         if key not in self.samplers:
             self.samplers[key] = _ChunkSampler(
-                self.body, chunk, task, keep_samples, name="mc_sampler"
+                self.body, chunk, task, keep_samples, consistent, name="mc_sampler"
             )
         return self.samplers[key]
 
@@ -754,6 +774,7 @@ def predict(
     memory_budget=DEFAULT_MEMORY_BUDGET,
     reuse_prefix=True,
     verbose="auto",
+    consistent=False,
 ):
     """Monte-Carlo dropout prediction: `samples` stochastic passes per input.
 
@@ -791,6 +812,12 @@ def predict(
         memory_budget: bytes of activations one compiled chunk may use.
         reuse_prefix: run the deterministic prefix once per batch.
         verbose: "auto" (a progress bar for long runs), 0 or 1.
+        consistent: bool, default False. If True, the `T` masks are drawn
+            once per call and sample `t` uses the same masks for every input,
+            batch and chunk (baal's consistent dropout): per-sample
+            predictions of different inputs are comparable, as BatchBALD
+            needs, and do not depend on batching or row order. Otherwise
+            every row draws its own masks.
 
     Returns:
         A `MCResult`.
@@ -809,7 +836,7 @@ def predict(
     _check_model(model)
     samples, batch_size, memory_budget, seed = _check_options(
         samples, batch_size, seed, return_samples, task, memory_budget,
-        reuse_prefix, verbose,
+        reuse_prefix, verbose, consistent,
     )
     layers, model_outputs = _check_predict_model(model)
     _check_task(task, model, model_outputs)
@@ -827,6 +854,7 @@ def predict(
     progbar = None
     outputs = []
     with _seeded(layers, seed):
+        rewind = _rewinder(layers) if consistent else None
         for index, batch in enumerate(_batches(x, batch_size or 2**31 - 1)):
             if batch_size is None:
                 batch_size = _rows(batch)
@@ -842,7 +870,8 @@ def predict(
                     progbar = keras.utils.Progbar(total_rows, unit_name="input")
             outputs.append(
                 _sample_batch(
-                    plan, batch, rows, samples, chunk, task, return_samples, check
+                    plan, batch, rows, samples, chunk, task, return_samples, check,
+                    rewind,
                 )
             )
             if progbar is not None:
@@ -886,7 +915,7 @@ def _check_predict_model(model):
 
 def _check_options(
     samples, batch_size, seed, return_samples, task, memory_budget,
-    reuse_prefix, verbose,
+    reuse_prefix, verbose, consistent=False,
 ):
     """Checks `predict`'s plain arguments; returns the integers as ints."""
     samples = _check_int("samples", samples, 1)
@@ -896,6 +925,7 @@ def _check_options(
     for name, value in (
         ("return_samples", return_samples),
         ("reuse_prefix", reuse_prefix),
+        ("consistent", consistent),
     ):
         if not isinstance(value, bool):
             raise TypeError(
@@ -962,7 +992,9 @@ def _check_x(x):
     return x
 
 
-def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples, check):
+def _sample_batch(
+    plan, batch, rows, samples, chunk, task, return_samples, check, rewind=None
+):
     if plan.prefix is not None:
         body_inputs = plan.prefix.predict_on_batch(batch)
     else:
@@ -970,7 +1002,11 @@ def _sample_batch(plan, batch, rows, samples, chunk, task, return_samples, check
     total, count, kept = None, 0, []
     while count < samples:
         size = min(chunk, samples - count)
-        sampler = plan.sampler(size, task, return_samples)
+        if rewind is None:
+            sampler = plan.sampler(size, task, return_samples)
+        else:  # the same generator states, this chunk's slice of T masks
+            rewind()
+            sampler = plan.sampler(size, task, return_samples, (samples, count))
         chunk_stats = sampler.predict_on_batch(body_inputs)
         bounds = chunk_stats.pop("bounds", None)
         if check is not None:

@@ -7,6 +7,7 @@ from kerasdrop.layers.concrete import (
     concrete_regularizers,
 )
 from kerasdrop.layers.drop_block import DropBlock2D, DropBlock3D
+from kerasdrop.layers.drop_connect import DropConnect
 from kerasdrop.layers.drop_path import DropPath
 from kerasdrop.layers.dropout import (
     Dropout,
@@ -26,6 +27,7 @@ __all__ = [
     "DropPath",
     "DropBlock2D",
     "DropBlock3D",
+    "DropConnect",
     "ConcreteDropout",
     "SpatialConcreteDropout",
     "concrete_regularizers",

@@ -1,14 +1,19 @@
 """`DropoutBase`: the variable-rate core every kerasdrop dropout layer shares."""
 
-import contextlib
 import numbers
-import threading
 
 import keras
 import numpy as np
 from keras import ops
 
 from kerasdrop import schedules as schedules_lib
+from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
+    mc_sample_groups,
+    mc_sampled_ids,
+    mc_sampling_active,
+    mc_sampling_layers,
+    sample_groups,
+)
 
 
 def check_rate(value, name="rate"):
@@ -33,85 +38,6 @@ def check_seed(seed):
             f"integer. Received: seed={seed!r} of type {type(seed).__name__}"
         )
     return None if seed is None else int(seed)
-
-
-class _MCState(threading.local):
-    """Per-thread state of `kerasdrop.mc.sampling()`: the kerasdrop layers
-    the thread samples, `id(layer) -> [layer, nesting depth]`."""
-
-    def __init__(self):
-        self.sampled = {}
-
-
-_MC_STATE = _MCState()
-
-
-def mc_sampling_active(layer=None):
-    """True when the calling thread samples `layer` (any layer when None).
-
-    The switch of `kerasdrop.mc.sampling(model)`: per thread, and per layer,
-    so a block over one model leaves other models (and other threads) alone.
-
-    Example:
-
-    >>> import keras, kerasdrop
-    >>> drop = kerasdrop.layers.Dropout(0.5)
-    >>> other = kerasdrop.layers.Dropout(0.5)
-    >>> with kerasdrop.mc.sampling(drop):
-    ...     inside = mc_sampling_active(drop), mc_sampling_active(other)
-    >>> inside, mc_sampling_active(drop)
-    ((True, False), False)
-    """
-    if layer is None:
-        return bool(_MC_STATE.sampled)
-    return id(layer) in _MC_STATE.sampled
-
-
-def mc_sampled_ids():
-    """`id()`s of the kerasdrop layers the calling thread samples.
-
-    Example:
-
-    >>> import kerasdrop
-    >>> drop = kerasdrop.layers.Dropout(0.5)
-    >>> with mc_sampling_layers([drop]):
-    ...     mc_sampled_ids() == {id(drop)}
-    True
-    """
-    return frozenset(_MC_STATE.sampled)
-
-
-@contextlib.contextmanager
-def mc_sampling_layers(layers):
-    """Makes the calling thread sample `layers` inside the block.
-
-    The bare switch, with no checks and no care for compiled functions: it
-    serves code that traces its own function inside the block (`mc.predict`'s
-    samplers, export's MC signature). Use `kerasdrop.mc.sampling(model)`.
-
-    Example:
-
-    >>> import kerasdrop
-    >>> drop = kerasdrop.layers.Dropout(0.5)
-    >>> with mc_sampling_layers([drop]):
-    ...     with mc_sampling_layers([drop]):  # nests
-    ...         pass
-    ...     inside = mc_sampling_active(drop)
-    >>> inside, mc_sampling_active(drop)
-    (True, False)
-    """
-    sampled = _MC_STATE.sampled
-    layers = list(layers)
-    for layer in layers:
-        sampled.setdefault(id(layer), [layer, 0])[1] += 1
-    try:
-        yield
-    finally:
-        for layer in layers:
-            entry = sampled[id(layer)]
-            entry[1] -= 1
-            if not entry[1]:
-                del sampled[id(layer)]
 
 
 def check_mc(mc):
@@ -338,6 +264,12 @@ class DropoutBase(keras.layers.Layer):
     def inference(self, inputs):
         return inputs
 
+    @property
+    def wrapped(self):
+        """The layer a wrapper kind drops around (Concrete, DropConnect), which
+        is what stripping leaves; None for plain dropout layers."""
+        return None
+
     def mask_shape(self, inputs):
         """Shape of the random mask; broadcast against `inputs`."""
         return ops.shape(inputs)
@@ -351,10 +283,30 @@ class DropoutBase(keras.layers.Layer):
         Uniform noise is drawn in float32 whatever the compute dtype, so the
         rate keeps full resolution under float16/bfloat16 policies.
         """
-        noise = keras.random.uniform(
-            self.mask_shape(inputs), dtype="float32", seed=self.seed_generator
-        )
-        return ops.greater_equal(noise, rate)
+        return ops.greater_equal(self.noise(self.mask_shape(inputs)), rate)
+
+    def noise(self, shape, distribution="uniform", per_sample=False):
+        """Float32 noise for a mask of `shape`: every kind draws through here.
+
+        `shape[0]` is the batch axis, or with `per_sample=True` one entry per
+        MC sample (DropConnect's weight masks). Inside `kerasdrop.mc.predict`
+        with consistent masks the noise is drawn for all samples from the
+        rewound generator and sliced, so that sample `t` gets the same mask
+        in every batch and chunk, and the rows of one sample share it.
+        `distribution`: `"uniform"` in [0, 1) or `"normal"`.
+        """
+        draw = keras.random.uniform if distribution == "uniform" else keras.random.normal
+        groups = mc_sample_groups()
+        if groups is None or not groups.consistent:
+            return draw(shape, dtype="float32", seed=self.seed_generator)
+        shape = tuple(shape)
+        full = draw((groups.total, 1) + shape[1:], dtype="float32", seed=self.seed_generator)
+        mine = full[groups.offset:groups.offset + groups.groups]
+        if per_sample:
+            return ops.reshape(mine, shape)
+        rows = shape[0] // groups.groups
+        mine = ops.broadcast_to(mine, (groups.groups, rows) + shape[1:])
+        return ops.reshape(mine, shape)
 
     def _check_inputs(self, inputs):
         dtype = keras.backend.standardize_dtype(inputs.dtype)

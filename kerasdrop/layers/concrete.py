@@ -194,6 +194,10 @@ class ConcreteDropout(DropoutBase):
             trainable=True,
         )
 
+    @property
+    def wrapped(self):
+        return self.layer
+
     # -- build ----------------------------------------------------------------
     def build(self, input_shape):
         if self.spatial and len(input_shape) not in (3, 4, 5):
@@ -263,13 +267,7 @@ class ConcreteDropout(DropoutBase):
         return (shape[0],) + ones + (shape[-1],)
 
     def drop(self, inputs, rate):
-        u = keras.random.uniform(
-            self.mask_shape(inputs),
-            minval=EPS,
-            maxval=1.0 - EPS,
-            dtype="float32",
-            seed=self.seed_generator,
-        )
+        u = EPS + (1.0 - 2.0 * EPS) * self.noise(self.mask_shape(inputs))
         # 1 - z = sigmoid(-(logit p + logit u) / t): with logit u =
         # -log((1 - u) / u) and the scalars folded, the mask costs ~7
         # elementwise ops (forward) instead of ~10.

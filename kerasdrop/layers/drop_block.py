@@ -89,9 +89,7 @@ class _DropBlock(DropoutBase):
         return tuple(shape)
 
     def drop(self, inputs, rate):
-        noise = keras.random.uniform(
-            self.mask_shape(inputs), dtype="float32", seed=self.seed_generator
-        )
+        noise = self.noise(self.mask_shape(inputs))
         seeds = ops.cast(ops.less(noise, self.seed_rate(rate)), "float32")
         dropped = ops.max_pool(
             seeds, self.block_size, strides=1, padding="valid",

@@ -29,7 +29,5 @@ class GaussianDropout(DropoutBase):
 
     def drop(self, inputs, rate):
         stddev = ops.sqrt(rate / (1.0 - rate))
-        noise = keras.random.normal(
-            ops.shape(inputs), dtype="float32", seed=self.seed_generator
-        )
+        noise = self.noise(ops.shape(inputs), distribution="normal")
         return inputs * ops.cast(1.0 + stddev * noise, inputs.dtype)

@@ -1,0 +1,133 @@
+"""Per-thread Monte-Carlo sampling state, read when a layer's call is traced.
+
+Two things, both per thread: which kerasdrop layers sample (the switch of
+`kerasdrop.mc.sampling(model)`), and how `kerasdrop.mc.predict` stacks MC
+samples along the batch axis (`sample_groups`), so that layers can draw one
+mask per sample (DropConnect's weights) or the same masks for every batch
+(consistent masks).
+"""
+
+import contextlib
+import dataclasses
+import threading
+
+
+class _MCState(threading.local):
+    """Per-thread state of `kerasdrop.mc.sampling()`: the kerasdrop layers
+    the thread samples, `id(layer) -> [layer, nesting depth]`."""
+
+    def __init__(self):
+        self.sampled = {}
+        self.groups = None
+
+
+_MC_STATE = _MCState()
+
+
+def mc_sampling_active(layer=None):
+    """True when the calling thread samples `layer` (any layer when None).
+
+    The switch of `kerasdrop.mc.sampling(model)`: per thread, and per layer,
+    so a block over one model leaves other models (and other threads) alone.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> drop = kerasdrop.layers.Dropout(0.5)
+    >>> other = kerasdrop.layers.Dropout(0.5)
+    >>> with kerasdrop.mc.sampling(drop):
+    ...     inside = mc_sampling_active(drop), mc_sampling_active(other)
+    >>> inside, mc_sampling_active(drop)
+    ((True, False), False)
+    """
+    if layer is None:
+        return bool(_MC_STATE.sampled)
+    return id(layer) in _MC_STATE.sampled
+
+
+def mc_sampled_ids():
+    """`id()`s of the kerasdrop layers the calling thread samples.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> drop = kerasdrop.layers.Dropout(0.5)
+    >>> with mc_sampling_layers([drop]):
+    ...     mc_sampled_ids() == {id(drop)}
+    True
+    """
+    return frozenset(_MC_STATE.sampled)
+
+
+@contextlib.contextmanager
+def mc_sampling_layers(layers):
+    """Makes the calling thread sample `layers` inside the block.
+
+    The bare switch, with no checks and no care for compiled functions: it
+    serves code that traces its own function inside the block (`mc.predict`'s
+    samplers, export's MC signature). Use `kerasdrop.mc.sampling(model)`.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> drop = kerasdrop.layers.Dropout(0.5)
+    >>> with mc_sampling_layers([drop]):
+    ...     with mc_sampling_layers([drop]):  # nests
+    ...         pass
+    ...     inside = mc_sampling_active(drop)
+    >>> inside, mc_sampling_active(drop)
+    (True, False)
+    """
+    sampled = _MC_STATE.sampled
+    layers = list(layers)
+    for layer in layers:
+        sampled.setdefault(id(layer), [layer, 0])[1] += 1
+    try:
+        yield
+    finally:
+        for layer in layers:
+            entry = sampled[id(layer)]
+            entry[1] -= 1
+            if not entry[1]:
+                del sampled[id(layer)]
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleGroups:
+    """How the batch being traced holds MC samples.
+
+    `groups` samples are stacked along the batch axis (sample-major); they
+    are samples `offset ... offset + groups - 1` of `total`. With
+    `consistent`, every layer draws its masks for all `total` samples from
+    a generator state that the caller rewinds before each call, and keeps
+    this call's slice: every batch and chunk sees the same `total` masks.
+    """
+
+    groups: int
+    total: int
+    offset: int = 0
+    consistent: bool = False
+
+
+def mc_sample_groups():
+    """The calling thread's `SampleGroups`, or None outside `mc.predict`."""
+    return _MC_STATE.groups
+
+
+@contextlib.contextmanager
+def sample_groups(groups, total=None, offset=0, consistent=False):
+    """Declares, for the block, that traced batches stack `groups` samples.
+
+    Example:
+
+    >>> with sample_groups(4, total=8, offset=4, consistent=True):
+    ...     inside = mc_sample_groups()
+    >>> inside, mc_sample_groups()
+    (SampleGroups(groups=4, total=8, offset=4, consistent=True), None)
+    """
+    previous = _MC_STATE.groups
+    _MC_STATE.groups = SampleGroups(groups, total or groups, offset, consistent)
+    try:
+        yield
+    finally:
+        _MC_STATE.groups = previous
