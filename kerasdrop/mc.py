@@ -345,6 +345,11 @@ class _ChunkSampler(keras.Model):
         self.task = task
         self.keep_samples = keep_samples
         self.consistent = consistent
+        # Where this chunk's samples start among the T (consistent masks):
+        # a variable, so one trace serves every chunk.
+        self.offset = self.add_weight(
+            name="offset", shape=(), dtype="int32", initializer="zeros", trainable=False
+        )
 
     def call(self, inputs):
         flat = keras.tree.flatten(inputs)
@@ -353,9 +358,9 @@ class _ChunkSampler(keras.Model):
             lambda t: ops.tile(t, [self.chunk] + [1] * (len(t.shape) - 1)),
             inputs,
         )
-        total, offset = self.consistent or (self.chunk, 0)
         groups = base_lib.sample_groups(
-            self.chunk, total, offset, consistent=self.consistent is not None
+            self.chunk, self.consistent or self.chunk, self.offset.value,
+            consistent=self.consistent is not None,
         )
         with sampling_traced(self.body), groups:
             outputs = self.body(tiled, training=False)
@@ -712,7 +717,8 @@ class _Plan:
         self.samplers = {}
 
     def sampler(self, chunk, task, keep_samples, consistent=None):
-        """`consistent`: None, or `(total, offset)` of this chunk's samples."""
+        """`consistent`: None, or the total number of samples `T` (the chunk's
+        offset among them is the sampler's `offset` variable)."""
         key = (chunk, task, keep_samples, consistent)
         if key not in self.samplers:
             self.samplers[key] = _ChunkSampler(
@@ -1006,7 +1012,8 @@ def _sample_batch(
             sampler = plan.sampler(size, task, return_samples)
         else:  # the same generator states, this chunk's slice of T masks
             rewind()
-            sampler = plan.sampler(size, task, return_samples, (samples, count))
+            sampler = plan.sampler(size, task, return_samples, samples)
+            sampler.offset.assign(count)
         chunk_stats = sampler.predict_on_batch(body_inputs)
         bounds = chunk_stats.pop("bounds", None)
         if check is not None:

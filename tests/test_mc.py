@@ -582,3 +582,53 @@ def test_multi_output_and_empty_dataset_are_refused():
     empty = tf.data.Dataset.from_tensor_slices(data()[:0]).batch(4)
     with pytest.raises(ValueError, match="no batches"):
         mc.predict(one, empty, samples=3)
+
+
+# ----------------------------------------------------------------------------
+# Consistent masks (BatchBALD): sample t uses the same masks for every input.
+# ----------------------------------------------------------------------------
+def _consistent_model():
+    """Every kind of random draw in one model: element masks, Gaussian noise,
+    per-example paths and weight masks."""
+    from kerasdrop import layers as KL
+
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(8, name="prefix")(inputs)
+    h = KL.Dropout(0.3, seed=1)(h)
+    h = KL.GaussianDropout(0.2, seed=2)(h)
+    h = keras.layers.Add()([h, KL.DropPath(0.3, seed=3)(keras.layers.Dense(8)(h))])
+    h = KL.DropConnect(keras.layers.Dense(8), 0.3, seed=4)(h)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(h))
+
+
+@pytest.mark.slow
+def test_consistent_masks_do_not_depend_on_order_batching_or_chunks():
+    model = _consistent_model()
+    x = np.random.default_rng(0).random((7, 6)).astype("float32")
+    perm = np.array([3, 0, 6, 1, 5, 2, 4])
+
+    def samples(inputs, **kwargs):
+        return kerasdrop.mc.predict(model, inputs, samples=10, seed=0, consistent=True,
+                                    return_samples=True, verbose=0, **kwargs).samples
+
+    reference = samples(x)
+    np.testing.assert_allclose(samples(x[perm])[:, np.argsort(perm)], reference, rtol=1e-5)
+    np.testing.assert_allclose(samples(x, batch_size=3), reference, rtol=1e-5)
+    np.testing.assert_allclose(samples(x, memory_budget=1), reference, rtol=1e-5)  # chunk 1
+    np.testing.assert_allclose(samples(x, reuse_prefix=False), reference, rtol=1e-5)
+    assert not all(np.allclose(reference[0], r) for r in reference[1:])  # samples differ
+    # Without consistent masks, another batching changes the draws.
+    plain = kerasdrop.mc.predict(model, x, samples=10, seed=0, return_samples=True, verbose=0)
+    batched = kerasdrop.mc.predict(model, x, samples=10, seed=0, return_samples=True,
+                                   verbose=0, batch_size=3)
+    assert not np.allclose(batched.samples, plain.samples)
+
+
+def test_consistent_masks_are_shared_by_the_rows_of_a_sample():
+    model = _consistent_model()
+    x = np.tile(np.random.default_rng(1).random((1, 6)).astype("float32"), (5, 1))
+    s = kerasdrop.mc.predict(model, x, samples=4, seed=0, consistent=True,
+                             return_samples=True, verbose=0).samples
+    np.testing.assert_allclose(s, np.repeat(s[:, :1], 5, axis=1), rtol=1e-6)
+    with pytest.raises(TypeError, match="consistent=1"):
+        kerasdrop.mc.predict(model, x, samples=4, consistent=1)

@@ -301,7 +301,8 @@ class DropoutBase(keras.layers.Layer):
             return draw(shape, dtype="float32", seed=self.seed_generator)
         shape = tuple(shape)
         full = draw((groups.total, 1) + shape[1:], dtype="float32", seed=self.seed_generator)
-        mine = full[groups.offset:groups.offset + groups.groups]
+        start = [groups.offset] + [0] * (len(full.shape) - 1)
+        mine = ops.slice(full, start, (groups.groups,) + tuple(full.shape[1:]))
         if per_sample:
             return ops.reshape(mine, shape)
         rows = shape[0] // groups.groups

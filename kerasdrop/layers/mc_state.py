@@ -97,7 +97,8 @@ class SampleGroups:
     """How the batch being traced holds MC samples.
 
     `groups` samples are stacked along the batch axis (sample-major); they
-    are samples `offset ... offset + groups - 1` of `total`. With
+    are samples `offset ... offset + groups - 1` of `total` (`offset`: an
+    int or a scalar int tensor). With
     `consistent`, every layer draws its masks for all `total` samples from
     a generator state that the caller rewinds before each call, and keeps
     this call's slice: every batch and chunk sees the same `total` masks.
