@@ -6,6 +6,7 @@ import numbers
 import keras
 from keras import ops
 
+from kerasdrop import schedules as schedules_lib
 from kerasdrop.layers.base import DropoutBase
 
 
@@ -32,6 +33,8 @@ class DropPath(DropoutBase):
     >>> keras.Model(x, y).output_shape
     (None, 8)
     """
+
+    min_rank = 1  # one mask entry per example
 
     def __init__(self, rate, seed=None, scale_by_keep=True, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)
@@ -114,9 +117,7 @@ def depth_rates(max_rate, depth=None, rule="linear", stages=None):
     >>> depth_rates(0.2, rule="stage", stages=[1, 2, 1])
     [0.0, 0.1, 0.1, 0.2]
     """
-    from kerasdrop.layers.base import check_rate
-
-    max_rate = check_rate(max_rate, "max_rate")
+    max_rate = schedules_lib.check_rate("max_rate", max_rate)
     if rule not in RULES:
         raise ValueError(
             f"Invalid value received for argument `rule`. Expected one of "
