@@ -323,6 +323,13 @@ def test_largest_rate_stays_below_one_and_outputs_finite(make):
     assert np.isfinite(y).all()
 
 
+@pytest.mark.parametrize("make", [L.Dropout, L.DropPath, L.SpatialDropout1D])
+def test_float16_rate_near_one_drops_to_zero_not_nan(make):
+    layer = make(0.99999, seed=0, dtype="mixed_float16")  # scale 1e5: inf in float16
+    y = to_np(ops.cast(layer(np.ones((16, 2, 2), "float16"), training=True), "float32"))
+    assert not np.isnan(y).any() and (y == 0).any()
+
+
 def test_scheduler_callable_rounding_to_one_assigns_nothing():
     model = keras.Sequential([keras.Input((2,)), L.Dropout(0.1, name="a"),
                               L.Dropout(0.2, name="b")])

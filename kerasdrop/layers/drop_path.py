@@ -50,10 +50,12 @@ class DropPath(DropoutBase):
         return (shape[0],) + (1,) * (len(shape) - 1)
 
     def drop(self, inputs, rate):
-        keep = ops.cast(self.keep_mask(inputs, rate), inputs.dtype)
-        if self.scale_by_keep:
-            keep = keep * ops.cast(1.0 / (1.0 - rate), inputs.dtype)
-        return inputs * keep
+        keep = self.keep_mask(inputs, rate)
+        if not self.scale_by_keep:
+            return inputs * ops.cast(keep, inputs.dtype)
+        # `where`: a float16 scale can be inf, and 0 * inf is NaN.
+        scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)
+        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
 
     def get_config(self):
         return {**super().get_config(), "scale_by_keep": self.scale_by_keep}
