@@ -10,7 +10,6 @@ bar and TensorBoard show them.
 
 import inspect
 import json
-import math
 import numbers
 import os
 import warnings
@@ -231,8 +230,9 @@ class DropoutScheduler(keras.callbacks.Callback):
     takes the count of the earlier ones from
     `kerasdrop.callbacks.BackupAndRestore` and raises a `ValueError` before
     the first batch when nothing recorded it.
-    A value that is NaN or outside `[0, 1)` raises a `ValueError` naming the
-    index and layer before anything is assigned.
+    A value that is NaN or outside `[0, 1)` (or rounds to 1 in float32, as
+    for `layer.rate`) raises a `ValueError` naming the index and layer
+    before anything is assigned.
 
     Example:
 
@@ -331,12 +331,15 @@ class DropoutScheduler(keras.callbacks.Callback):
         value = float(value)
         if self.mode == "scale":
             value = value * layer.base_rate
-        if math.isnan(value) or not 0.0 <= value < 1.0:
+        try:  # the layers' own check (float32 rule), before any assignment
+            schedules_lib.check_rate("rate", value)
+        except ValueError:
             raise ValueError(
                 f"The schedule of DropoutScheduler gave rate {value!r} for "
                 f"layer '{layer.name}' at {self.unit} {index}; a rate must be "
-                "a float in [0, 1). Nothing was assigned at this step."
-            )
+                "a float in [0, 1) that stays below 1 in float32. Nothing was "
+                "assigned at this step."
+            ) from None
         return value
 
     def _log(self, logs):

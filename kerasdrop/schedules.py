@@ -4,7 +4,14 @@ A schedule maps a training step (or epoch) index to a dropout rate in
 ``[0, 1)``. Every schedule has exactly one formula, written with the small
 math helpers below, which run on Python numbers (giving a Python ``float``)
 and on backend tensors (giving a float32 tensor, usable inside a compiled
-train step). Values are always clipped into ``[0, MAX_RATE]``.
+train step). Values are always clipped into ``[0, MAX_RATE]``, and are
+finite for every valid set of parameters, at every step.
+
+Rates live in float32 variables, so every rate (a layer's, a schedule
+parameter) is checked as float32 stores it: a float in ``[0, 1)`` that does
+not round to 1.0 in float32, i.e. at most ``MAX_RATE`` (0.99999994) once
+stored. Other numeric parameters (steps, cutoffs, decay rates, ...) must be
+finite in float32, and those that must be > 0 must stay > 0 in float32.
 
 Example:
 
@@ -20,6 +27,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 __all__ = [
@@ -41,9 +49,15 @@ __all__ = [
     "get",
 ]
 
-#: Largest rate a schedule returns; a rate of exactly 1 would drop everything
-#: and make the inverted scale 1 / (1 - rate) infinite.
-MAX_RATE = 1.0 - 1e-6
+#: Largest rate: the largest float32 below 1 (0.99999994). A rate of 1
+#: would drop everything and make the inverted scale 1 / (1 - rate)
+#: infinite; every schedule value is clipped into [0, MAX_RATE].
+MAX_RATE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
+#: Largest finite float32: numeric parameters must stay below it.
+_F32_MAX = float(np.finfo(np.float32).max)
+#: Smallest normal float32: parameters that must be > 0 are at least this
+#: (in-graph, CPU kernels may flush smaller, subnormal numbers to 0).
+_F32_TINY = float(np.finfo(np.float32).tiny)
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
 
@@ -58,18 +72,34 @@ def _is_py(*xs):
 
 
 def _as_step(step):
+    """A Python step as a float (checked), a tensor step as float32 >= 0."""
+    if isinstance(step, (bool, str, bytes)) or step is None:
+        raise TypeError(
+            "Invalid value received for argument `step`. Expected a "
+            "non-negative number or an integer tensor. "
+            f"Received: step={step!r} of type {type(step).__name__}"
+        )
     if _is_py(step):
-        if isinstance(step, bool) or not math.isfinite(step):
+        # Compared before any float conversion: a huge int is refused, not
+        # an OverflowError.
+        if not 0 <= step <= _F32_MAX:  # also catches NaN
             raise ValueError(
                 "Invalid value received for argument `step`. Expected a "
-                f"finite, non-negative number. Received: step={step!r}"
+                "finite, non-negative number (at most the largest float32). "
+                f"Received: step={step!r}"
             )
         return float(step)
-    return ops.cast(step, "float32")
+    # In-graph the value cannot be checked: a negative step counts as 0.
+    return ops.maximum(ops.cast(step, "float32"), 0.0)
 
 
 def _exp(x):
-    return math.exp(x) if _is_py(x) else ops.exp(x)
+    if _is_py(x):
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return math.inf
+    return ops.exp(x)
 
 
 def _cos(x):
@@ -77,7 +107,9 @@ def _cos(x):
 
 
 def _floor(x):
-    return math.floor(x) if _is_py(x) else ops.floor(x)
+    if _is_py(x):
+        return math.floor(x) if math.isfinite(x) else x
+    return ops.floor(x)
 
 
 def _minimum(a, b):
@@ -95,11 +127,21 @@ def _where(cond, a, b):
 
 
 def _pow(base, x):
+    """`base ** x`, `inf` on overflow, never NaN for `base > 0`, `x >= 0`.
+
+    In-graph a Python `base` goes through `exp(x * log(base))` with the log
+    taken in float64: exact to float32 rounding of the product, where a
+    float32 power would amplify the rounding of `base` by `x`.
+    """
     if _is_py(x):
         try:
             return base**x
-        except OverflowError:
+        except (OverflowError, ZeroDivisionError):
             return math.inf
+    if _is_py(base) and base > 0:
+        if base == 1:
+            return ops.ones_like(x)  # log(1) * inf would be NaN
+        return ops.exp(x * math.log(base))
     return ops.power(ops.cast(base, "float32"), x)
 
 
@@ -115,10 +157,13 @@ def _clip_rate(x):
 # Argument validation, Keras-style messages.
 # --------------------------------------------------------------------------
 def check_rate(name, value, expected="a float in [0, 1)"):
-    """Validates a dropout rate: a real number in [0, 1) (NaN refused).
+    """Validates a dropout rate as float32 stores it; returns it as a float.
 
-    The one rate check of the package (schedules, layers, callbacks);
-    `expected` words the type error, e.g. to mention schedules.
+    A rate is a real number in `[0, 1)` (NaN refused) that does not round to
+    1.0 in float32, the dtype of every rate variable: at most `MAX_RATE`
+    (0.99999994) once stored, so `1 / (1 - rate)` stays finite. The one rate
+    check of the package (layers, schedules, callbacks, tuning); `expected`
+    words the type error, e.g. to mention schedules.
 
     Example:
 
@@ -135,16 +180,28 @@ def check_rate(name, value, expected="a float in [0, 1)"):
             f"{expected}. Received: {name}={value!r} of type "
             f"{type(value).__name__}"
         )
-    value = float(value)
-    if not 0.0 <= value < 1.0:  # also catches NaN
+    if not 0 <= value < 1:  # also catches NaN; no float() of a huge int
         raise ValueError(
             f"Invalid value received for argument `{name}`. Expected a float "
             f"in [0, 1). Received: {name}={value!r}"
         )
-    return value
+    if np.float32(value) == 1.0:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float "
+            "in [0, 1) as stored in float32, where this value rounds to 1.0 "
+            f"(the largest rate is {np.float32(MAX_RATE)}). "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
 
 
 def _check_number(name, value, minimum=None, strict=False, integer=False):
+    """A finite (in float32) number `>= minimum` (`> minimum` if strict).
+
+    Parameters meet the step in float32 in-graph: a value beyond float32's
+    range is refused, and one that must be > 0 must be at least the smallest
+    normal float32 (about 1.2e-38), so it cannot become 0 in-graph.
+    """
     kind = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(
         value, numbers.Integral if integer else numbers.Real
@@ -153,18 +210,37 @@ def _check_number(name, value, minimum=None, strict=False, integer=False):
             f"Invalid value received for argument `{name}`. Expected {kind}. "
             f"Received: {name}={value!r} of type {type(value).__name__}"
         )
-    if not math.isfinite(value) or (
+    rel = ">" if strict else ">="
+    bound = "" if minimum is None else f" {rel} {minimum}"
+    if not -_F32_MAX <= value <= _F32_MAX or (  # also catches NaN
         minimum is not None
-        and (value <= minimum if strict else value < minimum)
+        and (
+            (value <= minimum if strict else value < minimum)
+            or (strict and minimum == 0 and value < _F32_TINY)
+        )
     ):
-        rel = ">" if strict else ">="
         raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected {kind} "
-            f"{rel} {minimum}. Received: {name}={value!r}"
+            f"Invalid value received for argument `{name}`. Expected {kind}"
+            f"{bound}, finite in float32 (at most {_F32_MAX:.4g})"
+            + (f" and at least {_F32_TINY:.4g}" if strict else "")
+            + f". Received: {name}={value!r}"
         )
     if integer or isinstance(value, numbers.Integral):
         return int(value)
     return float(value)
+
+
+def _check_list(name, value, expected):
+    """A list or tuple (or 1-D array) of `expected`, as a list."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected a list "
+            f"of {expected}. Received: {name}={value!r} of type "
+            f"{type(value).__name__}"
+        )
+    return list(value)
 
 
 def _check_schedule(name, value):
@@ -179,6 +255,11 @@ def _check_schedule(name, value):
     return value
 
 
+def _rate_of(schedule, step):
+    """`schedule`'s clipped value at an already converted step (composites)."""
+    return _clip_rate(schedule.value(step))
+
+
 # --------------------------------------------------------------------------
 # Schedules.
 # --------------------------------------------------------------------------
@@ -187,9 +268,11 @@ class Schedule:
 
     Subclasses implement `value(step)` with the helpers of this module so the
     same formula runs on Python numbers and on tensors; `__call__` converts
-    the step and clips the result into `[0, MAX_RATE]`. Subclasses store each
-    constructor argument as an attribute of the same name and return them
-    from `get_config`.
+    the step and clips the result into `[0, MAX_RATE]`. A Python step must be
+    a finite number >= 0; a tensor step is cast to float32 (a negative one
+    counts as 0), so steps beyond 2**24 are resolved to float32 precision
+    in-graph. Subclasses store each constructor argument as an attribute of
+    the same name and return them from `get_config`.
 
     Example (a schedule halving the rate every `every` steps):
 
@@ -308,8 +391,9 @@ class Cosine(_Ramp):
 class Exponential(Schedule):
     """`initial_rate * decay_rate ** (step / decay_steps)`, clipped.
 
-    `decay_rate < 1` decays, `> 1` grows (clipped below 1). With
-    `staircase=True` the exponent is floored, as in Keras' `ExponentialDecay`.
+    `decay_rate < 1` decays, `> 1` grows (clipped below 1; an initial rate
+    of 0, or below 1.2e-38, the smallest normal float32, stays 0). With `staircase=True` the exponent is floored, as in
+    Keras' `ExponentialDecay`.
 
     >>> Exponential(0.4, 0.5, decay_steps=10)(20)
     0.1
@@ -329,6 +413,11 @@ class Exponential(Schedule):
         self.staircase = staircase
 
     def value(self, step):
+        if self.initial_rate < _F32_TINY:
+            # A rate of 0 stays 0, and so does one that is 0 in-graph (below
+            # the smallest normal float32): 0 * inf, once the power
+            # overflows, would be NaN.
+            return 0.0 * step
         exponent = step / self.decay_steps
         if self.staircase:
             exponent = _floor(exponent)
@@ -357,18 +446,8 @@ class Piecewise(Schedule):
     """
 
     def __init__(self, boundaries, values):
-        if isinstance(boundaries, (str, bytes)) or not hasattr(
-            boundaries, "__len__"
-        ):
-            raise TypeError(
-                "Invalid value received for argument `boundaries`. Expected "
-                f"a list of numbers. Received: boundaries={boundaries!r}"
-            )
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-            raise TypeError(
-                "Invalid value received for argument `values`. Expected a "
-                f"list of rates. Received: values={values!r}"
-            )
+        boundaries = _check_list("boundaries", boundaries, "numbers")
+        values = _check_list("values", values, "rates")
         boundaries = [_check_number("boundaries", b, 0) for b in boundaries]
         values = [check_rate("values", v) for v in values]
         if len(values) != len(boundaries) + 1:
@@ -506,11 +585,11 @@ class Warmup(Schedule):
         self.initial_rate = check_rate("initial_rate", initial_rate)
 
     def value(self, step):
-        target = self.schedule.value(0.0 * step)
-        ramp = self.initial_rate + (target - self.initial_rate) * (
-            step / self.warmup_steps
+        target = _rate_of(self.schedule, 0.0 * step)
+        ramp = self.initial_rate + (target - self.initial_rate) * _progress(
+            step, 0.0, self.warmup_steps
         )
-        after = self.schedule.value(_maximum(step - self.warmup_steps, 0.0))
+        after = _rate_of(self.schedule, _maximum(step - self.warmup_steps, 0.0))
         return _where(step < self.warmup_steps, ramp, after)
 
     def get_config(self):
@@ -540,12 +619,12 @@ class Join(Schedule):
     """
 
     def __init__(self, schedules, boundaries):
-        if isinstance(schedules, (str, bytes)) or not hasattr(
-            schedules, "__len__"
-        ):
-            raise TypeError(
+        schedules = _check_list("schedules", schedules, "schedules")
+        boundaries = _check_list("boundaries", boundaries, "numbers")
+        if not schedules:
+            raise ValueError(
                 "Invalid value received for argument `schedules`. Expected a "
-                f"list of schedules. Received: schedules={schedules!r}"
+                f"non-empty list of schedules. Received: schedules={schedules!r}"
             )
         self.schedules = [_check_schedule("schedules", s) for s in schedules]
         boundaries = [_check_number("boundaries", b, 0) for b in boundaries]
@@ -563,9 +642,9 @@ class Join(Schedule):
         self.boundaries = boundaries
 
     def value(self, step):
-        out = self.schedules[0].value(step)
+        out = _rate_of(self.schedules[0], step)
         for boundary, schedule in zip(self.boundaries, self.schedules[1:]):
-            local = schedule.value(_maximum(step - boundary, 0.0))
+            local = _rate_of(schedule, _maximum(step - boundary, 0.0))
             out = _where(step >= boundary, local, out)
         return out
 

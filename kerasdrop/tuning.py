@@ -48,6 +48,7 @@ from kerasdrop.layers import ConcreteDropout, Dropout, concrete_regularizers
 
 __all__ = [
     "KINDS",
+    "DEFAULT_KINDS",
     "SCHEDULES",
     "DropoutSpec",
     "DropoutHyperModel",
@@ -58,6 +59,8 @@ __all__ = [
 
 #: Dropout kinds a space can choose from.
 KINDS = ("none", "constant", "scheduled", "concrete")
+#: The default kinds without `n_samples` (concrete needs it).
+DEFAULT_KINDS = ("none", "constant", "scheduled")
 #: Schedules of the "scheduled" kind (all per epoch, over the fit's epochs).
 SCHEDULES = ("linear", "cosine", "early", "late", "curriculum")
 #: Per-schedule parameters: name -> choices. Fractions are of the epochs.
@@ -69,6 +72,8 @@ SCHEDULE_PARAMS = {
     "curriculum": {"speed": [3.0, 10.0]},
 }
 LIKELIHOODS = ("cross_entropy", "gaussian")
+#: Most rates a `rate` grid may stand for (one `hp.Choice`).
+MAX_RATES = 1000
 
 
 # ----------------------------------------------------------------------------
@@ -87,7 +92,7 @@ def _check_real(name, value, whole):
             f"Invalid value received for argument `{name}`. Expected numbers "
             f"in a (min, max, step) tuple. Received: {name}={whole!r}"
         )
-    return float(value)
+    return value
 
 
 def rate_values(rate):
@@ -95,7 +100,10 @@ def rate_values(rate):
 
     `rate` is `(min, max, step)` (both ends included when on the grid) or a
     single rate. Values are computed in decimal and rounded to 10 places, so
-    `(0.0, 0.5, 0.1)` gives `[0.0, 0.1, 0.2, 0.3, 0.4, 0.5]` exactly.
+    `(0.0, 0.5, 0.1)` gives `[0.0, 0.1, 0.2, 0.3, 0.4, 0.5]` exactly. Every
+    rate passes the layers' check (`kerasdrop.schedules.check_rate`: in
+    `[0, 1)`, below 1 in float32); `0 < step <= 1`; at most `MAX_RATES`
+    rates.
 
     >>> rate_values((0.2, 0.4, 0.1))
     [0.2, 0.3, 0.4]
@@ -111,19 +119,26 @@ def rate_values(rate):
         )
     low, high, step = (_check_real("rate", v, rate) for v in rate)
     for value in (low, high):
-        if not 0.0 <= value < 1.0:
+        try:  # the layers' own rate check (float32 rule)
+            schedules_lib.check_rate("rate", value)
+        except ValueError:
             raise _invalid(
                 "rate",
-                "min and max in [0, 1) (a rate of 1 drops everything)",
+                "min and max in [0, 1), below 1 in float32 (a rate of 1 "
+                "drops everything)",
                 rate,
-            )
+            ) from None
+    low, high = float(low), float(high)
     if low > high:
         raise _invalid("rate", f"min <= max; min={low} > max={high}", rate)
-    if not step > 0.0:  # also NaN
-        raise _invalid("rate", "a step > 0", rate)
-    d_low, d_step = decimal.Decimal(repr(low)), decimal.Decimal(repr(step))
+    if not 0 < step <= 1:  # also NaN
+        raise _invalid("rate", "a step > 0 and <= 1", rate)
+    d_low, d_step = decimal.Decimal(repr(low)), decimal.Decimal(repr(float(step)))
     count = int((decimal.Decimal(repr(high)) - d_low) / d_step + decimal.Decimal("1e-9"))
-    return [round(float(d_low + i * d_step), 10) for i in range(count + 1)]
+    if count >= MAX_RATES:
+        raise _invalid("rate", f"at most {MAX_RATES} rates (a larger step)", rate)
+    # Rounding never lifts a rate above `max`, which passed the check.
+    return [min(round(float(d_low + i * d_step), 10), high) for i in range(count + 1)]
 
 
 def _check_names(argument, values, allowed):
@@ -144,7 +159,12 @@ def _check_names(argument, values, allowed):
 
 
 def _check_name(name):
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+    if not isinstance(name, str):
+        raise TypeError(
+            "Invalid value received for argument `name`. Expected a string. "
+            f"Received: name={name!r} of type {type(name).__name__}"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
         raise ValueError(
             "Invalid value received for argument `name`. Expected a non-empty "
             "string of letters, digits, '_', '.' or '-' (it prefixes "
@@ -153,12 +173,53 @@ def _check_name(name):
     return name
 
 
+def _check_length_scales(length_scales):
+    if not isinstance(length_scales, (tuple, list)) or not length_scales or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Real) for v in length_scales
+    ):
+        raise TypeError(
+            "Invalid value received for argument `length_scales`. Expected a "
+            "non-empty tuple of numbers. "
+            f"Received: length_scales={length_scales!r}"
+        )
+    return list(length_scales)
+
+
+def _check_int_arg(name, value, expected):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected "
+            f"{expected}. Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if value < 1:
+        raise _invalid(name, expected, value)
+    return int(value)
+
+
 def _check_space(kinds, rate, schedules, n_samples, length_scales, likelihood, epochs):
+    n_samples = _check_int_arg(
+        "n_samples", n_samples, "None or a positive integer (e.g. len(x_train))"
+    )
+    if kinds is None:  # the default: concrete only when it can be built
+        kinds = KINDS if n_samples is not None else DEFAULT_KINDS
     kinds = _check_names("kinds", kinds, KINDS)
     rates = rate_values(rate)
+    if "none" in kinds and 0.0 in rates:
+        rates.remove(0.0)  # a rate of 0 is the "none" kind: no duplicate
+        if not rates and any(k in kinds for k in ("constant", "scheduled")):
+            raise _invalid(
+                "rate",
+                "a rate > 0 besides the 'none' kind (rate 0 is 'none')",
+                rate,
+            )
     schedules = _check_names("schedules", schedules, SCHEDULES)
+    length_scales = _check_length_scales(length_scales)
+    if likelihood not in LIKELIHOODS:
+        raise _invalid("likelihood", f"one of {LIKELIHOODS}", likelihood)
     if "concrete" in kinds:
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        if n_samples is None:
             raise TypeError(
                 "Invalid value received for argument `n_samples`. The "
                 "'concrete' kind derives its regularizers from the number of "
@@ -166,20 +227,9 @@ def _check_space(kinds, rate, schedules, n_samples, length_scales, likelihood, e
                 "n_samples=len(x_train)), or leave 'concrete' out of `kinds`. "
                 f"Received: n_samples={n_samples!r}"
             )
-        if isinstance(length_scales, (int, float)) or not length_scales:
-            raise TypeError(
-                "Invalid value received for argument `length_scales`. Expected "
-                f"a non-empty tuple of numbers. Received: length_scales={length_scales!r}"
-            )
-        length_scales = [float(v) for v in length_scales]
-        if likelihood not in LIKELIHOODS:
-            raise _invalid("likelihood", f"one of {LIKELIHOODS}", likelihood)
         for ls in length_scales:  # the one check of the regularizer formula
             concrete_regularizers(n_samples, ls, loss=likelihood)
-    if epochs is not None and (
-        isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1
-    ):
-        raise _invalid("epochs", "None or a positive integer", epochs)
+    epochs = _check_int_arg("epochs", epochs, "None or a positive integer")
     return kinds, rates, schedules, length_scales
 
 
@@ -279,8 +329,11 @@ class DropoutSpec:
 
     def _epochs(self, epochs):
         epochs = self.epochs if epochs is None else epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-            raise ValueError(
+        wrong_type = epochs is not None and (
+            isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral)
+        )
+        if wrong_type or epochs is None or epochs < 1:
+            raise (TypeError if wrong_type else ValueError)(
                 "Invalid value received for argument `epochs`. A scheduled "
                 f"rate ('{self.name}': {self.schedule}) spans the training "
                 "epochs: pass a positive integer to `callbacks(epochs)` or "
@@ -377,7 +430,7 @@ def _choice(hp, name, values):
 def dropout_space(
     hp,
     name="dropout",
-    kinds=KINDS,
+    kinds=None,
     rate=(0.0, 0.5, 0.05),
     schedules=SCHEDULES,
     n_samples=None,
@@ -391,7 +444,8 @@ def dropout_space(
 
     - `<name>/kind`: Choice of `kinds` (Fixed when there is one).
     - `<name>/rate`: Choice of the rounded rates of `rate` (constant and
-      scheduled kinds only; for a schedule, its peak rate).
+      scheduled kinds only; for a schedule, its peak rate). With `"none"`
+      among the kinds, rate 0 is left out: it is the `"none"` kind.
     - `<name>/schedule`: Choice of `schedules` (scheduled kind only), and
       `<name>/<schedule>/<param>` for that schedule only: `linear`/`cosine`
       `direction` (up: 0 -> rate, down: rate -> 0) and `fraction` (of the
@@ -404,16 +458,19 @@ def dropout_space(
     Call it once per independent space (`name=f"block{i}"`); use one spec's
     `layer()` in several places for a shared space. Every argument is
     checked at once (a bad space fails when the tuner is created, before
-    any trial): rate bounds outside `[0, 1)`, min > max, a step <= 0,
-    unknown kinds or schedules, a concrete kind without `n_samples`.
+    any trial): rate bounds outside `[0, 1)` (in float32), min > max, a
+    step <= 0, unknown kinds or schedules, a concrete kind without
+    `n_samples`.
 
     Args:
         hp: a `keras_tuner.HyperParameters`.
         name: the space's name (hyperparameter and layer name prefix).
-        kinds: tuple of kinds from `KINDS`.
+        kinds: tuple of kinds from `KINDS`. Default None: all of `KINDS`
+            when `n_samples` is given, else `DEFAULT_KINDS` (no concrete).
         rate: `(min, max, step)` with `0 <= min <= max < 1`, or one rate.
         schedules: tuple of schedules from `SCHEDULES`.
-        n_samples: number of training examples (concrete kind).
+        n_samples: number of training examples (concrete kind; with the
+            default `kinds`, giving it adds the concrete kind).
         length_scales: prior length-scales to choose from (concrete kind).
         likelihood: `"cross_entropy"` or `"gaussian"` (concrete kind).
         epochs: default training length for `spec.callbacks()`;

@@ -39,7 +39,7 @@ import numpy as np
 
 from kerasdrop import layers as kd_layers
 from kerasdrop import mc
-from kerasdrop import metrics
+from kerasdrop import metrics, schedules
 
 LENGTH_SCALE = 1e-2
 BATCH_SIZE = 32  # the 2016 scripts'; reproduces the paper's table
@@ -268,7 +268,7 @@ def _resolve(dataset, mode, rate, tau):
             )
         rate = paper[4] if rate is None else rate
         tau = paper[5] if tau is None else tau
-    return kd_layers.base.check_rate(rate), metrics._check_tau(tau)
+    return schedules.check_rate("rate", rate), metrics._check_tau(tau)
 
 
 def run_split(

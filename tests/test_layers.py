@@ -287,6 +287,9 @@ def test_mixed_precision_model_trains():
         (1.0, ValueError, "rate=1.0"),
         (1.5, ValueError, "rate=1.5"),
         (float("nan"), ValueError, "rate=nan"),
+        (0.99999999, ValueError, "rate=0.99999999"),  # 1.0 in float32
+        (np.float64(0.99999998), ValueError, "rounds to 1.0"),
+        pytest.param(10**400, ValueError, "rate=1000", id="huge-int"),
         ("0.5", TypeError, "rate='0.5'"),
         (None, TypeError, "rate=None"),
         (True, TypeError, "rate=True"),
@@ -303,10 +306,40 @@ def test_bad_rates_raise(make, rate, exc, fragment):
 @pytest.mark.parametrize("make", ALL_KINDS, ids=KIND_IDS)
 def test_bad_rate_assignment_keeps_the_old_rate(make):
     layer = make(0.2)
-    for bad, exc in ((1.0, ValueError), (-1, ValueError), ("x", TypeError), (float("nan"), ValueError)):
+    for bad, exc in ((1.0, ValueError), (-1, ValueError), ("x", TypeError), (float("nan"), ValueError),
+                     (0.999999999, ValueError)):
         with pytest.raises(exc, match="argument `rate`"):
             layer.rate = bad
         assert layer.rate == 0.2
+
+
+@pytest.mark.parametrize("make", [L.Dropout, L.GaussianDropout, L.DropPath])
+def test_largest_rate_stays_below_one_and_outputs_finite(make):
+    layer = make(0.5, seed=0)
+    layer.rate = 0.99999997  # rounds down to S.MAX_RATE in float32, accepted
+    assert 0.99 < layer.rate < 1.0
+    assert float(to_np(layer.rate_variable.value)) == S.MAX_RATE
+    y = to_np(layer(np.ones((64, 4), "float32"), training=True))
+    assert np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("make", [L.Dropout, L.DropPath, L.SpatialDropout1D])
+def test_float16_rate_near_one_drops_to_zero_not_nan(make):
+    layer = make(0.99999, seed=0, dtype="mixed_float16")  # scale 1e5: inf in float16
+    y = to_np(ops.cast(layer(np.ones((16, 2, 2), "float16"), training=True), "float32"))
+    assert not np.isnan(y).any() and (y == 0).any()
+
+
+def test_scheduler_callable_rounding_to_one_assigns_nothing():
+    model = keras.Sequential([keras.Input((2,)), L.Dropout(0.1, name="a"),
+                              L.Dropout(0.2, name="b")])
+    cb = kerasdrop.callbacks.DropoutScheduler(
+        {"a": lambda i, r: 0.3, "b": lambda i, r: 0.99999999})
+    cb.set_model(model)
+    cb.on_train_begin()
+    with pytest.raises(ValueError, match="below 1 in float32"):
+        cb.on_epoch_begin(0)
+    assert [layer.rate for layer in model.layers] == [0.1, 0.2]
 
 
 @pytest.mark.parametrize(
@@ -353,14 +386,79 @@ def test_other_bad_arguments_raise():
         L.DropPath(0.5, scale_by_keep=1)
     with pytest.raises(ValueError, match="step=-1"):
         L.Dropout(S.Linear(0, 0.1, 5)).step = -1
-    with pytest.raises(TypeError, match="step=1.5"):
-        L.Dropout(0.1).step = 1.5
     with pytest.raises(TypeError, match="scaling='classic'"):
         L.SpatialDropout2D(0.5, scaling="classic")  # would be lost by get_config
     with pytest.raises(TypeError, match="noise_shape="):
         L.SpatialDropout1D(0.5, noise_shape=(None, 1, None))
     with pytest.raises(ValueError):  # wrong rank for spatial layers
         L.SpatialDropout2D(0.5)(np.ones((2, 3), "float32"))
+
+
+@pytest.mark.parametrize(
+    "step, exc",
+    [(2**31, ValueError), (2**64, ValueError), (np.int64(2**31), ValueError),
+     (-1, ValueError), (1.5, TypeError), (True, TypeError), ("3", TypeError),
+     (None, TypeError)],
+)
+def test_bad_step_changes_nothing(step, exc):
+    layer = L.Dropout(S.Linear(0.0, 0.4, steps=4))
+    layer.step = 2
+    with pytest.raises(exc, match="argument `step`") as info:
+        layer.step = step
+    assert f"Received: step={step!r}" in str(info.value)
+    assert (layer.step, layer.rate) == (2, 0.2)
+
+
+def test_step_stops_at_the_int32_maximum():
+    layer = L.Dropout(S.Exponential(0.1, 2.0, decay_steps=1), seed=0)
+    layer.step = 2**31 - 1  # the largest step: accepted
+    y = to_np(layer(np.ones((4, 3), "float32"), training=True))
+    assert layer.step == 2**31 - 1  # saturated: it used to wrap to -2**31
+    assert layer.rate == pytest.approx(S.MAX_RATE) and np.isfinite(y).all()
+
+
+class _NaNAfterTen(S.Schedule):
+    def value(self, step):
+        return S._where(step < 10, 0.1 + 0.0 * step, math.nan + 0.0 * step)
+
+
+def test_schedule_giving_nan_is_refused_and_changes_nothing():
+    layer = L.Dropout(_NaNAfterTen())
+    with pytest.raises(ValueError, match="gives nan at step 12"):
+        layer.step = 12
+    assert (layer.step, layer.rate) == (0, 0.1)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: L.DropPath(0.5), lambda: L.ConcreteDropout(keras.layers.Dense(2))],
+    ids=["DropPath", "ConcreteDropout"],
+)
+def test_rank_0_inputs_raise_keras_style(make):
+    with pytest.raises(ValueError, match=r"argument `inputs`.*rank >= 1.*inputs.shape=\(\)"):
+        make()(ops.ones(()), training=True)
+
+
+@pytest.mark.parametrize(
+    "make, exc, fragment",
+    [
+        (lambda: L.Dropout(0.5, seed=-1), ValueError, "seed=-1"),
+        (lambda: L.Dropout(0.5, seed=2**32), ValueError, "seed=4294967296"),
+        (lambda: L.ConcreteDropout(keras.layers.Dense(2), weight_regularizer=1e300),
+         ValueError, "weight_regularizer=1e+300"),
+        (lambda: L.ConcreteDropout(keras.layers.Dense(2), temperature=10**400),
+         ValueError, "temperature=1000"),
+        (lambda: L.concrete_regularizers(10, length_scale=1e300), ValueError,
+         "length_scale=1e+300"),
+        (lambda: L.concrete_regularizers(10, precision=1e-50), ValueError,
+         "precision=1e-50"),
+        (lambda: L.concrete_regularizers(10**400), ValueError, "n_samples=1000"),
+    ],
+)
+def test_out_of_range_layer_arguments_raise_keras_style(make, exc, fragment):
+    with pytest.raises(exc, match="Invalid value received for argument") as info:
+        make()
+    assert fragment in str(info.value)
 
 
 def test_public_classes_are_registered():

@@ -120,3 +120,26 @@ def test_gaussian(rate, shape, dtype, seed):
         np.testing.assert_allclose(y, x, rtol=1e-2)
     x, y = run(layer, shape, dtype, training=False)
     np.testing.assert_array_equal(x, y)
+
+
+@SETTINGS
+@given(
+    rate=st.one_of(st.floats(0.0, 1.0, exclude_max=True),
+                   st.floats(0.9999999, 1.0, exclude_max=True)),
+    make=st.sampled_from([L.Dropout, L.GaussianDropout, L.DropPath]),
+)
+def test_rate_accepted_iff_below_one_in_float32_and_outputs_finite(rate, make):
+    layer = make(0.5, seed=0)
+    if np.float32(rate) == 1.0:  # would store 1.0: NaN / inf outputs
+        try:
+            layer.rate = rate
+        except ValueError as e:
+            assert "Invalid value received for argument `rate`" in str(e)
+        else:
+            raise AssertionError(f"rate={rate!r} rounds to 1.0 and was accepted")
+        assert layer.rate == 0.5  # nothing changed
+        return
+    layer.rate = rate
+    assert layer.rate < 1.0
+    y = ops.convert_to_numpy(layer(np.ones((8, 3), "float32"), training=True))
+    assert np.isfinite(y).all()

@@ -1,5 +1,6 @@
 import math
 
+import keras
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -119,6 +120,19 @@ def test_get_accepts_float_schedule_and_config():
         (lambda: S.Late(0.2, cutoff="5"), TypeError, "cutoff='5'"),
         (lambda: S.Warmup(lambda t: 0.1, 10), TypeError, "schedule=<function"),
         (lambda: S.Join([S.Constant(0.1)], [5]), ValueError, "boundaries=[5]"),
+        # Issue 16: float32, huge numbers, non-lists.
+        (lambda: S.Constant(0.99999999), ValueError, "rounds to 1.0"),
+        (lambda: S.Linear(0.0, 0.99999999, 10), ValueError, "end=0.99999999"),
+        (lambda: S.Linear(0.0, 0.2, 1e-50), ValueError, "steps=1e-50"),
+        (lambda: S.Exponential(0.2, 1e300, 10), ValueError, "decay_rate=1e+300"),
+        (lambda: S.Exponential(0.2, 0.5, 2**200), ValueError, "decay_steps=1606"),
+        (lambda: S.Late(0.2, cutoff=10**400), ValueError, "cutoff=1000"),
+        (lambda: S.Warmup(S.Constant(0.2), 1e-45), ValueError, "warmup_steps=1e-45"),
+        (lambda: S.Join([S.Constant(0.1)], None), TypeError, "boundaries=None"),
+        (lambda: S.Join([S.Constant(0.1)], 5), TypeError, "boundaries=5"),
+        (lambda: S.Join([], []), ValueError, "schedules=[]"),
+        (lambda: S.Piecewise({10: 1}, [0.1, 0.2]), TypeError, "boundaries={10: 1}"),
+        (lambda: S.Piecewise([10], None), TypeError, "values=None"),
     ],
 )
 def test_bad_parameters_raise_keras_style(make, exc, fragment):
@@ -129,9 +143,32 @@ def test_bad_parameters_raise_keras_style(make, exc, fragment):
     assert fragment in message
 
 
-def test_bad_step_raises():
-    with pytest.raises(ValueError, match="step=nan"):
-        S.Linear(0.0, 0.3, 10)(float("nan"))
+@pytest.mark.parametrize(
+    "step, exc",
+    [(float("nan"), ValueError), (float("inf"), ValueError), (-1, ValueError),
+     pytest.param(10**400, ValueError, id="huge-int"), ("3", TypeError),
+     (None, TypeError), (True, TypeError)],
+)
+def test_bad_step_raises(step, exc):
+    with pytest.raises(exc, match="Invalid value received for argument `step`") as info:
+        S.Linear(0.0, 0.3, 10)(step)
+    assert f"step={step!r}" in str(info.value)
+
+
+def test_exponential_from_zero_stays_zero():
+    # Was NaN (0 * inf) in Python and in-graph, against "clipped into [0, 1)".
+    s = S.Exponential(0.0, 2.0, 1)
+    assert s(2000) == 0.0
+    assert float(ops.convert_to_numpy(s(ops.convert_to_tensor(2000)))) == 0.0
+
+
+def test_rates_are_checked_as_float32_stores_them():
+    assert S.MAX_RATE == float(np.nextafter(np.float32(1), np.float32(0)))
+    assert S.check_rate("rate", S.MAX_RATE) == S.MAX_RATE
+    assert S.check_rate("rate", 0.99999997) == 0.99999997  # float32: MAX_RATE
+    for bad in (0.99999998, 0.999999999, 1 - 1e-12):
+        with pytest.raises(ValueError, match=r"Expected a float in \[0, 1\)"):
+            S.check_rate("rate", bad)
 
 
 @settings(max_examples=60, deadline=None)
@@ -154,3 +191,115 @@ def test_any_step_gives_a_rate_in_unit_interval(index, step):
 def test_linear_stays_between_its_ends(start, end, steps, step):
     value = S.Linear(start, end, steps)(step)
     assert min(start, end) - 1e-12 <= value <= max(start, end) + 1e-12
+
+
+# ----------------------------------------------------------------------------
+# Every valid parameter set: finite values in [0, 1), graph == Python.
+# ----------------------------------------------------------------------------
+F32_MAX = float(np.finfo(np.float32).max)
+F32_TINY = float(np.finfo(np.float32).tiny)  # smallest valid "> 0" parameter
+HUGE_STEPS = [0, 1, 2000, 2**31 - 1]
+
+
+def _pick(rng, options):
+    return options[int(rng.integers(len(options)))]
+
+
+def _random_schedule(rng, cls, depth=0):
+    """`cls` with parameters drawn from extremes and random values."""
+    rate = lambda: _pick(rng, [0.0, S.MAX_RATE, float(rng.uniform(0, 1))])
+    positive = lambda: _pick(
+        rng, [F32_TINY, 1, float(rng.uniform(0.5, 3000)), 1e30, F32_MAX])
+    nonneg = lambda: _pick(rng, [0, float(rng.uniform(0, 3000)), F32_MAX])
+    decay = lambda: _pick(
+        rng, [F32_TINY, float(rng.uniform(0.01, 1)), 1.0, float(rng.uniform(1, 3)),
+              2.0, F32_MAX])
+    inner = lambda: _random_schedule(
+        rng, _pick(rng, [c for c in CLASSES if c not in (S.Warmup, S.Join)]), 1)
+    if cls is S.Constant:
+        return S.Constant(rate())
+    if cls in (S.Linear, S.Cosine):
+        return cls(rate(), rate(), positive(), delay=nonneg())
+    if cls is S.Exponential:
+        return S.Exponential(rate(), decay(), positive(), bool(rng.integers(2)))
+    if cls is S.Piecewise:
+        bounds = sorted({float(rng.uniform(0, 3000)) for _ in range(2)} | {0.0})
+        return S.Piecewise(bounds, [rate() for _ in range(len(bounds) + 1)])
+    if cls is S.Curriculum:
+        return S.Curriculum(rate(), positive())
+    if cls is S.Annealed:
+        return S.Annealed(rate(), positive())
+    if cls is S.Early:
+        return S.Early(rate(), positive(), _pick(rng, ["constant", "linear"]))
+    if cls is S.Late:
+        return S.Late(rate(), nonneg())
+    if cls is S.Warmup:
+        return S.Warmup(inner(), positive(), initial_rate=rate())
+    bounds = sorted({float(rng.uniform(1, 3000)) for _ in range(2)})
+    return S.Join([inner() for _ in range(len(bounds) + 1)], bounds)
+
+
+CLASSES = [S.Constant, S.Linear, S.Cosine, S.Exponential, S.Piecewise, S.Curriculum,
+           S.Annealed, S.Early, S.Late, S.Warmup, S.Join]
+
+
+def _compiled(fn):
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(fn)
+    import tensorflow as tf
+
+    return tf.function(fn, jit_compile=True, autograph=False)
+
+
+def test_all_schedule_classes_are_covered():
+    public = {getattr(S, n) for n in S.__all__}
+    assert {c for c in public if isinstance(c, type) and issubclass(c, S.Schedule)
+            and c is not S.Schedule} == set(CLASSES)
+
+
+def _valid_schedules(per_class, seed=16):
+    """Hand-picked extremes, then `per_class` random schedules per class."""
+    rng = np.random.default_rng(seed)
+    extremes = [
+        S.Exponential(0.0, 2.0, 1),
+        S.Exponential(0.3, 2.0, 1),
+        S.Exponential(F32_TINY / 2, F32_MAX, F32_TINY),  # rate 0 in float32
+        S.Exponential(S.MAX_RATE, F32_TINY, F32_TINY, staircase=True),
+        S.Linear(0.0, S.MAX_RATE, F32_TINY, delay=F32_MAX),
+        S.Curriculum(S.MAX_RATE, F32_MAX),
+        S.Warmup(S.Exponential(0.5, 3.0, 1), F32_TINY, initial_rate=S.MAX_RATE),
+        S.Join([S.Exponential(0.2, F32_MAX, 1), S.Curriculum(0.0, F32_TINY)], [1]),
+    ]
+    return extremes + [
+        _random_schedule(rng, cls) for cls in CLASSES for _ in range(per_class)]
+
+
+def _assert_rates(values):
+    values = np.asarray(values)
+    assert np.isfinite(values).all()
+    assert (values >= 0).all() and (values <= S.MAX_RATE).all()
+    assert (values.astype("float32") < 1).all()
+
+
+def test_every_valid_schedule_gives_finite_rates_below_one():
+    schedules = _valid_schedules(per_class=40)
+    python = [[s(t) for t in HUGE_STEPS] for s in schedules]
+    assert python[0] == [0.0] * 4  # was NaN: 0 * 2 ** 2000
+    assert python[1][2] == S.MAX_RATE  # 0.3 * inf, clipped
+    _assert_rates(python)
+
+
+@pytest.mark.slow  # ~1-2 s: traces and compiles 19 schedules
+def test_every_valid_schedule_in_graph_matches_python():
+    schedules = _valid_schedules(per_class=1)
+    python = np.array([[s(t) for t in HUGE_STEPS] for s in schedules])
+    steps = ops.convert_to_tensor(np.array(HUGE_STEPS, "int32"))  # as the layer's
+    values = lambda t: ops.stack([ops.cast(s(t), "float32") for s in schedules])
+    for got in (values(steps), _compiled(values)(steps)):
+        got = ops.convert_to_numpy(got)
+        _assert_rates(got)
+        bad = ~np.isclose(got, python, rtol=1e-5, atol=1e-6)
+        assert not bad.any(), [(schedules[i], HUGE_STEPS[j], python[i, j], got[i, j])
+                               for i, j in zip(*np.nonzero(bad))]

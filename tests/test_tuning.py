@@ -125,15 +125,53 @@ def test_rates_are_rounded_and_in_range():
         ({"name": "a b"}, ValueError, "`name`"),
         ({"epochs": 0}, ValueError, "`epochs`"),
         ({"bogus": 1}, ValueError, "['bogus']"),
+        # Issue 16: float32, non-finite and huge values, wrong types.
+        ({"rate": 0.99999999}, ValueError, "rounds to 1.0"),
+        ({"rate": (0.0, 0.99999999999, 0.33333333333)}, ValueError, "below 1 in float32"),
+        ({"rate": (0.0, 0.5, float("inf"))}, ValueError, "step > 0 and <= 1"),
+        ({"rate": (0.0, 0.5, 2**2000)}, ValueError, "step > 0 and <= 1"),
+        ({"rate": (0.0, 0.5, 1e-6)}, ValueError, "at most 1000 rates"),
+        ({"rate": (0.0, 10**400, 0.1)}, ValueError, "[0, 1)"),
+        ({"kinds": ("none", "constant"), "rate": 0.0}, ValueError, "rate 0 is 'none'"),
+        ({"length_scales": "abc"}, TypeError, "length_scales='abc'"),
+        ({"length_scales": ()}, TypeError, "length_scales=()"),
+        ({"length_scales": ("a",)}, TypeError, "length_scales=('a',)"),
+        ({"length_scales": 1e-4}, TypeError, "length_scales=0.0001"),
+        ({"length_scales": (-1.0,)}, ValueError, "length_scale=-1.0"),
+        ({"n_samples": "abc"}, TypeError, "n_samples='abc'"),
+        ({"n_samples": True}, TypeError, "n_samples=True"),
+        ({"n_samples": 0}, ValueError, "n_samples=0"),
+        ({"likelihood": "poisson", "kinds": ("constant",)}, ValueError, "likelihood='poisson'"),
+        ({"epochs": "3"}, TypeError, "epochs='3'"),
+        ({"name": 5}, TypeError, "name=5"),
     ],
 )
 def test_bad_space_raises_when_the_hypermodel_is_made(space, error, words):
-    space = {"n_samples": 100, **space}  # the default kinds include concrete
-    if space["kinds" if "kinds" in space else "n_samples"] == ("concrete",):
-        space.pop("n_samples")
+    if space.get("kinds") != ("concrete",):
+        space = {"n_samples": 100, **space}  # the concrete kind's checks run too
     with pytest.raises(error, match="Invalid value received") as info:
         DropoutHyperModel(_build, space=space)
     assert words in str(info.value)
+
+
+def test_default_space_works_and_holds_no_duplicate():
+    hp = kt.HyperParameters()
+    spec = dropout_space(hp)  # raised before: the default kinds had concrete
+    kinds = hp.space[0].values
+    assert spec.kind == "none" and kinds == ["none", "constant", "scheduled"]
+    rates = next(h for h in hp.space if h.name == "dropout/rate").values
+    assert rates[0] == 0.05 and 0.0 not in rates  # rate 0 is the "none" kind
+    hp = kt.HyperParameters()
+    dropout_space(hp, n_samples=100)  # n_samples adds the concrete kind
+    assert hp.space[0].values == ["none", "constant", "scheduled", "concrete"]
+    hp = kt.HyperParameters()
+    dropout_space(hp, kinds=("constant",))  # no "none": rate 0 stays a choice
+    assert hp.space[-1].values[0] == 0.0
+
+
+def test_rate_grid_never_reaches_one_in_float32():
+    values = rate_values((0.0, 0.99999997, 0.33333332333))
+    assert values[-1] == 0.99999997 and (np.float32(values) < 1).all()
 
 
 def test_bad_space_in_build_fn_raises_before_any_trial(tmp_path):

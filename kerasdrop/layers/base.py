@@ -16,20 +16,22 @@ from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
 )
 
 
-def check_rate(value, name="rate"):
-    """Validates a constant layer rate (see `schedules.check_rate`).
-
-    Example:
-
-    >>> check_rate(0.25)
-    0.25
-    """
-    return schedules_lib.check_rate(
-        name, value, expected="a float in [0, 1) or a `kerasdrop.schedules.Schedule`"
-    )
+#: What a layer's `rate` argument may be (type errors say it).
+RATE_EXPECTED = "a float in [0, 1) or a `kerasdrop.schedules.Schedule`"
+#: The step lives in an int32 variable: 0 to MAX_STEP; training stops there.
+MAX_STEP = 2**31 - 1
+#: Seeds every backend's seed state holds (JAX: uint32).
+MAX_SEED = 2**32 - 1
 
 
 def check_seed(seed):
+    """None or an integer in `[0, MAX_SEED]`, as every backend's seed state.
+
+    Example:
+
+    >>> check_seed(7), check_seed(None)
+    (7, None)
+    """
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
     ):
@@ -37,7 +39,35 @@ def check_seed(seed):
             "Invalid value received for argument `seed`. Expected None or an "
             f"integer. Received: seed={seed!r} of type {type(seed).__name__}"
         )
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ValueError(
+            "Invalid value received for argument `seed`. Expected None or an "
+            f"integer in [0, 2**32 - 1]. Received: seed={seed!r}"
+        )
     return None if seed is None else int(seed)
+
+
+def check_step(step):
+    """A layer step: an integer in `[0, MAX_STEP]` (the int32 variable's).
+
+    Example:
+
+    >>> check_step(12)
+    12
+    """
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise TypeError(
+            "Invalid value received for argument `step`. Expected an integer "
+            f"in [0, 2**31 - 1]. Received: step={step!r} of type "
+            f"{type(step).__name__}"
+        )
+    if not 0 <= step <= MAX_STEP:
+        raise ValueError(
+            "Invalid value received for argument `step`. Expected an integer "
+            "in [0, 2**31 - 1] (the step is an int32 variable). "
+            f"Received: step={step!r}"
+        )
+    return int(step)
 
 
 def check_mc(mc):
@@ -108,7 +138,7 @@ class DropoutBase(keras.layers.Layer):
             rate = schedules_lib.deserialize(rate)
         if isinstance(rate, schedules_lib.Schedule):
             self.schedule = rate
-            initial = self.schedule(0)
+            initial = self._schedule_rate(0)
         elif callable(rate) and not isinstance(rate, numbers.Number):
             raise TypeError(
                 "Invalid value received for argument `rate`. Expected a float "
@@ -120,7 +150,7 @@ class DropoutBase(keras.layers.Layer):
             )
         else:
             self.schedule = None
-            initial = check_rate(rate)
+            initial = schedules_lib.check_rate("rate", rate, RATE_EXPECTED)
         self.base_rate = float(initial)
         self.seed = check_seed(seed)
         self.supports_masking = True
@@ -177,7 +207,7 @@ class DropoutBase(keras.layers.Layer):
                 f"{self.schedule!r}; assign `layer.step` to move along it, or "
                 f"build the layer with a float rate. Received: rate={value!r}"
             )
-        self._rate.assign(check_rate(value))
+        self._rate.assign(schedules_lib.check_rate("rate", value, RATE_EXPECTED))
 
     def __setattr__(self, name, value):
         # `rate` and `step` are properties over variables: skip Keras'
@@ -198,24 +228,32 @@ class DropoutBase(keras.layers.Layer):
 
     @property
     def step(self):
-        """Training calls seen by the layer's schedule (0 without one)."""
+        """Training calls seen by the layer's schedule (0 without one).
+
+        Assignable (an integer in `[0, 2**31 - 1]`, the int32 variable's
+        range) to move along the schedule; it stops at `2**31 - 1`.
+        """
         return int(ops.convert_to_numpy(self._step.value))
 
     @step.setter
     def step(self, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(
-                "Invalid value received for argument `step`. Expected a "
-                f"non-negative integer. Received: step={value!r}"
-            )
-        if value < 0:
+        value = check_step(value)
+        rate = None if self.schedule is None else self._schedule_rate(value)
+        self._step.assign(value)  # both checked: nothing changes on refusal
+        if rate is not None:
+            self._rate.assign(rate)
+
+    def _schedule_rate(self, step):
+        """The schedule's value at a Python `step`, checked as a rate."""
+        value = self.schedule(step)
+        try:
+            return schedules_lib.check_rate("rate", value)
+        except (TypeError, ValueError):
             raise ValueError(
-                "Invalid value received for argument `step`. Expected a "
-                f"non-negative integer. Received: step={value!r}"
-            )
-        self._step.assign(int(value))
-        if self.schedule is not None:
-            self._rate.assign(self.schedule(int(value)))
+                "Invalid value received for argument `rate`. Expected a "
+                f"schedule giving rates in [0, 1); it gives {value!r} at step "
+                f"{step}. Received: rate={self.schedule!r}"
+            ) from None
 
     # ------------------------------------------------------------------
     # The single decision.
@@ -238,9 +276,11 @@ class DropoutBase(keras.layers.Layer):
         if not self.is_active(training):
             return None
         if self.schedule is not None and training:
-            rate = self.schedule(self._step.value)
+            step = self._step.value
+            rate = self.schedule(step)
             self._rate.assign(rate)
-            self._step.assign_add(ops.cast(1, "int32"))
+            # Saturating: at MAX_STEP the int32 would wrap to a negative step.
+            self._step.assign(step + ops.cast(ops.less(step, MAX_STEP), "int32"))
             return rate
         return self.live_rate()
 
@@ -309,6 +349,9 @@ class DropoutBase(keras.layers.Layer):
         mine = ops.broadcast_to(mine, (groups.groups, rows) + shape[1:])
         return ops.reshape(mine, shape)
 
+    #: Smallest input rank the layer accepts (1: it needs a batch axis).
+    min_rank = 0
+
     def _check_inputs(self, inputs):
         dtype = keras.backend.standardize_dtype(inputs.dtype)
         if "float" not in dtype:
@@ -316,6 +359,16 @@ class DropoutBase(keras.layers.Layer):
                 f"Invalid dtype received for argument `inputs` of layer "
                 f"'{self.name}'. Expected a floating-point tensor. "
                 f"Received: inputs.dtype={dtype}"
+            )
+        self._check_rank(tuple(inputs.shape))
+
+    def _check_rank(self, shape):
+        if len(shape) < self.min_rank:
+            raise ValueError(
+                f"Invalid value received for argument `inputs` of layer "
+                f"'{self.name}'. Expected a tensor of rank >= {self.min_rank} "
+                f"({type(self).__name__} needs a batch axis). "
+                f"Received: inputs.shape={shape}"
             )
 
     def compute_output_shape(self, input_shape):

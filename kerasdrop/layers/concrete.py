@@ -30,6 +30,8 @@ _register = keras.saving.register_keras_serializable(package="kerasdrop")
 
 #: Keeps p inside (EPS, 1 - EPS) and logs finite.
 EPS = 1e-7
+#: Largest finite float32: coefficients meet the weights in float32.
+_F32_MAX = float(np.finfo(np.float32).max)
 LOSSES = ("gaussian", "cross_entropy")
 
 
@@ -62,21 +64,29 @@ def concrete_regularizers(n_samples, length_scale=1e-4, precision=1.0, loss="gau
                 f"positive {'integer' if integer else 'number'}. "
                 f"Received: {name}={value!r}"
             )
-        if not (value > 0 and math.isfinite(value)):
+        if not 0 < value <= _F32_MAX:  # also NaN; no float() of a huge int
             raise ValueError(
                 f"Invalid value received for argument `{name}`. Expected a "
-                f"positive {'integer' if integer else 'number'}. "
-                f"Received: {name}={value!r}"
+                f"positive {'integer' if integer else 'number'}, finite in "
+                f"float32. Received: {name}={value!r}"
             )
     if loss not in LOSSES:
         raise ValueError(
             "Invalid value received for argument `loss`. Expected one of "
             f"{LOSSES}. Received: loss={loss!r}"
         )
-    tau_n = precision * n_samples
-    weight = length_scale**2 / tau_n
+    tau_n = float(precision) * float(n_samples)
+    weight = float(length_scale) ** 2 / tau_n  # all <= float32 max: no overflow
     dropout = (2.0 if loss == "gaussian" else 1.0) / tau_n
-    return float(weight), float(dropout)
+    if not (weight <= _F32_MAX and dropout <= _F32_MAX):
+        raise ValueError(
+            "Invalid value received for argument `length_scale`. Expected "
+            "length_scale, precision and n_samples giving regularizers "
+            f"finite in float32; they give weight={weight!r}, "
+            f"dropout={dropout!r}. Received: length_scale={length_scale!r}, "
+            f"precision={precision!r}, n_samples={n_samples!r}"
+        )
+    return weight, dropout
 
 
 def _check_open_rate(name, value):
@@ -101,11 +111,11 @@ def _check_positive(name, value, allow_zero=False):
             f"Received: {name}={value!r} of type {type(value).__name__}"
         )
     ok = value >= 0 if allow_zero else value > 0
-    if not ok or not math.isfinite(value):
+    if not ok or not value <= _F32_MAX:  # also NaN, inf
         rel = ">= 0" if allow_zero else "> 0"
         raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a finite "
-            f"number {rel}. Received: {name}={value!r}"
+            f"Invalid value received for argument `{name}`. Expected a number "
+            f"{rel}, finite in float32. Received: {name}={value!r}"
         )
     return float(value)
 
@@ -140,6 +150,7 @@ class ConcreteDropout(DropoutBase):
     """
 
     learned = True
+    min_rank = 1  # K in the regularizer is the last (or channel) axis
     spatial = False  # True: one mask entry per (example, channel)
     default_temperature = 0.1
 
@@ -200,6 +211,7 @@ class ConcreteDropout(DropoutBase):
 
     # -- build ----------------------------------------------------------------
     def build(self, input_shape):
+        self._check_rank(tuple(input_shape))
         if self.spatial and len(input_shape) not in (3, 4, 5):
             raise ValueError(
                 f"Invalid input shape for layer '{self.name}'. Expected rank 3, "
@@ -254,6 +266,7 @@ class ConcreteDropout(DropoutBase):
 
     # -- call -----------------------------------------------------------------
     def call(self, inputs, training=False):
+        self._check_inputs(inputs)  # before the regularizer reads the shape
         self.add_loss(self.regularization(tuple(inputs.shape)))
         return super().call(inputs, training=training)
 

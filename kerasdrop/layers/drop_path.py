@@ -6,6 +6,7 @@ import numbers
 import keras
 from keras import ops
 
+from kerasdrop import schedules as schedules_lib
 from kerasdrop.layers.base import DropoutBase
 
 
@@ -33,6 +34,8 @@ class DropPath(DropoutBase):
     (None, 8)
     """
 
+    min_rank = 1  # one mask entry per example
+
     def __init__(self, rate, seed=None, scale_by_keep=True, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)
         if not isinstance(scale_by_keep, bool):
@@ -47,10 +50,12 @@ class DropPath(DropoutBase):
         return (shape[0],) + (1,) * (len(shape) - 1)
 
     def drop(self, inputs, rate):
-        keep = ops.cast(self.keep_mask(inputs, rate), inputs.dtype)
-        if self.scale_by_keep:
-            keep = keep * ops.cast(1.0 / (1.0 - rate), inputs.dtype)
-        return inputs * keep
+        keep = self.keep_mask(inputs, rate)
+        if not self.scale_by_keep:
+            return inputs * ops.cast(keep, inputs.dtype)
+        # `where`: a float16 scale can be inf, and 0 * inf is NaN.
+        scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)
+        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
 
     def get_config(self):
         return {**super().get_config(), "scale_by_keep": self.scale_by_keep}
@@ -114,9 +119,7 @@ def depth_rates(max_rate, depth=None, rule="linear", stages=None):
     >>> depth_rates(0.2, rule="stage", stages=[1, 2, 1])
     [0.0, 0.1, 0.1, 0.2]
     """
-    from kerasdrop.layers.base import check_rate
-
-    max_rate = check_rate(max_rate, "max_rate")
+    max_rate = schedules_lib.check_rate("max_rate", max_rate)
     if rule not in RULES:
         raise ValueError(
             f"Invalid value received for argument `rule`. Expected one of "

@@ -134,11 +134,13 @@ class Dropout(DropoutBase):
         return tuple(out)
 
     def drop(self, inputs, rate):
-        keep = ops.cast(self.keep_mask(inputs, rate), inputs.dtype)
+        keep = self.keep_mask(inputs, rate)
         if self.scaling == "classic":
-            return inputs * keep
+            return inputs * ops.cast(keep, inputs.dtype)
+        # `where`, not `keep * scale`: in float16 a scale beyond 65504
+        # (rate > ~0.99998) is inf, and 0 * inf would make dropped units NaN.
         scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)
-        return inputs * (keep * scale)
+        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
 
     def inference(self, inputs):
         if self.scaling == "classic":
