@@ -284,7 +284,7 @@ class LSTM(VariationalRNN, keras.layers.LSTM):
 
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.LSTM(4, dropout=0.2, recurrent_dropout=0.1)
-    >>> layer(np.ones((2, 5, 3), "float32"), training=True).shape
+    >>> tuple(layer(np.ones((2, 5, 3), "float32"), training=True).shape)
     (2, 4)
     >>> layer.state_dropout.rate = 0.3  # a variable: also inside `fit`
     """
@@ -318,7 +318,7 @@ class GRU(VariationalRNN, keras.layers.GRU):
 
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.GRU(4, dropout=0.2, recurrent_dropout=0.1)
-    >>> layer(np.ones((2, 5, 3), "float32"), training=True).shape
+    >>> tuple(layer(np.ones((2, 5, 3), "float32"), training=True).shape)
     (2, 4)
     """
     )
@@ -349,7 +349,7 @@ class SimpleRNN(VariationalRNN, keras.layers.SimpleRNN):
 
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.SimpleRNN(4, dropout=0.2)
-    >>> layer(np.ones((2, 5, 3), "float32")).shape
+    >>> tuple(layer(np.ones((2, 5, 3), "float32")).shape)
     (2, 4)
     """
     )
