@@ -240,12 +240,11 @@ def _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs):
     )
     seed = base_lib.check_seed(seed)
     mc = base_lib.check_mc(mc)
-    if recurrent_mc is not None:
-        if not isinstance(recurrent_mc, bool):
-            raise TypeError(
-                "Invalid value received for argument `recurrent_mc`. Expected "
-                f"None or a bool. Received: recurrent_mc={recurrent_mc!r}"
-            )
+    if recurrent_mc is not None and not isinstance(recurrent_mc, bool):
+        raise TypeError(
+            "Invalid value received for argument `recurrent_mc`. Expected "
+            f"None or a bool. Received: recurrent_mc={recurrent_mc!r}"
+        )
     _check_cudnn(kwargs.get("use_cudnn"), recurrent_dropout)
     return dropout, recurrent_dropout, seed, mc, recurrent_mc
 
@@ -259,7 +258,8 @@ _DOC_ARGS = """
             kept), or a float in `[0, 1)` or a `Schedule`: the rate of the
             mask on the recurrent state (shared over time and gates). `0.0`
             builds the state dropout at rate 0, ready to be raised later.
-        seed: optional integer seed of the masks.
+        seed: optional integer seed of the input mask (the state mask
+            uses `seed + 1`).
         mc: bool, default False. If True, both masks are also drawn at
             inference (Monte-Carlo dropout).
         recurrent_mc: optional bool, the state dropout's MC flag when it
