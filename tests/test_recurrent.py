@@ -314,6 +314,10 @@ def test_mc_sampling_varies_outputs():
     np.testing.assert_array_equal(numpy(model(x)), det)  # outside: deterministic
     result = kerasdrop.mc.predict(model, x, samples=6, task="regression", verbose=0)
     assert (result.std > 0).all()
+    same = np.concatenate([x[:1]] * 8)  # consistent: sample t, one mask everywhere
+    result = kerasdrop.mc.predict(model, same, samples=4, task="regression", batch_size=4,
+                                  consistent=True, return_samples=True, verbose=0)
+    assert (result.samples == result.samples[:, :1]).all() and (result.std > 0).all()
     mc_model = small_model(mc=True)  # an MC layer samples at every inference
     assert not np.allclose(numpy(mc_model(x)), numpy(mc_model(x)))
 
