@@ -164,6 +164,26 @@ def hub_table(r):
     ]
 
 
+def recurrent_table(r):
+    m, p = r["min_s"], r["paired_ratios"]
+    return [
+        f"Variational LSTM, epoch time (`{r['command']}`; {r['model']}; "
+        f"{r['sequences']} sequences; fastest of {r['reps']} epochs in seconds, the "
+        "medians being blurred by this machine's two speeds; ratios are median paired "
+        "ratios):",
+        "",
+        "| no dropout | keras `dropout` | keras `dropout` + `recurrent_dropout` | "
+        "kerasdrop `dropout` | kerasdrop `dropout` + `recurrent_dropout` | "
+        "**kerasdrop / keras, input only** (target <= 1.05) | "
+        "**kerasdrop / keras, both** (target <= 1.00) |",
+        "|---|---|---|---|---|---|---|",
+        f"| {m['none']:.3f} | {m['keras_input']:.3f} | {m['keras_both']:.3f} | "
+        f"{m['kerasdrop_input']:.3f} | {m['kerasdrop_both']:.3f} | "
+        f"**{p['kerasdrop_input_over_keras_input']:.3f}** | "
+        f"**{p['kerasdrop_both_over_keras_both']:.3f}** |",
+    ]
+
+
 def uci_table(r):
     import sys
 
@@ -184,7 +204,7 @@ def render():
     for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
                      ("concrete_overhead", concrete_table), ("concrete_toy", toy_table),
                      ("export_latency", export_table), ("mc_predict", mc_table),
-                     ("hub_mc", hub_table)):
+                     ("hub_mc", hub_table), ("recurrent", recurrent_table)):
         result = load(name)
         if result is not None:
             parts.append("\n".join(fn(result)))

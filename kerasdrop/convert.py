@@ -7,28 +7,36 @@ import keras
 from kerasdrop import graph
 from kerasdrop import layers as kd_layers
 from kerasdrop import registry
+from kerasdrop.layers import recurrent as recurrent_lib
 
 _TARGETS = ("kerasdrop", "keras")
+
+
+def _stock_rate(layer, stacklevel=4):
+    """The constant rate a stock layer gets for kerasdrop `layer`; warns
+    that an MC flag or a schedule does not carry over."""
+    if layer.mc:
+        warnings.warn(
+            f"Layer '{layer.name}' is an MC layer (drops at inference); the "
+            "stock Keras layer drops in training only.",
+            stacklevel=stacklevel,
+        )
+    rate = layer.rate
+    if layer.schedule is not None:
+        warnings.warn(
+            f"Layer '{layer.name}' follows the schedule {layer.schedule!r}; "
+            f"the Keras layer gets its current rate {rate:.6g} as a constant.",
+            stacklevel=stacklevel,
+        )
+    return rate
 
 
 def _to_keras(layer):
     """A stock Keras layer equivalent to a kerasdrop layer, or None."""
     if not isinstance(layer, kd_layers.DropoutBase):
         return None
-    if layer.mc:
-        warnings.warn(
-            f"Layer '{layer.name}' is an MC layer (drops at inference); the "
-            "stock Keras layer drops in training only.",
-            stacklevel=3,
-        )
     common = {"name": layer.name, "dtype": layer.dtype_policy, "seed": layer.seed}
-    rate = layer.rate
-    if layer.schedule is not None:
-        warnings.warn(
-            f"Layer '{layer.name}' follows the schedule {layer.schedule!r}; "
-            f"the Keras layer gets its current rate {rate:.6g} as a constant.",
-            stacklevel=3,
-        )
+    rate = _stock_rate(layer)
     for kd_cls, keras_cls in (
         (kd_layers.SpatialDropout1D, keras.layers.SpatialDropout1D),
         (kd_layers.SpatialDropout2D, keras.layers.SpatialDropout2D),
@@ -114,7 +122,7 @@ def _kerasdrop_mapping(mc):
         if site.status != "convertible":
             return None
         new = registry.kind_of(site.layer).to_kerasdrop(site.layer, mc)
-        if not isinstance(new, kd_layers.DropoutBase):
+        if not graph.holds_kerasdrop(new):
             raise TypeError(
                 "Invalid value received for argument `to_kerasdrop` of the "
                 f"registered class {type(site.layer).__name__}. Expected a "
@@ -123,6 +131,37 @@ def _kerasdrop_mapping(mc):
         return new
 
     return mapping
+
+
+def _rnn_to_keras(site):
+    """Keras' RNN layer for a kerasdrop RNN, with its current rates."""
+    layer = site.layer
+    state = layer.state_dropout
+    return recurrent_lib.to_stock(
+        layer,
+        dropout=_stock_rate(layer.input_dropout),
+        recurrent_dropout=0.0 if state is None else _stock_rate(state),
+    )
+
+
+def _rewrite_rnns_to_keras(model, chosen):
+    """Turns the kerasdrop RNN layers holding a chosen site into Keras' RNN
+    layers; returns (the RNN sites replaced, the chosen sites left)."""
+    rnns = {
+        id(holder)
+        for site in chosen
+        for holder, _ in site.holders
+        if recurrent_lib.is_variational(holder)
+    }
+    if not rnns:
+        return [], chosen
+    left = [
+        site
+        for site in chosen
+        if not any(id(holder) in rnns for holder, _ in site.holders)
+    ]
+    sites = graph.layer_sites(model, lambda layer: id(layer) in rnns)
+    return graph.rewrite(model, _rnn_to_keras, sites), left
 
 
 def _keras_mapping(site):
@@ -140,7 +179,9 @@ def convert(model, to="kerasdrop", mc=False, copy=True, layers=None):
     `to="kerasdrop"` replaces every dropout layer of a known class by the
     kerasdrop layer of the same kind, rate, seed and name, so its rate can
     be scheduled, logged and used for MC sampling: Keras' `Dropout`,
-    `SpatialDropout1D/2D/3D`, `GaussianDropout`, keras.applications
+    `SpatialDropout1D/2D/3D`, `GaussianDropout`, `LSTM`/`GRU`/`SimpleRNN`
+    with `dropout`/`recurrent_dropout` (to kerasdrop's variational RNN
+    layers, weights kept, also inside `Bidirectional`), keras.applications
     ConvNeXt's `StochasticDepth` and keras-hub's drop-path layers (to
     `DropPath`), and classes you register with `kerasdrop.register_dropout`.
     They are found everywhere: Functional graph nodes (operation nodes such
@@ -153,7 +194,7 @@ def convert(model, to="kerasdrop", mc=False, copy=True, layers=None):
     With `copy=True` (default) the model is copied first (from its config,
     with its weights) and the original is left unchanged; `copy=False`
     rewrites `model` itself, for models that cannot be rebuilt from their
-    config. Dropout kerasdrop cannot reach (RNN layers' `dropout`, noise
+    config. Dropout kerasdrop cannot reach (other RNN layers' `dropout`, noise
     layers without a kerasdrop kind, dropout computed inside a layer's own
     `call`) is named in one warning; so is a model with nothing to convert.
 
@@ -195,9 +236,13 @@ def convert(model, to="kerasdrop", mc=False, copy=True, layers=None):
     _chosen(graph.find(model), layers, status)  # a bad selector changes nothing
     if copy:
         model = graph.copy_model(model)
-    mapping = _kerasdrop_mapping(mc) if to == "kerasdrop" else _keras_mapping
     sites = graph.find(model)
-    replaced = graph.rewrite(model, mapping, _chosen(sites, layers, status))
+    chosen = _chosen(sites, layers, status)
+    if to == "kerasdrop":
+        replaced = graph.rewrite(model, _kerasdrop_mapping(mc), chosen)
+    else:
+        replaced, chosen = _rewrite_rnns_to_keras(model, chosen)
+        replaced += graph.rewrite(model, _keras_mapping, chosen)
     if to == "kerasdrop":
         left = [s for s in sites if s.status == "unreachable"]
         graph.warn_unreached(model, "kerasdrop.convert", left)

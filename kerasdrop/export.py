@@ -29,6 +29,7 @@ from kerasdrop import schedules as schedules_lib
 from kerasdrop.graph import is_dropout_layer  # noqa: F401 (public name)
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import dropout as dropout_lib
+from kerasdrop.layers import recurrent as recurrent_lib
 
 FORMATS = ("tf_saved_model", "onnx", "litert")
 
@@ -98,8 +99,11 @@ def _stripped_replacement(site):
     held inside a layer are all the identity at inference)."""
     layer = site.layer
     if not isinstance(layer, base_lib.DropoutBase):
-        if site.status == "unreachable" and registry.kind_of(layer) is None:
+        kind = registry.kind_of(layer)
+        if site.status == "unreachable" and kind is None:
             return None  # RNN or in-call dropout: identity at inference
+        if kind is not None and kind.carrier:
+            return None  # Keras' RNN dropout: identity at inference
         if graph.owned(site):
             return None  # stock, inside a block: its config rebuilds it
         return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
@@ -154,10 +158,12 @@ def strip_dropout(model):
     `SpatialConcreteDropout` are replaced by the layer they wrap. A kerasdrop
     `Dropout(scaling="classic")`, whose inference multiplies by the keep
     probability `1 - p`, becomes `keras.layers.Rescaling(1 - p)` with its
-    live rate, so the outputs stay equal. A kerasdrop layer that `convert`
-    put inside a block (keras-hub, `MultiHeadAttention`) gets the block's
-    original layer back. Stock dropout inside a block and RNN dropout stay:
-    they are the identity at inference. Every other layer keeps its weights;
+    live rate, so the outputs stay equal. kerasdrop's `LSTM`, `GRU` and
+    `SimpleRNN` become Keras' layer without dropout, same weights and
+    outputs. A kerasdrop layer that `convert` put inside a block (keras-hub,
+    `MultiHeadAttention`) gets the block's original layer back. Stock
+    dropout inside a block and Keras' own RNN dropout stay: they are the
+    identity at inference. Every other layer keeps its weights;
     the original model is left unchanged.
 
     The copy holds stock Keras layers only (plus your own custom layers):
@@ -185,6 +191,8 @@ def strip_dropout(model):
     """
     _check_model(model)
     stripped = graph.copy_model(model, hint=_COPY_HINT)
+    rnns = graph.layer_sites(stripped, recurrent_lib.is_variational)
+    graph.rewrite(stripped, lambda site: recurrent_lib.to_stock(site.layer), rnns)
     graph.rewrite(stripped, _stripped_replacement)
     left = graph.dropout_layers(stripped)
     if left:

@@ -30,6 +30,7 @@ from keras.src.ops.node import KerasHistory
 
 from kerasdrop import registry
 from kerasdrop.layers import base as base_lib
+from kerasdrop.layers import recurrent as recurrent_lib
 
 #: Config keys that declare dropout computed inside a layer's own `call`.
 _DROPOUT_KEYS = ("dropout", "attention_dropout", "dropout_rate", "drop_rate")
@@ -74,6 +75,8 @@ class Site:
 # ----------------------------------------------------------------------------
 def _children(layer):
     """Sublayers tracked by `layer` (graph layers, attributes, containers)."""
+    if recurrent_lib.is_variational(layer):
+        return layer.dropout_layers  # not the cell
     if isinstance(layer, (base_lib.DropoutBase, keras.layers.RNN)):
         return []  # a Concrete wrapper's inner layer; an RNN's cell (one site)
     skip = {id(layer)}
@@ -94,8 +97,9 @@ def _rnn_site(layer):
         return None
     text = ", ".join(f"{k}={v:g}" for k, v in rates.items())
     reason = (
-        f"layer '{layer.name}' has {text}; kerasdrop cannot change or sample "
-        "it yet"
+        f"layer '{layer.name}' ({type(layer).__name__}) has {text}; kerasdrop "
+        "cannot change or sample it (it converts the dropout of Keras' LSTM, "
+        "GRU and SimpleRNN layers only)"
     )
     return "unreachable", text, reason
 
@@ -122,7 +126,7 @@ def _classify(layer):
     if isinstance(layer, base_lib.DropoutBase):
         return "kerasdrop", f"{layer.rate:.4g}", ""
     kind = registry.kind_of(layer)
-    if kind is not None:
+    if kind is not None and kind.holds_dropout(layer):
         rate = kind.rate_text(layer)
         if kind.to_kerasdrop is None:
             return "unreachable", rate, kind.why_not
@@ -177,9 +181,12 @@ def find(model):
     """Every dropout-bearing layer of `model`, in depth-first order.
 
     Besides the layers of known dropout classes (kerasdrop's, Keras', the
-    registry's) it lists RNN layers with `dropout`/`recurrent_dropout` and
-    layers whose config declares a positive dropout that no dropout sublayer
-    carries (dropout computed inside their own `call`): both unreachable.
+    registry's) it lists Keras' `LSTM`/`GRU`/`SimpleRNN` with a positive
+    `dropout`/`recurrent_dropout` (convertible), other RNN layers with
+    dropout, and layers whose config declares a positive dropout that no
+    dropout sublayer carries (dropout computed inside their own `call`):
+    both unreachable. A kerasdrop RNN layer's sites are its dropout
+    sublayers (`lstm/input_dropout`, `lstm/state_dropout`).
 
     Returns:
         A list of `Site`.
@@ -194,7 +201,7 @@ def find(model):
     >>> [(s.path, s.status) for s in kerasdrop.graph.find(model)]
     ... # doctest: +NORMALIZE_WHITESPACE
     [('multi_head_attention/_dropout_layer', 'convertible'),
-     ('lstm', 'unreachable'), ('head', 'convertible')]
+     ('lstm', 'convertible'), ('head', 'convertible')]
     """
     sites = {}
     carriers = set()  # ids of layers holding a dropout sublayer somewhere
@@ -226,6 +233,30 @@ def find(model):
     return list(sites.values())
 
 
+def layer_sites(model, predicate):
+    """A `Site` (path, holders) for every layer of `model`, at any depth,
+    for which `predicate(layer)` is true, in depth-first order; `status`
+    and `rate` are empty. For rewriting layers that carry dropout sites
+    (kerasdrop's RNN layers) as a whole.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((3, 2)),
+    ...     kerasdrop.layers.GRU(4, dropout=0.1, name="gru")])
+    >>> [s.path for s in kerasdrop.graph.layer_sites(
+    ...     model, kerasdrop.layers.recurrent.is_variational)]
+    ['gru']
+    """
+    sites = {}
+    for layer, holder, chain, path in _walk(model):
+        if id(layer) in sites:
+            sites[id(layer)].holders.append((holder, chain))
+        elif predicate(layer):
+            sites[id(layer)] = Site(path, layer, [(holder, chain)], "", "")
+    return list(sites.values())
+
+
 def dropout_layers(model):
     """Every kerasdrop dropout layer of `model`, at any depth.
 
@@ -242,10 +273,12 @@ def dropout_layers(model):
 
 def is_dropout_layer(layer):
     """True for kerasdrop dropout layers and layers of a registered dropout
-    class (Keras' dropout and noise layers, drop-path layers, yours)."""
-    return isinstance(layer, base_lib.DropoutBase) or (
-        registry.kind_of(layer) is not None
-    )
+    class (Keras' dropout and noise layers, drop-path layers, yours; not
+    RNN layers, which merely take dropout arguments)."""
+    if isinstance(layer, base_lib.DropoutBase):
+        return True
+    kind = registry.kind_of(layer)
+    return kind is not None and not kind.carrier
 
 
 def holds_kerasdrop(layer):
@@ -531,6 +564,12 @@ def _is_graph_container(layer):
     return type(layer) in (Functional, keras.Sequential)
 
 
+def _serializes_children(layer):
+    """True when `layer`'s config serializes the layers it holds as they
+    are (graph containers, `Bidirectional`): a swap inside it is saved."""
+    return _is_graph_container(layer) or type(layer) is keras.layers.Bidirectional
+
+
 def rewrite(model, mapping, sites=None):
     """Replaces dropout layers of `model` in place: `mapping(site)` returns
     the new layer, or None to keep the old one. Returns the sites replaced.
@@ -646,7 +685,7 @@ def _owner_config(owner):
 def _record_owner_swap(chain, site, new):
     """Notes the swap on every owner in `chain` (not plain graph containers)."""
     for owner in chain:
-        if _is_graph_container(owner):
+        if _serializes_children(owner):
             continue
         swaps = owner.__dict__.get("_kerasdrop_swaps")
         if swaps is None:
@@ -685,7 +724,7 @@ def owned(site):
     """True when `site` sits inside an owner (a layer rebuilt from its own
     constructor arguments rather than from a serialized graph)."""
     return any(
-        not _is_graph_container(owner)
+        not _serializes_children(owner)
         for _, chain in site.holders
         for owner in chain
     )

@@ -6,7 +6,9 @@ how to build the equivalent kerasdrop layer (`None` when there is none, e.g.
 `GaussianDropout`, `AlphaDropout`, `GaussianNoise`; keras.applications
 ConvNeXt's `StochasticDepth`; the drop-path layers of keras-hub models (Swin,
 MiT, DINOv2, DINOv3, MobileNetV5). Users add their own class with
-`kerasdrop.register_dropout`. `kerasdrop.graph` is the only reader.
+`kerasdrop.register_dropout`. Keras' `LSTM`, `GRU` and `SimpleRNN` are
+registered too: their `dropout`/`recurrent_dropout` arguments convert to
+kerasdrop's variational RNN layers. `kerasdrop.graph` is the only reader.
 """
 
 import importlib
@@ -18,6 +20,7 @@ from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import drop_path as drop_path_lib
 from kerasdrop.layers import dropout as dropout_lib
 from kerasdrop.layers import gaussian as gaussian_lib
+from kerasdrop.layers import recurrent as recurrent_lib
 
 
 class Kind:
@@ -31,11 +34,20 @@ class Kind:
         why_not: the reason shown when `to_kerasdrop` is None.
     """
 
+    #: True for classes that compute something else and take dropout as
+    #: arguments (RNNs): they are sites only with a positive rate, and do
+    #: not pass their input through at inference.
+    carrier = False
+
     def __init__(self, rate, to_kerasdrop, why_not=None, label=""):
         self.rate = rate
         self.to_kerasdrop = to_kerasdrop
         self.why_not = why_not
         self.label = label
+
+    def holds_dropout(self, layer):
+        """Whether `layer` is a dropout site (always, for dropout layers)."""
+        return True
 
     def read_rate(self, layer):
         value = self.rate(layer) if callable(self.rate) else getattr(layer, self.rate)
@@ -45,6 +57,26 @@ class Kind:
         """The rate as `inspect` shows it ("0.1", "stddev 0.1")."""
         text = f"{self.read_rate(layer):.4g}"
         return f"{self.label} {text}" if self.label else text
+
+
+class _RNNKind(Kind):
+    """Keras' `LSTM`, `GRU`, `SimpleRNN`: `dropout`/`recurrent_dropout`
+    arguments, converted to kerasdrop's variational layers."""
+
+    carrier = True
+
+    def __init__(self):
+        super().__init__(
+            lambda layer: max(recurrent_lib.stock_rates(layer).values()),
+            recurrent_lib.from_stock,
+        )
+
+    def holds_dropout(self, layer):
+        return self.read_rate(layer) > 0
+
+    def rate_text(self, layer):
+        rates = recurrent_lib.stock_rates(layer)
+        return ", ".join(f"{k}={v:g}" for k, v in rates.items())
 
 
 def _common(layer, mc):
@@ -108,6 +140,9 @@ _BUILTIN = {
     keras.layers.AlphaDropout: Kind(
         "rate", None, _NO_EQUIVALENT.format("AlphaDropout")
     ),
+    keras.layers.LSTM: _RNNKind(),
+    keras.layers.GRU: _RNNKind(),
+    keras.layers.SimpleRNN: _RNNKind(),
     keras.layers.GaussianNoise: Kind(
         "stddev",
         None,
@@ -162,7 +197,9 @@ def kind_of(layer):
 
     kerasdrop's own layers are not in the registry: they are the targets.
     """
-    if isinstance(layer, base_lib.DropoutBase):
+    if isinstance(layer, base_lib.DropoutBase) or recurrent_lib.is_variational(
+        layer
+    ):
         return None
     table = kinds()
     for cls in type(layer).__mro__:

@@ -111,10 +111,14 @@ def test_attention_without_dropout_has_no_site():
 
 
 def test_rnn_dropout_named_everywhere_and_export_succeeds(tmp_path):
-    model = zoo.lstm_model()
+    model = zoo.cell_rnn_model()  # a generic RNN over a cell: out of reach
     (site,) = graph.find(model)
     assert site.status == "unreachable"
-    message = "layer 'lstm' has dropout=0.2, recurrent_dropout=0.2; kerasdrop cannot change or sample it yet"
+    message = (
+        "layer 'lstm' (RNN) has dropout=0.2, recurrent_dropout=0.2; kerasdrop "
+        "cannot change or sample it (it converts the dropout of Keras' LSTM, "
+        "GRU and SimpleRNN layers only)"
+    )
     assert site.reason == message
     with pytest.warns(UserWarning, match="recurrent_dropout=0.2; kerasdrop cannot"):
         kerasdrop.convert(model)
@@ -136,12 +140,17 @@ def test_rnn_dropout_named_everywhere_and_export_succeeds(tmp_path):
 def test_bidirectional_rnn_dropout_is_named_per_direction():
     sites = graph.find(zoo.bidirectional_gru_model())
     assert [s.path for s in sites] == ["bigru/forward_layer", "bigru/backward_layer"]
-    assert all(s.status == "unreachable" and "dropout=0.1" in s.reason for s in sites)
+    assert all(s.status == "convertible" and "dropout=0.1" in s.rate for s in sites)
+    converted = graph.find(kerasdrop.convert(zoo.bidirectional_gru_model()))
+    assert [s.path for s in converted] == [
+        "bigru/forward_layer/input_dropout", "bigru/backward_layer/input_dropout"
+    ]
 
 
 def test_partial_reach_warns_once_per_model_and_caller():
     inputs = keras.Input((5, 4))
-    h = keras.layers.LSTM(8, dropout=0.2, name="lstm")(inputs)
+    cell = keras.layers.LSTMCell(8, dropout=0.2)  # a generic RNN: unreachable
+    h = keras.layers.RNN(cell, name="lstm")(inputs)
     h = L.Dropout(0.1, name="head_drop")(h)
     model = keras.Model(inputs, keras.layers.Dense(2)(h))
     model.compile("sgd", "mse")

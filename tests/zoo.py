@@ -353,6 +353,17 @@ def lstm_model(seed=0):
     return keras.Model(inputs, keras.layers.Dense(2)(h))
 
 
+def cell_rnn_model(seed=0):
+    """Functional Input((5, 4)) -> RNN(LSTMCell(8, dropout=0.2,
+    recurrent_dropout=0.2)) -> Dense(2): RNN dropout kerasdrop cannot reach
+    (a generic `RNN` over a cell, not Keras' `LSTM`)."""
+    _seed(seed)
+    inputs = keras.Input((5, 4))
+    cell = keras.layers.LSTMCell(8, dropout=0.2, recurrent_dropout=0.2)
+    h = keras.layers.RNN(cell, name="lstm")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2)(h))
+
+
 def bidirectional_gru_model(seed=0):
     """Functional Input((5, 4)) -> Bidirectional(GRU(4, dropout=0.1)) -> Dense(2)."""
     _seed(seed)
@@ -364,7 +375,8 @@ def bidirectional_gru_model(seed=0):
 
 
 def rnn_inputs(n=4, seed=0):
-    """Inputs for `lstm_model` and `bidirectional_gru_model`: (n, 5, 4) float32."""
+    """Inputs for `lstm_model`, `cell_rnn_model` and `bidirectional_gru_model`:
+    (n, 5, 4) float32."""
     return np.random.default_rng(seed).normal(size=(n, 5, 4)).astype("float32")
 
 
@@ -390,5 +402,6 @@ BUILDERS = {
     "functional_ops_model": (functional_ops_model, functional_ops_inputs),
     "subclassed_model": (subclassed_model, subclassed_inputs),
     "lstm_model": (lstm_model, rnn_inputs),
+    "cell_rnn_model": (cell_rnn_model, rnn_inputs),
     "bidirectional_gru_model": (bidirectional_gru_model, rnn_inputs),
 }

@@ -16,6 +16,7 @@ from kerasdrop.layers.dropout import (
     SpatialDropout3D,
 )
 from kerasdrop.layers.gaussian import GaussianDropout
+from kerasdrop.layers.recurrent import GRU, LSTM, SimpleRNN
 
 __all__ = [
     "DropoutBase",
@@ -28,6 +29,9 @@ __all__ = [
     "DropBlock2D",
     "DropBlock3D",
     "DropConnect",
+    "LSTM",
+    "GRU",
+    "SimpleRNN",
     "ConcreteDropout",
     "SpatialConcreteDropout",
     "concrete_regularizers",
