@@ -303,7 +303,7 @@ def image_size(path):
     >>> from kerasdrop import plots
     >>> path = os.path.join(tempfile.mkdtemp(), "rates.png")
     >>> plots.image_size(plots.plot_rates({"a": {"drop": [0.1, 0.2]}}, path))
-    (750, 450)
+    (950, 450)
     """
     with open(path, "rb") as f:
         header = f.read(24)

@@ -84,8 +84,10 @@ class DropConnect(DropoutBase):
         count = 1 if groups is None else groups.groups
         kernel = self.layer.kernel.value
         noise = self.noise((count,) + tuple(kernel.shape), per_sample=True)
-        keep = ops.cast(ops.greater_equal(noise, rate), kernel.dtype)
-        kernels = kernel * keep / ops.cast(1.0 - rate, kernel.dtype)
+        # `where`, not `kernel * keep * scale`: under float16 the scale can
+        # overflow near rate 1, and 0 * inf would be NaN.
+        scale = ops.cast(1.0 / (1.0 - rate), kernel.dtype)
+        kernels = ops.where(ops.greater_equal(noise, rate), kernel * scale, 0.0)
         if count == 1:
             return self._with_kernel(inputs, kernels[0])
         rows = ops.shape(inputs)[0] // count
