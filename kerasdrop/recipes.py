@@ -13,7 +13,7 @@ import numbers
 
 from kerasdrop import graph, schedules
 from kerasdrop.callbacks import DropoutScheduler
-from kerasdrop.layers.drop_path import DropPath, depth_rates
+from kerasdrop.layers.drop_path import DropPath, depth_fractions
 
 
 def _positive_int(name, value):
@@ -104,26 +104,35 @@ def annealed_dropout(epochs, initial_rate=0.5, layers=None):
     )
 
 
-def stochastic_depth(model, max_rate=0.1, rule="linear", stages=None, layers=DropPath):
+def stochastic_depth(model, max_rate=0.1, rule="linear", stages=None, layers=DropPath,
+                     unit="epoch"):
     """Stochastic depth's depth rule: rates rise with depth (Huang et al. 2016).
 
     Finds the model's `layers` (default: every `kerasdrop.layers.DropPath`,
-    at any depth, in the order the model runs them) and gives them
-    `depth_rates(max_rate, n, rule, stages)`: `linspace(0, max_rate, n)` with
-    `rule="linear"` (timm's `drop_path_rate`), or one rate per stage with
-    `rule="stage"`. The rates are assigned now and kept by the returned
-    callback at every epoch.
+    at any depth, in the order the model runs them) and gives block `i` of
+    `n` the rate `max_rate * i / (n - 1)` (`rule="linear"`, timm's
+    `drop_path_rate`: `linspace(0, max_rate, n)`), or one rate per stage
+    (`rule="stage"`, see `kerasdrop.layers.drop_path.depth_rates`).
+
+    `max_rate` may also be a time schedule: every block then follows it,
+    scaled by its depth factor (`schedules.Scaled`). Early stochastic depth
+    (Liu et al., ICML 2023; 0.5 for the first epochs, then 0) is
+    `stochastic_depth(model, schedules.Early(0.5, cutoff))`; late stochastic
+    depth is `schedules.Late(0.4, cutoff)`.
 
     Args:
         model: a Keras model holding kerasdrop `DropPath` layers (convert a
             stock or keras-hub model first with `kerasdrop.convert`).
-        max_rate: float in `[0, 1)`, the deepest block's rate.
+        max_rate: float in `[0, 1)`, the deepest block's rate, or a
+            `kerasdrop.schedules.Schedule` of it over time.
         rule: `"linear"` or `"stage"`.
         stages: blocks per stage (for `"stage"`; must sum to the count).
         layers: which layers (a selector as for `DropoutScheduler`).
+        unit: `"epoch"` or `"batch"`: the time schedule's step.
 
     Returns:
-        A `DropoutScheduler` with one constant schedule per layer.
+        A `DropoutScheduler` with one schedule per layer. The rates at step 0
+        are assigned at once.
 
     Example:
 
@@ -138,9 +147,26 @@ def stochastic_depth(model, max_rate=0.1, rule="linear", stages=None, layers=Dro
     [0.0, 0.1, 0.2]
     >>> # model.fit(x, y, callbacks=[cb])
     """
+    if not isinstance(max_rate, schedules.Schedule):
+        max_rate = schedules.Constant(schedules.check_rate("max_rate", max_rate))
+    chosen = _selected(model, layers)
+    fractions = depth_fractions(len(chosen), rule=rule, stages=stages)
+    per_layer = {
+        layer.name: schedules.Scaled(max_rate, fraction)
+        for layer, fraction in zip(chosen, fractions)
+    }
+    callback = DropoutScheduler(per_layer, layers=list(per_layer), unit=unit)
+    for layer in chosen:
+        layer.rate = per_layer[layer.name](0)
+    return callback
+
+
+def _selected(model, layers):
+    """The kerasdrop dropout layers of `model` that `layers` picks, in order."""
+    items = graph.check_selector("layers", layers)
     chosen = [
         layer for layer in graph.dropout_layers(model)
-        if any(graph.matches(item, layer) for item in graph.check_selector("layers", layers))
+        if any(graph.matches(item, layer) for item in items)
     ]
     if not chosen:
         raise ValueError(
@@ -148,10 +174,4 @@ def stochastic_depth(model, max_rate=0.1, rule="linear", stages=None, layers=Dro
             f"with layers matching layers={layers!r} (kerasdrop DropPath by "
             f"default; convert a stock model first). Received: model={model.name!r}"
         )
-    rates = depth_rates(max_rate, len(chosen), rule=rule, stages=stages)
-    for layer, rate in zip(chosen, rates):
-        layer.rate = rate
-    return DropoutScheduler(
-        {layer.name: schedules.Constant(rate) for layer, rate in zip(chosen, rates)},
-        layers=[layer.name for layer in chosen], unit="epoch",
-    )
+    return chosen

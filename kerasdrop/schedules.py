@@ -661,6 +661,37 @@ class Join(Schedule):
         return cls(**config)
 
 
+@_register
+class Scaled(Schedule):
+    """Another schedule times a constant `factor` in `[0, 1]`.
+
+    Spreads one time schedule over layers that share its shape but not its
+    size: stochastic depth's depth rule gives block `i` of `n` the factor
+    `i / (n - 1)` (`kerasdrop.recipes.stochastic_depth`).
+
+    >>> s = Scaled(Early(0.5, cutoff=10), factor=0.5)
+    >>> s(0), s(10)
+    (0.25, 0.0)
+    """
+
+    def __init__(self, schedule, factor):
+        if isinstance(schedule, dict):
+            schedule = deserialize(schedule)
+        self.schedule = _check_schedule("schedule", schedule)
+        self.factor = _check_number("factor", factor, 0)
+        if self.factor > 1:
+            raise ValueError(
+                "Invalid value received for argument `factor`. Expected a "
+                f"number in [0, 1]. Received: factor={factor!r}"
+            )
+
+    def value(self, step):
+        return self.factor * _rate_of(self.schedule, step)
+
+    def get_config(self):
+        return {"schedule": serialize(self.schedule), "factor": self.factor}
+
+
 def serialize(schedule):
     """Serializes a schedule to a JSON-friendly dict (Keras format).
 

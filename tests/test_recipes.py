@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import kerasdrop
+from kerasdrop import schedules as S
 from kerasdrop.layers import DropPath, Dropout
 from kerasdrop.layers.drop_path import depth_rates
 
@@ -69,3 +70,33 @@ def test_depth_rates_bad_depth():
         depth_rates(0.1, 2.0)
     with pytest.raises(ValueError, match="depth=0"):
         depth_rates(0.1, 0)
+
+
+def test_depth_rule_composes_with_a_time_schedule():
+    """Early stochastic depth (Liu et al. 2023): the depth rule scaled by a
+    time schedule, 0.5 for the first epochs, then off."""
+    model = residual_model(3)
+    callback = kerasdrop.recipes.stochastic_depth(model, S.Early(0.5, cutoff=2))
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append([self.model.get_layer(f"dp_{i}").rate for i in range(3)])
+
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 4)), np.ones((4, 1)), epochs=3, verbose=0,
+              callbacks=[callback, Record()])
+    np.testing.assert_allclose(seen, [[0.0, 0.25, 0.5], [0.0, 0.25, 0.5], [0.0, 0.0, 0.0]],
+                               atol=1e-7)
+
+
+def test_scaled_schedule_serializes_and_checks_its_factor():
+    s = S.Scaled(S.Late(0.4, cutoff=5), 0.5)
+    assert S.deserialize(S.serialize(s)) == s
+    assert s(4) == 0.0 and s(5) == pytest.approx(0.2)
+    assert keras.saving.get_registered_name(S.Scaled) == "kerasdrop>Scaled"
+    with pytest.raises(ValueError, match="factor=1.5"):
+        S.Scaled(S.Constant(0.1), 1.5)
+    with pytest.raises(TypeError, match="schedule='x'"):
+        S.Scaled("x", 0.5)
+    assert S.Scaled(0.2, 0.5)(0) == pytest.approx(0.1)  # a float is a Constant

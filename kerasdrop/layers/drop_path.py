@@ -120,6 +120,19 @@ def depth_rates(max_rate, depth=None, rule="linear", stages=None):
     [0.0, 0.1, 0.1, 0.2]
     """
     max_rate = schedules_lib.check_rate("max_rate", max_rate)
+    # Rounded so that linspace(0, 0.3, 4) reads 0.1, not 0.09999999999999999.
+    return [round(max_rate * f, 12) for f in depth_fractions(depth, rule, stages)]
+
+
+def depth_fractions(depth=None, rule="linear", stages=None):
+    """The depth rule's factors in `[0, 1]`: `depth_rates(1, ...)`, for
+    spreading a time schedule over depth (`schedules.Scaled`).
+
+    Example:
+
+    >>> depth_fractions(5)
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
     if rule not in RULES:
         raise ValueError(
             f"Invalid value received for argument `rule`. Expected one of "
@@ -132,11 +145,8 @@ def depth_rates(max_rate, depth=None, rule="linear", stages=None):
         )
     counts = _check_depths(depth, stages)
     if rule == "linear":
-        fractions = _fractions(sum(counts))
-    else:
-        fractions = [f for f, count in zip(_fractions(len(counts)), counts) for _ in range(count)]
-    # Rounded so that linspace(0, 0.3, 4) reads 0.1, not 0.09999999999999999.
-    return [round(max_rate * f, 12) for f in fractions]
+        return _fractions(sum(counts))
+    return [f for f, count in zip(_fractions(len(counts)), counts) for _ in range(count)]
 
 
 def _fractions(n):
