@@ -184,6 +184,23 @@ def recurrent_table(r):
     ]
 
 
+def drop_block_table(r):
+    med, ratio = r["median_s"], r["paired_ratio_to_none"]
+    return [
+        f"DropBlock2D, train-epoch time of a small CNN (`{r['command']}`; two Conv2D(32) "
+        f"on 32x32x3, batch {r['setup']['batch']}, {r['setup']['steps_per_epoch']} steps; "
+        "median seconds and median paired ratio to no dropout):",
+        "",
+        "| none | keras SpatialDropout2D | kerasdrop SpatialDropout2D | "
+        "kerasdrop DropBlock2D (block 5) |",
+        "|---|---|---|---|",
+        "| " + " | ".join(
+            f"{med[k]:.3f} s (x{ratio[k]:.2f})"
+            for k in ("none", "spatial", "kerasdrop_spatial", "dropblock")
+        ) + " |",
+    ]
+
+
 def uci_table(r):
     import sys
 
@@ -204,7 +221,8 @@ def render():
     for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
                      ("concrete_overhead", concrete_table), ("concrete_toy", toy_table),
                      ("export_latency", export_table), ("mc_predict", mc_table),
-                     ("hub_mc", hub_table), ("recurrent", recurrent_table)):
+                     ("hub_mc", hub_table), ("recurrent", recurrent_table),
+                     ("drop_block", drop_block_table)):
         result = load(name)
         if result is not None:
             parts.append("\n".join(fn(result)))

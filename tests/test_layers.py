@@ -463,9 +463,10 @@ def test_out_of_range_layer_arguments_raise_keras_style(make, exc, fragment):
 
 def test_public_classes_are_registered():
     for cls in (L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
-                L.GaussianDropout, L.DropPath):
+                L.GaussianDropout, L.DropPath, L.DropBlock2D, L.DropBlock3D, L.DropConnect,
+                L.LSTM, L.GRU, L.SimpleRNN):
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
     for cls in (S.Constant, S.Linear, S.Cosine, S.Exponential, S.Piecewise, S.Curriculum,
-                S.Annealed, S.Early, S.Late, S.Warmup, S.Join):
+                S.Annealed, S.Early, S.Late, S.Warmup, S.Join, S.Scaled):
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
     assert kerasdrop.__version__
