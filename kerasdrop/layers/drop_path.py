@@ -66,17 +66,7 @@ RULES = ("linear", "stage")
 
 def _check_depths(depth, stages):
     if stages is None:
-        if isinstance(depth, bool) or not isinstance(depth, numbers.Integral):
-            raise TypeError(
-                "Invalid value received for argument `depth`. Expected a "
-                f"positive integer. Received: depth={depth!r}"
-            )
-        if depth < 1:
-            raise ValueError(
-                "Invalid value received for argument `depth`. Expected a "
-                f"positive integer. Received: depth={depth!r}"
-            )
-        return [int(depth)]
+        return [int(schedules_lib._check_number("depth", depth, 1, integer=True))]
     if not isinstance(stages, (list, tuple)) or not all(
         isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in stages
     ):

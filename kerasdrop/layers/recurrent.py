@@ -156,6 +156,16 @@ class VariationalRNN:
 
     _cell_class = None  # the cell subclass honouring `state_mask`
 
+    def __init__(
+        self, units, *args, dropout=0.0, recurrent_dropout=None, seed=None,
+        mc=False, recurrent_mc=None, **kwargs,
+    ):
+        checked = _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs)
+        super().__init__(
+            units, *args, dropout=0.0, recurrent_dropout=0.0, seed=checked[2], **kwargs
+        )
+        self._attach_dropout(*checked)
+
     def _attach_dropout(self, dropout, recurrent_dropout, seed, mc, recurrent_mc):
         # Keras' constructor built its stock cell; our subclass only adds
         # `call`, so every attribute the constructor set stays valid.
@@ -292,16 +302,6 @@ class LSTM(VariationalRNN, keras.layers.LSTM):
 
     _cell_class = _LSTMCell
 
-    def __init__(
-        self, units, *args, dropout=0.0, recurrent_dropout=None, seed=None,
-        mc=False, recurrent_mc=None, **kwargs,
-    ):
-        checked = _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs)
-        super().__init__(
-            units, *args, dropout=0.0, recurrent_dropout=0.0, seed=checked[2], **kwargs
-        )
-        self._attach_dropout(*checked)
-
 
 @_register
 class GRU(VariationalRNN, keras.layers.GRU):
@@ -325,16 +325,6 @@ class GRU(VariationalRNN, keras.layers.GRU):
 
     _cell_class = _GRUCell
 
-    def __init__(
-        self, units, *args, dropout=0.0, recurrent_dropout=None, seed=None,
-        mc=False, recurrent_mc=None, **kwargs,
-    ):
-        checked = _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs)
-        super().__init__(
-            units, *args, dropout=0.0, recurrent_dropout=0.0, seed=checked[2], **kwargs
-        )
-        self._attach_dropout(*checked)
-
 
 @_register
 class SimpleRNN(VariationalRNN, keras.layers.SimpleRNN):
@@ -355,16 +345,6 @@ class SimpleRNN(VariationalRNN, keras.layers.SimpleRNN):
     )
 
     _cell_class = _SimpleRNNCell
-
-    def __init__(
-        self, units, *args, dropout=0.0, recurrent_dropout=None, seed=None,
-        mc=False, recurrent_mc=None, **kwargs,
-    ):
-        checked = _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs)
-        super().__init__(
-            units, *args, dropout=0.0, recurrent_dropout=0.0, seed=checked[2], **kwargs
-        )
-        self._attach_dropout(*checked)
 
 
 # ----------------------------------------------------------------------------
