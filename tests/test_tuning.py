@@ -276,6 +276,7 @@ TUNERS = {
 }
 
 
+@pytest.mark.one_backend  # KerasTuner's search loop; the layers run on JAX elsewhere
 @pytest.mark.parametrize("tuner_name", sorted(TUNERS))
 def test_small_search_with_each_tuner(tuner_name, tmp_path):
     hm = DropoutHyperModel(_build, space={"kinds": ("scheduled", "constant"),
@@ -304,6 +305,7 @@ def test_small_search_with_each_tuner(tuner_name, tmp_path):
         "scheduled", "constant")
 
 
+@pytest.mark.one_backend  # KerasTuner's search loop; the layers run on JAX elsewhere
 def test_resume_does_not_redo_finished_trials(tmp_path):
     hm = DropoutHyperModel(_build, space={"kinds": ("none", "constant")})
     x, y = _data()
@@ -347,6 +349,7 @@ def test_kerasdrop_imports_without_keras_tuner():
     assert 'pip install "kerasdrop[tuner]"' in out.stdout
 
 
+@pytest.mark.one_backend  # KerasTuner's search loop; the layers run on JAX elsewhere
 def test_search_script(tmp_path, capsys):
     search = _load("search")
     results = search.main([

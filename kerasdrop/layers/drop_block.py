@@ -133,10 +133,10 @@ class DropBlock2D(_DropBlock):
     Example:
 
     >>> import numpy as np, kerasdrop
-    >>> layer = kerasdrop.layers.DropBlock2D(0.2, block_size=3, seed=0)
-    >>> y = np.asarray(layer(np.ones((1, 8, 8, 1)), training=True))
+    >>> layer = kerasdrop.layers.DropBlock2D(0.3, block_size=3, seed=0)
+    >>> y = np.asarray(layer(np.ones((1, 16, 16, 1)), training=True))
     >>> y.shape, bool(np.any(y == 0)), bool(abs(y.mean() - 1) < 1e-5)
-    ((1, 8, 8, 1), True, True)
+    ((1, 16, 16, 1), True, True)
     """
 
     rank = 2
