@@ -670,7 +670,7 @@ def _seeded(layers, seed):
     `seed` (when given); puts the generators' states back afterwards, and
     whenever the block raises (a refused call moves no random stream)."""
     generators = [layer.seed_generator for layer in layers]
-    saved = [ops.convert_to_numpy(g.state.value) for g in generators]
+    put_back = _rewinder(layers)
     if seed is not None:
         for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
             generator.state.assign(
@@ -684,8 +684,7 @@ def _seeded(layers, seed):
         raise
     finally:
         if restore:
-            for generator, value in zip(generators, saved):
-                generator.state.assign(value)
+            put_back()
 
 
 def _rewinder(layers):
