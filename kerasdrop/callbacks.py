@@ -18,7 +18,7 @@ import weakref
 import keras
 import numpy as np
 
-from kerasdrop import graph
+from kerasdrop import _checks, graph
 from kerasdrop import schedules as schedules_lib
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
@@ -134,7 +134,7 @@ def _check_choice(name, value, choices):
 
 
 def _check_verbose(verbose):
-    return schedules_lib._check_number("verbose", verbose, minimum=0, integer=True)
+    return _checks.check_int("verbose", verbose, minimum=0)
 
 
 def _check_layers(layers):
@@ -501,11 +501,12 @@ class AdaptiveDropout(keras.callbacks.Callback):
                 f"or a logs key. Received: monitor={monitor!r}"
             )
         self.monitor = monitor
-        check = schedules_lib._check_number
-        self.factor = float(check("factor", factor, minimum=1, strict=True))
-        self.patience = check("patience", patience, minimum=0, integer=True)
-        self.cooldown = check("cooldown", cooldown, minimum=0, integer=True)
-        self.min_delta = float(check("min_delta", min_delta, minimum=0))
+        self.factor = float(
+            _checks.check_number("factor", factor, minimum=1, strict=True)
+        )
+        self.patience = _checks.check_int("patience", patience, minimum=0)
+        self.cooldown = _checks.check_int("cooldown", cooldown, minimum=0)
+        self.min_delta = float(_checks.check_number("min_delta", min_delta, minimum=0))
         for name, value in (
             ("min_rate", min_rate),
             ("max_rate", max_rate),
@@ -526,7 +527,7 @@ class AdaptiveDropout(keras.callbacks.Callback):
                 f"Expected a bool. Received: lower_on_underfit={lower_on_underfit!r}"
             )
         self.lower_on_underfit = lower_on_underfit
-        self.underfit_gap = float(check("underfit_gap", underfit_gap))
+        self.underfit_gap = float(_checks.check_number("underfit_gap", underfit_gap))
         self.mode = _check_choice("mode", mode, ("auto", "min", "max"))
         self.layers = _check_layers(layers)
         self.verbose = _check_verbose(verbose)

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import artifacts, graph, registry
+from kerasdrop import _checks, artifacts, graph, registry
 from kerasdrop import mc as mc_lib
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.graph import is_dropout_layer  # noqa: F401 (public name)
@@ -625,7 +625,7 @@ def _check_export_args(model, mc_samples, format, classifier, rtol, atol):
             f"'sigmoid'. Received: classifier={classifier!r}"
         )
     for name, value in (("rtol", rtol), ("atol", atol)):
-        schedules_lib._check_number(name, value, minimum=0)
+        _checks.check_number(name, value, minimum=0)
 
 
 def _verify_saved_model(path, sample, expected, mc_samples, rtol, atol, names):

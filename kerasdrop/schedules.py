@@ -30,6 +30,15 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasdrop._checks import (  # noqa: F401 (MAX_RATE, check_rate: public here)
+    F32_MAX,
+    F32_TINY,
+    MAX_RATE,
+    check_number,
+    check_rate,
+    check_sequence,
+)
+
 __all__ = [
     "MAX_RATE",
     "Schedule",
@@ -48,16 +57,6 @@ __all__ = [
     "deserialize",
     "get",
 ]
-
-#: Largest rate: the largest float32 below 1 (0.99999994). A rate of 1
-#: would drop everything and make the inverted scale 1 / (1 - rate)
-#: infinite; every schedule value is clipped into [0, MAX_RATE].
-MAX_RATE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
-#: Largest finite float32: numeric parameters must stay below it.
-_F32_MAX = float(np.finfo(np.float32).max)
-#: Smallest normal float32: parameters that must be > 0 are at least this
-#: (in-graph, CPU kernels may flush smaller, subnormal numbers to 0).
-_F32_TINY = float(np.finfo(np.float32).tiny)
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
 
@@ -82,7 +81,7 @@ def _as_step(step):
     if _is_py(step):
         # Compared before any float conversion: a huge int is refused, not
         # an OverflowError.
-        if not 0 <= step <= _F32_MAX:  # also catches NaN
+        if not 0 <= step <= F32_MAX:  # also catches NaN
             raise ValueError(
                 "Invalid value received for argument `step`. Expected a "
                 "finite, non-negative number (at most the largest float32). "
@@ -156,93 +155,6 @@ def _clip_rate(x):
 # --------------------------------------------------------------------------
 # Argument validation, Keras-style messages.
 # --------------------------------------------------------------------------
-def check_rate(name, value, expected="a float in [0, 1)"):
-    """Validates a dropout rate as float32 stores it; returns it as a float.
-
-    A rate is a real number in `[0, 1)` (NaN refused) that does not round to
-    1.0 in float32, the dtype of every rate variable: at most `MAX_RATE`
-    (0.99999994) once stored, so `1 / (1 - rate)` stays finite. The one rate
-    check of the package (layers, schedules, callbacks, tuning); `expected`
-    words the type error, e.g. to mention schedules.
-
-    Example:
-
-    >>> check_rate("rate", 0.5)
-    0.5
-    >>> check_rate("rate", 1.0)
-    Traceback (most recent call last):
-    ...
-    ValueError: Invalid value received for argument `rate`. Expected a float in [0, 1). Received: rate=1.0
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected "
-            f"{expected}. Received: {name}={value!r} of type "
-            f"{type(value).__name__}"
-        )
-    if not 0 <= value < 1:  # also catches NaN; no float() of a huge int
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a float "
-            f"in [0, 1). Received: {name}={value!r}"
-        )
-    if np.float32(value) == 1.0:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a float "
-            "in [0, 1) as stored in float32, where this value rounds to 1.0 "
-            f"(the largest rate is {np.float32(MAX_RATE)}). "
-            f"Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _check_number(name, value, minimum=None, strict=False, integer=False):
-    """A finite (in float32) number `>= minimum` (`> minimum` if strict).
-
-    Parameters meet the step in float32 in-graph: a value beyond float32's
-    range is refused, and one that must be > 0 must be at least the smallest
-    normal float32 (about 1.2e-38), so it cannot become 0 in-graph.
-    """
-    kind = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(
-        value, numbers.Integral if integer else numbers.Real
-    ):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected {kind}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    rel = ">" if strict else ">="
-    bound = "" if minimum is None else f" {rel} {minimum}"
-    if not -_F32_MAX <= value <= _F32_MAX or (  # also catches NaN
-        minimum is not None
-        and (
-            (value <= minimum if strict else value < minimum)
-            or (strict and minimum == 0 and value < _F32_TINY)
-        )
-    ):
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected {kind}"
-            f"{bound}, finite in float32 (at most {_F32_MAX:.4g})"
-            + (f" and at least {_F32_TINY:.4g}" if strict else "")
-            + f". Received: {name}={value!r}"
-        )
-    if integer or isinstance(value, numbers.Integral):
-        return int(value)
-    return float(value)
-
-
-def _check_list(name, value, expected):
-    """A list or tuple (or 1-D array) of `expected`, as a list."""
-    if isinstance(value, np.ndarray) and value.ndim == 1:
-        return value.tolist()
-    if not isinstance(value, (list, tuple)):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected a list "
-            f"of {expected}. Received: {name}={value!r} of type "
-            f"{type(value).__name__}"
-        )
-    return list(value)
-
-
 def _check_schedule(name, value):
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return Constant(value)
@@ -347,8 +259,8 @@ class _Ramp(Schedule):
     def __init__(self, start, end, steps, delay=0):
         self.start = check_rate("start", start)
         self.end = check_rate("end", end)
-        self.steps = _check_number("steps", steps, 0, strict=True)
-        self.delay = _check_number("delay", delay, 0)
+        self.steps = check_number("steps", steps, 0, strict=True)
+        self.delay = check_number("delay", delay, 0)
 
     def get_config(self):
         return {
@@ -401,8 +313,8 @@ class Exponential(Schedule):
 
     def __init__(self, initial_rate, decay_rate, decay_steps, staircase=False):
         self.initial_rate = check_rate("initial_rate", initial_rate)
-        self.decay_rate = _check_number("decay_rate", decay_rate, 0, strict=True)
-        self.decay_steps = _check_number(
+        self.decay_rate = check_number("decay_rate", decay_rate, 0, strict=True)
+        self.decay_steps = check_number(
             "decay_steps", decay_steps, 0, strict=True
         )
         if not isinstance(staircase, bool):
@@ -413,7 +325,7 @@ class Exponential(Schedule):
         self.staircase = staircase
 
     def value(self, step):
-        if self.initial_rate < _F32_TINY:
+        if self.initial_rate < F32_TINY:
             # A rate of 0 stays 0, and so does one that is 0 in-graph (below
             # the smallest normal float32): 0 * inf, once the power
             # overflows, would be NaN.
@@ -446,9 +358,9 @@ class Piecewise(Schedule):
     """
 
     def __init__(self, boundaries, values):
-        boundaries = _check_list("boundaries", boundaries, "numbers")
-        values = _check_list("values", values, "rates")
-        boundaries = [_check_number("boundaries", b, 0) for b in boundaries]
+        boundaries = check_sequence("boundaries", boundaries, "numbers")
+        values = check_sequence("values", values, "rates")
+        boundaries = [check_number("boundaries", b, 0) for b in boundaries]
         values = [check_rate("values", v) for v in values]
         if len(values) != len(boundaries) + 1:
             raise ValueError(
@@ -489,7 +401,7 @@ class Curriculum(Schedule):
 
     def __init__(self, final_rate, gamma):
         self.final_rate = check_rate("final_rate", final_rate)
-        self.gamma = _check_number("gamma", gamma, 0, strict=True)
+        self.gamma = check_number("gamma", gamma, 0, strict=True)
 
     def value(self, step):
         return self.final_rate * (1.0 - _exp(-self.gamma * step))
@@ -508,7 +420,7 @@ class Annealed(Schedule):
 
     def __init__(self, initial_rate, steps):
         self.initial_rate = check_rate("initial_rate", initial_rate)
-        self.steps = _check_number("steps", steps, 0, strict=True)
+        self.steps = check_number("steps", steps, 0, strict=True)
 
     def value(self, step):
         return self.initial_rate * _maximum(1.0 - step / self.steps, 0.0)
@@ -530,7 +442,7 @@ class Early(Schedule):
 
     def __init__(self, rate, cutoff, mode="constant"):
         self.rate = check_rate("rate", rate)
-        self.cutoff = _check_number("cutoff", cutoff, 0, strict=True)
+        self.cutoff = check_number("cutoff", cutoff, 0, strict=True)
         if mode not in ("constant", "linear"):
             raise ValueError(
                 "Invalid value received for argument `mode`. Expected one of "
@@ -557,7 +469,7 @@ class Late(Schedule):
 
     def __init__(self, rate, cutoff):
         self.rate = check_rate("rate", rate)
-        self.cutoff = _check_number("cutoff", cutoff, 0)
+        self.cutoff = check_number("cutoff", cutoff, 0)
 
     def value(self, step):
         return _where(step >= self.cutoff, self.rate + 0.0 * step, 0.0 * step)
@@ -579,7 +491,7 @@ class Warmup(Schedule):
 
     def __init__(self, schedule, warmup_steps, initial_rate=0.0):
         self.schedule = _check_schedule("schedule", schedule)
-        self.warmup_steps = _check_number(
+        self.warmup_steps = check_number(
             "warmup_steps", warmup_steps, 0, strict=True
         )
         self.initial_rate = check_rate("initial_rate", initial_rate)
@@ -619,15 +531,15 @@ class Join(Schedule):
     """
 
     def __init__(self, schedules, boundaries):
-        schedules = _check_list("schedules", schedules, "schedules")
-        boundaries = _check_list("boundaries", boundaries, "numbers")
+        schedules = check_sequence("schedules", schedules, "schedules")
+        boundaries = check_sequence("boundaries", boundaries, "numbers")
         if not schedules:
             raise ValueError(
                 "Invalid value received for argument `schedules`. Expected a "
                 f"non-empty list of schedules. Received: schedules={schedules!r}"
             )
         self.schedules = [_check_schedule("schedules", s) for s in schedules]
-        boundaries = [_check_number("boundaries", b, 0) for b in boundaries]
+        boundaries = [check_number("boundaries", b, 0) for b in boundaries]
         if len(boundaries) != len(self.schedules) - 1:
             raise ValueError(
                 "Invalid value received for argument `boundaries`. Expected "
@@ -678,7 +590,7 @@ class Scaled(Schedule):
         if isinstance(schedule, dict):
             schedule = deserialize(schedule)
         self.schedule = _check_schedule("schedule", schedule)
-        self.factor = _check_number("factor", factor, 0)
+        self.factor = check_number("factor", factor, 0)
         if self.factor > 1:
             raise ValueError(
                 "Invalid value received for argument `factor`. Expected a "

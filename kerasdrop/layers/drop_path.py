@@ -6,6 +6,7 @@ import numbers
 import keras
 from keras import ops
 
+from kerasdrop import _checks
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.layers.base import DropoutBase
 
@@ -66,7 +67,7 @@ RULES = ("linear", "stage")
 
 def _check_depths(depth, stages):
     if stages is None:
-        return [int(schedules_lib._check_number("depth", depth, 1, integer=True))]
+        return [int(_checks.check_int("depth", depth, minimum=1))]
     if not isinstance(stages, (list, tuple)) or not all(
         isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in stages
     ):

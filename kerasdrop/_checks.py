@@ -1,0 +1,230 @@
+"""Argument checks: the one home of kerasdrop's Keras-style argument errors.
+
+Every public argument is checked here, with one message format (Keras
+core's):
+
+    Invalid value received for argument `x`. Expected <what>. Received: x=<v>
+
+A value of the wrong type raises `TypeError` (the message adds "of type T");
+a value of the right type that is out of range raises `ValueError`. Booleans
+are never accepted where a number is expected (`True` is an `int` in
+Python, but `rate=True` is a mistake). Each check returns the value in a
+canonical form (`int`, `float`, `list`), so a caller can write
+`self.n = check_int("n", n, minimum=1)`.
+
+Standard library and NumPy only: every module of the package may import it.
+
+Example:
+
+>>> check_int("samples", 8, minimum=1)
+8
+>>> check_int("samples", 0, minimum=1)
+Traceback (most recent call last):
+...
+ValueError: Invalid value received for argument `samples`. Expected an integer >= 1. Received: samples=0
+>>> check_int("samples", 2.0, minimum=1)
+Traceback (most recent call last):
+...
+TypeError: Invalid value received for argument `samples`. Expected an integer >= 1. Received: samples=2.0 of type float
+"""
+
+import numbers
+
+import numpy as np
+
+#: Largest finite float32 (about 3.4e38); in-graph parameters must fit.
+F32_MAX = float(np.finfo(np.float32).max)
+#: Smallest normal float32 (about 1.2e-38): a parameter that must be > 0
+#: must be at least this, so it stays > 0 in float32.
+F32_TINY = float(np.finfo(np.float32).tiny)
+#: The largest rate a float32 variable holds below 1.0 (0.99999994).
+MAX_RATE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
+
+
+def message(name, expected, value, detail=""):
+    """The one message format; `detail` goes between expected and received.
+
+    >>> message("rate", "a float in [0, 1)", 2)
+    'Invalid value received for argument `rate`. Expected a float in [0, 1). Received: rate=2'
+    """
+    detail = f" {detail}" if detail else ""
+    return (
+        f"Invalid value received for argument `{name}`. Expected "
+        f"{expected}.{detail} Received: {name}={value!r}"
+    )
+
+
+def type_error(name, expected, value, detail=""):
+    """A `TypeError` for a value of the wrong type (names the type)."""
+    text = message(name, expected, value, detail)
+    return TypeError(f"{text} of type {type(value).__name__}")
+
+
+def value_error(name, expected, value, detail=""):
+    """A `ValueError` for a value of the right type but out of range."""
+    return ValueError(message(name, expected, value, detail))
+
+
+def is_int(value):
+    """True for an integer that is not a bool (NumPy integers included)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value):
+    """True for a real number that is not a bool (NumPy numbers included)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_bool(name, value):
+    """A real `bool` (not 0/1, not a string).
+
+    >>> check_bool("overwrite", True)
+    True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise type_error(name, "a bool", value)
+    return bool(value)
+
+
+def check_choice(name, value, choices):
+    """One of `choices` (compared with `==`); a `ValueError` otherwise.
+
+    >>> check_choice("mode", "min", ("min", "max"))
+    'min'
+    """
+    try:
+        found = any(
+            bool(value == choice) and isinstance(value, bool) == isinstance(choice, bool)
+            for choice in choices
+        )
+    except (TypeError, ValueError):  # an array compares elementwise
+        found = False
+    if not found:
+        raise value_error(name, f"one of {tuple(choices)}", value)
+    return value
+
+
+def _bounds(kind, minimum, maximum, strict):
+    rel = ">" if strict else ">="
+    if minimum is not None and maximum is not None and not strict:
+        return f"{kind} in [{minimum}, {maximum}]"
+    low = "" if minimum is None else f" {rel} {minimum}"
+    high = "" if maximum is None else f" <= {maximum}"
+    return f"{kind}{low}{' and' if low and high else ''}{high}"
+
+
+def check_int(name, value, minimum=None, maximum=None, allow_none=False, expected=None):
+    """An integer in `[minimum, maximum]` (None: unbounded), as an `int`.
+
+    `allow_none` lets None through; `expected` replaces the generated
+    description of what is expected.
+
+    >>> check_int("seed", None, minimum=0, allow_none=True) is None
+    True
+    """
+    if value is None and allow_none:
+        return None
+    expected = expected or _bounds("an integer", minimum, maximum, False)
+    if allow_none and not expected.startswith("None"):
+        expected = f"None or {expected}"
+    if not is_int(value):
+        raise type_error(name, expected, value)
+    if (minimum is not None and value < minimum) or (
+        maximum is not None and value > maximum
+    ):
+        raise value_error(name, expected, value)
+    return int(value)
+
+
+def check_number(
+    name,
+    value,
+    minimum=None,
+    maximum=None,
+    strict=False,
+    allow_none=False,
+    expected=None,
+):
+    """A real number, finite in float32, `>= minimum` (`>` if `strict`).
+
+    Numbers meet tensors in float32, so a value beyond float32's range (or
+    NaN) is refused, and one that must be `> 0` must be at least `F32_TINY`,
+    so it cannot become 0 in-graph. Returns an `int` for an integer, a
+    `float` otherwise.
+
+    >>> check_number("temperature", 0.1, minimum=0, strict=True)
+    0.1
+    """
+    if value is None and allow_none:
+        return None
+    expected = expected or _bounds("a number", minimum, maximum, strict)
+    if not is_real(value):
+        raise type_error(name, expected, value)
+    low = minimum is not None and (value <= minimum if strict else value < minimum)
+    tiny = strict and minimum == 0 and value < F32_TINY
+    high = maximum is not None and value > maximum
+    if not -F32_MAX <= value <= F32_MAX or low or tiny or high:  # NaN too
+        raise value_error(
+            name,
+            expected,
+            value,
+            f"It must be finite in float32 (at most {F32_MAX:.4g} in size"
+            + (f", at least {F32_TINY:.4g} when > 0)." if strict else ")."),
+        )
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def check_rate(name, value, expected="a float in [0, 1)"):
+    """A dropout rate as float32 stores it; returns it as a `float`.
+
+    A rate is a real number in `[0, 1)` (NaN refused) that does not round to
+    1.0 in float32, the dtype of every rate variable: at most `MAX_RATE`
+    (0.99999994) once stored, so `1 / (1 - rate)` stays finite. `expected`
+    words the type error, e.g. to mention schedules.
+
+    >>> check_rate("rate", 0.5)
+    0.5
+    >>> check_rate("rate", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value received for argument `rate`. Expected a float in [0, 1). Received: rate=1.0
+    """
+    if not is_real(value):
+        raise type_error(name, expected, value)
+    if not 0 <= value < 1:  # also catches NaN; no float() of a huge int
+        raise value_error(name, "a float in [0, 1)", value)
+    if np.float32(value) == 1.0:
+        raise value_error(
+            name,
+            "a float in [0, 1) as stored in float32, where this value rounds "
+            f"to 1.0 (the largest rate is {np.float32(MAX_RATE)})",
+            value,
+        )
+    return float(value)
+
+
+def check_sequence(name, value, expected, allow_array=True):
+    """A list or tuple (or a 1-D NumPy array) of `expected`, as a `list`.
+
+    >>> check_sequence("boundaries", (10, 20), "integers")
+    [10, 20]
+    """
+    if allow_array and isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise type_error(name, f"a list of {expected}", value)
+    return list(value)
+
+
+def check_type(name, value, types, expected):
+    """`value` an instance of `types`; a `TypeError` naming `expected` else.
+
+    >>> check_type("name", "dense", str, "a string")
+    'dense'
+    """
+    types = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, types) or (
+        isinstance(value, bool) and not any(issubclass(bool, t) and t is not int for t in types)
+    ):
+        raise type_error(name, expected, value)
+    return value
