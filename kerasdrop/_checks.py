@@ -228,3 +228,24 @@ def check_type(name, value, types, expected):
     ):
         raise type_error(name, expected, value)
     return value
+
+
+def check_model(model, name="model", built=False):
+    """A `keras.Model` (built, if `built`): the one model check of the package.
+
+    >>> import keras
+    >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> check_model(m, built=True) is m
+    True
+    """
+    import keras  # here, so that this module stays importable on its own
+
+    if not isinstance(model, keras.Model):
+        raise type_error(name, "a `keras.Model`", model)
+    if built and not model.built:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a built "
+            "model (give it an `Input` or call it once). "
+            f"Received: {name} '{model.name}' that is not built"
+        )
+    return model

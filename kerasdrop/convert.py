@@ -4,7 +4,7 @@ import warnings
 
 import keras
 
-from kerasdrop import graph
+from kerasdrop import _checks, graph
 from kerasdrop import layers as kd_layers
 from kerasdrop import registry
 from kerasdrop.layers import recurrent as recurrent_lib
@@ -66,29 +66,10 @@ def _to_keras(layer):
 
 
 def _check_args(model, to, mc, copy):
-    if to not in _TARGETS:
-        raise ValueError(
-            "Invalid value received for argument `to`. Expected one of "
-            f"{_TARGETS}. Received: to={to!r}"
-        )
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            "Invalid value received for argument `model`. Expected a "
-            f"`keras.Model`. Received: model={model!r} of type "
-            f"{type(model).__name__}"
-        )
-    if not model.built:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a built "
-            "model (give it an `Input` or call it once). "
-            f"Received: model '{model.name}' that is not built"
-        )
-    for name, value in (("mc", mc), ("copy", copy)):
-        if not isinstance(value, bool):
-            raise TypeError(
-                f"Invalid value received for argument `{name}`. Expected a "
-                f"bool. Received: {name}={value!r} of type {type(value).__name__}"
-            )
+    _checks.check_choice("to", to, _TARGETS)
+    _checks.check_model(model, built=True)
+    _checks.check_bool("mc", mc)
+    _checks.check_bool("copy", copy)
     if mc and to != "kerasdrop":
         raise ValueError(
             "Invalid value received for argument `mc`. Stock Keras dropout "

@@ -28,7 +28,7 @@ import keras
 from keras.src.models.functional import Functional
 from keras.src.ops.node import KerasHistory
 
-from kerasdrop import registry
+from kerasdrop import _checks, registry
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import recurrent as recurrent_lib
 
@@ -115,8 +115,7 @@ def _declared_dropout(layer):
         key: value
         for key, value in config.items()
         if key in _DROPOUT_KEYS
-        and isinstance(value, (int, float))
-        and not isinstance(value, bool)
+        and _checks.is_real(value)
         and value > 0
     }
 

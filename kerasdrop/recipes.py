@@ -9,20 +9,9 @@ is `callback.schedule`.
 Early(rate=0.1, cutoff=50, mode='constant')
 """
 
-import numbers
-
-from kerasdrop import graph, schedules
+from kerasdrop import _checks, graph, schedules
 from kerasdrop.callbacks import DropoutScheduler
 from kerasdrop.layers.drop_path import DropPath, depth_fractions
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a positive "
-            f"integer. Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def early_dropout(epochs, rate=0.1, cutoff=None, mode="constant", layers=None):
@@ -40,8 +29,9 @@ def early_dropout(epochs, rate=0.1, cutoff=None, mode="constant", layers=None):
     (0.1, 0.05, 0.0)
     >>> # model.fit(x, y, epochs=60, callbacks=[cb])
     """
-    epochs = _positive_int("epochs", epochs)
-    cutoff = max(1, epochs // 6) if cutoff is None else _positive_int("cutoff", cutoff)
+    epochs = _checks.check_int("epochs", epochs, minimum=1)
+    cutoff = _checks.check_int("cutoff", cutoff, minimum=1, allow_none=True)
+    cutoff = max(1, epochs // 6) if cutoff is None else cutoff
     return DropoutScheduler(
         schedules.Early(rate, cutoff, mode=mode), layers=layers, unit="epoch"
     )
@@ -60,8 +50,9 @@ def late_dropout(epochs, rate=0.1, cutoff=None, layers=None):
     >>> cb.schedule(9), cb.schedule(10)
     (0.0, 0.2)
     """
-    epochs = _positive_int("epochs", epochs)
-    cutoff = max(1, epochs // 6) if cutoff is None else _positive_int("cutoff", cutoff)
+    epochs = _checks.check_int("epochs", epochs, minimum=1)
+    cutoff = _checks.check_int("cutoff", cutoff, minimum=1, allow_none=True)
+    cutoff = max(1, epochs // 6) if cutoff is None else cutoff
     return DropoutScheduler(schedules.Late(rate, cutoff), layers=layers, unit="epoch")
 
 
@@ -79,7 +70,7 @@ def curriculum_dropout(total_steps, final_rate=0.5, gamma=None, layers=None):
     >>> cb.unit, cb.schedule(0), round(cb.schedule(1000), 4)
     ('batch', 0.0, 0.3)
     """
-    total_steps = _positive_int("total_steps", total_steps)
+    total_steps = _checks.check_int("total_steps", total_steps, minimum=1)
     gamma = 10.0 / total_steps if gamma is None else gamma
     return DropoutScheduler(
         schedules.Curriculum(final_rate, gamma), layers=layers, unit="batch"
@@ -98,7 +89,7 @@ def annealed_dropout(epochs, initial_rate=0.5, layers=None):
     >>> cb.schedule(0), cb.schedule(5), cb.schedule(10)
     (0.5, 0.25, 0.0)
     """
-    epochs = _positive_int("epochs", epochs)
+    epochs = _checks.check_int("epochs", epochs, minimum=1)
     return DropoutScheduler(
         schedules.Annealed(initial_rate, epochs), layers=layers, unit="epoch"
     )

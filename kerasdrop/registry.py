@@ -16,6 +16,7 @@ import sys
 
 import keras
 
+from kerasdrop import _checks
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import drop_path as drop_path_lib
 from kerasdrop.layers import dropout as dropout_lib
@@ -90,7 +91,7 @@ def _common(layer, mc):
 
 
 def _int_or_none(value):
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if _checks.is_int(value) else None
 
 
 def _dropout(layer, mc):
