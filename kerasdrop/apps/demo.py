@@ -291,13 +291,18 @@ def evaluate(model, data, samples, seed=0, mc_applicable=True):
 # ----------------------------------------------------------------------------
 def _declared_signatures(path):
     """Signature name -> output names, as `saved_model.pb` declares them
-    (what `saved_model_cli show` prints; nothing is loaded or run)."""
+    (what `saved_model_cli show` prints; nothing is loaded or run). The
+    internal `__saved_model_init_op` is left out, as `.signatures` does."""
     from tensorflow.core.protobuf import saved_model_pb2
 
     proto = saved_model_pb2.SavedModel()
     proto.ParseFromString((path / "saved_model.pb").read_bytes())
     signatures = proto.meta_graphs[0].signature_def
-    return {name: sorted(sig.outputs) for name, sig in signatures.items()}
+    return {
+        name: sorted(sig.outputs)
+        for name, sig in signatures.items()
+        if not name.startswith("__")
+    }
 
 
 def export_best(model, path, samples, x):
