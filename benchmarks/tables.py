@@ -205,7 +205,7 @@ def uci_table(r):
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent.parent))
-    from kerasdrop.uci import markdown_table
+    from kerasdrop.apps.uci import markdown_table
 
     return [
         f"MC dropout on UCI regression, Gal & Ghahramani (2016) protocol (`{r['command']}`; "

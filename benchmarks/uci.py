@@ -1,6 +1,6 @@
 """MC dropout on UCI regression (Gal & Ghahramani 2016), fixed mode.
 
-Runs `kerasdrop.uci` (the paper's network, standardization, weight decay
+Runs `kerasdrop.apps.uci` (the paper's network, standardization, weight decay
 l^2 (1-p) / (2 N tau), Adam, batch 32 (the paper's 2016 scripts), 400 epochs, T = 10000, all splits)
 on bostonHousing, concrete, energy and wine-quality-red with the paper's
 (p, tau), and writes benchmarks/results/uci.json and uci.md with the
@@ -26,7 +26,7 @@ DATASETS = "bostonHousing,concrete,energy,wine-quality-red"
 
 
 def main(argv=None):
-    from kerasdrop import uci
+    from kerasdrop.apps import uci
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "uci"))

@@ -1,5 +1,5 @@
 import sys
 
-from kerasdrop.cli import main
+from kerasdrop.apps.cli import main
 
 sys.exit(main())

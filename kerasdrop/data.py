@@ -1,4 +1,11 @@
-"""Bundled data sets (scikit-learn ships them: nothing is downloaded)."""
+"""Bundled data sets (scikit-learn ships them: nothing is downloaded).
+
+scikit-learn is imported when a loader is called, not with `kerasdrop`.
+"""
+
+from kerasdrop import _checks
+
+IN_0_1 = "a float in (0, 1)"
 
 
 def load_digits(validation_split=0.15, test_split=0.2, seed=0):
@@ -22,11 +29,9 @@ def load_digits(validation_split=0.15, test_split=0.2, seed=0):
         ("validation_split", validation_split),
         ("test_split", test_split),
     ):
-        if not 0.0 < value < 1.0:
-            raise ValueError(
-                f"Invalid value received for argument `{name}`. Expected a "
-                f"float in (0, 1). Received: {name}={value!r}"
-            )
+        _checks.check_number(name, value, minimum=0, strict=True, expected=IN_0_1)
+        if not value < 1.0:
+            raise _checks.value_error(name, IN_0_1, value)
     if validation_split + test_split >= 1.0:
         raise ValueError(
             "Invalid value received for argument `validation_split`. Expected "

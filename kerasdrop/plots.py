@@ -11,6 +11,8 @@ panel per variant), e.g. `history.history` dicts from `model.fit`.
 
 import numpy as np
 
+from kerasdrop import _checks
+
 DPI = 100
 #: One colour per variant, in order (matplotlib's tab10, colour-blind safe
 #: enough for four lines).
@@ -33,12 +35,11 @@ def _save(figure, path):
 
 
 def _check_mapping(name, value):
-    if not isinstance(value, dict) or not value:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a "
-            "non-empty dict from variant name to its data. "
-            f"Received: {name}={value!r}"
-        )
+    """A non-empty dict keyed by variant (TypeError / ValueError else)."""
+    expected = "a non-empty dict from variant name to its data"
+    _checks.check_type(name, value, dict, expected)
+    if not value:
+        raise _checks.value_error(name, expected, value)
     return value
 
 
@@ -241,17 +242,7 @@ def plot_uncertainty(scores, path, bins=30):
     >>> plots.plot_uncertainty(s, path) == path
     True
     """
-    _check_mapping("scores", scores)
-    names = []
-    for per_variant in scores.values():
-        for name in per_variant:
-            if name not in names:
-                names.append(name)
-    if not names:
-        raise ValueError(
-            "Invalid value received for argument `scores`. Expected at least "
-            f"one score per variant. Received: scores={scores!r}"
-        )
+    names = _score_names(_check_mapping("scores", scores))
     rows, cols = len(names), len(scores)
     edges = _shared_edges(scores, names, bins)
     figure = _figure(3.6 * cols, 3.0 * rows)
@@ -259,21 +250,7 @@ def plot_uncertainty(scores, path, bins=30):
         for r, name in enumerate(names):
             ax = figure.add_subplot(rows, cols, r * cols + c + 1)
             pair = per_variant.get(name)
-            if pair is None:
-                ax.text(
-                    0.5, 0.5, "n/a", ha="center", va="center", fontsize=14,
-                    color="gray", transform=ax.transAxes,
-                )
-                ax.set_xticks([])
-                ax.set_yticks([])
-            else:
-                inside = np.asarray(pair[0], dtype="float64").ravel()
-                outside = np.asarray(pair[1], dtype="float64").ravel()
-                ax.hist(inside, edges[name], density=True, alpha=0.55,
-                        color=_color(0), label="in distribution")
-                ax.hist(outside, edges[name], density=True, alpha=0.55,
-                        color=_color(3), label="out of distribution")
-                ax.legend(fontsize=7)
+            _histograms(ax, pair, edges[name])
             if r == 0:
                 ax.set_title(variant)
             if r == rows - 1 or pair is not None:
@@ -281,6 +258,38 @@ def plot_uncertainty(scores, path, bins=30):
             if c == 0:
                 ax.set_ylabel("density")
     return _save(figure, path)
+
+
+def _score_names(scores):
+    """The score names of every variant, in order of first appearance."""
+    names = []
+    for per_variant in scores.values():
+        names += [name for name in per_variant if name not in names]
+    if not names:
+        raise ValueError(
+            "Invalid value received for argument `scores`. Expected at least "
+            f"one score per variant. Received: scores={scores!r}"
+        )
+    return names
+
+
+def _histograms(ax, pair, edges):
+    """In- and out-of-distribution histograms, or "n/a" for None."""
+    if pair is None:
+        ax.text(
+            0.5, 0.5, "n/a", ha="center", va="center", fontsize=14,
+            color="gray", transform=ax.transAxes,
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    inside = np.asarray(pair[0], dtype="float64").ravel()
+    outside = np.asarray(pair[1], dtype="float64").ravel()
+    ax.hist(inside, edges, density=True, alpha=0.55,
+            color=_color(0), label="in distribution")
+    ax.hist(outside, edges, density=True, alpha=0.55,
+            color=_color(3), label="out of distribution")
+    ax.legend(fontsize=7)
 
 
 def _shared_edges(scores, names, bins):

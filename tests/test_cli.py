@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from kerasdrop import cli
+from kerasdrop.apps import cli
 
 
 def test_console_script_help():

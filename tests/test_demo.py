@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kerasdrop import cli
-from kerasdrop import demo as demo_lib
+from kerasdrop.apps import cli
+from kerasdrop.apps import demo as demo_lib
+from kerasdrop.apps import report
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -77,7 +78,8 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
         acc = figures["deterministic"]["accuracy"]
         assert 0.5 < acc <= 1.0, (variant, acc)  # 3 epochs learn something
 
-    # The exported best model: reloaded, both signatures ran.
+    # The exported best model: kerasdrop.export reloaded it and ran both
+    # signatures on the test digits, serving_default within 1e-4 of predict.
     export = results["export"]
     assert export["error"] is None
     assert results["best"] in demo_lib.VARIANTS[1:]
@@ -85,7 +87,9 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
     assert {"mean", "std", "entropy", "mutual_information"} <= set(
         export["mc_outputs"]
     )
-    assert export["serving_max_abs_diff"] < 1e-4
+    assert export["verified_on"] == results["data"]["test"]
+    assert export["atol"] + export["rtol"] < 1e-4  # probabilities <= 1
+    assert "SavedModel verified:" in run.stdout
     assert (out / demo_lib.MODEL_DIR / "saved_model.pb").is_file()
 
     # Markdown links the PNGs; HTML embeds them and needs no other file.
@@ -176,12 +180,12 @@ def test_html_escapes_and_embeds(tmp_path):
         ("table", ["a", "b"], [["1", "<2>"]]),
         ("img", "r.png", "rates"),
     ]
-    page = demo_lib.render_html(blocks, tmp_path)
+    page = report.render_html(blocks, tmp_path)
     assert "<h1>T &amp; &lt;x&gt;</h1>" in page
     assert "<code>code</code>" in page and "<b>bold</b>" in page
     assert "<td>&lt;2&gt;</td>" in page
     assert "data:image/png;base64," in page
-    md = demo_lib.render_markdown(blocks)
+    md = report.render_markdown(blocks)
     assert "| 1 | <2> |" in md and "![rates](r.png)" in md
     assert plots.image_size(tmp_path / "r.png")[0] > 200
 

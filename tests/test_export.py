@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import kerasdrop
-from kerasdrop import cli
+from kerasdrop.apps import cli
 from kerasdrop import layers as L
 from kerasdrop.export import (
     ExportError,

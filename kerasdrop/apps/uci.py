@@ -23,23 +23,23 @@ splits, with the paper's figures beside (`PAPER`).
 
 Example (a quick look: 2 splits, 40 epochs, 1000 samples):
 
->>> from kerasdrop import uci
+>>> from kerasdrop.apps import uci
 >>> results = uci.run("path/to/bostonHousing", splits=2, epochs=40,
 ...                   samples=1000)  # doctest: +SKIP
 >>> print(uci.markdown_table(results))  # doctest: +SKIP
 """
 
+import contextlib
 import math
-import numbers
+import os
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from kerasdrop import _checks, mc, metrics
 from kerasdrop import layers as kd_layers
-from kerasdrop import mc
-from kerasdrop import metrics, schedules
 
 LENGTH_SCALE = 1e-2
 BATCH_SIZE = 32  # the 2016 scripts'; reproduces the paper's table
@@ -111,11 +111,10 @@ class UCIDataset:
         return [float(v) for v in self._read(name)]
 
     def split(self, k):
-        if not 0 <= k < self.n_splits:
-            raise ValueError(
-                "Invalid value received for argument `split`. Expected an "
-                f"integer in [0, {self.n_splits}). Received: split={k!r}"
-            )
+        _checks.check_int(
+            "split", k, minimum=0, maximum=self.n_splits - 1,
+            expected=f"an integer in [0, {self.n_splits})",
+        )
         return self._ints(f"index_train_{k}.txt"), self._ints(f"index_test_{k}.txt")
 
     def __repr__(self):
@@ -242,17 +241,6 @@ def fit_and_evaluate(
     }
 
 
-def _check_positive_int(name, value, allow_none=True):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a "
-            f"positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
 def _resolve(dataset, mode, rate, tau):
     """The fixed-mode `(rate, tau)` of `dataset`, validated."""
     if mode != "fixed":
@@ -268,7 +256,11 @@ def _resolve(dataset, mode, rate, tau):
             )
         rate = paper[4] if rate is None else rate
         tau = paper[5] if tau is None else tau
-    return schedules.check_rate("rate", rate), metrics._check_tau(tau)
+    tau = _checks.check_number(
+        "tau", tau, minimum=0, strict=True,
+        expected="a positive number (the model precision)",
+    )
+    return _checks.check_rate("rate", rate), tau
 
 
 def run_split(
@@ -316,18 +308,85 @@ def _split_job(folder, k, options):
     return str(folder), run_split(str(folder), k, **options)
 
 
+def _checked_options(mode, splits, epochs, samples, jobs, batch_size):
+    """The protocol's options, checked: `(splits, jobs, options of run_split)`."""
+    _checks.check_choice("mode", mode, MODES)
+    splits = _checks.check_int("splits", splits, minimum=1, allow_none=True)
+    options = {
+        "mode": mode,
+        "epochs": _checks.check_int("epochs", epochs, minimum=1, allow_none=True),
+        "samples": _checks.check_int("samples", samples, minimum=1),
+    }
+    jobs = _checks.check_int("jobs", jobs, minimum=1)
+    options["batch_size"] = _checks.check_int("batch_size", batch_size, minimum=1)
+    return splits, jobs, options
+
+
+@contextlib.contextmanager
+def _one_thread_per_process():
+    """TensorFlow's thread pools of one thread in the worker processes
+    started inside (they read these variables when they start)."""
+    env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run_in_processes(tasks, options, jobs, record):
+    """`run_split` of every `(dataset, k)` task in `jobs` spawned processes;
+    `record(folder, row)` gets each result as it comes."""
+    import concurrent.futures
+    import multiprocessing
+
+    with _one_thread_per_process(), concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        futures = [pool.submit(_split_job, str(d.folder), k, options) for d, k in tasks]
+        for future in concurrent.futures.as_completed(futures):
+            record(*future.result())
+
+
+def _recorder(done, log, start):
+    """`record(folder, row)`: keeps a split's row, logs one line."""
+
+    def record(folder, row):
+        done[folder].append(row)
+        if log is not None:
+            log(
+                f"{Path(folder).name} split {row['split']}: RMSE {row['rmse']:.3f} "
+                f"LL {row['ll']:.3f} (p={row['rate']}, tau={row['tau']}; "
+                f"{time.perf_counter() - start:.0f} s)"
+            )
+
+    return record
+
+
+def _result(dataset, rows, options):
+    """One data set's entry of `run`'s list."""
+    rows = sorted(rows, key=lambda r: r["split"])
+    return {
+        "dataset": dataset.name,
+        "mode": options["mode"],
+        "splits": len(rows),
+        "epochs": options["epochs"] or EPOCH_MULTIPLIER * dataset.n_epochs,
+        "batch_size": options["batch_size"],
+        "samples": options["samples"],
+        "seconds": sum(r["seconds"] for r in rows),
+        "per_split": rows,
+        "summary": summarize(dataset.name, rows),
+    }
+
+
 def run(
-    data,
-    mode="fixed",
-    splits=None,
-    epochs=None,
-    samples=10000,
-    rate=None,
-    tau=None,
-    seed=0,
-    jobs=1,
-    log=None,
-    batch_size=BATCH_SIZE,
+    data, mode="fixed", splits=None, epochs=None, samples=10000, rate=None,
+    tau=None, seed=0, jobs=1, log=None, batch_size=BATCH_SIZE,
 ):
     """Runs the protocol on data set folders; returns one result per set.
 
@@ -347,19 +406,14 @@ def run(
             scripts; with 128 energy misses the paper's RMSE).
 
     Returns:
-        A list of dicts (`dataset`, `mode`, `splits`, `epochs`, `samples`,
-        `per_split`, `summary`), one per data set.
+        A list of dicts (`dataset`, `mode`, `splits`, `epochs`,
+        `batch_size`, `samples`, `seconds`, `per_split`, `summary`), one per
+        data set.
     """
-    if mode not in MODES:
-        raise ValueError(
-            "Invalid value received for argument `mode`. Expected one of "
-            f"{MODES}. Received: mode={mode!r}"
-        )
-    splits = _check_positive_int("splits", splits)
-    epochs = _check_positive_int("epochs", epochs)
-    samples = _check_positive_int("samples", samples, allow_none=False)
-    jobs = _check_positive_int("jobs", jobs, allow_none=False)
-    batch_size = _check_positive_int("batch_size", batch_size, allow_none=False)
+    splits, jobs, options = _checked_options(
+        mode, splits, epochs, samples, jobs, batch_size
+    )
+    options.update(rate=rate, tau=tau, seed=seed)
     folders = data if isinstance(data, (list, tuple)) else find_datasets(data)
     datasets = [UCIDataset(folder) for folder in folders]
     tasks = []
@@ -367,71 +421,14 @@ def run(
         _resolve(dataset, mode, rate, tau)  # fail before any training
         n = dataset.n_splits if splits is None else min(splits, dataset.n_splits)
         tasks += [(dataset, k) for k in range(n)]
-    options = {
-        "mode": mode,
-        "rate": rate,
-        "tau": tau,
-        "epochs": epochs,
-        "samples": samples,
-        "seed": seed,
-        "batch_size": batch_size,
-    }
-    start = time.perf_counter()
     done = {str(d.folder): [] for d in datasets}
-
-    def record(folder, row):
-        done[folder].append(row)
-        if log is not None:
-            log(
-                f"{Path(folder).name} split {row['split']}: RMSE {row['rmse']:.3f} "
-                f"LL {row['ll']:.3f} (p={row['rate']}, tau={row['tau']}; "
-                f"{time.perf_counter() - start:.0f} s)"
-            )
-
+    record = _recorder(done, log, time.perf_counter())
     if jobs == 1:
         for dataset, k in tasks:
             record(str(dataset.folder), run_split(dataset, k, **options))
     else:
-        import concurrent.futures
-        import multiprocessing
-        import os
-
-        # One thread per worker process (TensorFlow reads these at start).
-        env = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-        saved = {key: os.environ.get(key) for key in env}
-        os.environ.update(env)
-        try:
-            with concurrent.futures.ProcessPoolExecutor(
-                jobs, mp_context=multiprocessing.get_context("spawn")
-            ) as pool:
-                futures = [
-                    pool.submit(_split_job, str(d.folder), k, options) for d, k in tasks
-                ]
-                for future in concurrent.futures.as_completed(futures):
-                    record(*future.result())
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-    results = []
-    for dataset in datasets:
-        rows = sorted(done[str(dataset.folder)], key=lambda r: r["split"])
-        results.append(
-            {
-                "dataset": dataset.name,
-                "mode": mode,
-                "splits": len(rows),
-                "epochs": epochs or EPOCH_MULTIPLIER * dataset.n_epochs,
-            "batch_size": batch_size,
-                "samples": samples,
-                "seconds": sum(r["seconds"] for r in rows),
-                "per_split": rows,
-                "summary": summarize(dataset.name, rows),
-            }
-        )
-    return results
+        _run_in_processes(tasks, options, jobs, record)
+    return [_result(d, done[str(d.folder)], options) for d in datasets]
 
 
 def _grid_search(dataset, x_train, y_train, epochs, samples, seed, batch_size):
@@ -548,34 +545,3 @@ def write(results, out, command=None, stem="uci"):
         text = f"`{command}`\n\n{text}"
     (out / f"{stem}.md").write_text(text + "\n")
     return out
-
-
-def command(args):
-    """`kerasdrop uci`: runs, prints the table, writes files with --out."""
-    import sys
-
-    folders = select(args.data, args.datasets)
-    if args.out is not None:
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(
-                "Invalid value received for argument `--out`. Expected a "
-                f"folder. Received: --out={args.out!r} (a file)"
-            )
-    results = run(
-        folders,
-        mode=args.mode,
-        splits=args.splits,
-        epochs=args.epochs,
-        samples=args.samples,
-        rate=args.rate,
-        tau=args.tau,
-        seed=args.seed,
-        jobs=args.jobs,
-        batch_size=BATCH_SIZE if args.batch_size is None else args.batch_size,
-        log=lambda line: print(line, flush=True),
-    )
-    print(markdown_table(results))
-    if args.out is not None:
-        written = write(results, args.out, "kerasdrop " + " ".join(sys.argv[1:]))
-        print(f"Wrote {written / 'uci.json'} and {written / 'uci.md'}")

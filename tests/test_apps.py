@@ -1,0 +1,65 @@
+"""The library apart from the applications (`kerasdrop.apps`)."""
+
+import subprocess
+import sys
+
+CORE = (
+    "kerasdrop", "kerasdrop.layers", "kerasdrop.mc", "kerasdrop.export",
+    "kerasdrop.callbacks", "kerasdrop.schedules", "kerasdrop.convert",
+    "kerasdrop.graph", "kerasdrop.metrics", "kerasdrop.recipes",
+    "kerasdrop.tuning", "kerasdrop.inspection", "kerasdrop.registry",
+    "kerasdrop.artifacts", "kerasdrop.plots", "kerasdrop.data",
+)
+
+# Keras itself imports matplotlib and scikit-learn when they are installed
+# (keras.src.visualization, keras.src.wrappers) and does without them, so
+# "not in sys.modules" can only hold where they are missing: the child makes
+# them missing, records which module asked for them, and uses the core.
+CHILD = """
+import sys
+
+ASKED = []
+
+
+class Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] not in ("matplotlib", "sklearn"):
+            return None
+        frame = sys._getframe(1)
+        while frame.f_code.co_filename.startswith("<frozen"):
+            frame = frame.f_back
+        ASKED.append(frame.f_globals.get("__name__"))
+        raise ImportError(f"No module named {name!r} (hidden by the test)")
+
+
+sys.meta_path.insert(0, Missing())
+for name in CORE:
+    __import__(name)
+import keras
+import numpy as np
+import kerasdrop
+
+model = keras.Sequential([
+    keras.Input((4,)), keras.layers.Dense(8),
+    kerasdrop.layers.Dropout(0.5, seed=1), keras.layers.Dense(2),
+])
+result = kerasdrop.mc.predict(model, np.ones((3, 4), "float32"), samples=4, verbose=0)
+kerasdrop.strip_dropout(model)
+print(result.mean.shape)
+print(sorted(n for n in ASKED if n.startswith("kerasdrop")))
+print(sorted(m for m in sys.modules
+             if m.split(".")[0] in ("matplotlib", "sklearn")
+             or m.startswith("kerasdrop.apps")))
+"""
+
+
+def test_core_works_without_matplotlib_and_sklearn():
+    code = f"CORE = {CORE!r}\n{CHILD}"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    shape, asked, loaded = out.stdout.strip().split("\n")[-3:]
+    assert shape == "(3, 2)"
+    assert asked == "[]", f"kerasdrop modules imported them: {asked}"
+    assert loaded == "[]", loaded  # and `import kerasdrop` leaves apps out
