@@ -11,7 +11,7 @@ import re
 import keras
 
 from kerasdrop import callbacks as callbacks_lib
-from kerasdrop._checks import check_int
+from kerasdrop._checks import check_int, value_error
 from kerasdrop.layers import ConcreteDropout, Dropout, concrete_regularizers
 from kerasdrop.tuning.searched import SEARCHED_SCHEDULES
 
@@ -132,13 +132,12 @@ class ConcreteKind(Kind):
 
     def layer(self, spec, layer, kwargs):
         if layer is None:
-            raise ValueError(
-                "Invalid value received for argument `layer`. The "
-                f"'concrete' kind of space '{spec.name}' wraps the layer "
-                "whose input it drops (its regularizer needs the kernel): "
-                "call `spec.layer(keras.layers.Dense(...))`. "
-                "Received: layer=None"
+            detail = (
+                f"The 'concrete' kind of space '{spec.name}' wraps the layer "
+                "whose input it drops (its regularizer needs the kernel)."
             )
+            expected = "a layer: `spec.layer(keras.layers.Dense(...))`"
+            raise value_error("layer", expected, layer, detail)
         kwargs.setdefault("name", auto_name(spec, "drop"))
         wr, dr = concrete_regularizers(
             spec.n_samples, spec.length_scale, loss=spec.likelihood
