@@ -53,18 +53,8 @@ from kerasdrop.schedules.formulas import (
     Linear,
     Piecewise,
 )
-from kerasdrop.schedules.maths import (
-    clip_rate,
-    cos,
-    exp,
-    floor,
-    is_python,
-    maximum,
-    minimum,
-    power,
-    progress,
-    where,
-)
+from kerasdrop.schedules import maths
+from kerasdrop.schedules.maths import *  # noqa: F403 (maths.__all__, public here)
 
 __all__ = [
     "MAX_RATE",
@@ -83,16 +73,7 @@ __all__ = [
     "serialize",
     "deserialize",
     "get",
-    "is_python",
-    "exp",
-    "cos",
-    "floor",
-    "minimum",
-    "maximum",
-    "where",
-    "power",
-    "clip_rate",
-    "progress",
+    *maths.__all__,
 ]
 
 # Classes report their public module, so configs name `kerasdrop.schedules`
