@@ -419,7 +419,7 @@ def test_step_stops_at_the_int32_maximum():
 
 class _NaNAfterTen(S.Schedule):
     def value(self, step):
-        return S._where(step < 10, 0.1 + 0.0 * step, math.nan + 0.0 * step)
+        return S.where(step < 10, 0.1 + 0.0 * step, math.nan + 0.0 * step)
 
 
 def test_schedule_giving_nan_is_refused_and_changes_nothing():

@@ -1,4 +1,6 @@
+import json
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -303,3 +305,51 @@ def test_every_valid_schedule_in_graph_matches_python():
         bad = ~np.isclose(got, python, rtol=1e-5, atol=1e-6)
         assert not bad.any(), [(schedules[i], HUGE_STEPS[j], python[i, j], got[i, j])
                                for i, j in zip(*np.nonzero(bad))]
+
+
+# ----------------------------------------------------------------------------
+# Compatibility: configs written by 0.1.0 (one module, `Early`, `Late` and
+# `Warmup` with formulas of their own) load and give the same values.
+# ----------------------------------------------------------------------------
+SAVED = json.loads(
+    (Path(__file__).parent / "data" / "schedules_0.1.0.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "saved", SAVED["cases"], ids=[c["config"]["class_name"] for c in SAVED["cases"]])
+def test_configs_written_by_0_1_0_load_with_the_same_values(saved):
+    schedule = S.deserialize(saved["config"])
+    assert type(schedule).__name__ == saved["config"]["class_name"]
+    assert schedule.get_config() == S.deserialize(S.serialize(schedule)).get_config()
+    assert S.serialize(schedule)["config"] == saved["config"]["config"]
+    python = [schedule(t) for t in SAVED["steps"]]
+    assert python == pytest.approx(saved["values"], rel=1e-12, abs=0)
+    steps = ops.convert_to_tensor(np.array(SAVED["steps"], "int32"))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(schedule(steps)), saved["values"], rtol=1e-6, atol=1e-7)
+
+
+def test_named_schedules_are_their_definitions():
+    pairs = [
+        (S.Early(0.2, cutoff=25), S.Piecewise([25], [0.2, 0.0])),
+        (S.Early(0.2, cutoff=25, mode="linear"), S.Annealed(0.2, steps=25)),
+        (S.Late(0.3, cutoff=12), S.Piecewise([12], [0.0, 0.3])),
+        (S.Warmup(S.Cosine(0.4, 0.1, 20), warmup_steps=10, initial_rate=0.05),
+         S.Join([S.Linear(0.05, 0.4, steps=10), S.Cosine(0.4, 0.1, 20)], [10])),
+    ]
+    for named, definition in pairs:
+        assert named.definition == definition
+        assert [named(t) for t in range(0, 60, 3)] == [
+            definition(t) for t in range(0, 60, 3)]
+
+
+def test_maths_functions_are_public_and_serve_both_worlds():
+    for name in ("exp", "cos", "floor", "minimum", "maximum", "where", "power",
+                 "clip_rate", "progress", "is_python"):
+        assert name in S.__all__ and callable(getattr(S, name))
+    assert S.power(0.5, S.floor(25 / 10)) == 0.25
+    assert S.where(3 >= 2, 0.1, 0.0) == 0.1
+    t = ops.convert_to_tensor(25.0)
+    assert float(ops.convert_to_numpy(S.power(0.5, S.floor(t / 10)))) == 0.25
+    assert float(ops.convert_to_numpy(S.clip_rate(t))) == pytest.approx(S.MAX_RATE)
+    assert not S.is_python(t) and S.is_python(1, 2.0)

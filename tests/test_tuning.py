@@ -19,9 +19,12 @@ kt = pytest.importorskip("keras_tuner", reason="the `tuner` extra is not install
 from kerasdrop import schedules  # noqa: E402
 from kerasdrop.tuning import (  # noqa: E402
     SCHEDULE_PARAMS,
+    SCHEDULES,
+    SEARCHED_SCHEDULES,
     DropoutHyperModel,
     dropout_space,
     rate_values,
+    register_schedule,
     specs_of,
 )
 
@@ -61,7 +64,7 @@ def expected_keys(values, name="dropout"):
     if kind == "scheduled":
         schedule = values[f"{name}/schedule"]
         keys.add(f"{name}/schedule")
-        keys |= {f"{name}/{schedule}/{p}" for p in SCHEDULE_PARAMS[schedule]}
+        keys |= {f"{name}/{schedule}/{p}" for p in SEARCHED_SCHEDULES[schedule].params}
     if kind == "concrete":
         keys.add(f"{name}/length_scale")
     return keys
@@ -134,7 +137,7 @@ def test_rates_are_rounded_and_in_range():
         ({"rate": (0.0, 10**400, 0.1)}, ValueError, "[0, 1)"),
         ({"kinds": ("none", "constant"), "rate": 0.0}, ValueError, "rate 0 is 'none'"),
         ({"length_scales": "abc"}, TypeError, "length_scales='abc'"),
-        ({"length_scales": ()}, TypeError, "length_scales=()"),
+        ({"length_scales": ()}, ValueError, "length_scales=()"),
         ({"length_scales": ("a",)}, TypeError, "length_scales=('a',)"),
         ({"length_scales": 1e-4}, TypeError, "length_scales=0.0001"),
         ({"length_scales": (-1.0,)}, ValueError, "length_scale=-1.0"),
@@ -262,6 +265,42 @@ def test_independent_and_shared_spaces_drive_their_own_layers():
     for name in s1._layer_names:  # late, cutoff = 1 epoch
         assert history.history[f"dropout/{name}"] == pytest.approx([0, 0.2, 0.2, 0.2])
     assert_rates_follow_schedules(Recorder.runs[-1])
+
+
+def _halving(rate, params, epochs):
+    """A schedule the table does not have: the rate halves `times` times."""
+    decay_steps = epochs / params["times"]
+    return schedules.Exponential(rate, 0.5, decay_steps=decay_steps, staircase=True)
+
+
+@pytest.fixture
+def restore_table():
+    saved = dict(SEARCHED_SCHEDULES)
+    yield
+    SEARCHED_SCHEDULES.clear()
+    SEARCHED_SCHEDULES.update(saved)
+
+
+def test_one_table_entry_makes_a_new_schedule_searchable(restore_table):
+    register_schedule("halving", _halving, times=[1, 2])
+    assert SCHEDULES == ("linear", "cosine", "early", "late", "curriculum")  # default
+    hm = DropoutHyperModel(_build, space={"kinds": ("scheduled",), "rate": 0.4,
+                                         "schedules": ("linear", "halving")})
+    hp = kt.HyperParameters()
+    hp.values = {"dropout/schedule": "halving", "dropout/halving/times": 2}
+    model = hm.build(hp)
+    assert set(hp.values) == expected_keys(hp.values) >= {"dropout/halving/times"}
+    (spec,) = specs_of(model)
+    assert spec.params == {"times": 2}
+    assert spec.build_schedule(4) == _halving(0.4, {"times": 2}, 4)
+    x, y = _data()
+    history = hm.fit(hp, model, x, y, epochs=4, verbose=0)
+    assert history.history[f"dropout/{spec._layer_names[0]}"] == pytest.approx(
+        [0.4, 0.4, 0.2, 0.2])
+    with pytest.raises(ValueError, match="a new name"):
+        register_schedule("halving", _halving, times=[1])
+    with pytest.raises(TypeError, match="build="):
+        register_schedule("other", "not callable", times=[1])
 
 
 # ----------------------------------------------------------------------------

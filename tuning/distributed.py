@@ -149,6 +149,68 @@ def fail_orphans(port, tuner_ids, timeout=60.0):
     return failed
 
 
+def _poll_workers(launch, max_restarts, say):
+    """Restarts (or gives up on) exited workers; returns how many still run."""
+    running = 0
+    for tuner_id in launch.restarts:
+        if tuner_id in launch.done or tuner_id in launch.dead:
+            continue
+        code = launch.procs[tuner_id].poll()
+        if code is None:
+            running += 1
+        elif code == 0:
+            launch.done.add(tuner_id)
+        elif launch.restarts[tuner_id] < max_restarts:
+            launch.restarts[tuner_id] += 1
+            say(f"{tuner_id} exited with code {code}; restarting it "
+                f"({launch.restarts[tuner_id]}/{max_restarts}): its "
+                "unfinished trial is retried")
+            launch.start(tuner_id)
+            running += 1
+        else:
+            say(f"{tuner_id} exited with code {code}; no restart left")
+            launch.dead.add(tuner_id)
+    return running
+
+
+def _supervise(launch, chief, max_restarts, timeout, poll, on_poll, say):
+    """Polls until no worker runs; raises if the chief dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if on_poll is not None:
+            on_poll(launch)
+        if chief.poll() is not None and launch.done != set(launch.restarts):
+            raise RuntimeError(
+                f"The chief exited early (code {chief.returncode}); see "
+                f"{launch.log_dir / 'chief.log'}")
+        if _poll_workers(launch, max_restarts, say) == 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"The search did not finish in {timeout:g} s.")
+        time.sleep(poll)
+
+
+def _prepare(search_argv):
+    """The log folder and the arguments forwarded to every process."""
+    args = search_cli.parse_args(search_argv)
+    project_dir = Path(args.directory) / args.project_name
+    log_dir = Path(args.directory) / f"{args.project_name}-logs"
+    if args.overwrite:
+        # Only here: a worker's own overwrite would delete the chief's trials.
+        shutil.rmtree(project_dir, ignore_errors=True)
+        shutil.rmtree(log_dir, ignore_errors=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return log_dir, [a for a in search_argv if a != "--overwrite"]
+
+
+def _report(forwarded, verbose):
+    """The results, from the saved project (no KERASTUNER_* set here)."""
+    if verbose:
+        return search_cli.main([*forwarded, "--report-only"])
+    with contextlib.redirect_stdout(io.StringIO()):
+        return search_cli.main([*forwarded, "--report-only"])
+
+
 def run(search_argv, workers=2, timeout=1800.0, max_restarts=2, poll=0.5,
         on_poll=None, verbose=True):
     """Runs the distributed search; returns the results dict.
@@ -159,18 +221,9 @@ def run(search_argv, workers=2, timeout=1800.0, max_restarts=2, poll=0.5,
     """
     if workers < 1:
         raise ValueError(f"Expected workers >= 1. Received: workers={workers!r}")
-    args = search_cli.parse_args(search_argv)
-    project_dir = Path(args.directory) / args.project_name
-    log_dir = Path(args.directory) / f"{args.project_name}-logs"
-    if args.overwrite:
-        # Only here: a worker's own overwrite would delete the chief's trials.
-        shutil.rmtree(project_dir, ignore_errors=True)
-        shutil.rmtree(log_dir, ignore_errors=True)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    forwarded = [a for a in search_argv if a != "--overwrite"]
+    log_dir, forwarded = _prepare(search_argv)
     launch = Launch(forwarded, workers, free_port(), log_dir)
     say = print if verbose else (lambda *a, **k: None)
-    deadline = time.monotonic() + timeout
     failed = []
     try:
         chief = launch.start("chief")
@@ -178,38 +231,7 @@ def run(search_argv, workers=2, timeout=1800.0, max_restarts=2, poll=0.5,
         for i in range(workers):
             launch.start(f"tuner{i}")
         say(f"{workers} workers started; logs in {log_dir}")
-        while True:
-            if on_poll is not None:
-                on_poll(launch)
-            if chief.poll() is not None and launch.done != set(launch.restarts):
-                raise RuntimeError(
-                    f"The chief exited early (code {chief.returncode}); see "
-                    f"{log_dir / 'chief.log'}")
-            running = 0
-            for tuner_id in launch.restarts:
-                proc = launch.procs[tuner_id]
-                if tuner_id in launch.done or tuner_id in launch.dead:
-                    continue
-                code = proc.poll()
-                if code is None:
-                    running += 1
-                elif code == 0:
-                    launch.done.add(tuner_id)
-                elif launch.restarts[tuner_id] < max_restarts:
-                    launch.restarts[tuner_id] += 1
-                    say(f"{tuner_id} exited with code {code}; restarting it "
-                        f"({launch.restarts[tuner_id]}/{max_restarts}): its "
-                        "unfinished trial is retried")
-                    launch.start(tuner_id)
-                    running += 1
-                else:
-                    say(f"{tuner_id} exited with code {code}; no restart left")
-                    launch.dead.add(tuner_id)
-            if running == 0:
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"The search did not finish in {timeout:g} s.")
-            time.sleep(poll)
+        _supervise(launch, chief, max_restarts, timeout, poll, on_poll, say)
         if not launch.done:
             raise RuntimeError(f"Every worker died; see the logs in {log_dir}")
         if launch.dead:
@@ -218,12 +240,7 @@ def run(search_argv, workers=2, timeout=1800.0, max_restarts=2, poll=0.5,
     finally:
         launch.stop_all()
     say("search finished; all processes stopped. Report:")
-    # Here, from the saved project (this process has no KERASTUNER_* set).
-    if verbose:
-        results = search_cli.main([*forwarded, "--report-only"])
-    else:
-        with contextlib.redirect_stdout(io.StringIO()):
-            results = search_cli.main([*forwarded, "--report-only"])
+    results = _report(forwarded, verbose)
     results.update(
         workers=workers,
         restarts=dict(launch.restarts),
