@@ -94,7 +94,9 @@ class _ChunkSampler(keras.Model):
     """Runs `chunk` stochastic passes of `body` on one batch (`mc_stats.draw`)
     and returns the chunk's `mc_stats.moments` (and samples, if asked)."""
 
-    def __init__(self, body, chunk, task, head, keep_samples, consistent=None, **kwargs):
+    def __init__(
+        self, body, chunk, task, head, keep_samples, consistent=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.body = body
         self.chunk = chunk
@@ -243,10 +245,8 @@ def predict(
     verbose="auto",
     consistent=False,
 ):
-    """Monte-Carlo dropout prediction: `samples` stochastic passes per input.
-
-    Kerasdrop dropout drops, every other layer runs in inference mode; the
-    passes run stacked in memory-bounded chunks (`kerasdrop.mc_predict`).
+    """Monte-Carlo dropout prediction: a `MCResult` of `samples` stochastic
+    passes per input (kerasdrop dropout drops; how: `kerasdrop.mc_predict`).
 
     Args:
         model: a `keras.Model` with at least one kerasdrop dropout layer
@@ -268,13 +268,9 @@ def predict(
         memory_budget: bytes of activations one compiled chunk may use.
         reuse_prefix: run the deterministic prefix once per batch.
         verbose: "auto" (a progress bar for long runs), 0 or 1.
-        consistent: if True, the `T` masks are drawn once per call and
-            sample `t` uses the same masks for every input, batch and chunk
-            (baal's consistent dropout, as BatchBALD needs). Otherwise
-            every row draws its own masks.
-
-    Returns:
-        A `MCResult`.
+        consistent: if True, sample `t` uses the same masks for every
+            input, batch and chunk (baal's consistent dropout, as BatchBALD
+            needs); otherwise every row draws its own masks.
 
     Example:
 
@@ -288,13 +284,10 @@ def predict(
     ((8, 1), (8, 1))
     """
     mc_switch.check_model(model)
-    options = _check_options(
-        samples, batch_size, seed, return_samples, task, memory_budget,
-        reuse_prefix, verbose, consistent,
-    )
+    options = _check_counts(samples, batch_size, seed, memory_budget)
+    options |= _check_flags(task, return_samples, reuse_prefix, verbose, consistent)
     job = _prepare(model, x, options)
-    outputs = _run(job)
-    return _result(job, outputs)
+    return _result(job, _run(job))
 
 
 @dataclasses.dataclass
@@ -317,11 +310,18 @@ class _Job:
     consistent: bool
 
 
-def _check_options(
-    samples, batch_size, seed, return_samples, task, memory_budget,
-    reuse_prefix, verbose, consistent,
-):
-    """`predict`'s plain arguments, checked, as a dict (integers as ints)."""
+def _check_counts(samples, batch_size, seed, memory_budget):
+    """`predict`'s integer arguments, checked, as a dict of ints."""
+    return {
+        "samples": _checks.check_int("samples", samples, minimum=1),
+        "batch_size": _checks.check_int("batch_size", batch_size, 1, allow_none=True),
+        "seed": _checks.check_int("seed", seed, minimum=0, allow_none=True),
+        "memory_budget": _checks.check_int("memory_budget", memory_budget, 1),
+    }
+
+
+def _check_flags(task, return_samples, reuse_prefix, verbose, consistent):
+    """`predict`'s other plain arguments, checked, as a dict."""
     for name, value in (
         ("return_samples", return_samples),
         ("reuse_prefix", reuse_prefix),
@@ -335,13 +335,9 @@ def _check_options(
     if verbose not in ("auto", 0, 1):
         raise _checks.value_error("verbose", "'auto', 0 or 1", verbose)
     return {
-        "samples": _checks.check_int("samples", samples, minimum=1),
-        "batch_size": _checks.check_int("batch_size", batch_size, 1, allow_none=True),
-        "seed": _checks.check_int("seed", seed, minimum=0, allow_none=True),
-        "memory_budget": _checks.check_int("memory_budget", memory_budget, 1),
+        "task": task,
         "return_samples": return_samples,
         "reuse_prefix": reuse_prefix,
-        "task": task,
         "verbose": verbose,
         "consistent": consistent,
     }
@@ -369,8 +365,9 @@ def _check_predict_model(model):
     """The kerasdrop layers and symbolic outputs of a model `predict` takes."""
     layers = mc_switch.reachable_layers(model, "kerasdrop.mc.predict")
     if not model.built:
-        raise _checks.value_error(
-            "model", "a built model", f"model '{model.name}' that is not built"
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a built "
+            f"model. Received: model '{model.name}' that is not built"
         )
     model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
     if len(model_outputs) > 1:
@@ -403,7 +400,8 @@ def _run(job):
     progbar, outputs = None, []
     with _seeded(job.layers, job.seed):
         rewind = _rewinder(job.layers) if job.consistent else None
-        for index, batch in enumerate(mc_inputs.batches(job.x, batch_size or 2**31 - 1)):
+        batches = mc_inputs.batches(job.x, batch_size or 2**31 - 1)
+        for index, batch in enumerate(batches):
             batch_size = batch_size or mc_inputs.row_count(batch)
             mc_inputs.check_batch(job.model, batch, index)
             rows = mc_inputs.row_count(batch)

@@ -235,7 +235,8 @@ def summary(stats, count, kind=None):
         result["predicted_class"] = metrics_lib.per_input(ops.argmax(dists, axis=-1))
     if kind == "heteroscedastic":
         aleatoric = stats["aleatoric_sum"] / count
-        result.update(aleatoric=aleatoric, epistemic=variance, total=aleatoric + variance)
+        result.update(aleatoric=aleatoric, epistemic=variance)
+        result["total"] = aleatoric + variance
     return result
 
 

@@ -135,7 +135,8 @@ class _ModeFunctions:
         for kind in ("predict", "test"):
             make = f"make_{kind}_function"
             if make not in model.__dict__:
-                object.__setattr__(model, make, functools.partial(cls.make, model, kind))
+                maker = functools.partial(cls.make, model, kind)
+                object.__setattr__(model, make, maker)
             cls.make(model, kind)
 
     @classmethod
