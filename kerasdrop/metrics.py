@@ -39,10 +39,7 @@ def _array(name, value, min_ndim=1):
     try:
         array = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected an "
-            f"array of numbers. Received: {name}={value!r}"
-        ) from None
+        raise _checks.type_error(name, "an array of numbers", value) from None
     if array.ndim < min_ndim:
         raise ValueError(
             f"Invalid value received for argument `{name}`. Expected an "
@@ -303,10 +300,7 @@ def _reduce(values, reduction):
         return float(np.mean(values))
     if reduction is None:
         return values
-    raise ValueError(
-        "Invalid value received for argument `reduction`. Expected 'mean' "
-        f"or None. Received: reduction={reduction!r}"
-    )
+    raise _checks.value_error("reduction", "'mean' or None", reduction)
 
 
 def _hetero_pair(mean_samples, log_var_samples):
