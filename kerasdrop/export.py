@@ -63,7 +63,7 @@ import keras
 
 from kerasdrop import _checks, artifacts, onnx_litert, reference, saved_model, strip
 from kerasdrop.graph import is_dropout_layer  # noqa: F401 (public name)
-from kerasdrop.mc_stats import CLASSIFIER_KINDS
+from kerasdrop.mc_stats import CLASSIFIER_KINDS, flat_outputs
 from kerasdrop.reference import (  # noqa: F401 (public names)
     ExportError,
     inference_outputs,
@@ -233,10 +233,10 @@ def _reference(model, stripped, sample_inputs, tolerance):
         expected = reference.inference_outputs(model, sample_inputs)
     else:
         expected = reference.checked_reference(model, sample_inputs)
-    expected = reference.flat_outputs(expected)
+    expected = flat_outputs(expected)
     got = stripped(sample_inputs, training=False)
     problem = reference.mismatch(
-        expected, reference.flat_outputs(reference.to_numpy(got)), *tolerance
+        expected, flat_outputs(reference.to_numpy(got)), *tolerance
     )
     if problem:
         raise ExportError(

@@ -14,7 +14,6 @@ import numpy as np
 from keras import ops
 
 from kerasdrop import graph
-from kerasdrop.mc_stats import flat_outputs  # noqa: F401 (signature order)
 
 
 class ExportError(ValueError):
@@ -142,7 +141,7 @@ def inference_outputs(model, inputs):
 
 
 def signature_outputs_in_order(result):
-    """Signature results (a dict) in the order of `_flat_outputs`."""
+    """Signature results (a dict) in the order of `mc_stats.flat_outputs`."""
     keys = list(result)
     if all(k.startswith("output_") and k[7:].isdigit() for k in keys):
         keys.sort(key=lambda k: int(k[7:]))
