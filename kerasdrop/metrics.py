@@ -2,9 +2,17 @@
 
 NumPy functions in float64 (post-processing of `kerasdrop.mc.predict`
 results, exact enough to check by hand). Shapes: `N` inputs, `K` classes,
-`T` samples. Class probabilities are rows summing to 1; a single column is
-read as the probability of class 1 of a binary problem. Logarithms are
-natural (nats); `0 log 0 = 0`.
+`T` samples. Class probabilities are rows summing to 1 (a softmax head); a
+single column is read as the probability of class 1 of a binary problem.
+With `multi_label=True` (a sigmoid head with several units) every column is
+the probability of its own independent binary label (a Bernoulli): the
+entropies are summed over the units (the entropy of the joint of independent
+labels, one score per input), and `variation_ratio` and `max_probability`
+are per unit, `(N, K)`. Logarithms are natural (nats); `0 log 0 = 0`.
+
+`class_distributions` and `entropy` are the one entropy of the package:
+`kerasdrop.mc.predict` and the `mc` signature of `kerasdrop.export` call
+them with `keras.ops` in place of NumPy.
 
 - Classification, from sample probabilities `(T, N, K)`:
   `predictive_entropy`, `expected_entropy`, `mutual_information` (BALD),
@@ -18,9 +26,10 @@ natural (nats); `0 log 0 = 0`.
 """
 
 import math
-import numbers
 
 import numpy as np
+
+from kerasdrop import _checks
 
 
 # ----------------------------------------------------------------------
@@ -30,10 +39,7 @@ def _array(name, value, min_ndim=1):
     try:
         array = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected an "
-            f"array of numbers. Received: {name}={value!r}"
-        ) from None
+        raise _checks.type_error(name, "an array of numbers", value) from None
     if array.ndim < min_ndim:
         raise ValueError(
             f"Invalid value received for argument `{name}`. Expected an "
@@ -53,8 +59,8 @@ def _array(name, value, min_ndim=1):
     return array
 
 
-def _probs(name, value, min_ndim=1):
-    """Class probabilities; a single column becomes `[1 - p, p]`."""
+def _probs(name, value, min_ndim=1, multi_label=False):
+    """Checked probabilities `(..., K)` as `class_distributions` of them."""
     probs = _array(name, value, min_ndim)
     if probs.min() < -1e-6 or probs.max() > 1 + 1e-6:
         raise ValueError(
@@ -62,18 +68,29 @@ def _probs(name, value, min_ndim=1):
             f"probabilities in [0, 1]. Received: {name} with values in "
             f"[{probs.min():.6g}, {probs.max():.6g}]"
         )
-    probs = np.clip(probs, 0.0, 1.0)
-    if probs.shape[-1] == 1:
-        return np.concatenate([1.0 - probs, probs], axis=-1)
+    _checks.check_bool("multi_label", multi_label)
     sums = probs.sum(axis=-1)
-    if np.max(np.abs(sums - 1.0)) > 1e-3:
+    if not multi_label and probs.shape[-1] > 1 and np.max(np.abs(sums - 1.0)) > 1e-3:
         raise ValueError(
             f"Invalid value received for argument `{name}`. Expected rows "
             "(last axis) summing to 1, or one column of probabilities of "
-            f"class 1. Received: {name} with row sums in "
+            "class 1 (independent labels of a sigmoid head: "
+            f"multi_label=True). Received: {name} with row sums in "
             f"[{sums.min():.6g}, {sums.max():.6g}]"
         )
-    return probs
+    return class_distributions(probs, multi_label)
+
+
+def _class_rows(probs):
+    """Checked probabilities `(N, K)` of one classifier (a single column:
+    `[1 - p, p]`), for the calibration metrics."""
+    return _probs("probs", probs, min_ndim=2)[..., 0, :]
+
+
+def _tau(tau):
+    """The model precision: a positive number, as a float."""
+    expected = "a positive number (the model precision)"
+    return float(_checks.check_number("tau", tau, 0, strict=True, expected=expected))
 
 
 def _labels(y_true, probs):
@@ -116,37 +133,41 @@ def _labels(y_true, probs):
     return labels
 
 
-def _check_bins(n_bins):
-    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral):
-        raise TypeError(
-            "Invalid value received for argument `n_bins`. Expected an "
-            f"integer >= 1. Received: n_bins={n_bins!r}"
-        )
-    if n_bins < 1:
-        raise ValueError(
-            "Invalid value received for argument `n_bins`. Expected an "
-            f"integer >= 1. Received: n_bins={n_bins!r}"
-        )
-    return int(n_bins)
+def class_distributions(probs, multi_label=False, xp=np):
+    """Probabilities `(..., K)` as `(..., U, C)`: `U` categorical
+    distributions over `C` classes each.
+
+    A softmax row is one distribution over its `K` classes (`U = 1`); a
+    single column `p` is one binary distribution `[1 - p, p]`; with
+    `multi_label` every column is its own binary distribution (`U = K`,
+    `C = 2`: independent Bernoullis, a sigmoid head). Values are clipped to
+    [0, 1]. `xp` is `numpy` or `keras.ops` (in a traced function).
+
+    >>> class_distributions(np.array([[0.2, 0.9]]), multi_label=True).tolist()
+    [[[0.8, 0.2], [0.09999999999999998, 0.9]]]
+    """
+    probs = xp.clip(probs, 0.0, 1.0)
+    if multi_label or probs.shape[-1] == 1:
+        return xp.stack([1.0 - probs, probs], axis=-1)
+    return xp.expand_dims(probs, -2)
 
 
-def _check_tau(tau):
-    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
-        raise TypeError(
-            "Invalid value received for argument `tau`. Expected a positive "
-            f"number (the model precision). Received: tau={tau!r}"
-        )
-    if not (tau > 0 and math.isfinite(tau)):
-        raise ValueError(
-            "Invalid value received for argument `tau`. Expected a positive "
-            f"finite number (the model precision). Received: tau={tau!r}"
-        )
-    return float(tau)
+def entropy(distributions, xp=np):
+    """Entropy in nats of `class_distributions` `(..., U, C)`, summed over
+    the `U` units (independent labels): shape `(...)`. `0 log 0 = 0`.
+
+    >>> float(entropy(class_distributions(np.array([0.5, 0.5]))))  # log 2
+    0.6931471805599453
+    """
+    positive = distributions > 0
+    logs = xp.log(xp.where(positive, distributions, xp.ones_like(distributions)))
+    return -xp.sum(distributions * logs, axis=(-2, -1))
 
 
-def _entropy(probs):
-    logs = np.log(np.where(probs > 0, probs, 1.0))
-    return -(probs * logs).sum(axis=-1)
+def per_input(values):
+    """Per-unit values `(..., U)` of `class_distributions`, without the unit
+    axis when there is one unit (softmax rows, a single sigmoid unit)."""
+    return values[..., 0] if values.shape[-1] == 1 else values
 
 
 def _logsumexp(a, axis):
@@ -157,33 +178,39 @@ def _logsumexp(a, axis):
 # ----------------------------------------------------------------------
 # Classification uncertainty.
 # ----------------------------------------------------------------------
-def predictive_entropy(probs):
+def predictive_entropy(probs, multi_label=False):
     """Entropy of the mean prediction, `H[mean_t p_t]`: total uncertainty.
 
     Args:
         probs: mean probabilities `(N, K)` (or `(T, N, K)` sample
             probabilities, averaged first).
+        multi_label: True for a sigmoid head with several units
+            (independent labels; entropies summed over them).
 
     Example:
 
     >>> float(predictive_entropy([[0.5, 0.5]])[0])  # log 2
     0.6931471805599453
+    >>> float(predictive_entropy([[0.5, 0.5]], multi_label=True)[0])  # 2 log 2
+    1.3862943611198906
     """
-    probs = _probs("probs", probs)
-    if probs.ndim == 3:
-        probs = probs.mean(axis=0)
-    return _entropy(probs)
+    dists = _probs("probs", probs, multi_label=multi_label)
+    if np.ndim(probs) == 3:
+        dists = dists.mean(axis=0)
+    return entropy(dists)
 
 
-def expected_entropy(sample_probs):
+def expected_entropy(sample_probs, multi_label=False):
     """Mean over samples of each sample's entropy, `E_t[H[p_t]]`: the
     aleatoric part. `sample_probs`: `(T, N, K)`."""
-    probs = _probs("sample_probs", sample_probs, min_ndim=3)
-    return _entropy(probs).mean(axis=0)
+    dists = _probs("sample_probs", sample_probs, 3, multi_label)
+    return entropy(dists).mean(axis=0)
 
 
-def mutual_information(sample_probs):
+def mutual_information(sample_probs, multi_label=False):
     """BALD: `H[E_t p_t] - E_t[H[p_t]]` >= 0, the epistemic part.
+
+    With `multi_label`, the sum over units of each label's BALD score.
 
     Example:
 
@@ -191,25 +218,27 @@ def mutual_information(sample_probs):
     >>> float(mutual_information([[[1.0, 0.0]], [[0.0, 1.0]]])[0])
     0.6931471805599453
     """
-    probs = _probs("sample_probs", sample_probs, min_ndim=3)
-    value = _entropy(probs.mean(axis=0)) - _entropy(probs).mean(axis=0)
+    dists = _probs("sample_probs", sample_probs, 3, multi_label)
+    value = entropy(dists.mean(axis=0)) - entropy(dists).mean(axis=0)
     return np.maximum(value, 0.0)
 
 
-def variation_ratio(sample_probs):
-    """`1 - (count of the modal predicted class) / T`, from `(T, N, K)`."""
-    probs = _probs("sample_probs", sample_probs, min_ndim=3)
-    t, _, k = probs.shape
-    votes = np.eye(k)[probs.argmax(axis=-1)].sum(axis=0)
-    return 1.0 - votes.max(axis=-1) / t
+def variation_ratio(sample_probs, multi_label=False):
+    """`1 - (count of the modal predicted class) / T`, from `(T, N, K)`
+    (per unit, `(N, K)`, with `multi_label`)."""
+    dists = _probs("sample_probs", sample_probs, 3, multi_label)
+    t, c = dists.shape[0], dists.shape[-1]
+    votes = np.eye(c)[dists.argmax(axis=-1)].sum(axis=0)
+    return per_input(1.0 - votes.max(axis=-1) / t)
 
 
-def max_probability(probs):
-    """Confidence: the largest mean class probability, `(N,)`."""
-    probs = _probs("probs", probs)
-    if probs.ndim == 3:
-        probs = probs.mean(axis=0)
-    return probs.max(axis=-1)
+def max_probability(probs, multi_label=False):
+    """Confidence: the largest mean class probability, `(N,)` (per unit,
+    `(N, K)`, with `multi_label`: `max(p, 1 - p)`)."""
+    dists = _probs("probs", probs, multi_label=multi_label)
+    if np.ndim(probs) == 3:
+        dists = dists.mean(axis=0)
+    return per_input(dists.max(axis=-1))
 
 
 # ----------------------------------------------------------------------
@@ -221,7 +250,7 @@ def predictive_variance(samples, tau=None):
     samples = _array("samples", samples, min_ndim=2)
     variance = samples.var(axis=0)
     if tau is not None:
-        variance = variance + 1.0 / _check_tau(tau)
+        variance = variance + 1.0 / _tau(tau)
     return variance
 
 
@@ -242,7 +271,7 @@ def regression_log_likelihood(y_true, samples, tau, reduction="mean"):
     >>> round(float(regression_log_likelihood([0.0], [[0.0]], tau=1.0)), 6)
     -0.918939
     """
-    tau = _check_tau(tau)
+    tau = _tau(tau)
     y = _array("y_true", y_true)
     samples = _array("samples", samples, min_ndim=2)
     if samples.shape[1:] != y.shape:
@@ -271,10 +300,7 @@ def _reduce(values, reduction):
         return float(np.mean(values))
     if reduction is None:
         return values
-    raise ValueError(
-        "Invalid value received for argument `reduction`. Expected 'mean' "
-        f"or None. Received: reduction={reduction!r}"
-    )
+    raise _checks.value_error("reduction", "'mean' or None", reduction)
 
 
 def _hetero_pair(mean_samples, log_var_samples):
@@ -338,8 +364,8 @@ def reliability_diagram(y_true, probs, n_bins=15):
         dict of arrays: `edges` (`n_bins + 1`), `confidence` (mean max
         probability per bin, NaN if empty), `accuracy`, `count`.
     """
-    n_bins = _check_bins(n_bins)
-    probs = _probs("probs", probs, min_ndim=2)
+    n_bins = _checks.check_int("n_bins", n_bins, minimum=1)
+    probs = _class_rows(probs)
     labels = _labels(y_true, probs)
     confidence = probs.max(axis=-1)
     correct = (probs.argmax(axis=-1) == labels).astype("float64")
@@ -371,7 +397,7 @@ def expected_calibration_error(y_true, probs, n_bins=15):
 
 def negative_log_likelihood(y_true, probs, eps=1e-12):
     """Mean `-log p(y_true)` (probabilities clipped at `eps`)."""
-    probs = _probs("probs", probs, min_ndim=2)
+    probs = _class_rows(probs)
     labels = _labels(y_true, probs)
     picked = probs[np.arange(labels.shape[0]), labels]
     return float(-np.mean(np.log(np.maximum(picked, eps))))
@@ -379,7 +405,7 @@ def negative_log_likelihood(y_true, probs, eps=1e-12):
 
 def brier_score(y_true, probs):
     """Mean over inputs of `sum_k (p_k - onehot_k)^2` (0 best, 2 worst)."""
-    probs = _probs("probs", probs, min_ndim=2)
+    probs = _class_rows(probs)
     labels = _labels(y_true, probs)
     onehot = np.eye(probs.shape[-1])[labels]
     return float(np.mean(np.sum((probs - onehot) ** 2, axis=-1)))

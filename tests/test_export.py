@@ -695,3 +695,47 @@ def test_cli_export(tmp_path, capsys):
     help_text.write(parser._subparsers._group_actions[0].choices["export"].format_help())
     for flag in ("--mc-samples", "--version", "--format", "--overwrite"):
         assert flag in help_text.getvalue()
+
+
+@pytest.mark.tf_only
+def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
+    """One statistics function (`kerasdrop.mc_stats`) behind both paths.
+
+    The SavedModel holds the dropout layer's generator state, so its `mc`
+    signature draws the masks `mc.predict` draws next from the layer's own
+    stream (seed=None): the numbers must be equal, bit for bit. The four
+    sigmoid units are independent Bernoullis on both paths (entropies summed
+    over units, one per input), as `metrics` with `multi_label=True`.
+    """
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((5,), name="x"), keras.layers.Dense(16, activation="relu"),
+        L.Dropout(0.4, seed=3), keras.layers.Dense(4, activation="sigmoid"),
+    ])
+    x = np.random.default_rng(1).normal(size=(6, 5)).astype("float32")
+    path = kerasdrop.export(model, tmp_path / "m", mc_samples=32)
+    result = kerasdrop.mc.predict(
+        model, x, samples=32, return_samples=True, reuse_prefix=False, verbose=0
+    )
+    exported = call(load_signatures(path)["mc"], x)
+    assert sorted(exported) == ["entropy", "mean", "mutual_information", "std"]
+    assert exported["entropy"].shape == result.predictive_entropy.shape == (6,)
+    fields = {"mean": "mean", "std": "std", "entropy": "predictive_entropy",
+              "mutual_information": "mutual_information"}
+    for key, field in fields.items():
+        np.testing.assert_array_equal(exported[key], getattr(result, field), key)
+    assert np.all(result.mutual_information > 0)
+    # metrics: the same entropy (float64, from the samples themselves).
+    s = result.samples.astype("float64")
+    p = s.mean(axis=0)
+    by_hand = -(p * np.log(p) + (1 - p) * np.log(1 - p)).sum(axis=-1)
+    for got in (result.predictive_entropy, kerasdrop.metrics.predictive_entropy(
+            s, multi_label=True)):
+        np.testing.assert_allclose(got, by_hand, rtol=1e-5)
+    np.testing.assert_allclose(
+        result.mutual_information,
+        kerasdrop.metrics.mutual_information(s, multi_label=True), atol=1e-5,
+    )
+    # Per-unit decisions of independent labels.
+    assert result.predicted_class.shape == result.max_probability.shape == (6, 4)
+    np.testing.assert_array_equal(result.predicted_class, (p > 0.5).astype("int64"))

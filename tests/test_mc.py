@@ -632,3 +632,26 @@ def test_consistent_masks_are_shared_by_the_rows_of_a_sample():
     np.testing.assert_allclose(s, np.repeat(s[:, :1], 5, axis=1), rtol=1e-6)
     with pytest.raises(TypeError, match="consistent=1"):
         kerasdrop.mc.predict(model, x, samples=4, consistent=1)
+
+
+def test_sigmoid_units_are_independent_labels_and_fields_are_fixed():
+    """A multi-unit sigmoid head: each unit an independent Bernoulli, as
+    `metrics` with `multi_label=True` reads it; MCResult fields that do not
+    apply to a task are None."""
+    inputs = keras.Input((6,))
+    h = L.Dropout(0.5, seed=2)(keras.layers.Dense(16, activation="relu")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="sigmoid")(h))
+    x = data(n=12)
+    result = mc.predict(model, x, samples=40, seed=0, return_samples=True, verbose=0)
+    s = result.samples.astype("float64")
+    assert result.task == "classification"
+    for field in ("predictive_entropy", "expected_entropy", "mutual_information",
+                  "variation_ratio", "max_probability"):
+        expected = getattr(M, field)(s, multi_label=True)
+        np.testing.assert_allclose(getattr(result, field), expected, atol=1e-5)
+    assert result.predictive_entropy.shape == (12,)
+    assert result.variation_ratio.shape == result.predicted_class.shape == (12, 3)
+    assert result.aleatoric is None and result.total is None
+    regression = mc.predict(bn_model(), x, samples=4, seed=0, verbose=0)
+    assert regression.predictive_entropy is None and regression.samples is None
+    assert regression.std.shape == regression.mean.shape == (12, 1)

@@ -187,3 +187,28 @@ def test_ood_auroc():
 def test_bad_inputs(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def h(q):
+    """Entropy of a Bernoulli(q), in nats."""
+    return -(q * math.log(q) + (1 - q) * math.log(1 - q))
+
+
+def test_multi_label_rows_are_independent_bernoullis_summed_over_units():
+    # Two sigmoid units: entropies add up, one value per input.
+    probs = [[0.5, 0.9]]
+    assert M.predictive_entropy(probs, multi_label=True)[0] == pytest.approx(
+        h(0.5) + h(0.9)
+    )
+    # A single unit reads the same with or without multi_label.
+    assert M.predictive_entropy([[0.9]], multi_label=True)[0] == pytest.approx(h(0.9))
+    # Samples (T=2, N=1, K=2): unit 0 disagrees completely, unit 1 agrees.
+    samples = [[[1.0, 0.2]], [[0.0, 0.2]]]
+    assert M.mutual_information(samples, multi_label=True)[0] == pytest.approx(LOG2)
+    assert M.expected_entropy(samples, multi_label=True)[0] == pytest.approx(h(0.2))
+    # Decisions are per unit.
+    np.testing.assert_allclose(M.max_probability(probs, multi_label=True), [[0.5, 0.9]])
+    np.testing.assert_allclose(M.variation_ratio(samples, multi_label=True), [[0.5, 0.0]])
+    # Without multi_label, such rows are refused (they do not sum to 1).
+    with pytest.raises(ValueError, match="multi_label=True"):
+        M.predictive_entropy(probs)

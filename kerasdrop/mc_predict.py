@@ -1,0 +1,477 @@
+"""`kerasdrop.mc.predict`: Monte-Carlo dropout prediction, and its result.
+
+Every kerasdrop dropout layer drops (as inside `mc.sampling()`), at any
+depth; all other layers run in inference mode. Dropout it cannot sample
+(stock layers not converted, RNN dropout) is named in one warning; a model
+where every rate is 0 warns too (the uncertainty would be zero).
+
+How it runs: per batch, the `T = samples` passes are stacked along the
+batch axis, in chunks sized so that one chunk's activations fit in
+`memory_budget` bytes, and reduced on the fly by `kerasdrop.mc_stats`
+(running mean and variance, entropy sums, class votes): memory does not grow
+with `T` unless `return_samples=True`. For Functional and Sequential models
+the deterministic layers before the first dropout layer run once per batch
+and only the rest is sampled. The compiled functions are kept per model, so
+repeated calls do not retrace.
+
+`predict` reads as: argument checks (`_check_options`), input preparation
+(`_prepare`), the batch loop (`_run`, `_sample_batch`) and the result
+(`_result`).
+"""
+
+import contextlib
+import dataclasses
+import warnings
+import weakref
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasdrop import _checks, graph, mc_inputs, mc_stats, mc_switch, mc_tasks
+from kerasdrop.layers import base as base_lib
+
+DEFAULT_BATCH_SIZE = 128
+DEFAULT_MEMORY_BUDGET = 128 * 2**20
+split_deterministic_prefix = graph.split_deterministic_prefix
+
+
+@dataclasses.dataclass(repr=False)
+class MCResult:
+    """What `kerasdrop.mc.predict` returns.
+
+    Every field is always present; a field that does not apply to the task
+    is None. Arrays are NumPy (`N` inputs, `T` samples), float32 except
+    `predicted_class` (int64).
+
+    Attributes:
+        task: "regression", "classification" or "heteroscedastic".
+        samples_count: `T`.
+        mean: predictive mean, shape of one model output for `N` inputs
+            (for classifiers: the mean probabilities; for heteroscedastic
+            heads: the mean of the predicted means).
+        variance, std: variance / standard deviation over the `T` samples
+            (for heteroscedastic heads: of the predicted means).
+        samples: `(T, N, ...)` stacked outputs when `return_samples=True`.
+        predictive_entropy, expected_entropy, mutual_information:
+            classification, `(N,)`, in nats: entropy of the mean, mean
+            per-sample entropy, their difference (BALD). Softmax rows are
+            one distribution (a single unit: `[1 - p, p]`); the units of a
+            sigmoid head are independent Bernoullis, entropies summed over
+            them.
+        variation_ratio, max_probability, predicted_class: classification,
+            `(N,)`; per unit, `(N, K)`, for a sigmoid head with `K > 1`
+            units.
+        aleatoric, epistemic, total: heteroscedastic (`[..., 0]` mean,
+            `[..., 1]` log-variance): mean predicted variance, variance of
+            the means, their sum.
+    """
+
+    task: str
+    samples_count: int
+    mean: np.ndarray
+    variance: np.ndarray
+    std: np.ndarray
+    samples: np.ndarray = None
+    predictive_entropy: np.ndarray = None
+    expected_entropy: np.ndarray = None
+    mutual_information: np.ndarray = None
+    variation_ratio: np.ndarray = None
+    max_probability: np.ndarray = None
+    predicted_class: np.ndarray = None
+    aleatoric: np.ndarray = None
+    epistemic: np.ndarray = None
+    total: np.ndarray = None
+
+    def __repr__(self):
+        return (
+            f"<MCResult task={self.task} samples={self.samples_count} "
+            f"mean.shape={self.mean.shape}>"
+        )
+
+
+class _ChunkSampler(keras.Model):
+    """Runs `chunk` stochastic passes of `body` on one batch (`mc_stats.draw`)
+    and returns the chunk's `mc_stats.moments` (and samples, if asked)."""
+
+    def __init__(
+        self, body, chunk, task, head, keep_samples, consistent=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.body = body
+        self.chunk = chunk
+        self.task = task
+        self.head = head
+        self.keep_samples = keep_samples
+        self.consistent = consistent
+        # Where this chunk's samples start among the T (consistent masks):
+        # a variable, so one trace serves every chunk.
+        self.offset = self.add_weight(
+            name="offset", shape=(), dtype="int32", initializer="zeros", trainable=False
+        )
+
+    def call(self, inputs):
+        groups = base_lib.sample_groups(
+            self.chunk, self.consistent or self.chunk, self.offset.value,
+            consistent=self.consistent is not None,
+        )
+        [outputs] = mc_stats.draw(self.body, inputs, self.chunk, groups)
+        if self.task == "heteroscedastic":
+            mc_tasks.check_heteroscedastic((None, *outputs.shape[2:]), self.body.name)
+        kind = mc_tasks.output_kind(self.task, self.head, outputs.shape[-1])
+        if self.task == "logits":  # probabilities per sample, then averaged
+            outputs = mc_stats.probabilities(outputs, kind)
+        stats = mc_stats.moments(outputs, kind)
+        if self.task == "classification":
+            stats["bounds"] = _bounds(outputs)
+        if self.keep_samples:
+            stats["samples"] = outputs
+        return stats
+
+
+def _bounds(outputs):
+    """Min, max and largest `|row sum - 1|` (0 for one unit) of outputs
+    read as probabilities, for `mc_tasks.check_probabilities`."""
+    off = ops.max(ops.abs(ops.sum(outputs, axis=-1) - 1.0))
+    if outputs.shape[-1] == 1:
+        off = ops.zeros(())
+    return ops.stack([ops.min(outputs), ops.max(outputs), off])
+
+
+def _row_bytes(body):
+    """Rough bytes per example that one pass through `body` keeps alive."""
+    tensors = graph.node_outputs(body)
+    if tensors is None:
+        # Subclassed model: layers unknown; assume a 64 KiB activation path.
+        return 64 * 2**10
+    return 4 * 2 * sum(int(np.prod([d or 1 for d in t.shape[1:]])) for t in tensors)
+
+
+# ----------------------------------------------------------------------
+# Seeds and compiled samplers.
+# ----------------------------------------------------------------------
+def _derived_seeds(seed, count):
+    rng = np.random.default_rng(seed)
+    return [int(s) for s in rng.integers(1, 2**31 - 1, size=count)]
+
+
+@contextlib.contextmanager
+def _seeded(layers, seed):
+    """Runs the block with every dropout layer's generator reseeded from
+    `seed` (when given); puts the generators' states back afterwards, and
+    whenever the block raises (a refused call moves no random stream)."""
+    generators = [layer.seed_generator for layer in layers]
+    put_back = _rewinder(layers)
+    if seed is not None:
+        for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
+            generator.state.assign(
+                ops.convert_to_tensor(np.array([value, 0]), dtype=generator.state.dtype)
+            )
+    restore = seed is not None
+    try:
+        yield
+    except BaseException:
+        restore = True
+        raise
+    finally:
+        if restore:
+            put_back()
+
+
+def _rewinder(layers):
+    """A function that puts every layer's generator back to its state now:
+    with it, each chunk of each batch draws the same noise (consistent
+    masks)."""
+    generators = [layer.seed_generator for layer in layers]
+    saved = [ops.convert_to_numpy(g.state.value) for g in generators]
+
+    def rewind():
+        for generator, value in zip(generators, saved):
+            generator.state.assign(value)
+
+    return rewind
+
+
+_PLANS = weakref.WeakKeyDictionary()
+
+
+class _Plan:
+    """What `predict` compiles for one model: prefix and chunk samplers."""
+
+    def __init__(self, model, reuse_prefix):
+        if reuse_prefix:
+            self.prefix, self.body = split_deterministic_prefix(model)
+        else:
+            self.prefix, self.body = None, model
+        self.head = mc_tasks.head_activation(model)
+        self.row_bytes = _row_bytes(self.body)
+        self.samplers = {}
+
+    def sampler(self, chunk, task, keep_samples, consistent=None):
+        """`consistent`: None, or the total number of samples `T` (the chunk's
+        offset among them is the sampler's `offset` variable)."""
+        key = (chunk, task, keep_samples, consistent)
+        if key not in self.samplers:
+            self.samplers[key] = _ChunkSampler(
+                self.body, chunk, task, self.head, keep_samples, consistent,
+                name="mc_sampler",
+            )
+        return self.samplers[key]
+
+
+def _plan(model, reuse_prefix):
+    plans = _PLANS.setdefault(model, {})
+    if plans.get("rewrites") != graph.rewrite_count():
+        plans.clear()  # a layer was swapped in place: traced samplers are stale
+        plans["rewrites"] = graph.rewrite_count()
+    if reuse_prefix not in plans:
+        plans[reuse_prefix] = _Plan(model, reuse_prefix)
+    return plans[reuse_prefix]
+
+
+# ----------------------------------------------------------------------
+# predict
+# ----------------------------------------------------------------------
+def predict(
+    model,
+    x,
+    samples=100,
+    batch_size=None,
+    seed=None,
+    return_samples=False,
+    task="auto",
+    memory_budget=DEFAULT_MEMORY_BUDGET,
+    reuse_prefix=True,
+    verbose="auto",
+    consistent=False,
+):
+    """Monte-Carlo dropout prediction: a `MCResult` of `samples` stochastic
+    passes per input (kerasdrop dropout drops; how: `kerasdrop.mc_predict`).
+
+    Args:
+        model: a `keras.Model` with at least one kerasdrop dropout layer
+            (stock Keras or keras-hub dropout: `kerasdrop.convert(model)`).
+        x: NumPy array (or list/dict of arrays for several inputs), or a
+            batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`.
+        samples: int >= 1, the number `T` of stochastic passes.
+        batch_size: rows per batch (default 128; a dataset's own batches
+            are used, split when larger).
+        seed: optional int. The same seed gives exactly the same result;
+            the layers' own random streams are left where they were.
+        return_samples: keep all `(T, N, ...)` outputs in the result.
+        task: "auto" (classification for a softmax or sigmoid head, else
+            regression; warns on a linear multi-unit head), "regression",
+            "classification", "logits" (a linear head of class logits:
+            softmax, or sigmoid for one unit, per sample before averaging;
+            a classification result), or "heteroscedastic" (last axis:
+            mean and log-variance). Sigmoid units are independent labels.
+        memory_budget: bytes of activations one compiled chunk may use.
+        reuse_prefix: run the deterministic prefix once per batch.
+        verbose: "auto" (a progress bar for long runs), 0 or 1.
+        consistent: if True, sample `t` uses the same masks for every
+            input, batch and chunk (baal's consistent dropout, as BatchBALD
+            needs); otherwise every row draws its own masks.
+
+    Example:
+
+    >>> import numpy as np, keras, kerasdrop
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
+    ...     kerasdrop.layers.Dropout(0.2), keras.layers.Dense(1)])
+    >>> result = kerasdrop.mc.predict(model, np.ones((8, 4)), samples=50,
+    ...                               seed=0)
+    >>> result.mean.shape, result.std.shape
+    ((8, 1), (8, 1))
+    """
+    mc_switch.check_model(model)
+    options = _check_counts(samples, batch_size, seed, memory_budget)
+    options |= _check_flags(task, return_samples, reuse_prefix, verbose, consistent)
+    job = _prepare(model, x, options)
+    return _result(job, _run(job))
+
+
+@dataclasses.dataclass
+class _Job:
+    """One `predict` call, checked: the model, its layers and plan, the
+    inputs, the task and the options."""
+
+    model: keras.Model
+    layers: list
+    plan: _Plan
+    x: object
+    task: str
+    check: object  # None, or the probability check of each chunk
+    samples: int
+    batch_size: int
+    memory_budget: int
+    seed: object  # None or an int
+    return_samples: bool
+    verbose: object
+    consistent: bool
+
+
+def _check_counts(samples, batch_size, seed, memory_budget):
+    """`predict`'s integer arguments, checked, as a dict of ints."""
+    return {
+        "samples": _checks.check_int("samples", samples, minimum=1),
+        "batch_size": _checks.check_int("batch_size", batch_size, 1, allow_none=True),
+        "seed": _checks.check_int("seed", seed, minimum=0, allow_none=True),
+        "memory_budget": _checks.check_int("memory_budget", memory_budget, 1),
+    }
+
+
+def _check_flags(task, return_samples, reuse_prefix, verbose, consistent):
+    """`predict`'s other plain arguments, checked, as a dict."""
+    for name, value in (
+        ("return_samples", return_samples),
+        ("reuse_prefix", reuse_prefix),
+        ("consistent", consistent),
+    ):
+        _checks.check_bool(name, value)
+    _checks.check_type("task", task, str, f"one of {mc_tasks.TASKS}")
+    _checks.check_choice("task", task, mc_tasks.TASKS)
+    if not (isinstance(verbose, str) or _checks.is_int(verbose)):
+        raise _checks.type_error("verbose", "'auto', 0 or 1", verbose)
+    if verbose not in ("auto", 0, 1):
+        raise _checks.value_error("verbose", "'auto', 0 or 1", verbose)
+    return {
+        "task": task,
+        "return_samples": return_samples,
+        "reuse_prefix": reuse_prefix,
+        "verbose": verbose,
+        "consistent": consistent,
+    }
+
+
+def _prepare(model, x, options):
+    """Checks the model, the task against its head and the inputs; returns
+    the `_Job` to run (`model` is a `keras.Model`)."""
+    layers, model_outputs = _check_predict_model(model)
+    task = options.pop("task")
+    mc_tasks.check_task(task, model, model_outputs)
+    x = mc_inputs.check_x(x)
+    if task == "auto":
+        task = mc_tasks.auto_task(model, model_outputs)
+    _warn_if_all_zero(model, layers)
+    check = None
+    if task == "classification" and mc_tasks.head_activation(model) is None:
+        def check(bounds):
+            mc_tasks.check_probabilities(bounds, model.name)
+    plan = _plan(model, options.pop("reuse_prefix"))
+    return _Job(model, layers, plan, x, task, check, **options)
+
+
+def _check_predict_model(model):
+    """The kerasdrop layers and symbolic outputs of a model `predict` takes."""
+    layers = mc_switch.reachable_layers(model, "kerasdrop.mc.predict")
+    if not model.built:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a built "
+            f"model. Received: model '{model.name}' that is not built"
+        )
+    model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
+    if len(model_outputs) > 1:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a model "
+            "with one output; wrap the output you want in a one-output "
+            f"Functional model. Received: model '{model.name}' with "
+            f"{len(model_outputs)} outputs"
+        )
+    return layers, model_outputs
+
+
+def _warn_if_all_zero(model, layers):
+    if all(layer.rate == 0.0 for layer in layers):
+        warnings.warn(
+            f"kerasdrop.mc.predict: every kerasdrop dropout rate of model "
+            f"'{model.name}' is 0 (e.g. after an early-dropout schedule), so "
+            "all samples are equal and the uncertainty is exactly zero.",
+            stacklevel=4,
+        )
+
+
+def _run(job):
+    """The batch loop: `(moments, samples or None)` per batch, with the
+    layers' generators seeded (and put back) and a progress bar."""
+    total_rows = None if mc_inputs.is_dataset(job.x) else mc_inputs.row_count(job.x)
+    batch_size = job.batch_size
+    if batch_size is None and total_rows:  # a dataset's first batch sets it
+        batch_size = min(DEFAULT_BATCH_SIZE, total_rows)
+    progbar, outputs = None, []
+    with _seeded(job.layers, job.seed):
+        rewind = _rewinder(job.layers) if job.consistent else None
+        batches = mc_inputs.batches(job.x, batch_size or 2**31 - 1)
+        for index, batch in enumerate(batches):
+            batch_size = batch_size or mc_inputs.row_count(batch)
+            mc_inputs.check_batch(job.model, batch, index)
+            rows = mc_inputs.row_count(batch)
+            chunk = job.memory_budget // (job.plan.row_bytes * batch_size)
+            chunk = max(1, min(job.samples, chunk))
+            if index == 0:
+                progbar = _progress_bar(job, chunk, batch_size, total_rows)
+            batch = mc_inputs.pad(batch, batch_size)
+            outputs.append(_sample_batch(job, batch, rows, chunk, rewind))
+            if progbar is not None:
+                progbar.add(rows)
+    if not outputs:
+        raise ValueError(
+            "Invalid value received for argument `x`. Expected at least one "
+            "row. Received: x (a dataset) with no batches"
+        )
+    return outputs
+
+
+def _progress_bar(job, chunk, batch_size, total_rows):
+    """A Keras progress bar when asked (`verbose=1`) or for long runs."""
+    batches = -(-total_rows // batch_size) if total_rows else 1
+    calls = -(-job.samples // chunk) * batches
+    if job.verbose == 1 or (job.verbose == "auto" and calls >= 50):
+        return keras.utils.Progbar(total_rows, unit_name="input")
+    return None
+
+
+def _sample_batch(job, batch, rows, chunk, rewind=None):
+    """All `T` samples of one (padded) batch, chunk by chunk, merged."""
+    plan = job.plan
+    body_inputs = batch if plan.prefix is None else plan.prefix.predict_on_batch(batch)
+    total, count, kept = None, 0, []
+    while count < job.samples:
+        size = min(chunk, job.samples - count)
+        if rewind is None:
+            sampler = plan.sampler(size, job.task, job.return_samples)
+        else:  # the same generator states, this chunk's slice of T masks
+            rewind()
+            sampler = plan.sampler(size, job.task, job.return_samples, job.samples)
+            sampler.offset.assign(count)
+        chunk_stats = sampler.predict_on_batch(body_inputs)
+        bounds = chunk_stats.pop("bounds", None)
+        if job.check is not None:
+            job.check(np.asarray(bounds))
+        if job.return_samples:
+            kept.append(np.asarray(chunk_stats.pop("samples"))[:, :rows])
+        total = mc_stats.merge(total, count, chunk_stats, size)
+        count += size
+    total = {key: value[:rows] for key, value in total.items()}
+    return total, (np.concatenate(kept, axis=0) if job.return_samples else None)
+
+
+def _result(job, outputs):
+    """The `MCResult` of the merged moments of every batch."""
+    moments = {
+        key: ops.convert_to_tensor(
+            np.concatenate([o[0][key] for o in outputs], axis=0).astype("float32")
+        )
+        for key in outputs[0][0]
+    }
+    task = "classification" if job.task == "logits" else job.task
+    kind = mc_tasks.output_kind(job.task, job.plan.head, moments["mean"].shape[-1])
+    fields = {
+        key: np.asarray(ops.convert_to_numpy(value))
+        for key, value in mc_stats.summary(moments, job.samples, kind).items()
+    }
+    if fields.get("predicted_class") is not None:
+        fields["predicted_class"] = fields["predicted_class"].astype("int64")
+    samples = None
+    if job.return_samples:
+        samples = np.concatenate([o[1] for o in outputs], axis=1)
+    return MCResult(task, job.samples, samples=samples, **fields)

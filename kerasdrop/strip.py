@@ -1,0 +1,144 @@
+"""Stripping: a copy of a model whose dropout is the identity, for serving.
+
+`strip_dropout(model)` returns that copy, made of stock Keras layers only,
+so its `.keras` file loads where kerasdrop is not installed. It is the first
+step of `kerasdrop.export`. Backend-agnostic.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from kerasdrop import _checks, graph, registry
+from kerasdrop.layers import base as base_lib
+from kerasdrop.layers import dropout as dropout_lib
+from kerasdrop.layers import recurrent as recurrent_lib
+
+
+def check_model(model):
+    """`model` a built `keras.Model` (`TypeError`, `ValueError` otherwise)."""
+    _checks.check_type("model", model, keras.Model, "a `keras.Model`")
+    if not model.built:
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a "
+            "built model (give it an `Input` or call it once). "
+            f"Received: model '{model.name}' that is not built"
+        )
+    return model
+
+
+def _classic_scale(layer):
+    """The float32 keep probability 1 - p a classic Dropout multiplies by."""
+    rate = np.float32(ops.convert_to_numpy(layer.rate_variable.value))
+    return float(np.float32(1.0) - rate)
+
+
+def _stripped_replacement(site):
+    """What a dropout-bearing site becomes in the stripped model, or None
+    (kept: RNN dropout, dropout inside a layer's call, and stock dropout
+    held inside a layer are all the identity at inference)."""
+    layer = site.layer
+    if not isinstance(layer, base_lib.DropoutBase):
+        kind = registry.kind_of(layer)
+        if site.status == "unreachable" and kind is None:
+            return None  # RNN or in-call dropout: identity at inference
+        if kind is not None and kind.carrier:
+            return None  # Keras' RNN dropout: identity at inference
+        if graph.owned(site):
+            return None  # stock, inside a block: its config rebuilds it
+        return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
+    original = graph.original_config(site)
+    if original is not None:  # what the owner had before convert
+        return graph.rebuild(original, layer.name)
+    if layer.wrapped is not None:  # Concrete, DropConnect: the wrapped layer
+        return layer.wrapped
+    if isinstance(layer, dropout_lib.Dropout) and layer.scaling == "classic":
+        # Classic dropout scales by the keep probability at test time.
+        return keras.layers.Rescaling(
+            _classic_scale(layer), name=layer.name, dtype=layer.dtype_policy
+        )
+    if type(layer).inference is not base_lib.DropoutBase.inference and not (
+        isinstance(layer, dropout_lib.Dropout)
+    ):
+        raise ValueError(
+            "Invalid value received for argument `model`. Layer "
+            f"'{site.path}' ({type(layer).__name__}) overrides "
+            "`inference()`, so removing it could change the outputs; "
+            "strip_dropout only knows the inference of kerasdrop's own "
+            "layers. Replace it by stock layers computing its inference "
+            f"before stripping. Received: model with layer {layer!r}"
+        )
+    return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
+
+
+
+
+def strip_dropout(model):
+    """A copy of `model` with its dropout made the identity, for serving.
+
+    Works on any model `kerasdrop.convert` reaches (Sequential, Functional,
+    keras-hub, subclassed models that rebuild from their config), at any
+    depth. kerasdrop's dropout layers (MC layers too) and stock dropout-like
+    graph layers (Keras' `Dropout`, `SpatialDropout*`, `GaussianDropout`,
+    `GaussianNoise`, `AlphaDropout`, drop-path layers) become a
+    `keras.layers.Identity` of the same name. `ConcreteDropout` and
+    `SpatialConcreteDropout` are replaced by the layer they wrap. A kerasdrop
+    `Dropout(scaling="classic")`, whose inference multiplies by the keep
+    probability `1 - p`, becomes `keras.layers.Rescaling(1 - p)` with its
+    live rate, so the outputs stay equal. kerasdrop's `LSTM`, `GRU` and
+    `SimpleRNN` become Keras' layer without dropout, same weights and
+    outputs. A kerasdrop layer that `convert` put inside a block (keras-hub,
+    `MultiHeadAttention`) gets the block's original layer back. Stock
+    dropout inside a block and Keras' own RNN dropout stay: they are the
+    identity at inference. Every other layer keeps its weights;
+    the original model is left unchanged.
+
+    The copy holds stock Keras layers only (plus your own custom layers):
+    its `.keras` file loads where kerasdrop is not installed. It is not
+    compiled.
+
+    Args:
+        model: a built `keras.Model`.
+
+    Returns:
+        The stripped `keras.Model` (same class as `model`).
+
+    Example:
+
+    >>> import numpy as np, keras, kerasdrop
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)), keras.layers.Dense(8),
+    ...     kerasdrop.layers.Dropout(0.5, mc=True), keras.layers.Dense(1)])
+    >>> served = kerasdrop.strip_dropout(model)
+    >>> [type(layer).__name__ for layer in served.layers]
+    ['Dense', 'Identity', 'Dense']
+    >>> x = np.ones((2, 4), "float32")
+    >>> bool(np.allclose(served(x), served(x)))
+    True
+    """
+    check_model(model)
+    return stripped_copy(model)
+
+
+def stripped_copy(model):
+    """`strip_dropout` of a model already checked (`check_model`)."""
+    stripped = graph.copy_model(model, hint=_COPY_HINT)
+    rnns = graph.layer_sites(stripped, recurrent_lib.is_variational)
+    graph.rewrite(stripped, lambda site: recurrent_lib.to_stock(site.layer), rnns)
+    graph.rewrite(stripped, _stripped_replacement)
+    left = graph.dropout_layers(stripped)
+    if left:
+        names = ", ".join(f"'{x.name}' ({type(x).__name__})" for x in left)
+        raise ValueError(
+            "Invalid value received for argument `model`. strip_dropout "
+            f"could not remove these layers: {names}. "
+            f"Received: model '{model.name}'"
+        )
+    return stripped
+
+
+_COPY_HINT = (
+    "strip_dropout works on a copy. For serving, call "
+    "`kerasdrop.mc.disable(model)` and export it with Keras' "
+    "`model.export(path)` (kerasdrop dropout is the identity at inference)"
+)
