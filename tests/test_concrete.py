@@ -1,6 +1,8 @@
 """Concrete Dropout: the regularizer, learning p, the reference toy trend."""
 
+import logging
 import math
+import pathlib
 
 import keras
 import numpy as np
@@ -259,3 +261,52 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="rate=1.0"):
         layer.rate = 1.0
     assert layer.rate == pytest.approx(0.1)
+
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+def test_loads_a_keras_file_written_by_0_1_0(recwarn, caplog, capsys):
+    """kerasdrop 0.1.0 saved (p_logit, rate, step) per Concrete layer; the
+    layer now owns p_logit only and loads the old file without a warning,
+    with the same outputs, learned rates and regularizers
+    (tests/data/make_concrete_0_1_0.py wrote it)."""
+    caplog.set_level(logging.DEBUG)
+    model = keras.saving.load_model(DATA / "concrete_0_1_0.keras", compile=False)
+    assert [str(w.message) for w in recwarn] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    out, err = capsys.readouterr()
+    assert "skip" not in (out + err).lower() and "mismatch" not in (out + err).lower()
+    expected = np.load(DATA / "concrete_0_1_0.npz")
+    rng = np.random.default_rng(14)  # the generator's fixed input
+    x = [rng.normal(size=(3, 4)).astype("float32"),
+         rng.normal(size=(3, 5, 5, 2)).astype("float32")]
+    dense_out, conv_out = (to_np(y) for y in model(x, training=False))
+    np.testing.assert_allclose(dense_out, expected["dense_out"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(conv_out, expected["conv_out"], rtol=1e-5, atol=1e-6)
+    for name, shape in (("concrete", (3, 4)), ("spatial_concrete", (3, 5, 5, 2))):
+        layer = model.get_layer(name)
+        assert layer.rate == pytest.approx(float(expected[f"{name}_rate"]), rel=1e-6)
+        assert float(to_np(layer.regularization(shape))) == pytest.approx(
+            float(expected[f"{name}_loss"]), rel=1e-5)
+        assert [v.name for v in layer.weights[:1]] == ["p_logit"]
+        assert layer.rate_variable is None and layer.step == 0
+    assert model.get_layer("spatial_concrete").data_format == "channels_last"
+
+
+def test_own_variables_are_p_logit_only(tmp_path):
+    """No rate or step variable: the learned rate is read through
+    `DropoutBase.rate` and saved as p_logit alone."""
+    layer = ConcreteDropout(keras.layers.Dense(2), init_rate=0.3, name="cd")
+    model = keras.Sequential([keras.Input((3,)), layer])
+    assert [v.name for v in layer._trainable_variables + layer._non_trainable_variables] == [
+        "p_logit"]
+    assert layer.rate == pytest.approx(0.3) and layer.rate_variable is None
+    assert layer.step == 0
+    with pytest.raises(ValueError, match="argument `step`.*no step.*Received: step=3"):
+        layer.step = 3
+    layer.rate = 0.4
+    path = tmp_path / "cd.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.get_layer("cd").rate == pytest.approx(0.4, rel=1e-6)

@@ -343,17 +343,18 @@ def test_scheduler_callable_rounding_to_one_assigns_nothing():
 
 
 @pytest.mark.parametrize(
-    "noise_shape, fragment",
+    "noise_shape, exc, fragment",
     [
-        ("abc", "noise_shape='abc'"),
-        (5, "noise_shape=5"),
-        ((2, -1), "-1"),
-        ((2, 0), "0 at index 1"),
-        ((2, 1.5), "1.5"),
+        ("abc", TypeError, "noise_shape='abc'"),
+        (5, TypeError, "noise_shape=5"),
+        ((2, -1), ValueError, "-1"),
+        ((2, 0), ValueError, "0 at index 1"),
+        ((2, 1.5), TypeError, "1.5"),
     ],
 )
-def test_bad_noise_shape_raises(noise_shape, fragment):
-    with pytest.raises(ValueError) as info:
+def test_bad_noise_shape_raises(noise_shape, exc, fragment):
+    # A wrong type is a TypeError, a bad value a ValueError (kerasdrop._checks).
+    with pytest.raises(exc) as info:
         L.Dropout(0.5, noise_shape=noise_shape)
     assert "argument `noise_shape`" in str(info.value) and fragment in str(info.value)
 
@@ -470,3 +471,22 @@ def test_public_classes_are_registered():
                 S.Annealed, S.Early, S.Late, S.Warmup, S.Join, S.Scaled):
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
     assert kerasdrop.__version__
+
+
+PUBLIC_LAYERS = [
+    L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
+    L.GaussianDropout, L.DropPath, L.DropBlock2D, L.DropBlock3D, L.DropConnect,
+    L.ConcreteDropout, L.SpatialConcreteDropout, L.LSTM, L.GRU, L.SimpleRNN,
+]
+
+
+@pytest.mark.parametrize("cls", PUBLIC_LAYERS, ids=lambda cls: cls.__name__)
+def test_mc_is_an_explicit_argument_and_docstrings_have_keras_sections(cls):
+    import inspect
+
+    parameter = inspect.signature(cls.__init__).parameters["mc"]
+    assert parameter.default is False
+    doc = inspect.getdoc(cls)
+    for section in ("Args:", "Call arguments:", "Input shape:", "Output shape:"):
+        assert section in doc, section
+    assert "\n    mc: bool" in doc

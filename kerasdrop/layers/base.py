@@ -1,11 +1,10 @@
 """`DropoutBase`: the variable-rate core every kerasdrop dropout layer shares."""
 
-import numbers
-
 import keras
 import numpy as np
 from keras import ops
 
+from kerasdrop import _checks
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
     mc_sample_groups,
@@ -32,19 +31,10 @@ def check_seed(seed):
     >>> check_seed(7), check_seed(None)
     (7, None)
     """
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-    ):
-        raise TypeError(
-            "Invalid value received for argument `seed`. Expected None or an "
-            f"integer. Received: seed={seed!r} of type {type(seed).__name__}"
-        )
-    if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise ValueError(
-            "Invalid value received for argument `seed`. Expected None or an "
-            f"integer in [0, 2**32 - 1]. Received: seed={seed!r}"
-        )
-    return None if seed is None else int(seed)
+    return _checks.check_int(
+        "seed", seed, minimum=0, maximum=MAX_SEED, allow_none=True,
+        expected="None or an integer in [0, 2**32 - 1]",
+    )
 
 
 def check_step(step):
@@ -55,28 +45,50 @@ def check_step(step):
     >>> check_step(12)
     12
     """
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise TypeError(
-            "Invalid value received for argument `step`. Expected an integer "
-            f"in [0, 2**31 - 1]. Received: step={step!r} of type "
-            f"{type(step).__name__}"
-        )
-    if not 0 <= step <= MAX_STEP:
-        raise ValueError(
-            "Invalid value received for argument `step`. Expected an integer "
-            "in [0, 2**31 - 1] (the step is an int32 variable). "
-            f"Received: step={step!r}"
-        )
-    return int(step)
+    return _checks.check_int(
+        "step", step, minimum=0, maximum=MAX_STEP,
+        expected="an integer in [0, 2**31 - 1] (the step is an int32 variable)",
+    )
 
 
 def check_mc(mc):
-    if not isinstance(mc, bool):
-        raise TypeError(
-            "Invalid value received for argument `mc`. Expected a bool. "
-            f"Received: mc={mc!r} of type {type(mc).__name__}"
+    """The `mc` flag: a bool."""
+    return _checks.check_bool("mc", mc)
+
+
+def check_rate_or_schedule(name, value, allow_none=False):
+    """A rate argument: a float rate, or a `Schedule` (a serialized one is
+    deserialized); with `allow_none`, None passes.
+
+    A plain callable is refused: it cannot run inside the compiled train step.
+
+    Example:
+
+    >>> check_rate_or_schedule("rate", 0.25)
+    0.25
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, dict):
+        value = schedules_lib.deserialize(value)
+    if isinstance(value, schedules_lib.Schedule):
+        return value
+    expected = f"None or {RATE_EXPECTED}" if allow_none else RATE_EXPECTED
+    if callable(value) and not _checks.is_real(value):
+        raise _checks.type_error(
+            name, expected, value,
+            "A plain callable cannot run inside the compiled train step (wrap "
+            "the formula in a `Schedule` subclass, or assign `layer.rate` from "
+            "a callback).",
         )
-    return mc
+    return schedules_lib.check_rate(name, value, expected)
+
+
+def wrapped_layer(layer, types, expected):
+    """The `layer` argument of a wrapper kind: a (serialized) Keras layer."""
+    if isinstance(layer, dict):
+        layer = keras.saving.deserialize_keras_object(layer)
+    return _checks.check_type("layer", layer, types, expected)
 
 
 class DropoutBase(keras.layers.Layer):
@@ -114,6 +126,17 @@ class DropoutBase(keras.layers.Layer):
             for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 
+    Call arguments:
+        inputs: floating-point input tensor.
+        training: Python boolean: training mode (drop) or inference mode
+            (`inference(inputs)`, unless the layer is an MC layer or sampled).
+
+    Input shape:
+        Arbitrary (each kind may require a minimum rank, `min_rank`).
+
+    Output shape:
+        Same as input (wrapper kinds: the wrapped layer's output shape).
+
     Example (a new kind only says how it drops):
 
     >>> import numpy as np, keras, kerasdrop
@@ -130,31 +153,37 @@ class DropoutBase(keras.layers.Layer):
     #: True for layers that learn their rate (Concrete Dropout): schedulers
     #: leave them alone, loggers still report them.
     learned = False
+    #: The rate and step variables (`_create_rate_state`); None in a kind
+    #: that learns its rate.
+    _rate = None
+    _step = None
 
     def __init__(self, rate, seed=None, mc=False, **kwargs):
         super().__init__(**kwargs)
         self.mc = check_mc(mc)
-        if isinstance(rate, dict):
-            rate = schedules_lib.deserialize(rate)
-        if isinstance(rate, schedules_lib.Schedule):
-            self.schedule = rate
-            initial = self._schedule_rate(0)
-        elif callable(rate) and not isinstance(rate, numbers.Number):
-            raise TypeError(
-                "Invalid value received for argument `rate`. Expected a float "
-                "in [0, 1) or a `kerasdrop.schedules.Schedule`; a plain "
-                "callable cannot run inside the compiled train step (wrap the "
-                "formula in a `Schedule` subclass, or assign `layer.rate` from "
-                "a callback). "
-                f"Received: rate={rate!r} of type {type(rate).__name__}"
-            )
-        else:
-            self.schedule = None
-            initial = schedules_lib.check_rate("rate", rate, RATE_EXPECTED)
+        rate = check_rate_or_schedule("rate", rate)
+        self.schedule = rate if isinstance(rate, schedules_lib.Schedule) else None
+        initial = rate if self.schedule is None else self._schedule_rate(0)
         self.base_rate = float(initial)
         self.seed = check_seed(seed)
         self.supports_masking = True
-        # Fixed creation order (rate, step, seed state): saving relies on it.
+        self._create_rate_state(initial)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        # All state exists now: mark built as Keras core's Dropout does.
+        build_at_init = getattr(self, "_build_at_init", None)
+        if build_at_init is not None:
+            build_at_init()
+
+    def _create_rate_state(self, initial):
+        """Creates the variables the rate lives in, from the `initial` rate.
+
+        The hook that decides which variables a kind owns. Here: the rate,
+        non-trainable, and the schedule's step, in this order (saving relies
+        on it). A kind that learns its rate overrides it to create its own
+        trainable variables instead (and `live_rate` and `assign_rate` to
+        read and write them), as `ConcreteDropout` does; it then has no
+        `rate_variable` and no step.
+        """
         self._rate = self.add_weight(
             name="rate",
             shape=(),
@@ -171,23 +200,18 @@ class DropoutBase(keras.layers.Layer):
             trainable=False,
             aggregation="only_first_replica",
         )
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
-        # All state exists now: mark built as Keras core's Dropout does.
-        build_at_init = getattr(self, "_build_at_init", None)
-        if build_at_init is not None:
-            build_at_init()
 
     # ------------------------------------------------------------------
     # Live values.
     # ------------------------------------------------------------------
     @property
     def rate(self):
-        """The live dropout rate, read from the rate variable, as a float.
+        """The live dropout rate, as a float (`live_rate()` read on the host).
 
         The float32 value is returned as the shortest decimal that rounds to
         it, so `layer.rate = 0.3` reads back as `0.3`.
         """
-        return float(str(np.float32(ops.convert_to_numpy(self._rate.value))))
+        return float(str(np.float32(ops.convert_to_numpy(self.live_rate()))))
 
     @rate.setter
     def rate(self, value):
@@ -223,7 +247,8 @@ class DropoutBase(keras.layers.Layer):
 
     @property
     def rate_variable(self):
-        """The non-trainable float32 scalar variable holding the rate."""
+        """The non-trainable float32 scalar variable holding the rate (None
+        for a kind that learns its rate from its own variables)."""
         return self._rate
 
     @property
@@ -231,13 +256,22 @@ class DropoutBase(keras.layers.Layer):
         """Training calls seen by the layer's schedule (0 without one).
 
         Assignable (an integer in `[0, 2**31 - 1]`, the int32 variable's
-        range) to move along the schedule; it stops at `2**31 - 1`.
+        range) to move along the schedule; it stops at `2**31 - 1`. A kind
+        that learns its rate has no step (always 0, not assignable).
         """
+        if self._step is None:
+            return 0
         return int(ops.convert_to_numpy(self._step.value))
 
     @step.setter
     def step(self, value):
         value = check_step(value)
+        if self._step is None:
+            raise ValueError(
+                f"Invalid value received for argument `step`. Layer "
+                f"'{self.name}' learns its rate and follows no schedule: it "
+                f"has no step. Received: step={value!r}"
+            )
         rate = None if self.schedule is None else self._schedule_rate(value)
         self._step.assign(value)  # both checked: nothing changes on refusal
         if rate is not None:
@@ -249,10 +283,11 @@ class DropoutBase(keras.layers.Layer):
         try:
             return schedules_lib.check_rate("rate", value)
         except (TypeError, ValueError):
-            raise ValueError(
-                "Invalid value received for argument `rate`. Expected a "
-                f"schedule giving rates in [0, 1); it gives {value!r} at step "
-                f"{step}. Received: rate={self.schedule!r}"
+            raise _checks.value_error(
+                "rate",
+                f"a schedule giving rates in [0, 1); it gives {value!r} at step "
+                f"{step}",
+                self.schedule,
             ) from None
 
     # ------------------------------------------------------------------
@@ -349,8 +384,10 @@ class DropoutBase(keras.layers.Layer):
         mine = ops.broadcast_to(mine, (groups.groups, rows) + shape[1:])
         return ops.reshape(mine, shape)
 
-    #: Smallest input rank the layer accepts (1: it needs a batch axis).
+    #: Input ranks the layer accepts: `min_rank` (1: it needs a batch axis)
+    #: to `max_rank` (None: no maximum).
     min_rank = 0
+    max_rank = None
 
     def _check_inputs(self, inputs):
         dtype = keras.backend.standardize_dtype(inputs.dtype)
@@ -363,12 +400,17 @@ class DropoutBase(keras.layers.Layer):
         self._check_rank(tuple(inputs.shape))
 
     def _check_rank(self, shape):
-        if len(shape) < self.min_rank:
+        high = len(shape) if self.max_rank is None else self.max_rank
+        if not self.min_rank <= len(shape) <= high:
+            ranks = [str(rank) for rank in range(self.min_rank, high + 1)]
+            expected = (
+                f">= {self.min_rank}" if self.max_rank is None
+                else f"{', '.join(ranks[:-1])} or {ranks[-1]}"
+            )
             raise ValueError(
                 f"Invalid value received for argument `inputs` of layer "
-                f"'{self.name}'. Expected a tensor of rank >= {self.min_rank} "
-                f"({type(self).__name__} needs a batch axis). "
-                f"Received: inputs.shape={shape}"
+                f"'{self.name}'. Expected rank {expected} for a "
+                f"{type(self).__name__} input. Received: inputs.shape={shape}"
             )
 
     def compute_output_shape(self, input_shape):

@@ -17,21 +17,18 @@ with W the wrapped layer's kernel and K the dropped input dimension
 """
 
 import math
-import numbers
 
 import keras
-import numpy as np
 from keras import ops
 
-from kerasdrop.layers.base import DropoutBase
-from kerasdrop.layers.dropout import validate_data_format
+from kerasdrop import _checks
+from kerasdrop.layers.base import DropoutBase, wrapped_layer
+from kerasdrop.layers.dropout import channel_mask_shape, validate_data_format
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
 
 #: Keeps p inside (EPS, 1 - EPS) and logs finite.
 EPS = 1e-7
-#: Largest finite float32: coefficients meet the weights in float32.
-_F32_MAX = float(np.finfo(np.float32).max)
 LOSSES = ("gaussian", "cross_entropy")
 
 
@@ -52,77 +49,53 @@ def concrete_regularizers(n_samples, length_scale=1e-4, precision=1.0, loss="gau
     >>> concrete_regularizers(1000, loss="cross_entropy")[1]
     0.001
     """
-    for name, value, integer in (
-        ("n_samples", n_samples, True),
-        ("length_scale", length_scale, False),
-        ("precision", precision, False),
-    ):
-        kind = numbers.Integral if integer else numbers.Real
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise TypeError(
-                f"Invalid value received for argument `{name}`. Expected a "
-                f"positive {'integer' if integer else 'number'}. "
-                f"Received: {name}={value!r}"
-            )
-        if not 0 < value <= _F32_MAX:  # also NaN; no float() of a huge int
-            raise ValueError(
-                f"Invalid value received for argument `{name}`. Expected a "
-                f"positive {'integer' if integer else 'number'}, finite in "
-                f"float32. Received: {name}={value!r}"
-            )
-    if loss not in LOSSES:
-        raise ValueError(
-            "Invalid value received for argument `loss`. Expected one of "
-            f"{LOSSES}. Received: loss={loss!r}"
-        )
+    if not _checks.is_int(n_samples):
+        raise _checks.type_error("n_samples", "a positive integer", n_samples)
+    _checks.check_number(
+        "n_samples", n_samples, minimum=0, strict=True, expected="a positive integer"
+    )
+    for name, value in (("length_scale", length_scale), ("precision", precision)):
+        _checks.check_number(name, value, minimum=0, strict=True)
+    _checks.check_choice("loss", loss, LOSSES)
     tau_n = float(precision) * float(n_samples)
     weight = float(length_scale) ** 2 / tau_n  # all <= float32 max: no overflow
     dropout = (2.0 if loss == "gaussian" else 1.0) / tau_n
-    if not (weight <= _F32_MAX and dropout <= _F32_MAX):
-        raise ValueError(
-            "Invalid value received for argument `length_scale`. Expected "
-            "length_scale, precision and n_samples giving regularizers "
-            f"finite in float32; they give weight={weight!r}, "
-            f"dropout={dropout!r}. Received: length_scale={length_scale!r}, "
-            f"precision={precision!r}, n_samples={n_samples!r}"
+    if not (weight <= _checks.F32_MAX and dropout <= _checks.F32_MAX):
+        raise _checks.value_error(
+            "length_scale",
+            "length_scale, precision and n_samples giving regularizers finite "
+            f"in float32; they give weight={weight!r}, dropout={dropout!r} with "
+            f"precision={precision!r}, n_samples={n_samples!r}",
+            length_scale,
         )
     return weight, dropout
 
 
 def _check_open_rate(name, value):
     """A rate strictly inside (0, 1), as p = sigmoid(p_logit) must be."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected a float "
-            f"in (0, 1). Received: {name}={value!r}"
-        )
-    if not (EPS < value < 1.0 - EPS):  # also catches NaN
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a float "
-            f"in (0, 1). Received: {name}={value!r}"
-        )
+    if not _checks.is_real(value):
+        raise _checks.type_error(name, "a float in (0, 1)", value)
+    if not EPS < value < 1.0 - EPS:  # also catches NaN
+        raise _checks.value_error(name, "a float in (0, 1)", value)
     return float(value)
 
 
-def _check_positive(name, value, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected a number. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    ok = value >= 0 if allow_zero else value > 0
-    if not ok or not value <= _F32_MAX:  # also NaN, inf
-        rel = ">= 0" if allow_zero else "> 0"
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a number "
-            f"{rel}, finite in float32. Received: {name}={value!r}"
-        )
-    return float(value)
+def _check_coefficient(name, value, strict=False):
+    """A regularizer coefficient (>= 0) or temperature (> 0), as a float."""
+    return float(_checks.check_number(name, value, minimum=0, strict=strict))
 
 
 @_register
 class ConcreteDropout(DropoutBase):
     """Wraps a layer with a kernel and learns the dropout rate of its input.
+
+    In training the input is dropped with the relaxed mask; at inference the
+    wrapper is the wrapped layer (the inverted rule needs no rescaling).
+    `rate` is the learned p (read through `DropoutBase`, like every kind's
+    rate); `rate = 0.3` sets it. The layer owns one variable of its own,
+    `p_logit` (trainable, float32): no rate variable, no schedule, no step.
+    Its regularizer is added by every call, so `model.losses` carries it
+    into `fit`.
 
     Args:
         layer: the layer to wrap (Dense, Conv*, anything with a `kernel`).
@@ -132,11 +105,24 @@ class ConcreteDropout(DropoutBase):
         temperature: of the concrete relaxation (> 0); 0.1 as in the paper.
         init_rate: initial p, in (0, 1).
         seed: optional integer seed.
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` leaves
+            the wrapped layer for serving.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 
-    In training the input is dropped with the relaxed mask; at inference the
-    wrapper is the wrapped layer (the inverted rule needs no rescaling).
-    `rate` is the learned p; `rate = 0.3` sets it. Its regularizer is added
-    by every call, so `model.losses` carries it into `fit`.
+    Call arguments:
+        inputs: floating-point input tensor of the wrapped layer (rank >= 1;
+            K is its last axis).
+        training: Python boolean: training mode (relaxed dropout of the
+            input) or inference mode (the wrapped layer, unless `mc=True` or
+            the layer is sampled by `kerasdrop.mc`). Both add the
+            regularizer.
+
+    Input shape:
+        The wrapped layer's, e.g. `(batch, features)` for a `Dense`.
+
+    Output shape:
+        The wrapped layer's.
 
     Example:
 
@@ -151,8 +137,10 @@ class ConcreteDropout(DropoutBase):
 
     learned = True
     min_rank = 1  # K in the regularizer is the last (or channel) axis
-    spatial = False  # True: one mask entry per (example, channel)
     default_temperature = 0.1
+    #: Where the dropped axis is: None (features last, as `"channels_last"`)
+    #: here; the spatial variant's `data_format` argument.
+    data_format = None
 
     def __init__(
         self,
@@ -162,41 +150,27 @@ class ConcreteDropout(DropoutBase):
         temperature=None,
         init_rate=0.1,
         seed=None,
-        data_format=None,
+        mc=False,
         **kwargs,
     ):
-        if isinstance(layer, dict):
-            layer = keras.saving.deserialize_keras_object(layer)
-        if not isinstance(layer, keras.layers.Layer):
-            raise TypeError(
-                "Invalid value received for argument `layer`. Expected a Keras "
-                f"layer with a kernel. Received: layer={layer!r} of type "
-                f"{type(layer).__name__}"
-            )
+        layer = wrapped_layer(layer, keras.layers.Layer, "a Keras layer with a kernel")
         init_rate = _check_open_rate("init_rate", init_rate)
-        super().__init__(init_rate, seed=seed, **kwargs)
+        super().__init__(init_rate, seed=seed, mc=mc, **kwargs)
         self.layer = layer
-        self.weight_regularizer = _check_positive(
-            "weight_regularizer", weight_regularizer, allow_zero=True
+        self.weight_regularizer = _check_coefficient(
+            "weight_regularizer", weight_regularizer
         )
-        self.dropout_regularizer = _check_positive(
-            "dropout_regularizer", dropout_regularizer, allow_zero=True
+        self.dropout_regularizer = _check_coefficient(
+            "dropout_regularizer", dropout_regularizer
         )
         if temperature is None:
             temperature = self.default_temperature
-        self.temperature = _check_positive("temperature", temperature)
-        self.init_rate = float(init_rate)
-        if self.spatial:
-            self.data_format = validate_data_format(data_format)
-        elif data_format is not None:
-            raise ValueError(
-                "Invalid value received for argument `data_format`. "
-                "ConcreteDropout drops features; use SpatialConcreteDropout "
-                f"for channels. Received: data_format={data_format!r}"
-            )
-        else:
-            self.data_format = None
-        logit = math.log(self.init_rate) - math.log1p(-self.init_rate)
+        self.temperature = _check_coefficient("temperature", temperature, strict=True)
+        self.init_rate = init_rate
+
+    def _create_rate_state(self, initial):
+        # The rate is learned: p = sigmoid(p_logit), the only variable.
+        logit = math.log(initial) - math.log1p(-initial)
         self.p_logit = self.add_weight(
             name="p_logit",
             shape=(),
@@ -205,6 +179,13 @@ class ConcreteDropout(DropoutBase):
             trainable=True,
         )
 
+    def load_own_variables(self, store):
+        # kerasdrop 0.1.0 saved (p_logit, rate, step): the two it inherited
+        # from `DropoutBase` and never used. Only p_logit carries a value.
+        if len(store.keys()) == 3:
+            store = {"0": store["0"]}
+        super().load_own_variables(store)
+
     @property
     def wrapped(self):
         return self.layer
@@ -212,20 +193,15 @@ class ConcreteDropout(DropoutBase):
     # -- build ----------------------------------------------------------------
     def build(self, input_shape):
         self._check_rank(tuple(input_shape))
-        if self.spatial and len(input_shape) not in (3, 4, 5):
-            raise ValueError(
-                f"Invalid input shape for layer '{self.name}'. Expected rank 3, "
-                f"4 or 5 (a Conv1D/2D/3D input). Received: input_shape={input_shape}"
-            )
         if not self.layer.built:
             self.layer.build(input_shape)
         if getattr(self.layer, "kernel", None) is None:
-            raise ValueError(
-                "Invalid value received for argument `layer`. Expected a layer "
-                "with a `kernel` (Dense, Conv1D/2D/3D, ...): the regularizer "
-                "needs its weights. "
-                f"Received: layer={self.layer.name!r} of type "
-                f"{type(self.layer).__name__}"
+            raise _checks.value_error(
+                "layer",
+                "a layer with a `kernel` (Dense, Conv1D/2D/3D, ...): the "
+                "regularizer needs its weights",
+                self.layer.name,
+                f"It is a {type(self.layer).__name__}.",
             )
         self.built = True
 
@@ -234,15 +210,6 @@ class ConcreteDropout(DropoutBase):
         p = ops.sigmoid(ops.cast(self.p_logit.value, "float32"))
         return ops.clip(p, EPS, 1.0 - EPS)
 
-    @property
-    def rate(self):
-        """The learned dropout rate p = sigmoid(p_logit), as a float."""
-        return float(str(np.float32(ops.convert_to_numpy(self.live_rate()))))
-
-    @rate.setter
-    def rate(self, value):
-        self.assign_rate(value)
-
     def assign_rate(self, value):
         """Sets p (the logit is assigned), e.g. to restart learning from it."""
         value = _check_open_rate("rate", value)
@@ -250,10 +217,8 @@ class ConcreteDropout(DropoutBase):
 
     # -- regularizer ----------------------------------------------------------
     def dropped_dim(self, input_shape):
-        if self.spatial:
-            axis = 1 if self.data_format == "channels_first" else -1
-            return input_shape[axis]
-        return input_shape[-1]
+        """K: the size of the dropped axis (features, or channels)."""
+        return input_shape[1 if self.data_format == "channels_first" else -1]
 
     def regularization(self, input_shape):
         """The Concrete Dropout regularizer for the current p (a scalar)."""
@@ -269,15 +234,6 @@ class ConcreteDropout(DropoutBase):
         self._check_inputs(inputs)  # before the regularizer reads the shape
         self.add_loss(self.regularization(tuple(inputs.shape)))
         return super().call(inputs, training=training)
-
-    def mask_shape(self, inputs):
-        shape = ops.shape(inputs)
-        if not self.spatial:
-            return shape
-        ones = (1,) * (len(shape) - 2)
-        if self.data_format == "channels_first":
-            return (shape[0], shape[1]) + ones
-        return (shape[0],) + ones + (shape[-1],)
 
     def drop(self, inputs, rate):
         u = EPS + (1.0 - 2.0 * EPS) * self.noise(self.mask_shape(inputs))
@@ -308,8 +264,6 @@ class ConcreteDropout(DropoutBase):
                 "init_rate": self.init_rate,
             }
         )
-        if self.spatial:
-            config["data_format"] = self.data_format
         return config
 
 
@@ -319,7 +273,37 @@ class SpatialConcreteDropout(ConcreteDropout):
 
     One mask entry per (example, channel), shared over the spatial axes; K in
     the regularizer is the number of input channels. Default temperature
-    2/3, as for the spatial variant of the reference code.
+    2/3, as for the spatial variant of the reference code. It differs from
+    `ConcreteDropout` in one method, `mask_shape` (Keras' spatial dropout
+    overrides `_get_noise_shape` only); `__init__` and `get_config` carry
+    the `data_format` argument.
+
+    Args:
+        layer: the layer to wrap (Conv1D/2D/3D, anything with a `kernel`).
+        weight_regularizer: coefficient of `sum(W^2) / (1 - p)` (>= 0).
+        dropout_regularizer: coefficient of `K (p log p + (1-p) log(1-p))`
+            (>= 0), K the number of channels.
+        temperature: of the concrete relaxation (> 0); default 2/3.
+        init_rate: initial p, in (0, 1).
+        seed: optional integer seed.
+        data_format: `"channels_last"` (default: Keras' image data format)
+            or `"channels_first"`.
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout).
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point input tensor of rank 3, 4 or 5.
+        training: Python boolean: training mode (relaxed dropout of whole
+            channels) or inference mode (the wrapped layer, unless `mc=True`
+            or the layer is sampled by `kerasdrop.mc`).
+
+    Input shape:
+        3D, 4D or 5D tensor `(batch, ..., channels)`, or
+        `(batch, channels, ...)` with `data_format="channels_first"`.
+
+    Output shape:
+        The wrapped layer's.
 
     Example:
 
@@ -329,5 +313,30 @@ class SpatialConcreteDropout(ConcreteDropout):
     (None, 6, 6, 4)
     """
 
-    spatial = True
     default_temperature = 2.0 / 3.0
+    min_rank, max_rank = 3, 5  # Conv1D/2D/3D inputs
+
+    def __init__(
+        self,
+        layer,
+        weight_regularizer=1e-6,
+        dropout_regularizer=1e-5,
+        temperature=None,
+        init_rate=0.1,
+        seed=None,
+        data_format=None,
+        mc=False,
+        **kwargs,
+    ):
+        super().__init__(
+            layer, weight_regularizer=weight_regularizer,
+            dropout_regularizer=dropout_regularizer, temperature=temperature,
+            init_rate=init_rate, seed=seed, mc=mc, **kwargs,
+        )
+        self.data_format = validate_data_format(data_format)
+
+    def mask_shape(self, inputs):
+        return channel_mask_shape(ops.shape(inputs), self.data_format)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}

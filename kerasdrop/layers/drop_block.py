@@ -1,10 +1,9 @@
 """`DropBlock2D` / `DropBlock3D` (Ghiasi et al. 2018) with a variable rate."""
 
-import numbers
-
 import keras
 from keras import ops
 
+from kerasdrop import _checks
 from kerasdrop.layers.base import DropoutBase
 from kerasdrop.layers.dropout import validate_data_format
 
@@ -17,20 +16,12 @@ def validate_block_size(block_size, rank):
     >>> validate_block_size(3, 2), validate_block_size((3, 5), 2)
     ((3, 3), (3, 5))
     """
-    def integer(value):
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-    sizes = (block_size,) * rank if integer(block_size) else block_size
-    if isinstance(sizes, (tuple, list)) and all(integer(s) for s in sizes):
-        error = ValueError if len(sizes) != rank or min(sizes) < 1 else None
-    else:
-        error = TypeError
-    if error is not None:
-        raise error(
-            "Invalid value received for argument `block_size`. Expected a "
-            f"positive integer or a tuple of {rank} positive integers. "
-            f"Received: block_size={block_size!r}"
-        )
+    expected = f"a positive integer or a tuple of {rank} positive integers"
+    sizes = (block_size,) * rank if _checks.is_int(block_size) else block_size
+    if not isinstance(sizes, (tuple, list)) or not all(map(_checks.is_int, sizes)):
+        raise _checks.type_error("block_size", expected, block_size)
+    if len(sizes) != rank or min(sizes) < 1:
+        raise _checks.value_error("block_size", expected, block_size)
     return tuple(int(s) for s in sizes)
 
 
@@ -39,8 +30,10 @@ class _DropBlock(DropoutBase):
 
     rank = None
 
-    def __init__(self, rate, block_size=7, data_format=None, seed=None, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
+    def __init__(
+        self, rate, block_size=7, data_format=None, seed=None, mc=False, **kwargs
+    ):
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.block_size = validate_block_size(block_size, self.rank)
         self.data_format = validate_data_format(data_format)
 
@@ -128,7 +121,23 @@ class DropBlock2D(_DropBlock):
         data_format: `"channels_last"` (default: Keras' image data format)
             or `"channels_first"`.
         seed: optional integer seed.
-        mc: bool. If True, also drops at inference (Monte-Carlo).
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            it for serving.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point input tensor of rank 4.
+        training: Python boolean: training mode (dropping blocks) or
+            inference mode (the identity, unless `mc=True` or the layer is
+            sampled by `kerasdrop.mc`).
+
+    Input shape:
+        4D tensor `(batch, rows, cols, channels)`, or
+        `(batch, channels, rows, cols)` with `data_format="channels_first"`.
+
+    Output shape:
+        Same as input.
 
     Example:
 
@@ -149,9 +158,26 @@ class DropBlock3D(_DropBlock):
     Args:
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
         block_size: int or tuple of 3 ints, the side of the dropped cubes.
-        data_format: `"channels_last"` (default) or `"channels_first"`.
+        data_format: `"channels_last"` (default: Keras' image data format)
+            or `"channels_first"`.
         seed: optional integer seed.
-        mc: bool. If True, also drops at inference (Monte-Carlo).
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout).
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point input tensor of rank 5.
+        training: Python boolean: training mode (dropping blocks) or
+            inference mode (the identity, unless `mc=True` or the layer is
+            sampled by `kerasdrop.mc`).
+
+    Input shape:
+        5D tensor `(batch, dim1, dim2, dim3, channels)`, or
+        `(batch, channels, dim1, dim2, dim3)` with
+        `data_format="channels_first"`.
+
+    Output shape:
+        Same as input.
 
     Example:
 

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from kerasdrop.layers.base import DropoutBase, mc_sample_groups
+from kerasdrop.layers.base import DropoutBase, mc_sample_groups, wrapped_layer
 
 SUPPORTED = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1D,
              keras.layers.Conv2D, keras.layers.Conv3D)
@@ -27,7 +27,22 @@ class DropConnect(DropoutBase):
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`: the
             probability that a weight is dropped.
         seed: optional integer seed.
-        mc: bool. If True, also drops at inference (Monte-Carlo).
+        mc: bool, default False. If True, the layer also drops weights at
+            inference (Monte-Carlo DropConnect); `kerasdrop.export.strip_dropout`
+            leaves the wrapped layer for serving.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point input tensor of the wrapped layer.
+        training: Python boolean: training mode (dropping weights) or
+            inference mode (the wrapped layer, unless `mc=True` or the layer
+            is sampled by `kerasdrop.mc`).
+
+    Input shape:
+        The wrapped layer's.
+
+    Output shape:
+        The wrapped layer's.
 
     Example:
 
@@ -40,16 +55,12 @@ class DropConnect(DropoutBase):
     (2, 3)
     """
 
-    def __init__(self, layer, rate=0.5, seed=None, **kwargs):
-        if isinstance(layer, dict):
-            layer = keras.saving.deserialize_keras_object(layer)
-        if not isinstance(layer, SUPPORTED):
-            raise TypeError(
-                "Invalid value received for argument `layer`. Expected a "
-                "`keras.layers.Dense`, `EinsumDense`, `Conv1D`, `Conv2D` or "
-                f"`Conv3D`. Received: layer={layer!r} of type {type(layer).__name__}"
-            )
-        super().__init__(rate, seed=seed, **kwargs)
+    def __init__(self, layer, rate=0.5, seed=None, mc=False, **kwargs):
+        layer = wrapped_layer(
+            layer, SUPPORTED,
+            "a `keras.layers.Dense`, `EinsumDense`, `Conv1D`, `Conv2D` or `Conv3D`",
+        )
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.layer = layer
 
     @property

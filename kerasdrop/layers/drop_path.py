@@ -1,8 +1,6 @@
 """`DropPath` (stochastic depth) with a variable (or scheduled) rate, and
 the depth-wise rate rule that spreads a maximum rate over a network."""
 
-import numbers
-
 import keras
 from keras import ops
 
@@ -24,6 +22,22 @@ class DropPath(DropoutBase):
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
         seed: optional integer seed.
         scale_by_keep: rescale kept examples by `1 / (1 - rate)`.
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            it for serving.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point tensor of rank >= 1, the branch's output.
+        training: Python boolean: training mode (dropping examples) or
+            inference mode (the identity, unless `mc=True` or the layer is
+            sampled by `kerasdrop.mc`).
+
+    Input shape:
+        `(batch, ...)`: any rank >= 1; the mask has one entry per example.
+
+    Output shape:
+        Same as input.
 
     Example:
 
@@ -37,14 +51,9 @@ class DropPath(DropoutBase):
 
     min_rank = 1  # one mask entry per example
 
-    def __init__(self, rate, seed=None, scale_by_keep=True, **kwargs):
-        super().__init__(rate, seed=seed, **kwargs)
-        if not isinstance(scale_by_keep, bool):
-            raise TypeError(
-                "Invalid value received for argument `scale_by_keep`. "
-                f"Expected a bool. Received: scale_by_keep={scale_by_keep!r}"
-            )
-        self.scale_by_keep = scale_by_keep
+    def __init__(self, rate, seed=None, scale_by_keep=True, mc=False, **kwargs):
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
+        self.scale_by_keep = _checks.check_bool("scale_by_keep", scale_by_keep)
 
     def mask_shape(self, inputs):
         shape = ops.shape(inputs)
@@ -66,21 +75,18 @@ RULES = ("linear", "stage")
 
 
 def _check_depths(depth, stages):
+    """The blocks per stage (`[depth]` without stages), as a list of ints."""
     if stages is None:
-        return [int(_checks.check_int("depth", depth, minimum=1))]
-    if not isinstance(stages, (list, tuple)) or not all(
-        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in stages
-    ):
-        raise TypeError(
-            "Invalid value received for argument `stages`. Expected a list of "
-            f"positive integers (blocks per stage). Received: stages={stages!r}"
-        )
+        return [_checks.check_int("depth", depth, minimum=1)]
+    expected = "a list of positive integers (blocks per stage)"
+    stages = _checks.check_sequence("stages", stages, "positive integers", False)
+    if not all(_checks.is_int(count) for count in stages):
+        raise _checks.type_error("stages", expected, stages)
     if not stages or min(stages) < 1 or (depth is not None and sum(stages) != depth):
-        raise ValueError(
-            "Invalid value received for argument `stages`. Expected positive "
-            f"block counts summing to depth={depth!r}. Received: stages={stages!r}"
+        raise _checks.value_error(
+            "stages", f"positive block counts summing to depth={depth!r}", stages
         )
-    return [int(d) for d in stages]
+    return [int(count) for count in stages]
 
 
 def depth_rates(max_rate, depth=None, rule="linear", stages=None):
@@ -124,15 +130,10 @@ def depth_fractions(depth=None, rule="linear", stages=None):
     >>> depth_fractions(5)
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    if rule not in RULES:
-        raise ValueError(
-            f"Invalid value received for argument `rule`. Expected one of "
-            f"{RULES}. Received: rule={rule!r}"
-        )
+    _checks.check_choice("rule", rule, RULES)
     if rule == "stage" and stages is None:
-        raise ValueError(
-            "Invalid value received for argument `stages`. Expected the blocks "
-            "per stage with rule='stage'. Received: stages=None"
+        raise _checks.value_error(
+            "stages", "the blocks per stage with rule='stage'", None
         )
     counts = _check_depths(depth, stages)
     if rule == "linear":

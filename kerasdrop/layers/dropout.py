@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerasdrop import _checks
 from kerasdrop.layers.base import DropoutBase
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
@@ -20,48 +21,49 @@ def validate_noise_shape(noise_shape):
     """
     if noise_shape is None:
         return None
-    if isinstance(noise_shape, (str, bytes)):
-        raise ValueError(
-            "Invalid value received for argument `noise_shape`. Expected a "
-            f"tuple or list of integers. Received: noise_shape={noise_shape!r}"
-        )
-    try:
-        noise_shape = tuple(noise_shape)
-    except TypeError:
-        raise ValueError(
-            "Invalid value received for argument `noise_shape`. Expected an "
-            "iterable of integers (e.g., a tuple or list). "
-            f"Received: noise_shape={noise_shape!r}"
-        ) from None
+    expected = "a tuple or list of positive integers or None"
+    if isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__iter__"):
+        raise _checks.type_error("noise_shape", expected, noise_shape)
+    noise_shape = tuple(noise_shape)
     for i, dim in enumerate(noise_shape):
-        if dim is None:
-            continue
-        if isinstance(dim, bool) or not isinstance(dim, int):
-            raise ValueError(
-                "Invalid value received for argument `noise_shape`. Expected "
-                "all elements to be integers or None. Received element at "
-                f"index {i}: {dim!r} (type: {type(dim).__name__}) in "
-                f"noise_shape={noise_shape!r}"
+        if dim is not None and not _checks.is_int(dim):
+            raise _checks.type_error(
+                "noise_shape", expected, noise_shape,
+                f"Got {dim!r} at index {i} (of type {type(dim).__name__}).",
             )
-        if dim <= 0:
-            raise ValueError(
-                "Invalid value received for argument `noise_shape`. Expected "
-                "all dimensions to be positive integers or None. Received "
-                f"{dim} at index {i} in noise_shape={noise_shape!r}"
+        if dim is not None and dim <= 0:
+            raise _checks.value_error(
+                "noise_shape", expected, noise_shape, f"Got {dim} at index {i}."
             )
-    return noise_shape
+    return tuple(None if dim is None else int(dim) for dim in noise_shape)
 
 
 def validate_data_format(data_format):
+    """`"channels_last"` or `"channels_first"`; None: Keras' image format.
+
+    >>> validate_data_format("channels_first")
+    'channels_first'
+    """
     if data_format is None:
         data_format = keras.backend.image_data_format()
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(
-            "Invalid value received for argument `data_format`. Expected "
-            "'channels_last' or 'channels_first'. "
-            f"Received: data_format={data_format!r}"
-        )
-    return data_format
+    return _checks.check_choice(
+        "data_format", data_format, ("channels_last", "channels_first")
+    )
+
+
+def channel_mask_shape(shape, data_format):
+    """The mask shape of spatial dropout: one entry per (example, channel),
+    shared over the spatial axes of an input of `shape`.
+
+    >>> channel_mask_shape((8, 5, 5, 3), "channels_last")
+    (8, 1, 1, 3)
+    >>> channel_mask_shape((8, 3, 5, 5), "channels_first")
+    (8, 3, 1, 1)
+    """
+    ones = (1,) * (len(shape) - 2)
+    if data_format == "channels_first":
+        return (shape[0], shape[1]) + ones
+    return (shape[0],) + ones + (shape[-1],)
 
 
 @_register
@@ -85,6 +87,22 @@ class Dropout(DropoutBase):
             the mask over time steps).
         seed: optional integer seed.
         scaling: `"inverted"` (default) or `"classic"`.
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            it for serving.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point input tensor (of any rank).
+        training: Python boolean: training mode (dropping) or inference mode
+            (the identity, unless `mc=True` or the layer is sampled by
+            `kerasdrop.mc`).
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        Same as input.
 
     Example:
 
@@ -97,41 +115,34 @@ class Dropout(DropoutBase):
     """
 
     def __init__(
-        self, rate, noise_shape=None, seed=None, scaling="inverted", **kwargs
+        self, rate, noise_shape=None, seed=None, scaling="inverted", mc=False,
+        **kwargs,
     ):
-        super().__init__(rate, seed=seed, **kwargs)
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.noise_shape = validate_noise_shape(noise_shape)
-        if scaling not in SCALINGS:
-            raise ValueError(
-                "Invalid value received for argument `scaling`. Expected one "
-                f"of {SCALINGS}. Received: scaling={scaling!r}"
-            )
-        self.scaling = scaling
+        self.scaling = _checks.check_choice("scaling", scaling, SCALINGS)
 
     def mask_shape(self, inputs):
-        if self.noise_shape is None:
-            return ops.shape(inputs)
         shape = ops.shape(inputs)
+        if self.noise_shape is None:
+            return shape
         if len(self.noise_shape) != len(shape):
-            raise ValueError(
-                "Invalid value received for argument `noise_shape`. Expected "
-                f"rank {len(shape)} to match the inputs of shape {shape}. "
-                f"Received: noise_shape={self.noise_shape}"
+            raise _checks.value_error(
+                "noise_shape",
+                f"rank {len(shape)} to match the inputs of shape {shape}",
+                self.noise_shape,
             )
-        out = []
         for i, (dim, size) in enumerate(zip(self.noise_shape, shape)):
-            if dim is None:
-                out.append(size)
-                continue
-            if dim != 1 and isinstance(size, int) and dim != size:
-                raise ValueError(
-                    "Invalid value received for argument `noise_shape`. "
-                    f"Expected 1 or {size} at index {i} to broadcast against "
-                    f"inputs of shape {shape}. "
-                    f"Received: noise_shape={self.noise_shape}"
+            if dim not in (None, 1) and isinstance(size, int) and dim != size:
+                raise _checks.value_error(
+                    "noise_shape",
+                    f"1 or {size} at index {i} to broadcast against inputs of "
+                    f"shape {shape}",
+                    self.noise_shape,
                 )
-            out.append(dim)
-        return tuple(out)
+        return tuple(
+            size if dim is None else dim for dim, size in zip(self.noise_shape, shape)
+        )
 
     def drop(self, inputs, rate):
         keep = self.keep_mask(inputs, rate)
@@ -157,28 +168,32 @@ class Dropout(DropoutBase):
 
 
 class _SpatialDropout(Dropout):
-    """Drops whole feature maps (channels) of an input of fixed rank."""
+    """Drops whole feature maps (channels) of an input of fixed rank.
+
+    The spatial variants differ from `Dropout` in one method, `mask_shape`
+    (Keras' `_get_noise_shape`); `__init__` and `get_config` only carry the
+    `data_format` argument in place of `noise_shape` and `scaling`.
+    """
 
     rank = None  # spatial rank: 1, 2 or 3
 
-    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+    def __init__(self, rate, data_format=None, seed=None, mc=False, **kwargs):
         for name in ("noise_shape", "scaling"):
             if name in kwargs:
                 raise TypeError(
-                    f"Invalid value received for argument `{name}`. "
-                    f"{type(self).__name__} has a fixed per-channel mask and "
-                    f"inverted scaling. Received: {name}={kwargs[name]!r}"
+                    _checks.message(
+                        name,
+                        f"no `{name}`: {type(self).__name__} has a fixed "
+                        "per-channel mask and inverted scaling",
+                        kwargs[name],
+                    )
                 )
-        super().__init__(rate, seed=seed, **kwargs)
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.data_format = validate_data_format(data_format)
         self.input_spec = keras.layers.InputSpec(ndim=self.rank + 2)
 
     def mask_shape(self, inputs):
-        shape = ops.shape(inputs)
-        ones = (1,) * self.rank
-        if self.data_format == "channels_first":
-            return (shape[0], shape[1]) + ones
-        return (shape[0],) + ones + (shape[-1],)
+        return channel_mask_shape(ops.shape(inputs), self.data_format)
 
     def get_config(self):
         config = super().get_config()
@@ -187,50 +202,79 @@ class _SpatialDropout(Dropout):
         return {**config, "data_format": self.data_format}
 
 
-@_register
-class SpatialDropout1D(_SpatialDropout):
-    """Spatial 1D dropout with a variable rate: zeroes whole channels.
+_SPATIAL_DOC = """Spatial {rank}D dropout with a variable rate: zeroes whole {what}.
 
-    Input `(batch, steps, channels)` (or `(batch, channels, steps)` with
-    `data_format="channels_first"`); the mask is shared along the steps.
+    As `kerasdrop.layers.Dropout`, with one mask entry per (example,
+    channel), shared over the spatial axes (Tompson et al., 2014):
+    the drop-in for `keras.layers.SpatialDropout{rank}D`.
+
+    Args:
+        rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
+        data_format: `"channels_last"` (default: Keras' image data format)
+            or `"channels_first"`.
+        seed: optional integer seed.
+        mc: bool, default False. If True, the layer also drops at inference
+            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            it for serving.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point input tensor of rank {rank_total}.
+        training: Python boolean: training mode (dropping) or inference mode
+            (the identity, unless `mc=True` or the layer is sampled by
+            `kerasdrop.mc`).
+
+    Input shape:
+        {rank_total}D tensor `(batch, {axes}, channels)`, or
+        `(batch, channels, {axes})` with `data_format="channels_first"`.
+
+    Output shape:
+        Same as input.
 
     Example:
 
+{example}"""
+
+
+def _spatial_doc(rank, what, example):
+    axes = ", ".join(("steps",) if rank == 1 else [f"dim{i + 1}" for i in range(rank)])
+    return _SPATIAL_DOC.format(
+        rank=rank, what=what, axes=axes, rank_total=rank + 2, example=example
+    )
+
+
+@_register
+class SpatialDropout1D(_SpatialDropout):
+    __doc__ = _spatial_doc(1, "channels", """\
     >>> import numpy as np, kerasdrop
     >>> y = kerasdrop.layers.SpatialDropout1D(0.5, seed=0)(
     ...     np.ones((2, 8, 3)), training=True)
     >>> bool(((np.asarray(y) == 0).all(axis=1) | (np.asarray(y) == 2).all(axis=1)).all())
     True
-    """
+    """)
 
     rank = 1
 
 
 @_register
 class SpatialDropout2D(_SpatialDropout):
-    """Spatial 2D dropout with a variable rate: zeroes whole feature maps.
-
-    Example:
-
+    __doc__ = _spatial_doc(2, "feature maps", """\
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.SpatialDropout2D(0.2)
     >>> tuple(layer(np.ones((1, 4, 4, 3)), training=False).shape)
     (1, 4, 4, 3)
-    """
+    """)
 
     rank = 2
 
 
 @_register
 class SpatialDropout3D(_SpatialDropout):
-    """Spatial 3D dropout with a variable rate: zeroes whole feature volumes.
-
-    Example:
-
+    __doc__ = _spatial_doc(3, "feature volumes", """\
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.SpatialDropout3D(0.2)
     >>> tuple(layer(np.ones((1, 2, 2, 2, 3)), training=False).shape)
     (1, 2, 2, 2, 3)
-    """
+    """)
 
     rank = 3

@@ -18,6 +18,22 @@ class GaussianDropout(DropoutBase):
     Args:
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
         seed: optional integer seed.
+        mc: bool, default False. If True, the layer also adds noise at
+            inference (Monte-Carlo dropout); `kerasdrop.export.strip_dropout`
+            removes it for serving.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: floating-point input tensor (of any rank).
+        training: Python boolean: training mode (adding noise) or inference
+            mode (the identity, unless `mc=True` or the layer is sampled by
+            `kerasdrop.mc`).
+
+    Input shape:
+        Arbitrary.
+
+    Output shape:
+        Same as input.
 
     Example:
 
@@ -26,6 +42,9 @@ class GaussianDropout(DropoutBase):
     >>> np.asarray(layer(np.ones((2, 3)), training=False)).tolist()
     [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
+
+    def __init__(self, rate, seed=None, mc=False, **kwargs):
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
 
     def drop(self, inputs, rate):
         stddev = ops.sqrt(rate / (1.0 - rate))

@@ -29,38 +29,11 @@ and found by `kerasdrop.graph.find` like any kerasdrop dropout layer.
 import keras
 from keras import ops
 
-from kerasdrop import schedules as schedules_lib
+from kerasdrop import _checks
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers.dropout import Dropout
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
-
-_RATE = "a float in [0, 1) or a `kerasdrop.schedules.Schedule`"
-
-
-def _check_rate(name, value, allow_none=False):
-    """A float rate or a Schedule (a serialized one is deserialized)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, dict):
-        value = schedules_lib.deserialize(value)
-    if isinstance(value, schedules_lib.Schedule):
-        return value
-    expected = f"None, {_RATE}" if allow_none else _RATE
-    return schedules_lib.check_rate(name, value, expected=expected)
-
-
-def _check_cudnn(use_cudnn, recurrent_dropout):
-    if use_cudnn is True and recurrent_dropout is not None:
-        raise ValueError(
-            "Invalid value received for argument `use_cudnn`. State dropout "
-            "(`recurrent_dropout` not None) multiplies the state inside "
-            "Keras' step loop, which cuDNN cannot run; pass "
-            "`use_cudnn='auto'` (cuDNN whenever the state is not dropped) "
-            "or `recurrent_dropout=None`. Received: use_cudnn=True with "
-            f"recurrent_dropout={recurrent_dropout!r}"
-        )
-
 
 # ----------------------------------------------------------------------------
 # Cells: Keras' cells plus the state mask the layer sets for one call.
@@ -244,18 +217,23 @@ class VariationalRNN:
 
 def _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs):
     """Validated kerasdrop arguments, before Keras' constructor runs."""
-    dropout = _check_rate("dropout", dropout)
-    recurrent_dropout = _check_rate(
+    dropout = base_lib.check_rate_or_schedule("dropout", dropout)
+    recurrent_dropout = base_lib.check_rate_or_schedule(
         "recurrent_dropout", recurrent_dropout, allow_none=True
     )
     seed = base_lib.check_seed(seed)
     mc = base_lib.check_mc(mc)
-    if recurrent_mc is not None and not isinstance(recurrent_mc, bool):
-        raise TypeError(
-            "Invalid value received for argument `recurrent_mc`. Expected "
-            f"None or a bool. Received: recurrent_mc={recurrent_mc!r}"
+    if recurrent_mc is not None:
+        recurrent_mc = _checks.check_bool("recurrent_mc", recurrent_mc)
+    if kwargs.get("use_cudnn") is True and recurrent_dropout is not None:
+        raise _checks.value_error(
+            "use_cudnn",
+            "'auto' (cuDNN whenever the state is not dropped) or False: state "
+            "dropout (`recurrent_dropout` not None) multiplies the state inside "
+            "Keras' step loop, which cuDNN cannot run; or pass "
+            f"`recurrent_dropout=None` (it is {recurrent_dropout!r})",
+            True,
         )
-    _check_cudnn(kwargs.get("use_cudnn"), recurrent_dropout)
     return dropout, recurrent_dropout, seed, mc, recurrent_mc
 
 
@@ -275,6 +253,22 @@ _DOC_ARGS = """
         recurrent_mc: optional bool, the state dropout's MC flag when it
             differs from `mc`.
         **kwargs: every other argument of the Keras layer, by keyword.
+
+    Call arguments:
+        sequences: floating-point tensor `(batch, timesteps, features)`.
+        initial_state: optional list of initial state tensors.
+        mask: optional boolean tensor `(batch, timesteps)`, as in Keras.
+        training: Python boolean: training mode (both masks drawn) or
+            inference mode (no dropout, unless an MC flag is set or the
+            layer is sampled by `kerasdrop.mc`).
+
+    Input shape:
+        3D tensor `(batch, timesteps, features)`.
+
+    Output shape:
+        As the Keras layer's: `(batch, units)`, or
+        `(batch, timesteps, units)` with `return_sequences=True` (plus the
+        final states with `return_state=True`).
 """
 
 
