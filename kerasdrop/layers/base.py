@@ -131,6 +131,10 @@ class DropoutBase(keras.layers.Layer):
     #: leave them alone, loggers still report them.
     learned = False
 
+    #: A `Schedule` lent for one `fit` by `kerasdrop.callbacks.DropoutScheduler`
+    #: (`unit="batch"`): run in-graph like `schedule`, but not in the config.
+    _driver = None
+
     def __init__(self, rate, seed=None, mc=False, **kwargs):
         super().__init__(**kwargs)
         self.mc = check_mc(mc)
@@ -275,9 +279,10 @@ class DropoutBase(keras.layers.Layer):
         """
         if not self.is_active(training):
             return None
-        if self.schedule is not None and training:
+        schedule = self.schedule if self.schedule is not None else self._driver
+        if schedule is not None and training:
             step = self._step.value
-            rate = self.schedule(step)
+            rate = schedule(step)
             self._rate.assign(rate)
             # Saturating: at MAX_STEP the int32 would wrap to a negative step.
             self._step.assign(step + ops.cast(ops.less(step, MAX_STEP), "int32"))
