@@ -50,7 +50,10 @@ class Drive:
         """The model's `Drive`; a new one if the model was compiled again."""
         drive = getattr(model, _ATTR, None)
         current = model.train_function
-        if drive is None or (current is not drive.clean and current is not drive.traced[1]):
+        known = drive is not None and any(
+            current is f for f in (drive.clean, drive.traced[1])
+        )
+        if not known:
             for key in list(getattr(drive, "leases", ())):  # left by a fit that stopped
                 drive._free(key)
             drive = cls(model)

@@ -7,7 +7,7 @@ import keras
 from kerasdrop import _checks, graph
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.callbacks import in_graph
-from kerasdrop.callbacks.backup import RESUMED
+from kerasdrop.callbacks.batch_index import BatchIndex
 from kerasdrop.callbacks.selection import (
     LOG_PREFIX,
     check_layers,
@@ -70,6 +70,25 @@ def _check_callable(schedule):
     return schedule
 
 
+def checked_rate(value, factor, where):
+    """A schedule's `value` times `factor`, checked as the layers check a rate
+    (float32 rule) before anything is assigned; `where` names layer and index."""
+    if not _checks.is_real(value):
+        raise TypeError(
+            f"The schedule of DropoutScheduler returned {value!r} of type "
+            f"{type(value).__name__} {where}; expected a float rate in [0, 1)."
+        )
+    value = float(value) * factor
+    try:
+        return _checks.check_rate("rate", value)
+    except ValueError:
+        raise ValueError(
+            f"The schedule of DropoutScheduler gave rate {value!r} {where}; a "
+            "rate must be a float in [0, 1) that stays below 1 in float32. "
+            "Nothing was assigned at this step."
+        ) from None
+
+
 @keras.saving.register_keras_serializable(package="kerasdrop")
 class DropoutScheduler(keras.callbacks.Callback):
     """Sets dropout rates from a schedule at each epoch or batch.
@@ -127,9 +146,7 @@ class DropoutScheduler(keras.callbacks.Callback):
         self.unit = _checks.check_choice("unit", unit, UNITS)
         self.mode = _checks.check_choice("mode", mode, MODES)
         self.verbose = _checks.check_int("verbose", verbose, minimum=0)
-        self._epoch = 0
-        self._before = None  # unknown length: batches trained before the epoch
-        self._in_epoch = 0  # and in it so far
+        self._index = BatchIndex()
         self._pairs = None  # (layer, schedule) for the current fit only
         self._model_id = None
         self._last = {}  # id(layer) -> rate last assigned or read
@@ -209,74 +226,23 @@ class DropoutScheduler(keras.callbacks.Callback):
                 )
 
     def _value(self, schedule, index, layer):
-        if isinstance(schedule, schedules_lib.Schedule):
-            value = schedule(index)
-        else:
-            value = schedule(index, self._last[id(layer)])
-        if not _checks.is_real(value):
-            raise TypeError(
-                f"The schedule of DropoutScheduler returned {value!r} of type "
-                f"{type(value).__name__} for layer '{layer.name}' at "
-                f"{self.unit} {index}; expected a float rate in [0, 1)."
-            )
-        value = float(value)
-        if self.mode == "scale":
-            value = value * layer.base_rate
-        try:  # the layers' own check (float32 rule), before any assignment
-            _checks.check_rate("rate", value)
-        except ValueError:
-            raise ValueError(
-                f"The schedule of DropoutScheduler gave rate {value!r} for "
-                f"layer '{layer.name}' at {self.unit} {index}; a rate must be "
-                "a float in [0, 1) that stays below 1 in float32. Nothing was "
-                "assigned at this step."
-            ) from None
-        return value
+        last = self._last[id(layer)]
+        value = schedule(index) if isinstance(schedule, schedules_lib.Schedule) else (
+            schedule(index, last)
+        )
+        where = f"for layer '{layer.name}' at {self.unit} {index}"
+        factor = layer.base_rate if self.mode == "scale" else 1.0
+        return checked_rate(value, factor, where)
 
     def _log(self, logs):
         if logs is not None:
             for layer, _ in self._pairs or ():
                 logs[LOG_PREFIX + layer.name] = self._last[id(layer)]
 
-    # -- batch index --------------------------------------------------------
-    def _first_batch(self, epoch):
-        """Global index of `epoch`'s first batch (unit="batch")."""
-        steps = (self.params or {}).get("steps")
-        if steps:
-            return epoch * steps
-        self._count_batches(epoch)
-        return self._before
-
-    def _count_batches(self, epoch):
-        """Batches trained before `epoch` when the epoch length is unknown.
-
-        Counted from the batches that ran (Keras opens one batch more than
-        it trains to find the end of such a dataset); at the first epoch of a
-        fit that does not start at 0, taken from
-        `kerasdrop.callbacks.BackupAndRestore`.
-        """
-        resumed = RESUMED.get(self.model)
-        if self._before is not None:
-            self._before += self._in_epoch
-        elif epoch == 0:
-            self._before = 0
-        elif resumed is not None and resumed[0] == epoch:
-            self._before = resumed[1]
-        else:
-            raise ValueError(
-                f"DropoutScheduler(unit='batch') starts at epoch {epoch} on a "
-                "dataset of unknown length, so it cannot know how many "
-                "batches the earlier epochs had (its global batch index). "
-                "Resume with `kerasdrop.callbacks.BackupAndRestore` in place "
-                "of `keras.callbacks.BackupAndRestore` (it records the "
-                "count), or pass `steps_per_epoch` to `fit`."
-            )
-        self._in_epoch = 0
-
     # -- hooks --------------------------------------------------------------
     def on_train_begin(self, logs=None):
         self._pairs = None
-        self._before = None
+        self._index = BatchIndex()
         self._targets()  # fail fast on a bad selection
         if self._in_graph():
             self._refresh()
@@ -285,12 +251,11 @@ class DropoutScheduler(keras.callbacks.Callback):
             self._drive.lend(self, pairs, fit=self.params)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-        if self._drive is not None:
-            self._drive.seek(self, self._first_batch(epoch))
-            return
-        if self.unit == "batch" and not (self.params or {}).get("steps"):
-            self._count_batches(epoch)
+        if self.unit == "batch":
+            first = self._index.begin_epoch(epoch, self.params, self.model)
+            if self._drive is not None:
+                self._drive.seek(self, first)
+                return
         # Once per epoch: re-find the layers and re-read their live rates
         # (after BackupAndRestore or any other callback changed them).
         self._refresh()
@@ -299,17 +264,13 @@ class DropoutScheduler(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.unit == "batch" and self._drive is None:
-            steps = (self.params or {}).get("steps")
-            # Known epoch length: the index follows from (epoch, batch), so a
-            # resumed run continues exactly; otherwise from the count.
-            index = self._epoch * steps + batch if steps else self._before + batch
-            self._apply(index)
+            self._apply(self._index.at(batch))
 
     def on_train_batch_end(self, batch, logs=None):
         if self.unit == "batch":
             # Counted here, not from the layers' steps: on TF the call that
             # finds the end of a dataset of unknown length advances them.
-            self._in_epoch = batch + 1
+            self._index.end_batch(batch)
             if self._drive is None:
                 self._log(logs)  # the values just assigned: no device read
 
