@@ -591,6 +591,7 @@ def test_adaptive_mode_is_checked_and_round_trips():
 
 def test_batch_schedule_runs_in_graph_with_no_python_write_per_batch(monkeypatch):
     model = model_fn()
+    model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0)  # Keras' own step traced first
     writes = []
     for layer in kerasdrop.graph.dropout_layers(model):
         original = layer.assign_rate
