@@ -151,12 +151,13 @@ class DropoutScheduler(keras.callbacks.Callback):
         self._model_id = None
         self._last = {}  # id(layer) -> rate last assigned or read
         self._drive = None  # in_graph.Drive while the schedules run in-graph
+        self._logged = None  # in-graph: the layers logged at each epoch end
 
     # -- targets ------------------------------------------------------------
-    def _targets(self):
+    def _targets(self, sites=None):
         """(layer, schedule) pairs, found through `self.model` at each use."""
         layers = select_layers(
-            self.model, self.layers, learned=False, who="DropoutScheduler"
+            self.model, self.layers, learned=False, who="DropoutScheduler", sites=sites
         )
         if not isinstance(self.schedule, dict):
             return [(layer, self.schedule) for layer in layers]
@@ -182,6 +183,10 @@ class DropoutScheduler(keras.callbacks.Callback):
         model = self.model
         self._pairs = self._targets()
         self._model_id = id(model)
+        self._check_own_schedules()
+        self._last = {id(layer): layer.rate for layer, _ in self._pairs}
+
+    def _check_own_schedules(self):
         for layer, _ in self._pairs:
             if layer.schedule is not None:
                 raise ValueError(
@@ -189,7 +194,6 @@ class DropoutScheduler(keras.callbacks.Callback):
                     f"{layer.schedule!r}; DropoutScheduler cannot also set its "
                     "rate. Select other layers with `layers=`."
                 )
-        self._last = {id(layer): layer.rate for layer, _ in self._pairs}
 
     def _in_graph(self):
         """Whether this fit runs the schedules in the train step."""
@@ -241,14 +245,19 @@ class DropoutScheduler(keras.callbacks.Callback):
 
     # -- hooks --------------------------------------------------------------
     def on_train_begin(self, logs=None):
-        self._pairs = None
+        self._pairs = self._logged = None
         self._index = BatchIndex()
-        self._targets()  # fail fast on a bad selection
-        if self._in_graph():
-            self._refresh()
-            self._drive = in_graph.Drive.of(self.model)
-            pairs = [(layer, self._driver(layer, s)) for layer, s in self._pairs]
-            self._drive.lend(self, pairs, fit=self.params)
+        if not self._in_graph():
+            self._targets()  # fail fast on a bad selection
+            return
+        model = self.model
+        sites = graph.find(model)  # once per fit: it is the costly part
+        self._logged = [site.layer for site in sites if site.status == "kerasdrop"]
+        self._pairs = self._targets(sites)
+        self._check_own_schedules()
+        self._drive = in_graph.Drive.of(model)
+        pairs = [(layer, self._driver(layer, s)) for layer, s in self._pairs]
+        self._drive.lend(self, pairs, fit=self.params)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.unit == "batch":
@@ -275,13 +284,13 @@ class DropoutScheduler(keras.callbacks.Callback):
                 self._log(logs)  # the values just assigned: no device read
 
     def on_epoch_end(self, epoch, logs=None):
-        log_rates(self.model, logs)
+        log_rates(self.model, logs, self._logged)
 
     def on_train_end(self, logs=None):
         if self._drive is not None:
             self._drive.release(self)
         self._drive = None
-        self._pairs = None  # hold no layer between fits (deep copies)
+        self._pairs = self._logged = None  # hold no layer between fits
         self._last = {}
 
     def get_config(self):

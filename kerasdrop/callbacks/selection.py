@@ -7,7 +7,7 @@ LOG_PREFIX = "dropout/"
 
 
 def select_layers(
-    model, selector=None, argument="layers", learned=True, who="kerasdrop"
+    model, selector=None, argument="layers", learned=True, who="kerasdrop", sites=None
 ):
     """kerasdrop dropout layers of `model` picked by `selector`.
 
@@ -16,7 +16,8 @@ def select_layers(
     layer (pointing to `kerasdrop.convert` if it has stock Keras dropout) or
     when the selector matches nothing (listing the available names). With
     `learned=False`, layers that learn their rate (Concrete Dropout) are left
-    out of a `None` selection and refused when named.
+    out of a `None` selection and refused when named. `sites`: the
+    `graph.find(model)` a caller already has.
 
     Example:
 
@@ -28,7 +29,7 @@ def select_layers(
     >>> [l.name for l in kerasdrop.callbacks.select_layers(model, "hidden.*")]
     ['hidden_drop']
     """
-    sites = graph.find(model)
+    sites = graph.find(model) if sites is None else sites
     candidates = [site.layer for site in sites if site.status == "kerasdrop"]
     others = graph.unreached(model, sites)
     if not candidates:
