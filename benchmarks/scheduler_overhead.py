@@ -4,7 +4,8 @@ Two models: the foundation benchmark's MLP (3 x Dense(1024), batch 256) and a
 small MLP (Dense(256) x 2 on 64 features, batch 64) whose short steps make
 any per-batch Python cost visible. A third variant puts the same schedule in
 the layers (`Dropout(schedule)`, evaluated in-graph): the zero-Python-cost
-way to change the rate every step. Protocol of `_timing.py`; headline:
+way to change the rate every step, which `DropoutScheduler(unit="batch")` of a
+`Schedule` also takes (it lends the schedule to its layers). Protocol of `_timing.py`; headline:
 overhead = median paired ratio - 1 (target <= 3%).
 
 Run:  python benchmarks/scheduler_overhead.py [--reps 21] [--threads 1]

@@ -544,3 +544,77 @@ def test_same_layer_name_in_a_nested_model_is_scheduled_separately():
                                             unit="batch", mode="scale")])
     assert model.get_layer("drop").rate == pytest.approx(0.05)
     assert inner.get_layer("drop").rate == pytest.approx(0.2)
+
+
+def precision_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8,))
+    h = L.Dropout(0.1, name="drop")(keras.layers.Dense(8, activation="relu")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+    model.compile("sgd", "binary_crossentropy", metrics=[keras.metrics.Precision()])
+    x, _ = xy()
+    model.fit(x, (x[:, :1] > 0).astype("float32"), epochs=1, verbose=0)  # builds metrics
+    return model
+
+
+@pytest.mark.parametrize("mode", ["auto", "max"])
+def test_adaptive_val_precision_higher_is_better(mode):
+    # Keras' rule: a compiled Precision metric goes up; the old substring
+    # guess ("acc"/"auc") treated val_precision as lower-is-better.
+    model = precision_model()
+    cb = C.AdaptiveDropout(monitor="val_precision", mode=mode, patience=1, factor=2.0)
+    cb.set_model(model)
+    cb.on_train_begin()
+    for epoch, value in enumerate([0.5, 0.6, 0.7, 0.8]):  # improving: no change
+        cb.on_epoch_end(epoch, {"val_precision": value})
+    assert model.get_layer("drop").rate == pytest.approx(0.1)
+    cb.on_epoch_end(4, {"val_precision": 0.7})  # worse: raised
+    assert model.get_layer("drop").rate == pytest.approx(0.2)
+
+
+def test_adaptive_mode_is_checked_and_round_trips():
+    for bad in ("up", None, 1):
+        with pytest.raises(ValueError, match=r"Invalid value received for argument `mode`. "
+                           r"Expected one of \('auto', 'min', 'max'\)"):
+            C.AdaptiveDropout(monitor="val_loss", mode=bad)
+    with pytest.raises(ValueError, match="argument `mode`"):
+        C.AdaptiveDropout(monitor="gap", mode="max")
+    cb = C.AdaptiveDropout(monitor="val_precision", mode="max")
+    assert C.AdaptiveDropout(**cb.get_config()).get_config()["mode"] == "max"
+    # mode="auto" on a key Keras cannot place: Keras' own error, asking for mode.
+    model = model_fn()
+    cb = C.AdaptiveDropout(monitor="custom_score")
+    cb.set_model(model)
+    with pytest.raises(ValueError, match="Pass `mode='max'`"):
+        cb.on_epoch_end(0, {"custom_score": 1.0})
+
+
+def test_batch_schedule_runs_in_graph_with_no_python_write_per_batch(monkeypatch):
+    model = model_fn()
+    model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0)  # Keras' own step traced first
+    writes = []
+    for layer in kerasdrop.graph.dropout_layers(model):
+        original = layer.assign_rate
+        monkeypatch.setattr(layer, "assign_rate", lambda v, f=original: writes.append(v) or f(v))
+    sched = S.Linear(0.9, 0.1, steps=20)
+    cb = C.DropoutScheduler(sched, unit="batch", mode="scale", layers="inner_drop")
+    trace = Trace()
+    model.fit(*xy(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[cb, trace])
+    assert writes == []
+    inner = model.get_layer("block").get_layer("inner_drop")
+    assert [r["inner_drop"] for r in trace.rates] == pytest.approx(
+        [0.5 * sched(i) for i in range(2 * STEPS)], abs=1e-6)
+    assert [r["input_drop"] for r in trace.rates] == pytest.approx([0.1] * 2 * STEPS)
+    # After fit: the last rate stays, the step and the config are the layer's own.
+    assert inner.rate == pytest.approx(0.5 * sched(2 * STEPS - 1), abs=1e-6)
+    assert inner.step == 0 and inner._driver is None and inner.get_config()["rate"] == 0.5
+    # A second fit with the same schedule traces nothing new; one without it
+    # runs the model's own train step (the rate stays put).
+    traces = CountingDropout.traces
+    model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0,
+              callbacks=[C.DropoutScheduler(sched, unit="batch", mode="scale",
+                                            layers="inner_drop")])
+    assert CountingDropout.traces == traces
+    inner.rate = 0.3
+    model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0)
+    assert inner.rate == pytest.approx(0.3) and inner.step == 0

@@ -158,6 +158,10 @@ class DropoutBase(keras.layers.Layer):
     _rate = None
     _step = None
 
+    #: A `Schedule` lent for one `fit` by `kerasdrop.callbacks.DropoutScheduler`
+    #: (`unit="batch"`): run in-graph like `schedule`, but not in the config.
+    _driver = None
+
     def __init__(self, rate, seed=None, mc=False, **kwargs):
         super().__init__(**kwargs)
         self.mc = check_mc(mc)
@@ -310,9 +314,10 @@ class DropoutBase(keras.layers.Layer):
         """
         if not self.is_active(training):
             return None
-        if self.schedule is not None and training:
+        schedule = self.schedule if self.schedule is not None else self._driver
+        if schedule is not None and training:
             step = self._step.value
-            rate = self.schedule(step)
+            rate = schedule(step)
             self._rate.assign(rate)
             # Saturating: at MAX_STEP the int32 would wrap to a negative step.
             self._step.assign(step + ops.cast(ops.less(step, MAX_STEP), "int32"))
