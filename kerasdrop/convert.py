@@ -1,4 +1,29 @@
-"""Swap stock Keras dropout layers for kerasdrop ones in a built model, and back."""
+"""Swap stock Keras dropout layers for kerasdrop ones in a built model, and back.
+
+`convert(model)` replaces every dropout layer of a known class by the
+kerasdrop layer of the same kind, rate, seed and name, so its rate can be
+scheduled, logged and used for MC sampling: Keras' `Dropout`,
+`SpatialDropout1D/2D/3D`, `GaussianDropout`, `LSTM`/`GRU`/`SimpleRNN` with
+`dropout`/`recurrent_dropout` (to kerasdrop's variational RNN layers,
+weights kept, also inside `Bidirectional`), keras.applications ConvNeXt's
+`StochasticDepth` and keras-hub's drop-path layers (to `DropPath`), and
+classes you register with `kerasdrop.register_dropout`. They are found
+everywhere (`kerasdrop.graph` finds them): Functional graph nodes (operation
+nodes such as `x + y` pass through), nested models, and sublayers held by
+any layer or subclassed model (keras-hub blocks, `MultiHeadAttention`'s
+attention dropout). `to="keras"` goes back (a scheduled layer keeps its
+current rate; kinds with no stock equivalent raise; a layer replaced inside
+a keras-hub block gets the original back).
+
+Dropout kerasdrop cannot reach (other RNN layers' `dropout`, noise layers
+without a kerasdrop kind, dropout computed inside a layer's own `call`) is
+named in one warning; so is a model with nothing to convert.
+
+A replacement inside a layer whose config rebuilds its own sublayers
+(keras-hub models, custom layers) makes that layer refuse `get_config` with
+instructions: a `.keras` file would silently lose the kerasdrop layers. Save
+weights, export, or convert back instead.
+"""
 
 import warnings
 
@@ -157,32 +182,13 @@ def _keras_mapping(site):
 def convert(model, to="kerasdrop", mc=False, copy=True, layers=None):
     """Swaps a model's dropout layers, at any depth, for kerasdrop ones or back.
 
-    `to="kerasdrop"` replaces every dropout layer of a known class by the
-    kerasdrop layer of the same kind, rate, seed and name, so its rate can
-    be scheduled, logged and used for MC sampling: Keras' `Dropout`,
-    `SpatialDropout1D/2D/3D`, `GaussianDropout`, `LSTM`/`GRU`/`SimpleRNN`
-    with `dropout`/`recurrent_dropout` (to kerasdrop's variational RNN
-    layers, weights kept, also inside `Bidirectional`), keras.applications
-    ConvNeXt's `StochasticDepth` and keras-hub's drop-path layers (to
-    `DropPath`), and classes you register with `kerasdrop.register_dropout`.
-    They are found everywhere: Functional graph nodes (operation nodes such
-    as `x + y` pass through), nested models, and sublayers held by any layer
-    or subclassed model (keras-hub blocks, `MultiHeadAttention`'s attention
-    dropout). `to="keras"` goes back (a scheduled layer keeps its current
-    rate; kinds with no stock equivalent raise; a layer replaced inside a
-    keras-hub block gets the original back).
-
+    Dropout layers of known classes, at any depth, become kerasdrop layers
+    of the same kind, rate, seed and name (`to="kerasdrop"`), or go back
+    (`to="keras"`); the module docstring lists the kinds and the limits.
     With `copy=True` (default) the model is copied first (from its config,
     with its weights) and the original is left unchanged; `copy=False`
     rewrites `model` itself, for models that cannot be rebuilt from their
-    config. Dropout kerasdrop cannot reach (other RNN layers' `dropout`, noise
-    layers without a kerasdrop kind, dropout computed inside a layer's own
-    `call`) is named in one warning; so is a model with nothing to convert.
-
-    A replacement inside a layer whose config rebuilds its own sublayers
-    (keras-hub models, custom layers) makes that layer refuse `get_config`
-    with instructions: a `.keras` file would silently lose the kerasdrop
-    layers. Save weights, export, or convert back instead.
+    config.
 
     Args:
         model: a built `keras.Model` (Sequential, Functional, keras-hub,
@@ -221,21 +227,24 @@ def convert(model, to="kerasdrop", mc=False, copy=True, layers=None):
     chosen = _chosen(sites, layers, status)
     if to == "kerasdrop":
         replaced = graph.rewrite(model, _kerasdrop_mapping(mc), chosen)
+        left = [s for s in sites if s.status == "unreachable"]
+        graph.warn_unreached(model, "kerasdrop.convert", left)
     else:
         replaced, chosen = _rewrite_rnns_to_keras(model, chosen)
         replaced += graph.rewrite(model, _keras_mapping, chosen)
-    if to == "kerasdrop":
-        left = [s for s in sites if s.status == "unreachable"]
-        graph.warn_unreached(model, "kerasdrop.convert", left)
     if not replaced:
-        kind = (
-            "stock Keras dropout layer (or registered class)"
-            if to == "kerasdrop"
-            else "kerasdrop dropout layer"
-        )
-        warnings.warn(
-            f"convert(to={to!r}) found no {kind} in model "
-            f"'{model.name}'; the model is unchanged.",
-            stacklevel=2,
-        )
+        _warn_unchanged(model, to)
     return model
+
+
+def _warn_unchanged(model, to):
+    kind = (
+        "stock Keras dropout layer (or registered class)"
+        if to == "kerasdrop"
+        else "kerasdrop dropout layer"
+    )
+    warnings.warn(
+        f"convert(to={to!r}) found no {kind} in model "
+        f"'{model.name}'; the model is unchanged.",
+        stacklevel=3,
+    )
