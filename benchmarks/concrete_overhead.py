@@ -31,13 +31,18 @@ def build(kind):
         if kind == "concrete":
             layers.append(kerasdrop.layers.ConcreteDropout(dense, init_rate=0.5))
         else:
-            dropout = (keras.layers.Dropout if kind == "keras_dropout"
-                       else kerasdrop.layers.Dropout)(0.5)
+            dropout = (
+                keras.layers.Dropout
+                if kind == "keras_dropout"
+                else kerasdrop.layers.Dropout
+            )(0.5)
             layers += [dropout, dense]
     layers.append(keras.layers.Dense(10))
     model = keras.Sequential(layers)
-    model.compile(keras.optimizers.Adam(),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        keras.optimizers.Adam(),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     return model
 
 
@@ -45,8 +50,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=21)
     parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "concrete_overhead.json"))
+    parser.add_argument(
+        "--threads", type=int, default=1, help="TF threads (0: default)"
+    )
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results" / "concrete_overhead.json"),
+    )
     args = parser.parse_args(argv)
     set_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -68,7 +78,9 @@ def main(argv=None):
         "kerasdrop": kerasdrop.__version__,
         "machine": machine(args.threads),
         "target": "ratio_concrete_over_dropout <= 1.3",
-        "median_step_ms": {k: 1000 * v / args.steps for k, v in summary["median_s"].items()},
+        "median_step_ms": {
+            k: 1000 * v / args.steps for k, v in summary["median_s"].items()
+        },
         "ratio_concrete_over_dropout": paired["concrete"],
         "ratio_kerasdrop_dropout_over_keras_dropout": paired["kerasdrop_dropout"],
         **summary,
@@ -77,10 +89,12 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     ms = result["median_step_ms"]
-    print(f"median: keras Dropout+Dense {ms['keras_dropout']:.1f} ms/step, kerasdrop Dropout+Dense "
-          f"{ms['kerasdrop_dropout']:.1f} ms/step, ConcreteDropout(Dense) {ms['concrete']:.1f} ms/step | "
-          f"paired ratio concrete/dropout {paired['concrete']:.3f}, "
-          f"kerasdrop/keras dropout {paired['kerasdrop_dropout']:.3f}")
+    print(
+        f"median: keras Dropout+Dense {ms['keras_dropout']:.1f} ms/step, kerasdrop Dropout+Dense "
+        f"{ms['kerasdrop_dropout']:.1f} ms/step, ConcreteDropout(Dense) {ms['concrete']:.1f} ms/step | "
+        f"paired ratio concrete/dropout {paired['concrete']:.3f}, "
+        f"kerasdrop/keras dropout {paired['kerasdrop_dropout']:.3f}"
+    )
     print(f"wrote {out}")
 
 

@@ -50,7 +50,9 @@ def build(n, width):
     def wrap(units, name, activation=None):
         return ConcreteDropout(
             keras.layers.Dense(units, activation=activation),
-            weight_regularizer=wr, dropout_regularizer=dr, name=name,
+            weight_regularizer=wr,
+            dropout_regularizer=dr,
+            name=name,
         )
 
     inputs = keras.Input((1,))
@@ -76,17 +78,31 @@ def run(sizes, epochs, width, seed, samples=20):
         x_test, _ = data(1000, rng)
         # MC: Concrete layers active (no BatchNorm here, so training=True is
         # exactly "dropout on").
-        preds = np.stack([
-            np.asarray(ops.convert_to_numpy(model(x_test, training=True)))
-            for _ in range(samples)
-        ])
+        preds = np.stack(
+            [
+                np.asarray(ops.convert_to_numpy(model(x_test, training=True)))
+                for _ in range(samples)
+            ]
+        )
         epistemic = float(preds[:, :, 0].std(axis=0).mean())
         aleatoric = float(np.sqrt(np.exp(preds[:, :, 1])).mean())
         p = {name: model.get_layer(name).rate for name in LAYERS}
-        rows.append({"N": n, "epochs": n_epochs, "p": p, "epistemic_std": epistemic,
-                     "aleatoric_std": aleatoric, "train_seconds": seconds})
-        print(f"N={n:6d} epochs={n_epochs:5d}  " + "  ".join(f"{k}={v:.3f}" for k, v in p.items())
-              + f"  epistemic={epistemic:.3f} aleatoric={aleatoric:.3f} ({seconds:.0f}s)", flush=True)
+        rows.append(
+            {
+                "N": n,
+                "epochs": n_epochs,
+                "p": p,
+                "epistemic_std": epistemic,
+                "aleatoric_std": aleatoric,
+                "train_seconds": seconds,
+            }
+        )
+        print(
+            f"N={n:6d} epochs={n_epochs:5d}  "
+            + "  ".join(f"{k}={v:.3f}" for k, v in p.items())
+            + f"  epistemic={epistemic:.3f} aleatoric={aleatoric:.3f} ({seconds:.0f}s)",
+            flush=True,
+        )
     return rows
 
 
@@ -100,14 +116,22 @@ def plot(rows, path):
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     for name in LAYERS:
         ax1.plot(ns, [r["p"][name] for r in rows], marker="o", label=name)
-    ax1.set(xscale="log", xlabel="N (training points)", ylabel="learned p",
-            title="Concrete Dropout: learned rate against N")
+    ax1.set(
+        xscale="log",
+        xlabel="N (training points)",
+        ylabel="learned p",
+        title="Concrete Dropout: learned rate against N",
+    )
     ax1.legend()
     ax2.plot(ns, [r["epistemic_std"] for r in rows], marker="o", label="epistemic std")
     ax2.plot(ns, [r["aleatoric_std"] for r in rows], marker="o", label="aleatoric std")
     ax2.axhline(1.0, color="grey", linestyle=":", label="true noise std")
-    ax2.set(xscale="log", xlabel="N (training points)", ylabel="std",
-            title="Uncertainty against N")
+    ax2.set(
+        xscale="log",
+        xlabel="N (training points)",
+        ylabel="std",
+        title="Uncertainty against N",
+    )
     ax2.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -116,10 +140,15 @@ def plot(rows, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="width 64 and a tenth of the epochs (a smoke run)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="width 64 and a tenth of the epochs (a smoke run)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "concrete_toy.json"))
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "concrete_toy.json")
+    )
     args = parser.parse_args(argv)
     width = 64 if args.quick else 1024
     epochs = [max(1, e // 10) for e in EPOCHS] if args.quick else list(EPOCHS)
@@ -128,7 +157,8 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "benchmark": "concrete_toy",
-        "command": "python benchmarks/concrete_toy.py" + (" --quick" if args.quick else ""),
+        "command": "python benchmarks/concrete_toy.py"
+        + (" --quick" if args.quick else ""),
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "kerasdrop": kerasdrop.__version__,

@@ -70,16 +70,27 @@ def main(argv=None):
     }
     result = {
         "benchmark": "drop_block",
-        "command": " ".join(["python benchmarks/drop_block.py", *(argv if argv is not None
-                                                                  else sys.argv[1:])]),
-        "setup": {"batch": BATCH, "steps_per_epoch": STEPS, "rate": RATE, "block_size": 5,
-                  "input": [32, 32, 3]},
+        "command": " ".join(
+            [
+                "python benchmarks/drop_block.py",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
+        "setup": {
+            "batch": BATCH,
+            "steps_per_epoch": STEPS,
+            "rate": RATE,
+            "block_size": 5,
+            "input": [32, 32, 3],
+        },
         "machine": machine(args.threads),
         **summarize(alternate(runs, args.reps), "none"),
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     for name, ratio in result["paired_ratio_to_none"].items():
-        print(f"{name:18s} {result['median_s'][name]:.3f} s/epoch  x{ratio:.3f} vs none")
+        print(
+            f"{name:18s} {result['median_s'][name]:.3f} s/epoch  x{ratio:.3f} vs none"
+        )
 
 
 if __name__ == "__main__":

@@ -77,15 +77,20 @@ def bench(builder, x, y, reps, batch_size):
             keras.optimizers.SGD(0.01),
             keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
-        runs[kind] = lambda m=model: m.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
+        runs[kind] = lambda m=model: m.fit(
+            x, y, batch_size=batch_size, epochs=1, verbose=0
+        )
     result = summarize(alternate(runs, reps), "none")
     paired = result["paired_ratio_to_none"]
     over_keras, over_kd = paired["keras"] - 1, paired["kerasdrop"] - 1
     result.update(
         ratio_kerasdrop_over_keras=paired["kerasdrop"] / paired["keras"],
         ratio_of_medians=result["median_s"]["kerasdrop"] / result["median_s"]["keras"],
-        overhead={"keras": over_keras, "kerasdrop": over_kd,
-                  "kerasdrop_scheduled": paired["kerasdrop_scheduled"] - 1},
+        overhead={
+            "keras": over_keras,
+            "kerasdrop": over_kd,
+            "kerasdrop_scheduled": paired["kerasdrop_scheduled"] - 1,
+        },
         overhead_reduction=(1 - over_kd / over_keras) if over_keras > 0 else None,
         steps_per_epoch=int(np.ceil(len(x) / batch_size)),
     )
@@ -96,9 +101,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=21)
     parser.add_argument("--steps", type=int, default=8, help="batches per epoch")
-    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
     parser.add_argument(
-        "--out", default=str(Path(__file__).parent / "results" / "dropout_overhead.json")
+        "--threads", type=int, default=1, help="TF threads (0: default)"
+    )
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results" / "dropout_overhead.json"),
     )
     args = parser.parse_args(argv)
     set_threads(args.threads)

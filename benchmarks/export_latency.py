@@ -50,8 +50,12 @@ def mlp(with_dropout):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=21)
-    parser.add_argument("--calls", type=int, default=200, help="calls per timed run at batch 1")
-    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
+    parser.add_argument(
+        "--calls", type=int, default=200, help="calls per timed run at batch 1"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="TF threads (0: default)"
+    )
     parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "export_latency.json")
     )
@@ -91,7 +95,9 @@ def main(argv=None):
     for batch, calls in ((1, args.calls), (256, max(1, args.calls // 4))):
         x = tf.constant(rng.normal(size=(batch, 784)).astype("float32"))
         check = {name: fn(x=x)["output_0"].numpy() for name, fn in serving.items()}
-        np.testing.assert_allclose(check["stripped"], check["twin"], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            check["stripped"], check["twin"], rtol=1e-5, atol=1e-5
+        )
 
         def run(fn, x=x, calls=calls):
             for _ in range(calls):

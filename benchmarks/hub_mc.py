@@ -41,8 +41,13 @@ def classifier(backbone_dropout, layers=None):
 
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
-        intermediate_dim=32, max_sequence_length=16, dropout=backbone_dropout,
+        vocabulary_size=50,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=16,
+        dropout=backbone_dropout,
     )
     model = keras_hub.models.BertTextClassifier(
         backbone=backbone, num_classes=3, preprocessor=None, dropout=0.1
@@ -71,7 +76,9 @@ def main(argv=None):
     model = classifier(0.1)
 
     def mc_predict():
-        kerasdrop.mc.predict(model, x, samples=T, task="logits", batch_size=256, verbose=0)
+        kerasdrop.mc.predict(
+            model, x, samples=T, task="logits", batch_size=256, verbose=0
+        )
 
     def loop():
         for _ in range(T):
@@ -89,12 +96,16 @@ def main(argv=None):
     head = classifier(0.0, layers="classifier_dropout")  # only the head samples
 
     def head_mc():
-        kerasdrop.mc.predict(head, x, samples=T, task="logits", batch_size=256, verbose=0)
+        kerasdrop.mc.predict(
+            head, x, samples=T, task="logits", batch_size=256, verbose=0
+        )
 
     def one_predict():
         head.predict(x, batch_size=256, verbose=0)
 
-    prefix = summarize(alternate({"mc": head_mc, "predict": one_predict}, args.reps), "predict")
+    prefix = summarize(
+        alternate({"mc": head_mc, "predict": one_predict}, args.reps), "predict"
+    )
     result = {
         "benchmark": "hub_mc",
         "command": " ".join(["python benchmarks/hub_mc.py"] + (argv or sys.argv[1:])),
@@ -103,7 +114,9 @@ def main(argv=None):
         "inputs": args.inputs,
         "machine": machine(args.threads),
         "speedup_over_training_true_loop": speed["paired_ratio_to_mc_predict"]["loop"],
-        "compute_floor_over_mc_predict": speed["paired_ratio_to_mc_predict"]["compute_floor"],
+        "compute_floor_over_mc_predict": speed["paired_ratio_to_mc_predict"][
+            "compute_floor"
+        ],
         "peak_rss_growth_mib": memory,
         "head_only_mc_over_one_predict": prefix["paired_ratio_to_predict"]["mc"],
         "targets": {"speedup": ">= 10", "head_only_ratio": "<= 1.5"},
@@ -113,7 +126,11 @@ def main(argv=None):
     out = HERE / "results" / "hub_mc.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: v for k, v in result.items() if k not in ("speed", "prefix")}, indent=2))
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k not in ("speed", "prefix")}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -116,13 +116,19 @@ def speed(args):
 
         def peers(px=px):
             with kerasdrop.mc.sampling(model):
-                return [model.predict(px, batch_size=batch, verbose=0) for _ in range(T)]
+                return [
+                    model.predict(px, batch_size=batch, verbose=0) for _ in range(T)
+                ]
 
         def ours_px(px=px):
-            return kerasdrop.mc.predict(model, px, samples=T, batch_size=batch, verbose=0)
+            return kerasdrop.mc.predict(
+                model, px, samples=T, batch_size=batch, verbose=0
+            )
 
         summary = summarize(
-            alternate({"predict_loop": peers, "mc_predict": ours_px}, max(3, args.reps // 2)),
+            alternate(
+                {"predict_loop": peers, "mc_predict": ours_px}, max(3, args.reps // 2)
+            ),
             "mc_predict",
         )
         peer[f"rows={rows}"] = {
@@ -132,13 +138,19 @@ def speed(args):
     heads = {}
     for kind, shape in (("cnn", (32, 32, 3)), ("mlp", (64,))):
         head = head_only(kind)
-        head_x = np.random.default_rng(1).normal(size=(args.rows,) + shape).astype("float32")
+        head_x = (
+            np.random.default_rng(1).normal(size=(args.rows,) + shape).astype("float32")
+        )
         runs = {
-            "one_predict": lambda h=head, hx=head_x: h.predict(hx, batch_size=batch, verbose=0),
+            "one_predict": lambda h=head, hx=head_x: h.predict(
+                hx, batch_size=batch, verbose=0
+            ),
             "mc_predict": lambda h=head, hx=head_x: kerasdrop.mc.predict(
-                h, hx, samples=T, batch_size=batch, verbose=0),
+                h, hx, samples=T, batch_size=batch, verbose=0
+            ),
             "mc_predict_no_reuse": lambda h=head, hx=head_x: kerasdrop.mc.predict(
-                h, hx, samples=T, batch_size=batch, verbose=0, reuse_prefix=False),
+                h, hx, samples=T, batch_size=batch, verbose=0, reuse_prefix=False
+            ),
         }
         summary = summarize(alternate(runs, args.reps), "one_predict")
         ratios = summary["paired_ratio_to_one_predict"]
@@ -172,7 +184,9 @@ def memory_child(samples, rows, batch):
     before = _status("VmRSS")
     kerasdrop.mc.predict(model, x, samples=samples, batch_size=batch, verbose=0)
     peak = _status("VmHWM")
-    print(json.dumps({"peak_rss_mib": peak / 1024, "growth_mib": (peak - before) / 1024}))
+    print(
+        json.dumps({"peak_rss_mib": peak / 1024, "growth_mib": (peak - before) / 1024})
+    )
 
 
 def _status(key):
@@ -187,16 +201,27 @@ def memory(args):
     out = {}
     for samples in (10, 1000):
         proc = subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(samples),
-             "--mem-rows", str(args.mem_rows), "--batch-size", str(args.batch_size)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                str(samples),
+                "--mem-rows",
+                str(args.mem_rows),
+                "--batch-size",
+                str(args.batch_size),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         out[f"T={samples}"] = json.loads(proc.stdout.strip().splitlines()[-1])
     stacked = 1000 * args.mem_rows * 10 * 4 / 2**20
     return {
         "rows": args.mem_rows,
         "runs": out,
-        "peak_ratio_T1000_over_T10": out["T=1000"]["peak_rss_mib"] / out["T=10"]["peak_rss_mib"],
+        "peak_ratio_T1000_over_T10": out["T=1000"]["peak_rss_mib"]
+        / out["T=10"]["peak_rss_mib"],
         "stacking_all_T1000_outputs_would_need_mib": stacked,
         "target": "<= 2",
     }
@@ -207,12 +232,20 @@ def main(argv=None):
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--rows", type=int, default=1024)
-    parser.add_argument("--peer-rows", type=lambda t: [int(v) for v in t.split(",")],
-                        default=[256, 1024, 4096], help="input counts for the peer-loop comparison")
+    parser.add_argument(
+        "--peer-rows",
+        type=lambda t: [int(v) for v in t.split(",")],
+        default=[256, 1024, 4096],
+        help="input counts for the peer-loop comparison",
+    )
     parser.add_argument("--mem-rows", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
-    parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="TF threads (0: default)"
+    )
+    parser.add_argument(
+        "--memory-child", type=int, default=None, help=argparse.SUPPRESS
+    )
     parser.add_argument("--out", default=str(HERE / "results" / "mc_predict.json"))
     args = parser.parse_args(argv)
     if args.memory_child:
@@ -220,7 +253,8 @@ def main(argv=None):
         return
     set_threads(args.threads)
     result = {
-        "command": "python benchmarks/mc_predict.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python benchmarks/mc_predict.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": machine(args.threads),
         "speed": speed(args),
         "memory": memory(args),
@@ -230,14 +264,20 @@ def main(argv=None):
     s, m = result["speed"], result["memory"]
     for key, value in s["vs_predict_loop"].items():
         if key.startswith("rows="):
-            print(f"vs predict loop ({key}): {value['speedup']:.1f}x faster (target >= 20)")
+            print(
+                f"vs predict loop ({key}): {value['speedup']:.1f}x faster (target >= 20)"
+            )
     print(f"vs compute limit: {s['vs_compute_limit']['ratio']:.3f} (target <= 1.2)")
     for kind in ("cnn", "mlp"):
         h = s["head_only_dropout"][kind]
-        print(f"head-only dropout ({kind}), T={s['samples']} vs one predict: {h['ratio']:.2f}x "
-              f"(no prefix reuse: {h['ratio_without_prefix_reuse']:.2f}x; target <= 3 for cnn)")
-    print(f"peak RSS T=1000 / T=10: {m['peak_ratio_T1000_over_T10']:.3f} (target <= 2); "
-          f"{json.dumps(m['runs'])}")
+        print(
+            f"head-only dropout ({kind}), T={s['samples']} vs one predict: {h['ratio']:.2f}x "
+            f"(no prefix reuse: {h['ratio_without_prefix_reuse']:.2f}x; target <= 3 for cnn)"
+        )
+    print(
+        f"peak RSS T=1000 / T=10: {m['peak_ratio_T1000_over_T10']:.3f} (target <= 2); "
+        f"{json.dumps(m['runs'])}"
+    )
 
 
 if __name__ == "__main__":

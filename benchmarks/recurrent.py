@@ -41,7 +41,8 @@ VARIANTS = {
     "keras_both": (keras.layers.LSTM, {"dropout": RATE, "recurrent_dropout": RATE}),
     "kerasdrop_input": (kerasdrop.layers.LSTM, {"dropout": RATE}),
     "kerasdrop_both": (
-        kerasdrop.layers.LSTM, {"dropout": RATE, "recurrent_dropout": RATE}
+        kerasdrop.layers.LSTM,
+        {"dropout": RATE, "recurrent_dropout": RATE},
     ),
 }
 
@@ -49,12 +50,14 @@ VARIANTS = {
 def text_model(name):
     cls, kwargs = VARIANTS[name]
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((LENGTH,), dtype="int32"),
-        keras.layers.Embedding(VOCAB, 32),
-        cls(UNITS, seed=1, **kwargs),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((LENGTH,), dtype="int32"),
+            keras.layers.Embedding(VOCAB, 32),
+            cls(UNITS, seed=1, **kwargs),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
     return model
 
@@ -67,7 +70,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=11)
     parser.add_argument("--sequences", type=int, default=2048)
-    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="TF threads (0: default)"
+    )
     parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "recurrent.json")
     )
@@ -83,9 +88,13 @@ def main(argv=None):
     times = alternate(runs, args.reps)
     result = summarize(times, "none")
     ratios = {
-        "kerasdrop_input_over_keras_input": paired(times, "kerasdrop_input", "keras_input"),
+        "kerasdrop_input_over_keras_input": paired(
+            times, "kerasdrop_input", "keras_input"
+        ),
         "kerasdrop_both_over_keras_both": paired(times, "kerasdrop_both", "keras_both"),
-        "kerasdrop_both_over_keras_input": paired(times, "kerasdrop_both", "keras_input"),
+        "kerasdrop_both_over_keras_input": paired(
+            times, "kerasdrop_both", "keras_input"
+        ),
     }
     results = {
         "benchmark": "recurrent",

@@ -47,20 +47,26 @@ def bench(name, width, depth, features, batch, steps, reps):
     x = rng.normal(size=(batch * steps, features)).astype("float32")
     y = rng.integers(0, 10, size=len(x))
     schedule = kerasdrop.schedules.Cosine(0.5, 0.1, steps=steps * (reps + 1))
-    models, callbacks = {}, {
-        "plain": lambda: [],
-        "per_batch_scheduler": lambda: [
-            kerasdrop.callbacks.DropoutScheduler(schedule, unit="batch")
-        ],
-        "in_graph_schedule": lambda: [],
-    }
+    models, callbacks = (
+        {},
+        {
+            "plain": lambda: [],
+            "per_batch_scheduler": lambda: [
+                kerasdrop.callbacks.DropoutScheduler(schedule, unit="batch")
+            ],
+            "in_graph_schedule": lambda: [],
+        },
+    )
     for variant in callbacks:
         keras.utils.set_random_seed(0)
         rate = schedule if variant == "in_graph_schedule" else 0.3
         models[variant] = build(width, depth, features, rate)
     runs = {
-        v: (lambda v=v: models[v].fit(x, y, batch_size=batch, epochs=1, verbose=0,
-                                      callbacks=callbacks[v]()))
+        v: (
+            lambda v=v: models[v].fit(
+                x, y, batch_size=batch, epochs=1, verbose=0, callbacks=callbacks[v]()
+            )
+        )
         for v in callbacks
     }
     result = summarize(alternate(runs, reps), "plain")
@@ -79,9 +85,12 @@ def bench(name, width, depth, features, batch, steps, reps):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=21)
-    parser.add_argument("--threads", type=int, default=1, help="TF threads (0: default)")
     parser.add_argument(
-        "--out", default=str(Path(__file__).parent / "results" / "scheduler_overhead.json")
+        "--threads", type=int, default=1, help="TF threads (0: default)"
+    )
+    parser.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results" / "scheduler_overhead.json"),
     )
     args = parser.parse_args(argv)
     set_threads(args.threads)

@@ -34,7 +34,10 @@ def dropout_table(r):
         "overhead kerasdrop | **kerasdrop / keras** | overhead reduction |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, label in (("mlp_3x1024", "MLP 3x1024, batch 256"), ("small_cnn", "small CNN, batch 256")):
+    for name, label in (
+        ("mlp_3x1024", "MLP 3x1024, batch 256"),
+        ("small_cnn", "small CNN, batch 256"),
+    ):
         m, o = r[name]["median_s"], r[name]["overhead"]
         red = r[name]["overhead_reduction"]
         lines.append(
@@ -150,12 +153,12 @@ def hub_table(r):
         "",
         "| measure | figure | target |",
         "|---|---|---|",
-        f"| `mc.predict(task=\"logits\")` speed-up over a loop of T `model(x, training=True)` | "
+        f'| `mc.predict(task="logits")` speed-up over a loop of T `model(x, training=True)` | '
         f"**{r['speedup_over_training_true_loop']:.1f}x** ({speed['loop']:.2f} s vs "
         f"{speed['mc_predict']:.3f} s) | >= 10x |",
         f"| T compiled inference passes (no masks drawn) / `mc.predict` | "
         f"{r['compute_floor_over_mc_predict']:.2f} ({speed['compute_floor']:.3f} s) | - |",
-        f"| dropout only in the head (`convert(model, layers=\"classifier_dropout\")`): "
+        f'| dropout only in the head (`convert(model, layers="classifier_dropout")`): '
         f"`mc.predict` / one `predict` | **{r['head_only_mc_over_one_predict']:.2f}x** "
         f"({prefix['mc']:.3f} s vs {prefix['predict']:.3f} s) | <= 1.5x |",
         f"| peak RSS growth during one call, after warm-up: `mc.predict` / loop | "
@@ -194,10 +197,12 @@ def drop_block_table(r):
         "| none | keras SpatialDropout2D | kerasdrop SpatialDropout2D | "
         "kerasdrop DropBlock2D (block 5) |",
         "|---|---|---|---|",
-        "| " + " | ".join(
+        "| "
+        + " | ".join(
             f"{med[k]:.3f} s (x{ratio[k]:.2f})"
             for k in ("none", "spatial", "kerasdrop_spatial", "dropblock")
-        ) + " |",
+        )
+        + " |",
     ]
 
 
@@ -209,7 +214,7 @@ def uci_table(r):
 
     return [
         f"MC dropout on UCI regression, Gal & Ghahramani (2016) protocol (`{r['command']}`; "
-        "mean ± standard error over splits; \"within 2 SE\": |ours - paper| <= 2 "
+        'mean ± standard error over splits; "within 2 SE": |ours - paper| <= 2 '
         "sqrt(se_ours^2 + se_paper^2), the gap in those units in brackets):",
         "",
         markdown_table(r["results"]),
@@ -218,11 +223,17 @@ def uci_table(r):
 
 def render():
     parts = []
-    for name, fn in (("dropout_overhead", dropout_table), ("scheduler_overhead", scheduler_table),
-                     ("concrete_overhead", concrete_table), ("concrete_toy", toy_table),
-                     ("export_latency", export_table), ("mc_predict", mc_table),
-                     ("hub_mc", hub_table), ("recurrent", recurrent_table),
-                     ("drop_block", drop_block_table)):
+    for name, fn in (
+        ("dropout_overhead", dropout_table),
+        ("scheduler_overhead", scheduler_table),
+        ("concrete_overhead", concrete_table),
+        ("concrete_toy", toy_table),
+        ("export_latency", export_table),
+        ("mc_predict", mc_table),
+        ("hub_mc", hub_table),
+        ("recurrent", recurrent_table),
+        ("drop_block", drop_block_table),
+    ):
         result = load(name)
         if result is not None:
             parts.append("\n".join(fn(result)))
@@ -235,7 +246,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     text = render()
     uci_text = "\n\n".join(
-        "\n".join(uci_table(r)) for r in (load("uci"), load("uci_batch128")) if r is not None
+        "\n".join(uci_table(r))
+        for r in (load("uci"), load("uci_batch128"))
+        if r is not None
     )
     if args.readme:
         readme = README.read_text()

@@ -29,7 +29,9 @@ def main(argv=None):
     from kerasdrop.apps import uci
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data" / "uci"))
+    parser.add_argument(
+        "--data", default=str(HERE.parent.parent / "shared" / "data" / "uci")
+    )
     parser.add_argument("--datasets", default=DATASETS)
     parser.add_argument("--mode", choices=uci.MODES, default="fixed")
     parser.add_argument("--splits", type=int, default=None)
@@ -41,11 +43,18 @@ def main(argv=None):
     parser.add_argument("--stem", default="uci", help="file names: STEM.json, STEM.md")
     args = parser.parse_args(argv)
     results = uci.run(
-        uci.select(args.data, args.datasets), mode=args.mode, splits=args.splits,
-        epochs=args.epochs, samples=args.samples, jobs=args.jobs, batch_size=args.batch_size,
+        uci.select(args.data, args.datasets),
+        mode=args.mode,
+        splits=args.splits,
+        epochs=args.epochs,
+        samples=args.samples,
+        jobs=args.jobs,
+        batch_size=args.batch_size,
         log=lambda line: print(line, flush=True),
     )
-    command = "python benchmarks/uci.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python benchmarks/uci.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
     uci.write(results, args.out, command.strip(), stem=args.stem)
     print(uci.markdown_table(results))
 

@@ -32,20 +32,40 @@ def main(epochs=200):
     model = keras.Sequential(
         [
             keras.Input((x.shape[1],)),
-            ConcreteDropout(keras.layers.Dense(64, activation="relu"),
-                            weight_regularizer=wr, dropout_regularizer=dr, name="cd_1"),
-            ConcreteDropout(keras.layers.Dense(64, activation="relu"),
-                            weight_regularizer=wr, dropout_regularizer=dr, name="cd_2"),
-            ConcreteDropout(keras.layers.Dense(1),
-                            weight_regularizer=wr, dropout_regularizer=dr, name="cd_out"),
+            ConcreteDropout(
+                keras.layers.Dense(64, activation="relu"),
+                weight_regularizer=wr,
+                dropout_regularizer=dr,
+                name="cd_1",
+            ),
+            ConcreteDropout(
+                keras.layers.Dense(64, activation="relu"),
+                weight_regularizer=wr,
+                dropout_regularizer=dr,
+                name="cd_2",
+            ),
+            ConcreteDropout(
+                keras.layers.Dense(1),
+                weight_regularizer=wr,
+                dropout_regularizer=dr,
+                name="cd_out",
+            ),
         ]
     )
     model.compile(keras.optimizers.Adam(1e-3), "mse")
-    history = model.fit(x_train, y_train_n, batch_size=32, epochs=epochs, verbose=0,
-                        callbacks=[kerasdrop.callbacks.DropoutLogger()])
+    history = model.fit(
+        x_train,
+        y_train_n,
+        batch_size=32,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[kerasdrop.callbacks.DropoutLogger()],
+    )
     for name in ("cd_1", "cd_2", "cd_out"):
         rates = history.history[f"dropout/{name}"]
-        print(f"{name}: learned p {rates[0]:.3f} (epoch 1) -> {rates[-1]:.3f} (epoch {len(rates)})")
+        print(
+            f"{name}: learned p {rates[0]:.3f} (epoch 1) -> {rates[-1]:.3f} (epoch {len(rates)})"
+        )
     pred = model.predict(x_test, verbose=0)[:, 0] * y_std + y_mean
     print(f"test RMSE: {np.sqrt(np.mean((pred - y_test) ** 2)):.2f}")
     return model

@@ -30,10 +30,14 @@ def train(callbacks, rate, epochs, data, seed=0):
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0,
-              callbacks=callbacks)
+    model.compile(
+        keras.optimizers.Adam(3e-3),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        x_train, y_train, batch_size=64, epochs=epochs, verbose=0, callbacks=callbacks
+    )
     train_loss = model.evaluate(x_train, y_train, verbose=0)[0]
     test_accuracy = model.evaluate(x_test, y_test, verbose=0)[1]
     return train_loss, test_accuracy
@@ -46,17 +50,23 @@ def main(epochs=60, rate=0.1, seeds=1):
         "standard dropout": ([], rate),
         # Dropout for the first quarter of training, then none.
         "early dropout": (
-            [kerasdrop.recipes.early_dropout(epochs, rate=rate,
-                                             cutoff=max(1, epochs // 4))],
+            [
+                kerasdrop.recipes.early_dropout(
+                    epochs, rate=rate, cutoff=max(1, epochs // 4)
+                )
+            ],
             0.0,
         ),
     }
-    print(f"{'variant':18s} {'final train loss':>16s} {'test accuracy':>14s}"
-          f"   (mean of {seeds} seed{'s' if seeds > 1 else ''})")
+    print(
+        f"{'variant':18s} {'final train loss':>16s} {'test accuracy':>14s}"
+        f"   (mean of {seeds} seed{'s' if seeds > 1 else ''})"
+    )
     results = {}
     for name, (callbacks, initial_rate) in runs.items():
-        scores = [train(callbacks, initial_rate, epochs, data, seed)
-                  for seed in range(seeds)]
+        scores = [
+            train(callbacks, initial_rate, epochs, data, seed) for seed in range(seeds)
+        ]
         loss = sum(s[0] for s in scores) / seeds
         acc = sum(s[1] for s in scores) / seeds
         results[name] = (loss, acc)

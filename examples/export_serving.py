@@ -49,11 +49,18 @@ def main(epochs=10, out=None):
     mc = {k: v.numpy() for k, v in loaded.signatures["mc"](pixels=x).items()}
     accuracy = np.mean(probs.argmax(-1) == y_test)
     mc_accuracy = np.mean(mc["mean"].argmax(-1) == y_test)
-    print(f"serving_default accuracy {accuracy:.3f}; mc mean accuracy {mc_accuracy:.3f}")
+    print(
+        f"serving_default accuracy {accuracy:.3f}; mc mean accuracy {mc_accuracy:.3f}"
+    )
     wrong = mc["mean"].argmax(-1) != y_test
     for name in ("entropy", "mutual_information"):
-        right_v, wrong_v = mc[name][~wrong].mean(), mc[name][wrong].mean() if wrong.any() else float("nan")
-        print(f"mean {name}: correct {right_v:.3f} nats, misclassified {wrong_v:.3f} nats")
+        right_v, wrong_v = (
+            mc[name][~wrong].mean(),
+            mc[name][wrong].mean() if wrong.any() else float("nan"),
+        )
+        print(
+            f"mean {name}: correct {right_v:.3f} nats, misclassified {wrong_v:.3f} nats"
+        )
 
     keras_file = out.parent / "digits_stripped.keras"
     kerasdrop.strip_dropout(model).save(keras_file)

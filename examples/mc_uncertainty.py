@@ -46,19 +46,37 @@ def main(epochs=30, samples=50):
     # MC dropout: T stochastic passes, reduced on the fly; same seed, same result.
     mc = kerasdrop.mc.predict(model, x_test, samples=samples, seed=0)
     mc_ood = kerasdrop.mc.predict(model, x_ood, samples=samples, seed=0)
-    print(f"{mc!r}: mean {mc.mean.shape}, mutual information {mc.mutual_information.shape}")
+    print(
+        f"{mc!r}: mean {mc.mean.shape}, mutual information {mc.mutual_information.shape}"
+    )
 
-    print(f"{'':14s} {'accuracy':>8s} {'NLL':>7s} {'ECE':>7s} {'Brier':>7s} {'AUROC H':>8s} {'AUROC MI':>8s}")
+    print(
+        f"{'':14s} {'accuracy':>8s} {'NLL':>7s} {'ECE':>7s} {'Brier':>7s} {'AUROC H':>8s} {'AUROC MI':>8s}"
+    )
     rows = (
-        ("deterministic", det, metrics.predictive_entropy(det),
-         metrics.predictive_entropy(det_ood), None, None),
-        (f"MC (T={samples})", mc.mean, mc.predictive_entropy,
-         mc_ood.predictive_entropy, mc.mutual_information, mc_ood.mutual_information),
+        (
+            "deterministic",
+            det,
+            metrics.predictive_entropy(det),
+            metrics.predictive_entropy(det_ood),
+            None,
+            None,
+        ),
+        (
+            f"MC (T={samples})",
+            mc.mean,
+            mc.predictive_entropy,
+            mc_ood.predictive_entropy,
+            mc.mutual_information,
+            mc_ood.mutual_information,
+        ),
     )
     for name, probs, h_in, h_out, mi_in, mi_out in rows:
         probs = probs / probs.sum(axis=-1, keepdims=True)
         auroc_mi = (
-            f"{metrics.ood_auroc(mi_in, mi_out):8.3f}" if mi_in is not None else f"{'n/a':>8s}"
+            f"{metrics.ood_auroc(mi_in, mi_out):8.3f}"
+            if mi_in is not None
+            else f"{'n/a':>8s}"
         )
         print(
             f"{name:14s} {np.mean(probs.argmax(-1) == y_test):8.3f} "

@@ -58,7 +58,10 @@ def main(epochs=10):
     history = model.fit(
         x_train, y_train, epochs=epochs, batch_size=32, callbacks=[Halve()], verbose=0
     )
-    print("assigned: rate per epoch", [round(r, 4) for r in history.history["dropout_rate"]])
+    print(
+        "assigned: rate per epoch",
+        [round(r, 4) for r in history.history["dropout_rate"]],
+    )
     print("  test accuracy:", model.evaluate(x_test, y_test, verbose=0)[1])
     return model
 

@@ -24,14 +24,20 @@ def build(hp, spec):
     inputs = keras.Input((64,))
     x = inputs
     for i in range(2):
-        block = dropout_space(hp, name=f"block{i}",
-                              kinds=("none", "constant", "scheduled"),
-                              rate=(0.1, 0.5, 0.1))
+        block = dropout_space(
+            hp,
+            name=f"block{i}",
+            kinds=("none", "constant", "scheduled"),
+            rate=(0.1, 0.5, 0.1),
+        )
         x = block.layer(keras.layers.Dense(64, activation="relu"))(x)
     outputs = keras.layers.Dense(10, activation="softmax")(x)
     model = keras.Model(inputs, outputs)
-    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(3e-3),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -41,14 +47,20 @@ def main(epochs=10, trials=3, seed=0):
     with tempfile.TemporaryDirectory() as directory:
         tuner = kt.RandomSearch(
             DropoutHyperModel(build, space=False),  # build declares its spaces
-            objective="val_accuracy", max_trials=trials, seed=seed,
-            directory=directory, project_name="example",
+            objective="val_accuracy",
+            max_trials=trials,
+            seed=seed,
+            directory=directory,
+            project_name="example",
         )
-        tuner.search(x, y, epochs=epochs, batch_size=64,
-                     validation_data=(xv, yv), verbose=0)
+        tuner.search(
+            x, y, epochs=epochs, batch_size=64, validation_data=(xv, yv), verbose=0
+        )
         for trial in tuner.oracle.trials.values():
-            print(f"trial {trial.trial_id}: val_accuracy {trial.score:.4f}  "
-                  f"{trial.hyperparameters.values}")
+            print(
+                f"trial {trial.trial_id}: val_accuracy {trial.score:.4f}  "
+                f"{trial.hyperparameters.values}"
+            )
         best = tuner.get_best_hyperparameters()[0].values
     print(f"best: {best}")
     return best

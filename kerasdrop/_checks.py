@@ -94,7 +94,8 @@ def check_choice(name, value, choices):
     """
     try:
         found = any(
-            bool(value == choice) and isinstance(value, bool) == isinstance(choice, bool)
+            bool(value == choice)
+            and isinstance(value, bool) == isinstance(choice, bool)
             for choice in choices
         )
     except (TypeError, ValueError):  # an array compares elementwise
@@ -224,7 +225,8 @@ def check_type(name, value, types, expected):
     """
     types = types if isinstance(types, tuple) else (types,)
     if not isinstance(value, types) or (
-        isinstance(value, bool) and not any(issubclass(bool, t) and t is not int for t in types)
+        isinstance(value, bool)
+        and not any(issubclass(bool, t) and t is not int for t in types)
     ):
         raise type_error(name, expected, value)
     return value

@@ -120,8 +120,9 @@ def why_foreign(path):
         except OSError as err:
             return f"it cannot be read ({err.strerror or err})"
         return "it is a file that is neither an ONNX nor a LiteRT model" + (
-            "" if _onnx_installed() else " (`onnx`, needed to recognise an "
-            "ONNX file, is not installed)"
+            ""
+            if _onnx_installed()
+            else " (`onnx`, needed to recognise an ONNX file, is not installed)"
         )
     return "it is neither a regular file nor a directory"
 
@@ -148,7 +149,8 @@ def _why_not_saved_model(path):
             return f"its '{name}' is not what a SavedModel holds there"
     if "variables" in entries:
         foreign = [
-            e.name for e in os.scandir(entries["variables"])
+            e.name
+            for e in os.scandir(entries["variables"])
             if not (_VARIABLE_FILE.match(e.name) and e.is_file(follow_symlinks=False))
         ]
         if foreign:
@@ -223,7 +225,8 @@ def check_target(target, overwrite, received=None):
         raise _error(
             f"The name '{target.name}' is too long: kerasdrop writes "
             f"'.{target.name}{TAG}tmp-XXXXXXXX' beside it, which this file "
-            "system cannot hold.", received,
+            "system cannot hold.",
+            received,
         )
     if _leftovers(target):
         with _locked(target, received):
@@ -238,7 +241,8 @@ def _check_existing(target, overwrite, received):
         raise _error(
             f"'{target}' already exists and was left untouched; pass "
             "`overwrite=True` to replace it (only a previous export artifact "
-            "is replaced).", received,
+            "is replaced).",
+            received,
         )
     why = why_foreign(target)
     if why is not None:
@@ -267,14 +271,16 @@ def check_not_input(target, inputs, received=None):
     for source in inputs:
         source_real = os.path.realpath(source)
         same = source_real == real or (
-            os.path.exists(source) and os.path.exists(target)
+            os.path.exists(source)
+            and os.path.exists(target)
             and os.path.samefile(source, target)
         )
         if same or source_real.startswith(real.rstrip(os.sep) + os.sep):
             raise _error(
                 f"Writing '{target}' would replace the input '{source}' "
                 f"({'it is the same file' if same else 'it lies inside'}); "
-                "choose another output path.", received,
+                "choose another output path.",
+                received,
             )
 
 
@@ -331,7 +337,8 @@ class _locked:
     def _unwritable(self, err):
         return _error(
             f"Expected a writable location; cannot write in "
-            f"'{self.target.parent}': {err.strerror or err}.", self.received,
+            f"'{self.target.parent}': {err.strerror or err}.",
+            self.received,
         )
 
 
@@ -364,9 +371,13 @@ def _leftovers(target):
     except OSError:
         return []
     return [
-        target.parent / n for n in names
+        target.parent / n
+        for n in names
         if n.startswith(prefix)
-        and (n[len(prefix):] in ("lock", "backup") or _TEMP_SUFFIX.match(n[len(prefix):]))
+        and (
+            n[len(prefix) :] in ("lock", "backup")
+            or _TEMP_SUFFIX.match(n[len(prefix) :])
+        )
     ]
 
 
@@ -415,8 +426,11 @@ def write_atomic(target, write, check, overwrite=False, received=None):
             _recover(target)
             _check_existing(target, overwrite, received)
             try:
-                tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{TAG}tmp-",
-                                            dir=target.parent))
+                tmp = Path(
+                    tempfile.mkdtemp(
+                        prefix=f".{target.name}{TAG}tmp-", dir=target.parent
+                    )
+                )
             except OSError as err:
                 raise lock._unwritable(err) from err
             try:
@@ -453,7 +467,8 @@ def _make_parents(target, received):
                 os.rmdir(made)
             raise _error(
                 f"Expected a writable location; cannot create '{folder}': "
-                f"{err.strerror or err}.", received,
+                f"{err.strerror or err}.",
+                received,
             ) from err
         created.append(folder)
     return created
@@ -488,5 +503,6 @@ def _place_new(staged, target, received):
             return
         raise _error(
             f"'{target}' was created by another program during the export "
-            "and was left untouched.", received,
+            "and was left untouched.",
+            received,
         ) from err

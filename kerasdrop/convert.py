@@ -75,9 +75,7 @@ def _to_keras(layer):
             return keras_cls(rate, data_format=layer.data_format, **common)
     else:
         if type(layer) is kd_layers.Dropout and layer.scaling == "inverted":
-            return keras.layers.Dropout(
-                rate, noise_shape=layer.noise_shape, **common
-            )
+            return keras.layers.Dropout(rate, noise_shape=layer.noise_shape, **common)
         if type(layer) is kd_layers.GaussianDropout:
             return keras.layers.GaussianDropout(rate, **common)
     raise ValueError(

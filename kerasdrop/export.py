@@ -164,8 +164,9 @@ def _check_export_args(mc_samples, format, classifier, rtol, atol):
         raise _checks.type_error("classifier", expected, classifier)
     if classifier not in (None, False, *CLASSIFIER_KINDS):
         raise _checks.value_error(
-            "classifier", "None (detect from the output activation), False, "
-            "'softmax' or 'sigmoid'", classifier,
+            "classifier",
+            "None (detect from the output activation), False, 'softmax' or 'sigmoid'",
+            classifier,
         )
     for name, value in (("rtol", rtol), ("atol", atol)):
         _checks.check_number(name, value, minimum=0)
@@ -177,8 +178,9 @@ def _check_version(version):
         version = int(version)
     if isinstance(version, str):
         raise _checks.value_error(
-            "version", "a non-negative integer (TF Serving loads numeric "
-            "version directories)", version,
+            "version",
+            "a non-negative integer (TF Serving loads numeric version directories)",
+            version,
         )
     return _checks.check_int(
         "version", version, minimum=0, expected="a non-negative integer"
@@ -256,16 +258,23 @@ def _writer_and_verifier(format, stripped, mc, sample_inputs, expected, toleranc
             saved_model.write, stripped=stripped, signature=signature, mc=mc
         )
         verify = functools.partial(
-            saved_model.verify, signature=signature, sample_inputs=sample_inputs,
-            expected=expected, tolerance=tolerance, mc=mc is not None,
+            saved_model.verify,
+            signature=signature,
+            sample_inputs=sample_inputs,
+            expected=expected,
+            tolerance=tolerance,
+            mc=mc is not None,
         )
         return write, verify
     write = functools.partial(
         onnx_litert.write, stripped=stripped, format=format, signature=signature
     )
     verify = functools.partial(
-        onnx_litert.verify, format=format, sample_inputs=sample_inputs,
-        expected=expected, tolerance=tolerance,
+        onnx_litert.verify,
+        format=format,
+        sample_inputs=sample_inputs,
+        expected=expected,
+        tolerance=tolerance,
     )
     return write, verify
 

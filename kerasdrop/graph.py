@@ -114,9 +114,7 @@ def _declared_dropout(layer):
     return {
         key: value
         for key, value in config.items()
-        if key in _DROPOUT_KEYS
-        and _checks.is_real(value)
-        and value > 0
+        if key in _DROPOUT_KEYS and _checks.is_real(value) and value > 0
     }
 
 
@@ -142,7 +140,10 @@ def _step(holder, child):
     if isinstance(holder, (Functional, keras.Sequential)) and child in holder.layers:
         return child.name
     for attr, value in vars(holder).items():
-        if attr.startswith(("_tracker", "_self_")) or attr in ("_layers", "_functional"):
+        if attr.startswith(("_tracker", "_self_")) or attr in (
+            "_layers",
+            "_functional",
+        ):
             continue
         if value is child:
             return attr
@@ -285,9 +286,7 @@ def holds_kerasdrop(layer):
     (cheap: no config is read)."""
     if isinstance(layer, base_lib.DropoutBase):
         return True
-    return any(
-        isinstance(child, base_lib.DropoutBase) for child, *_ in _walk(layer)
-    )
+    return any(isinstance(child, base_lib.DropoutBase) for child, *_ in _walk(layer))
 
 
 def matches(selector, layer, path=None):
@@ -298,8 +297,7 @@ def matches(selector, layer, path=None):
         return isinstance(layer, selector)
     names = [layer.name] + ([path] if path else [])
     return any(
-        selector == name or re.fullmatch(selector, name) is not None
-        for name in names
+        selector == name or re.fullmatch(selector, name) is not None for name in names
     )
 
 
@@ -330,9 +328,7 @@ def unreached(model, sites=None):
     kerasdrop layers, leaving out stock layers at rate 0 (they never drop)."""
     sites = find(model) if sites is None else sites
     return [
-        site
-        for site in sites
-        if site.status != "kerasdrop" and not _inert(site.layer)
+        site for site in sites if site.status != "kerasdrop" and not _inert(site.layer)
     ]
 
 
@@ -556,7 +552,7 @@ def _rename_node_keys(holder, old, new):
     prefix = f"{id(old)}_ib-"
     for key in [k for k in nodes if k.startswith(prefix)]:
         nodes.discard(key)
-        nodes.add(f"{id(new)}_ib-" + key[len(prefix):])
+        nodes.add(f"{id(new)}_ib-" + key[len(prefix) :])
 
 
 def _is_graph_container(layer):
@@ -723,9 +719,7 @@ def owned(site):
     """True when `site` sits inside an owner (a layer rebuilt from its own
     constructor arguments rather than from a serialized graph)."""
     return any(
-        not _serializes_children(owner)
-        for _, chain in site.holders
-        for owner in chain
+        not _serializes_children(owner) for _, chain in site.holders for owner in chain
     )
 
 

@@ -119,7 +119,6 @@ def _check_array(spec, array, name):
         )
 
 
-
 def check_x(x):
     """`x` as `predict` reads it: a dataset, or the NumPy form of a
     structure of arrays with the same number (> 0) of rows."""

@@ -112,7 +112,9 @@ class _ChunkSampler(keras.Model):
 
     def call(self, inputs):
         groups = base_lib.sample_groups(
-            self.chunk, self.consistent or self.chunk, self.offset.value,
+            self.chunk,
+            self.consistent or self.chunk,
+            self.offset.value,
             consistent=self.consistent is not None,
         )
         [outputs] = mc_stats.draw(self.body, inputs, self.chunk, groups)
@@ -213,7 +215,12 @@ class _Plan:
         key = (chunk, task, keep_samples, consistent)
         if key not in self.samplers:
             self.samplers[key] = _ChunkSampler(
-                self.body, chunk, task, self.head, keep_samples, consistent,
+                self.body,
+                chunk,
+                task,
+                self.head,
+                keep_samples,
+                consistent,
                 name="mc_sampler",
             )
         return self.samplers[key]
@@ -355,8 +362,10 @@ def _prepare(model, x, options):
     _warn_if_all_zero(model, layers)
     check = None
     if task == "classification" and mc_tasks.head_activation(model) is None:
+
         def check(bounds):
             mc_tasks.check_probabilities(bounds, model.name)
+
     plan = _plan(model, options.pop("reuse_prefix"))
     return _Job(model, layers, plan, x, task, check, **options)
 

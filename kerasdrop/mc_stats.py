@@ -55,7 +55,7 @@ SUMS = ("entropy_sum", "votes", "aleatoric_sum")
 # What an output is.
 # ----------------------------------------------------------------------
 def layer_activation(layer):
-    """"softmax", "sigmoid" or None: the activation a layer ends in (a
+    """ "softmax", "sigmoid" or None: the activation a layer ends in (a
     Concrete Dropout wrapper's is its wrapped layer's)."""
     if isinstance(layer, base_lib.DropoutBase) and hasattr(layer, "layer"):
         layer = layer.layer
@@ -66,7 +66,7 @@ def layer_activation(layer):
 
 
 def output_activation(tensor, depth=0):
-    """"softmax", "sigmoid" or None: the activation producing a symbolic
+    """ "softmax", "sigmoid" or None: the activation producing a symbolic
     `tensor`, looking through nested models, dropout layers (they pass it
     on) and Concrete Dropout wrappers."""
     found = graph.producer(tensor)
@@ -79,10 +79,14 @@ def output_activation(tensor, depth=0):
             return output_activation(outputs[index], depth + 1)
         return None
     activation = layer_activation(layer)
-    if activation is None and inputs and (
-        (isinstance(layer, base_lib.DropoutBase) and not hasattr(layer, "layer"))
-        or graph.is_dropout_layer(layer)
-        or isinstance(layer, keras.layers.Identity)
+    if (
+        activation is None
+        and inputs
+        and (
+            (isinstance(layer, base_lib.DropoutBase) and not hasattr(layer, "layer"))
+            or graph.is_dropout_layer(layer)
+            or isinstance(layer, keras.layers.Identity)
+        )
     ):
         return output_activation(inputs[0], depth + 1)
     return activation

@@ -95,7 +95,6 @@ def sampling(model=None):
         yield
 
 
-
 class _StandIn:
     """Stands in for a model while Keras builds one of its compiled
     functions: Keras stores the function here, not on the model (another
@@ -208,9 +207,11 @@ def reachable_layers(model, who):
             "`model = kerasdrop.convert(model)`."
         )
     elif others:
-        hint = " Its dropout is out of kerasdrop's reach: " + "; ".join(
-            graph.describe(site) for site in others
-        ) + "."
+        hint = (
+            " Its dropout is out of kerasdrop's reach: "
+            + "; ".join(graph.describe(site) for site in others)
+            + "."
+        )
     else:
         hint = " MC sampling would return the same output every time."
     raise ValueError(

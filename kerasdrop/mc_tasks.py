@@ -30,7 +30,7 @@ def output_kind(task, head, units):
 
 
 def head_activation(model):
-    """"softmax", "sigmoid" or None: the activation of `model`'s output (for
+    """ "softmax", "sigmoid" or None: the activation of `model`'s output (for
     a subclassed model, of its last layer: the best guess)."""
     outputs = getattr(model, "outputs", None)
     if outputs:
@@ -39,7 +39,7 @@ def head_activation(model):
 
 
 def infer_task(model):
-    """"classification" if the model's output comes from a softmax or
+    """ "classification" if the model's output comes from a softmax or
     sigmoid (through dropout and Concrete wrappers), else "regression"."""
     mc_switch.check_model(model)
     return "classification" if head_activation(model) else "regression"

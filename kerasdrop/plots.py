@@ -77,22 +77,24 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
     figure = _figure(9.5, 4.5)
     ax = figure.add_subplot(1, 1, 1)
     styles = ("-", "--", ":", "-.")
-    longest = max(
-        [len(v) for layers in rates.values() for v in layers.values()] or [1]
-    )
+    longest = max([len(v) for layers in rates.values() for v in layers.values()] or [1])
     for i, (variant, layers) in enumerate(rates.items()):
         if not layers:
             ax.plot(
-                range(first_epoch, first_epoch + longest), [0.0] * longest,
+                range(first_epoch, first_epoch + longest),
+                [0.0] * longest,
                 color=_color(i),
                 label=f"{variant} (rate 0)",
             )
             continue
         for j, (layer, values) in enumerate(layers.items()):
             ax.plot(
-                range(first_epoch, first_epoch + len(values)), values,
+                range(first_epoch, first_epoch + len(values)),
+                values,
                 styles[j % len(styles)],
-                color=_color(i), marker="o", markersize=3,
+                color=_color(i),
+                marker="o",
+                markersize=3,
                 label=f"{variant}: {layer}",
             )
     from matplotlib.ticker import MaxNLocator
@@ -135,12 +137,18 @@ def plot_curves(histories, path, metrics=("loss", "accuracy")):
     for k, metric in enumerate(metrics):
         ax = figure.add_subplot(1, len(metrics), k + 1)
         for i, (variant, history) in enumerate(histories.items()):
-            for key, style, suffix in ((metric, "-", "train"), ("val_" + metric, "--", "val")):
+            for key, style, suffix in (
+                (metric, "-", "train"),
+                ("val_" + metric, "--", "val"),
+            ):
                 values = history.get(key)
                 if values:
                     ax.plot(
-                        range(1, len(values) + 1), values, style,
-                        color=_color(i), label=f"{variant} ({suffix})",
+                        range(1, len(values) + 1),
+                        values,
+                        style,
+                        color=_color(i),
+                        label=f"{variant} ({suffix})",
                     )
         from matplotlib.ticker import MaxNLocator
 
@@ -190,7 +198,9 @@ def plot_reliability(diagrams, path):
             ax.plot(
                 np.asarray(d["confidence"])[filled],
                 np.asarray(d["accuracy"])[filled],
-                "-" + markers[j % len(markers)], color=_color(j), markersize=4,
+                "-" + markers[j % len(markers)],
+                color=_color(j),
+                markersize=4,
                 label=mode,
             )
         ax.set_xlim(0, 1)
@@ -209,8 +219,14 @@ def _bin_counts(ax, modes, last):
     for j, d in enumerate(modes.values()):
         edges = np.asarray(d["edges"], dtype="float64")
         width = np.diff(edges) / len(modes)
-        ax.bar(edges[:-1] + j * width, np.asarray(d["count"]), width, align="edge",
-               color=_color(j), alpha=0.2)
+        ax.bar(
+            edges[:-1] + j * width,
+            np.asarray(d["count"]),
+            width,
+            align="edge",
+            color=_color(j),
+            alpha=0.2,
+        )
     ax.set_ylim(bottom=0)
     if last:
         ax.set_ylabel("examples per bin (bars)")
@@ -277,18 +293,36 @@ def _histograms(ax, pair, edges):
     """In- and out-of-distribution histograms, or "n/a" for None."""
     if pair is None:
         ax.text(
-            0.5, 0.5, "n/a", ha="center", va="center", fontsize=14,
-            color="gray", transform=ax.transAxes,
+            0.5,
+            0.5,
+            "n/a",
+            ha="center",
+            va="center",
+            fontsize=14,
+            color="gray",
+            transform=ax.transAxes,
         )
         ax.set_xticks([])
         ax.set_yticks([])
         return
     inside = np.asarray(pair[0], dtype="float64").ravel()
     outside = np.asarray(pair[1], dtype="float64").ravel()
-    ax.hist(inside, edges, density=True, alpha=0.55,
-            color=_color(0), label="in distribution")
-    ax.hist(outside, edges, density=True, alpha=0.55,
-            color=_color(3), label="out of distribution")
+    ax.hist(
+        inside,
+        edges,
+        density=True,
+        alpha=0.55,
+        color=_color(0),
+        label="in distribution",
+    )
+    ax.hist(
+        outside,
+        edges,
+        density=True,
+        alpha=0.55,
+        color=_color(3),
+        label="out of distribution",
+    )
     ax.legend(fontsize=7)
 
 
@@ -298,7 +332,9 @@ def _shared_edges(scores, names, bins):
     edges = {}
     for name in names:
         pairs = [v[name] for v in scores.values() if v.get(name) is not None]
-        top = max([1e-6] + [float(np.max(s)) for pair in pairs for s in pair if np.size(s)])
+        top = max(
+            [1e-6] + [float(np.max(s)) for pair in pairs for s in pair if np.size(s)]
+        )
         edges[name] = np.linspace(0.0, top * 1.0001, bins + 1)
     return edges
 
@@ -319,4 +355,3 @@ def image_size(path):
     if header[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError(f"'{path}' is not a PNG file.")
     return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
-

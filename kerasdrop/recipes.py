@@ -95,8 +95,9 @@ def annealed_dropout(epochs, initial_rate=0.5, layers=None):
     )
 
 
-def stochastic_depth(model, max_rate=0.1, rule="linear", stages=None, layers=DropPath,
-                     unit="epoch"):
+def stochastic_depth(
+    model, max_rate=0.1, rule="linear", stages=None, layers=DropPath, unit="epoch"
+):
     """Stochastic depth's depth rule: rates rise with depth (Huang et al. 2016).
 
     Finds the model's `layers` (default: every `kerasdrop.layers.DropPath`,
@@ -156,7 +157,8 @@ def _selected(model, layers):
     """The kerasdrop dropout layers of `model` that `layers` picks, in order."""
     items = graph.check_selector("layers", layers)
     chosen = [
-        layer for layer in graph.dropout_layers(model)
+        layer
+        for layer in graph.dropout_layers(model)
         if any(graph.matches(item, layer) for item in items)
     ]
     if not chosen:

@@ -31,6 +31,7 @@ def input_signature(model, sample_inputs=None):
     subclassed model has no symbolic inputs: the specs then come from
     `sample_inputs` (dict keys name them).
     """
+
     def spec(tensor, name=None):
         shape = (None,) + tuple(tensor.shape[1:])
         return keras.InputSpec(
@@ -138,8 +139,6 @@ def inference_outputs(model, inputs):
             layer.mc = flag
 
 
-
-
 def signature_outputs_in_order(result):
     """Signature results (a dict) in the order of `mc_stats.flat_outputs`."""
     keys = list(result)
@@ -162,7 +161,6 @@ def mismatch(expected, actual, rtol, atol):
             diff = float(np.max(np.abs(a.astype("float64") - e.astype("float64"))))
             return f"output {i} differs by up to {diff:.3g} (rtol={rtol}, atol={atol})"
     return None
-
 
 
 def checked_reference(model, sample_inputs):

@@ -128,15 +128,9 @@ _NO_EQUIVALENT = "kerasdrop has no {} with a variable rate yet"
 #: once their module is imported (keras-hub stays optional).
 _BUILTIN = {
     keras.layers.Dropout: Kind("rate", _dropout),
-    keras.layers.SpatialDropout1D: Kind(
-        "rate", _spatial(dropout_lib.SpatialDropout1D)
-    ),
-    keras.layers.SpatialDropout2D: Kind(
-        "rate", _spatial(dropout_lib.SpatialDropout2D)
-    ),
-    keras.layers.SpatialDropout3D: Kind(
-        "rate", _spatial(dropout_lib.SpatialDropout3D)
-    ),
+    keras.layers.SpatialDropout1D: Kind("rate", _spatial(dropout_lib.SpatialDropout1D)),
+    keras.layers.SpatialDropout2D: Kind("rate", _spatial(dropout_lib.SpatialDropout2D)),
+    keras.layers.SpatialDropout3D: Kind("rate", _spatial(dropout_lib.SpatialDropout3D)),
     keras.layers.GaussianDropout: Kind("rate", _gaussian),
     keras.layers.AlphaDropout: Kind(
         "rate", None, _NO_EQUIVALENT.format("AlphaDropout")
@@ -156,9 +150,7 @@ _BUILTIN = {
     "keras_hub.src.models.swin_transformer.swin_transformer_layers:DropPath": Kind(
         "drop_prob", _drop_path("drop_prob")
     ),
-    "keras_hub.src.models.mit.mit_layers:DropPath": Kind(
-        "rate", _drop_path("rate")
-    ),
+    "keras_hub.src.models.mit.mit_layers:DropPath": Kind("rate", _drop_path("rate")),
     "keras_hub.src.models.dinov2.dinov2_layers:DINOV2DropPath": Kind(
         "rate", _drop_path("rate")
     ),
@@ -198,9 +190,7 @@ def kind_of(layer):
 
     kerasdrop's own layers are not in the registry: they are the targets.
     """
-    if isinstance(layer, base_lib.DropoutBase) or recurrent_lib.is_variational(
-        layer
-    ):
+    if isinstance(layer, base_lib.DropoutBase) or recurrent_lib.is_variational(layer):
         return None
     table = kinds()
     for cls in type(layer).__mro__:

@@ -68,7 +68,6 @@ def is_random_op(op_type):
     return op_type in RANDOM_OP_TYPES or op_type.startswith(_RANDOM_PREFIXES)
 
 
-
 def random_ops(concrete_function):
     """Sorted random op types on the inference path of a TF concrete function.
 
@@ -191,11 +190,12 @@ def _mc_model(model, mc_samples):
             f"Received: mc_samples={mc_samples!r}"
         )
     graph.warn_unreached(
-        model, "kerasdrop.export (mc signature)",
-        graph.unreached(model, sites), stacklevel=4,
+        model,
+        "kerasdrop.export (mc signature)",
+        graph.unreached(model, sites),
+        stacklevel=4,
     )
     return model
-
 
 
 # ----------------------------------------------------------------------------
@@ -254,7 +254,10 @@ def verify(path, signature, sample_inputs, expected, tolerance, mc=False):
         reference.signature_outputs_in_order(serving(**feed)) for _ in range(2)
     )
     reference.check_outputs(
-        expected, first, second, tolerance,
+        expected,
+        first,
+        second,
+        tolerance,
         "`serving_default` of the reloaded SavedModel",
     )
     _check_no_random_op(serving)

@@ -71,8 +71,6 @@ def _stripped_replacement(site):
     return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
 
 
-
-
 def strip_dropout(model):
     """A copy of `model` with its dropout made the identity, for serving.
 

@@ -4,11 +4,22 @@ import subprocess
 import sys
 
 CORE = (
-    "kerasdrop", "kerasdrop.layers", "kerasdrop.mc", "kerasdrop.export",
-    "kerasdrop.callbacks", "kerasdrop.schedules", "kerasdrop.convert",
-    "kerasdrop.graph", "kerasdrop.metrics", "kerasdrop.recipes",
-    "kerasdrop.tuning", "kerasdrop.inspection", "kerasdrop.registry",
-    "kerasdrop.artifacts", "kerasdrop.plots", "kerasdrop.data",
+    "kerasdrop",
+    "kerasdrop.layers",
+    "kerasdrop.mc",
+    "kerasdrop.export",
+    "kerasdrop.callbacks",
+    "kerasdrop.schedules",
+    "kerasdrop.convert",
+    "kerasdrop.graph",
+    "kerasdrop.metrics",
+    "kerasdrop.recipes",
+    "kerasdrop.tuning",
+    "kerasdrop.inspection",
+    "kerasdrop.registry",
+    "kerasdrop.artifacts",
+    "kerasdrop.plots",
+    "kerasdrop.data",
 )
 
 # Keras itself imports matplotlib and scikit-learn when they are installed

@@ -28,9 +28,18 @@ def content(target):
 
 def start_child(target, point, overwrite=True, mode="fake", data="new"):
     return subprocess.Popen(
-        [sys.executable, str(CHILD), mode, str(target), point,
-         "1" if overwrite else "0", data],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            str(CHILD),
+            mode,
+            str(target),
+            point,
+            "1" if overwrite else "0",
+            data,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
 
 
@@ -81,8 +90,10 @@ def test_why_foreign_accepts_artifacts_only(tmp_path, monkeypatch):
 def test_why_foreign_recognises_an_onnx_file(tmp_path):
     onnx = pytest.importorskip("onnx", reason="needs onnx (kerasdrop[export])")
     node = onnx.helper.make_node("Identity", ["x"], ["y"])
-    info = [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1])
-            for n in ("x", "y")]
+    info = [
+        onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [1])
+        for n in ("x", "y")
+    ]
     graph = onnx.helper.make_graph([node], "g", info[:1], info[1:])
     onnx.save(onnx.helper.make_model(graph), str(tmp_path / "m.onnx"))
     assert artifacts.why_foreign(tmp_path / "m.onnx") is None
@@ -146,8 +157,13 @@ def test_check_not_input(tmp_path, monkeypatch):
 
 
 def test_bad_paths(tmp_path):
-    for path, error in [("", ValueError), ("a\0b", ValueError), (b"out", TypeError),
-                        (3, TypeError), (None, TypeError)]:
+    for path, error in [
+        ("", ValueError),
+        ("a\0b", ValueError),
+        (b"out", TypeError),
+        (3, TypeError),
+        (None, TypeError),
+    ]:
         with pytest.raises(error, match="argument `path`"):
             artifacts.as_path(path)
     with pytest.raises(ValueError, match="naming a file or directory"):
@@ -164,9 +180,7 @@ def test_bad_paths(tmp_path):
 # Killed exports (real SIGKILL) and concurrent exports.
 # ----------------------------------------------------------------------------
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_while_writing_leftovers_are_cleaned_by_the_next_export(
-    tmp_path, sig
-):
+def test_killed_while_writing_leftovers_are_cleaned_by_the_next_export(tmp_path, sig):
     target = tmp_path / "served"
     fake_saved_model(target, "old")
     kill_when_paused(start_child(target, "write"), sig)

@@ -44,8 +44,15 @@ def test_canonical_values_are_returned():
 
 @pytest.mark.parametrize(
     "value, exc",
-    [(math.nan, ValueError), (math.inf, ValueError), (1e39, ValueError),
-     (0.0, ValueError), (1e-39, ValueError), ("1", TypeError), (False, TypeError)],
+    [
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (1e39, ValueError),
+        (0.0, ValueError),
+        (1e-39, ValueError),
+        ("1", TypeError),
+        (False, TypeError),
+    ],
 )
 def test_number_must_be_finite_in_float32(value, exc):
     with pytest.raises(exc, match="`x`"):

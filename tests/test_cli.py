@@ -11,11 +11,15 @@ from kerasdrop.apps import cli
 def test_console_script_help():
     exe = shutil.which("kerasdrop")
     if exe is None:
-        pytest.fail("the `kerasdrop` console script is not installed (pip install -e .)")
+        pytest.fail(
+            "the `kerasdrop` console script is not installed (pip install -e .)"
+        )
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0
     assert "demo" in out.stdout
-    demo_help = cli.build_parser()._subparsers._group_actions[0].choices["demo"].format_help()
+    demo_help = (
+        cli.build_parser()._subparsers._group_actions[0].choices["demo"].format_help()
+    )
     assert "--epochs" in demo_help and "--quick" in demo_help
 
 
@@ -30,7 +34,10 @@ def test_python_dash_m_runs():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run(
         [sys.executable, "-m", "kerasdrop", "--version"],
-        capture_output=True, text=True, timeout=120, env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert out.returncode == 0 and "kerasdrop" in out.stdout
 
@@ -77,13 +84,15 @@ def test_export_errors_speak_in_flags(tmp_path, capsys):
     code, err = run_cli(["export", model, str(out), "--overwrite"], capsys)
     assert code == 1 and "`--overwrite` replaces only an export artifact" in err, err
     assert "'notes.txt'" in err and "argument `OUT`" in err
-    code, err = run_cli(["export", model, str(tmp_path / "o.tflite"), "--format",
-                         "onnx"], capsys)
+    code, err = run_cli(
+        ["export", model, str(tmp_path / "o.tflite"), "--format", "onnx"], capsys
+    )
     assert code == 1 and "argument `--format`" in err and "--format litert" in err
     code, err = run_cli(["export", model, ""], capsys)
     assert code == 1 and "argument `OUT`. Expected a non-empty path" in err, err
-    code, err = run_cli(["export", model, str(tmp_path / "s"), "--mc-samples", "1"],
-                        capsys)
+    code, err = run_cli(
+        ["export", model, str(tmp_path / "s"), "--mc-samples", "1"], capsys
+    )
     assert code == 2 and "argument `--mc-samples`. Expected an integer >= 2" in err
     for line in err.splitlines():
         assert "overwrite=" not in line and "mc_samples" not in line
@@ -94,14 +103,18 @@ def test_export_errors_speak_in_flags(tmp_path, capsys):
 def test_export_format_follows_the_suffix_of_out():
     parse = cli.build_parser().parse_args
     for out, flags, expected in [
-        ("m.onnx", [], "onnx"), ("m.ONNX", [], "onnx"), ("m.tflite", [], "litert"),
-        ("served", [], "tf_saved_model"), ("m.onnx", ["--format", "onnx"], "onnx"),
+        ("m.onnx", [], "onnx"),
+        ("m.ONNX", [], "onnx"),
+        ("m.tflite", [], "litert"),
+        ("served", [], "tf_saved_model"),
+        ("m.onnx", ["--format", "onnx"], "onnx"),
         ("model", ["--format", "onnx"], "onnx"),
     ]:
         assert cli._export_format(parse(["export", "m.keras", out] + flags)) == expected
     with pytest.raises(ValueError, match="OUT ends in '.onnx'"):
-        cli._export_format(parse(["export", "m.keras", "m.onnx", "--format",
-                                  "tf_saved_model"]))
+        cli._export_format(
+            parse(["export", "m.keras", "m.onnx", "--format", "tf_saved_model"])
+        )
 
 
 @pytest.mark.tf_only

@@ -12,7 +12,11 @@ from keras import ops
 import kerasdrop
 from kerasdrop import callbacks as C
 from kerasdrop import layers as L
-from kerasdrop.layers import ConcreteDropout, SpatialConcreteDropout, concrete_regularizers
+from kerasdrop.layers import (
+    ConcreteDropout,
+    SpatialConcreteDropout,
+    concrete_regularizers,
+)
 
 
 def to_np(x):
@@ -21,14 +25,21 @@ def to_np(x):
 
 def test_regularizer_matches_hand_computation():
     wr, dr, p = 1e-2, 1e-3, 0.2
-    layer = ConcreteDropout(keras.layers.Dense(3), weight_regularizer=wr, dropout_regularizer=dr, init_rate=p)
+    layer = ConcreteDropout(
+        keras.layers.Dense(3),
+        weight_regularizer=wr,
+        dropout_regularizer=dr,
+        init_rate=p,
+    )
     x = np.ones((4, 5), "float32")
     layer(x)  # build
     kernel = np.arange(15, dtype="float32").reshape(5, 3) / 10.0
     layer.layer.kernel.assign(kernel)
     layer.rate = p
     layer(x, training=True)
-    expected = wr * (kernel**2).sum() / (1 - p) + dr * 5 * (p * math.log(p) + (1 - p) * math.log(1 - p))
+    expected = wr * (kernel**2).sum() / (1 - p) + dr * 5 * (
+        p * math.log(p) + (1 - p) * math.log(1 - p)
+    )
     assert len(layer.losses) == 1
     assert float(to_np(layer.losses[0])) == pytest.approx(expected, rel=1e-5)
     assert layer.rate == pytest.approx(p, rel=1e-6)
@@ -37,25 +48,47 @@ def test_regularizer_matches_hand_computation():
 def test_spatial_regularizer_uses_channels_and_mask_is_per_channel():
     channels = 3
     conv = keras.layers.Conv2D(channels, 1, use_bias=False)
-    layer = SpatialConcreteDropout(conv, weight_regularizer=0.0, dropout_regularizer=1.0,
-                                   temperature=0.05, init_rate=0.4, seed=1)
-    x = np.random.default_rng(0).uniform(1, 2, size=(16, 5, 5, channels)).astype("float32")
+    layer = SpatialConcreteDropout(
+        conv,
+        weight_regularizer=0.0,
+        dropout_regularizer=1.0,
+        temperature=0.05,
+        init_rate=0.4,
+        seed=1,
+    )
+    x = (
+        np.random.default_rng(0)
+        .uniform(1, 2, size=(16, 5, 5, channels))
+        .astype("float32")
+    )
     layer(x)
-    conv.kernel.assign(np.eye(channels, dtype="float32").reshape(1, 1, channels, channels))
+    conv.kernel.assign(
+        np.eye(channels, dtype="float32").reshape(1, 1, channels, channels)
+    )
     y = to_np(layer(x, training=True))
     ratio = y / x
     # One factor per (example, channel), shared over the spatial positions.
-    np.testing.assert_allclose(ratio, ratio[:, :1, :1, :] * np.ones_like(ratio), rtol=1e-4)
+    np.testing.assert_allclose(
+        ratio, ratio[:, :1, :1, :] * np.ones_like(ratio), rtol=1e-4
+    )
     p = 0.4
     expected = channels * (p * math.log(p) + (1 - p) * math.log(1 - p))
     assert float(to_np(layer.losses[-1])) == pytest.approx(expected, rel=1e-5)
     assert layer.temperature == pytest.approx(0.05)
-    assert SpatialConcreteDropout(keras.layers.Conv1D(2, 1)).temperature == pytest.approx(2 / 3)
-    cf = SpatialConcreteDropout(keras.layers.Conv2D(2, 1, data_format="channels_first"),
-                                data_format="channels_first", dropout_regularizer=1.0,
-                                weight_regularizer=0.0, init_rate=0.4)
+    assert SpatialConcreteDropout(
+        keras.layers.Conv1D(2, 1)
+    ).temperature == pytest.approx(2 / 3)
+    cf = SpatialConcreteDropout(
+        keras.layers.Conv2D(2, 1, data_format="channels_first"),
+        data_format="channels_first",
+        dropout_regularizer=1.0,
+        weight_regularizer=0.0,
+        init_rate=0.4,
+    )
     cf(np.ones((2, 7, 4, 4), "float32"))
-    assert float(to_np(cf.losses[-1])) == pytest.approx(7 * (p * math.log(p) + (1 - p) * math.log(1 - p)), rel=1e-5)
+    assert float(to_np(cf.losses[-1])) == pytest.approx(
+        7 * (p * math.log(p) + (1 - p) * math.log(1 - p)), rel=1e-5
+    )
 
 
 def test_inference_is_the_wrapped_layer_and_training_drops():
@@ -95,8 +128,12 @@ def toy_model(n, width=64, init_rate=0.1, wr=None, dr=None, lr=1e-3):
     if wr is None:
         wr, dr = concrete_regularizers(n, length_scale=1e-4)
     wrap = lambda units, name, activation=None: ConcreteDropout(  # noqa: E731
-        keras.layers.Dense(units, activation=activation), weight_regularizer=wr,
-        dropout_regularizer=dr, init_rate=init_rate, name=name)
+        keras.layers.Dense(units, activation=activation),
+        weight_regularizer=wr,
+        dropout_regularizer=dr,
+        init_rate=init_rate,
+        name=name,
+    )
     inputs = keras.Input((1,))
     h = wrap(width, "cd_in", "relu")(inputs)
     h = wrap(width, "cd_h1", "relu")(h)
@@ -123,7 +160,10 @@ def test_p_receives_gradients_and_moves_in_compiled_fit():
     # Every p moves; the hidden ones (K = 64 inputs) clearly. The input
     # layer (K = 1) moves slowly, as in the reference (p_in stays ~0.07).
     assert all(abs(after[k] - before[k]) > 1e-4 for k in before), (before, after)
-    assert all(abs(after[k] - before[k]) > 1e-2 for k in ("cd_h1", "cd_h2")), (before, after)
+    assert all(abs(after[k] - before[k]) > 1e-2 for k in ("cd_h1", "cd_h2")), (
+        before,
+        after,
+    )
 
 
 def test_regularizer_reaches_the_fit_objective():
@@ -133,11 +173,19 @@ def test_regularizer_reaches_the_fit_objective():
     yaringal/ConcreteDropout#13, was that p never moved this way).
     """
     keras.utils.set_random_seed(0)
-    layer = ConcreteDropout(keras.layers.Dense(4), weight_regularizer=0.0,
-                            dropout_regularizer=1.0, init_rate=0.1)
+    layer = ConcreteDropout(
+        keras.layers.Dense(4),
+        weight_regularizer=0.0,
+        dropout_regularizer=1.0,
+        init_rate=0.1,
+    )
     model = keras.Sequential([keras.Input((8,)), layer])
-    model.compile(keras.optimizers.SGD(0.1), lambda y_true, y_pred: 0.0 * ops.sum(y_pred))
-    model.fit(np.ones((32, 8), "float32"), np.zeros((32, 4), "float32"), epochs=5, verbose=0)
+    model.compile(
+        keras.optimizers.SGD(0.1), lambda y_true, y_pred: 0.0 * ops.sum(y_pred)
+    )
+    model.fit(
+        np.ones((32, 8), "float32"), np.zeros((32, 4), "float32"), epochs=5, verbose=0
+    )
     assert 0.2 < layer.rate <= 0.5, layer.rate
 
 
@@ -159,7 +207,9 @@ def test_no_nan_for_extreme_regularizers(wr, dr):
     x, y = regression_data(20)
     history = model.fit(x, y, batch_size=10, epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    assert all(math.isfinite(layer.rate) for layer in kerasdrop.graph.dropout_layers(model))
+    assert all(
+        math.isfinite(layer.rate) for layer in kerasdrop.graph.dropout_layers(model)
+    )
 
 
 def test_toy_experiment_trend_hidden_p_falls_with_more_data():
@@ -184,7 +234,9 @@ def test_mixed_precision_keeps_p_logit_float32():
     assert keras.backend.standardize_dtype(y.dtype) == "float16"
     assert layer.p_logit.dtype == "float32"
     assert np.isfinite(to_np(ops.cast(y, "float32"))).all()
-    model = keras.Sequential([keras.Input((5,)), layer, keras.layers.Dense(1, dtype="float32")])
+    model = keras.Sequential(
+        [keras.Input((5,)), layer, keras.layers.Dense(1, dtype="float32")]
+    )
     model.compile("adam", "mse")
     history = model.fit(np.ones((16, 5)), np.ones((16, 1)), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
@@ -199,8 +251,12 @@ def test_keras_round_trip_keeps_learned_p(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path, compile=False)
     for name in ("cd_in", "cd_h1", "cd_mean"):
-        assert loaded.get_layer(name).rate == pytest.approx(model.get_layer(name).rate, rel=1e-6)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+        assert loaded.get_layer(name).rate == pytest.approx(
+            model.get_layer(name).rate, rel=1e-6
+        )
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5
+    )
     config = model.get_layer("cd_h1").get_config()
     clone = ConcreteDropout.from_config(config)
     assert clone.get_config() == config
@@ -214,20 +270,31 @@ def test_logger_logs_learned_rates_and_scheduler_leaves_them_alone():
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
     model.compile("adam", "mse")
     x, y = regression_data(20)
-    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[
-        C.DropoutLogger(), C.DropoutScheduler(lambda epoch, rate: 0.3)])
+    history = model.fit(
+        x,
+        y,
+        epochs=2,
+        verbose=0,
+        callbacks=[C.DropoutLogger(), C.DropoutScheduler(lambda epoch, rate: 0.3)],
+    )
     assert len(history.history["dropout/learned"]) == 2
     assert history.history["dropout/plain"] == pytest.approx([0.3, 0.3])
     assert model.get_layer("learned").rate != pytest.approx(0.3)
     with pytest.raises(ValueError, match="learn their rate"):
-        model.fit(x, y, epochs=1, verbose=0,
-                  callbacks=[C.DropoutScheduler(lambda e, r: 0.3, layers="learned")])
+        model.fit(
+            x,
+            y,
+            epochs=1,
+            verbose=0,
+            callbacks=[C.DropoutScheduler(lambda e, r: 0.3, layers="learned")],
+        )
 
 
 def test_concrete_regularizers_helper():
     assert concrete_regularizers(1000) == pytest.approx((1e-11, 2e-3))
-    assert concrete_regularizers(100, length_scale=0.1, precision=2.0, loss="cross_entropy") == pytest.approx(
-        (0.01 / 200, 1 / 200))
+    assert concrete_regularizers(
+        100, length_scale=0.1, precision=2.0, loss="cross_entropy"
+    ) == pytest.approx((0.01 / 200, 1 / 200))
     with pytest.raises(ValueError, match="n_samples=0"):
         concrete_regularizers(0)
     with pytest.raises(TypeError, match="n_samples=10.5"):
@@ -240,7 +307,9 @@ def test_concrete_regularizers_helper():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="Expected a layer with a `kernel`"):
-        keras.Sequential([keras.Input((4,)), ConcreteDropout(keras.layers.Activation("relu"))])
+        keras.Sequential(
+            [keras.Input((4,)), ConcreteDropout(keras.layers.Activation("relu"))]
+        )
     with pytest.raises(TypeError, match="argument `layer`"):
         ConcreteDropout("dense")
     for t in (0, -1.0, float("nan")):
@@ -274,13 +343,17 @@ def test_loads_a_keras_file_written_by_0_1_0(recwarn, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     model = keras.saving.load_model(DATA / "concrete_0_1_0.keras", compile=False)
     assert [str(w.message) for w in recwarn] == []
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+    ] == []
     out, err = capsys.readouterr()
     assert "skip" not in (out + err).lower() and "mismatch" not in (out + err).lower()
     expected = np.load(DATA / "concrete_0_1_0.npz")
     rng = np.random.default_rng(14)  # the generator's fixed input
-    x = [rng.normal(size=(3, 4)).astype("float32"),
-         rng.normal(size=(3, 5, 5, 2)).astype("float32")]
+    x = [
+        rng.normal(size=(3, 4)).astype("float32"),
+        rng.normal(size=(3, 5, 5, 2)).astype("float32"),
+    ]
     dense_out, conv_out = (to_np(y) for y in model(x, training=False))
     np.testing.assert_allclose(dense_out, expected["dense_out"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(conv_out, expected["conv_out"], rtol=1e-5, atol=1e-6)
@@ -288,7 +361,8 @@ def test_loads_a_keras_file_written_by_0_1_0(recwarn, caplog, capsys):
         layer = model.get_layer(name)
         assert layer.rate == pytest.approx(float(expected[f"{name}_rate"]), rel=1e-6)
         assert float(to_np(layer.regularization(shape))) == pytest.approx(
-            float(expected[f"{name}_loss"]), rel=1e-5)
+            float(expected[f"{name}_loss"]), rel=1e-5
+        )
         assert [v.name for v in layer.weights[:1]] == ["p_logit"]
         assert layer.rate_variable is None and layer.step == 0
     assert model.get_layer("spatial_concrete").data_format == "channels_last"
@@ -299,8 +373,9 @@ def test_own_variables_are_p_logit_only(tmp_path):
     `DropoutBase.rate` and saved as p_logit alone."""
     layer = ConcreteDropout(keras.layers.Dense(2), init_rate=0.3, name="cd")
     model = keras.Sequential([keras.Input((3,)), layer])
-    assert [v.name for v in layer._trainable_variables + layer._non_trainable_variables] == [
-        "p_logit"]
+    assert [
+        v.name for v in layer._trainable_variables + layer._non_trainable_variables
+    ] == ["p_logit"]
     assert layer.rate == pytest.approx(0.3) and layer.rate_variable is None
     assert layer.step == 0
     with pytest.raises(ValueError, match="argument `step`.*no step.*Received: step=3"):

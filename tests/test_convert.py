@@ -11,7 +11,11 @@ from kerasdrop import schedules as S
 
 def stock_model():
     inner = keras.Sequential(
-        [keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.SpatialDropout2D(0.2, seed=3)],
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.SpatialDropout2D(0.2, seed=3),
+        ],
         name="inner",
     )
     inputs = keras.Input((8, 8, 3))
@@ -37,10 +41,20 @@ def test_convert_replaces_stock_layers_and_keeps_weights():
     model = stock_model()
     x = np.random.default_rng(0).normal(size=(4, 8, 8, 3)).astype("float32")
     converted = kerasdrop.convert(model)
-    kinds = {type(l_).__name__: l_ for l_ in all_layers(converted) if isinstance(l_, L.DropoutBase)}
-    assert set(kinds) == {"SpatialDropout2D", "SpatialDropout1D", "Dropout", "GaussianDropout"}
+    kinds = {
+        type(l_).__name__: l_
+        for l_ in all_layers(converted)
+        if isinstance(l_, L.DropoutBase)
+    }
+    assert set(kinds) == {
+        "SpatialDropout2D",
+        "SpatialDropout1D",
+        "Dropout",
+        "GaussianDropout",
+    }
     assert not any(
-        type(layer).__module__.startswith("keras.") and "Dropout" in type(layer).__name__
+        type(layer).__module__.startswith("keras.")
+        and "Dropout" in type(layer).__name__
         for layer in all_layers(converted)
     )
     assert converted.get_layer("drop").rate == 0.4
@@ -48,7 +62,9 @@ def test_convert_replaces_stock_layers_and_keeps_weights():
     assert converted.get_layer("drop").seed == 1
     assert converted.get_layer("gauss").rate == 0.1
     assert converted.get_layer("inner").layers[-1].rate == 0.2
-    np.testing.assert_allclose(model.predict(x, verbose=0), converted.predict(x, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), converted.predict(x, verbose=0), rtol=1e-6
+    )
     # The original is untouched.
     assert type(model.get_layer("drop")) is keras.layers.Dropout
     # Converted layers can be scheduled in fit.
@@ -67,11 +83,19 @@ def test_convert_back_to_keras_round_trip():
     assert back.get_layer("drop").rate == 0.25
     assert type(back.get_layer("gauss")) is keras.layers.GaussianDropout
     assert type(back.get_layer("inner").layers[-1]) is keras.layers.SpatialDropout2D
-    np.testing.assert_allclose(model.predict(x, verbose=0), back.predict(x, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), back.predict(x, verbose=0), rtol=1e-6
+    )
 
 
 def test_convert_sequential_and_scheduled_back():
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4), L.Dropout(S.Linear(0.0, 0.5, 10), name="s")])
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(4),
+            L.Dropout(S.Linear(0.0, 0.5, 10), name="s"),
+        ]
+    )
     model.get_layer("s").step = 4
     with pytest.warns(UserWarning, match="current rate 0.2"):
         back = kerasdrop.convert(model, to="keras")
@@ -129,7 +153,9 @@ def test_convert_bad_inputs():
     unbuilt = keras.Sequential([keras.layers.Dense(2), keras.layers.Dropout(0.1)])
     with pytest.raises(ValueError, match="built"):
         kerasdrop.convert(unbuilt)
-    classic = keras.Sequential([keras.Input((3,)), L.Dropout(0.1, scaling="classic", name="c")])
+    classic = keras.Sequential(
+        [keras.Input((3,)), L.Dropout(0.1, scaling="classic", name="c")]
+    )
     with pytest.raises(ValueError, match="'c'.*no stock Keras equivalent"):
         kerasdrop.convert(classic, to="keras")
     path = keras.Sequential([keras.Input((3,)), L.DropPath(0.1, name="p")])

@@ -33,7 +33,11 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     run = subprocess.run(
         _command() + ["demo", "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     # Keras progress bars, and where the report is.
@@ -43,7 +47,9 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
     assert "retracing" not in run.stdout + run.stderr
     # The reading is computed from the table, printed and in the report.
     assert "Against no dropout (deterministic), lower" in run.stdout
-    assert "Against no dropout (deterministic), lower" in (out / "report.md").read_text()
+    assert (
+        "Against no dropout (deterministic), lower" in (out / "report.md").read_text()
+    )
 
     for name in demo_lib.REPORT_FILES:
         assert (out / name).is_file(), name
@@ -84,9 +90,7 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
     assert export["error"] is None
     assert results["best"] in demo_lib.VARIANTS[1:]
     assert {"serving_default", "mc"} <= set(export["signatures"])
-    assert {"mean", "std", "entropy", "mutual_information"} <= set(
-        export["mc_outputs"]
-    )
+    assert {"mean", "std", "entropy", "mutual_information"} <= set(export["mc_outputs"])
     assert export["verified_on"] == results["data"]["test"]
     assert export["atol"] + export["rtol"] < 1e-4  # probabilities <= 1
     assert "SavedModel verified:" in run.stdout
@@ -193,8 +197,12 @@ def test_html_escapes_and_embeds(tmp_path):
 def test_plots_refuse_empty_input(tmp_path):
     from kerasdrop import plots
 
-    for fn in (plots.plot_rates, plots.plot_curves, plots.plot_reliability,
-               plots.plot_uncertainty):
+    for fn in (
+        plots.plot_rates,
+        plots.plot_curves,
+        plots.plot_reliability,
+        plots.plot_uncertainty,
+    ):
         with pytest.raises(ValueError, match="non-empty dict"):
             fn({}, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()

@@ -56,11 +56,23 @@ def test_zeros_come_in_block_squares(block_size, data_format):
 
 
 def test_block_size_per_axis_and_3d():
-    zero = to_np(L.DropBlock2D(0.3, block_size=(2, 5), seed=1)(
-        np.ones((2, 10, 12, 1), "float32"), training=True)) == 0
+    zero = (
+        to_np(
+            L.DropBlock2D(0.3, block_size=(2, 5), seed=1)(
+                np.ones((2, 10, 12, 1), "float32"), training=True
+            )
+        )
+        == 0
+    )
     assert all(zeros_come_in_blocks(zero[b, :, :, 0], (2, 5)) for b in range(2))
-    zero3 = to_np(L.DropBlock3D(0.3, block_size=3, seed=2)(
-        np.ones((2, 6, 7, 8, 1), "float32"), training=True)) == 0
+    zero3 = (
+        to_np(
+            L.DropBlock3D(0.3, block_size=3, seed=2)(
+                np.ones((2, 6, 7, 8, 1), "float32"), training=True
+            )
+        )
+        == 0
+    )
     assert zero3.any()
     assert all(zeros_come_in_blocks(zero3[b, ..., 0], (3, 3, 3)) for b in range(2))
 
@@ -83,10 +95,16 @@ def test_rate_is_a_variable_inside_compiled_fit():
     layer = L.DropBlock2D(0.0, block_size=2, seed=0)
     # A frozen sum of the features: its error is zero only while nothing drops
     # (the normalisation preserves the batch's total, not each example's).
-    model = keras.Sequential([
-        keras.Input((6, 6, 2)), layer, keras.layers.Flatten(),
-        keras.layers.Dense(1, use_bias=False, kernel_initializer="ones", trainable=False),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 2)),
+            layer,
+            keras.layers.Flatten(),
+            keras.layers.Dense(
+                1, use_bias=False, kernel_initializer="ones", trainable=False
+            ),
+        ]
+    )
     model.compile("sgd", "mse")
     losses = []
 
@@ -149,7 +167,9 @@ def test_bad_arguments_raise(kwargs, exc, fragment):
 
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="block_size"):
-        L.DropBlock2D(0.1, block_size=5)(np.ones((1, 4, 4, 1), "float32"), training=True)
+        L.DropBlock2D(0.1, block_size=5)(
+            np.ones((1, 4, 4, 1), "float32"), training=True
+        )
     with pytest.raises(ValueError, match="rank 4"):
         L.DropBlock2D(0.1, block_size=2)(np.ones((2, 4, 4), "float32"))
     with pytest.raises(TypeError, match="dtype"):

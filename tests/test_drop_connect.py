@@ -16,7 +16,10 @@ def to_np(x):
 def dense_model(rate=0.3, units=6, features=5, seed=0):
     inputs = keras.Input((features,))
     wrapped = L.DropConnect(
-        keras.layers.Dense(units, use_bias=False, name="dense"), rate, seed=seed, name="dc"
+        keras.layers.Dense(units, use_bias=False, name="dense"),
+        rate,
+        seed=seed,
+        name="dc",
     )
     return keras.Model(inputs, wrapped(inputs))
 
@@ -30,15 +33,18 @@ def test_effective_weights_drop_at_the_rate_and_keep_scaled():
     dropped = effective == 0
     n = dropped.size
     assert abs(dropped.mean() - rate) <= 5 * np.sqrt(rate * (1 - rate) / n)
-    np.testing.assert_allclose(effective[~dropped], kernel[~dropped] / (1 - rate), rtol=1e-5)
+    np.testing.assert_allclose(
+        effective[~dropped], kernel[~dropped] / (1 - rate), rtol=1e-5
+    )
     np.testing.assert_allclose(to_np(model(np.eye(features))), kernel, rtol=1e-6)
 
 
 def test_mc_samples_draw_fresh_weight_masks():
     model = dense_model(0.5)
     x = np.ones((3, 5), "float32")  # identical rows
-    result = kerasdrop.mc.predict(model, x, samples=8, seed=0, return_samples=True,
-                                  task="regression", verbose=0)
+    result = kerasdrop.mc.predict(
+        model, x, samples=8, seed=0, return_samples=True, task="regression", verbose=0
+    )
     samples = result.samples
     # One weight mask per sample: identical rows agree within a sample ...
     np.testing.assert_allclose(samples[:, 0], samples[:, 1], rtol=1e-6)
@@ -60,8 +66,9 @@ def test_stripped_model_is_the_wrapped_layer():
 
 def test_conv_trains_and_round_trips(tmp_path):
     inputs = keras.Input((6, 6, 2))
-    h = L.DropConnect(keras.layers.Conv2D(3, 3, padding="same"), 0.2, seed=1,
-                      name="dc")(inputs)
+    h = L.DropConnect(
+        keras.layers.Conv2D(3, 3, padding="same"), 0.2, seed=1, name="dc"
+    )(inputs)
     model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(h))
     model.compile("sgd", "mse")
     kernel_before = to_np(model.get_layer("dc").layer.kernel).copy()

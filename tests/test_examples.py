@@ -18,7 +18,10 @@ def test_example_runs(script):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run(
         [sys.executable, str(EXAMPLES / script), "--epochs", "2"],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip()

@@ -44,15 +44,23 @@ KINDS = {
     "GaussianDropout": ((6,), lambda: L.GaussianDropout(0.3, seed=1)),
     "DropPath": ((6,), lambda: L.DropPath(0.3, seed=1)),
     # temperature 0.1: the relaxed mask's mean is 1 - p within 0.2%.
-    "ConcreteDropout": ((6,), lambda: L.ConcreteDropout(
-        keras.layers.Dense(5), init_rate=0.3, seed=1)),
-    "SpatialConcreteDropout": ((3, 3, 2), lambda: L.SpatialConcreteDropout(
-        keras.layers.Conv2D(2, 1), init_rate=0.3, temperature=0.1, seed=1)),
+    "ConcreteDropout": (
+        (6,),
+        lambda: L.ConcreteDropout(keras.layers.Dense(5), init_rate=0.3, seed=1),
+    ),
+    "SpatialConcreteDropout": (
+        (3, 3, 2),
+        lambda: L.SpatialConcreteDropout(
+            keras.layers.Conv2D(2, 1), init_rate=0.3, temperature=0.1, seed=1
+        ),
+    ),
     "keras.Dropout": ((6,), lambda: keras.layers.Dropout(0.3, seed=1)),
     "keras.SpatialDropout1D": ((5, 3), lambda: keras.layers.SpatialDropout1D(0.3)),
     "keras.SpatialDropout2D": ((3, 3, 2), lambda: keras.layers.SpatialDropout2D(0.3)),
     "keras.SpatialDropout3D": (
-        (2, 2, 2, 2), lambda: keras.layers.SpatialDropout3D(0.3)),
+        (2, 2, 2, 2),
+        lambda: keras.layers.SpatialDropout3D(0.3),
+    ),
     "keras.GaussianDropout": ((6,), lambda: keras.layers.GaussianDropout(0.3)),
     "keras.GaussianNoise": ((6,), lambda: keras.layers.GaussianNoise(0.3)),
     "keras.AlphaDropout": ((6,), lambda: keras.layers.AlphaDropout(0.3)),
@@ -117,7 +125,8 @@ def mixed_model():
 def assert_no_dropout(model):
     assert not [x for x in model._flatten_layers(recursive=True) if is_dropout_layer(x)]
     assert not [
-        x for x in model._flatten_layers(recursive=True)
+        x
+        for x in model._flatten_layers(recursive=True)
         if type(x).__module__.startswith("kerasdrop")
     ]
 
@@ -231,9 +240,14 @@ def test_stripped_keras_file_loads_without_kerasdrop(tmp_path):
     stripped = kerasdrop.strip_dropout(model)
     stripped.save(tmp_path / "stripped.keras")
     model.save(tmp_path / "original.keras")
-    np.savez(tmp_path / "io.npz", a=x["a"], b=x["b"], **{
-        f"out_{k}": v for k, v in zip(sorted(model.output_names), flat(stripped(x)))
-    })
+    np.savez(
+        tmp_path / "io.npz",
+        a=x["a"],
+        b=x["b"],
+        **{
+            f"out_{k}": v for k, v in zip(sorted(model.output_names), flat(stripped(x)))
+        },
+    )
     code = f"""
 import sys
 sys.modules["kerasdrop"] = None  # any import of kerasdrop fails
@@ -255,8 +269,12 @@ print("ok")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True,
-        timeout=300, env=env, cwd=tmp_path,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "original fails" in out.stdout and out.stdout.strip().endswith("ok")
@@ -276,8 +294,10 @@ def call(signature, x):
 
     if not isinstance(x, dict):
         x = {"x": x}
-    return {k: np.asarray(v) for k, v in signature(
-        **{k: tf.constant(v) for k, v in x.items()}).items()}
+    return {
+        k: np.asarray(v)
+        for k, v in signature(**{k: tf.constant(v) for k, v in x.items()}).items()
+    }
 
 
 def check_mc_endpoint(model, signatures, x, samples, bias=0.0):
@@ -348,15 +368,21 @@ def test_mixed_export_layout_and_signature(mixed_export):
 
     DT_FLOAT = 1
     assert described(sig.inputs) == {
-        "a": (DT_FLOAT, [-1, 6]), "b": (DT_FLOAT, [-1, 3, 3, 2])
+        "a": (DT_FLOAT, [-1, 6]),
+        "b": (DT_FLOAT, [-1, 3, 3, 2]),
     }
     assert described(sig.outputs) == {
-        "probs": (DT_FLOAT, [-1, 3]), "value": (DT_FLOAT, [-1, 1])
+        "probs": (DT_FLOAT, [-1, 3]),
+        "value": (DT_FLOAT, [-1, 1]),
     }
     assert set(meta.signature_def) >= {"serving_default", "serve", "mc"}
     assert set(meta.signature_def["mc"].outputs) == {
-        "probs_mean", "probs_std", "probs_entropy", "probs_mutual_information",
-        "value_mean", "value_std",
+        "probs_mean",
+        "probs_std",
+        "probs_entropy",
+        "probs_mutual_information",
+        "value_mean",
+        "value_std",
     }
 
 
@@ -394,18 +420,26 @@ def test_export_overwrite_replaces_only_an_export_artifact(mixed_export, tmp_pat
     (project / "src").mkdir(parents=True)
     (project / "notes.txt").write_text("mine")
     (project / "src" / "train.py").write_text("code")
-    for overwrite, match in [(False, "already exists and was left untouched"),
-                             (True, "replaces only an export artifact")]:
+    for overwrite, match in [
+        (False, "already exists and was left untouched"),
+        (True, "replaces only an export artifact"),
+    ]:
         with pytest.raises(ValueError, match=match):
             kerasdrop.export(model, project, overwrite=overwrite)
-    assert sorted(p.name for p in project.rglob("*")) == ["notes.txt", "src", "train.py"]
+    assert sorted(p.name for p in project.rglob("*")) == [
+        "notes.txt",
+        "src",
+        "train.py",
+    ]
     # A previous export is replaced; one the user added a file to is not.
     target = tmp_path / "m"
     kerasdrop.export(model, target)
     path = kerasdrop.export(model, target, overwrite=True)
     assert (path / "saved_model.pb").is_file()
     (target / "README.txt").write_text("deployment notes")
-    with pytest.raises(ValueError, match="'README.txt', which is not part of a SavedModel"):
+    with pytest.raises(
+        ValueError, match="'README.txt', which is not part of a SavedModel"
+    ):
         kerasdrop.export(model, target, overwrite=True)
     assert (target / "README.txt").read_text() == "deployment notes"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "project"]
@@ -424,9 +458,18 @@ def run_export_child(target, point, overwrite):
     # The kerasdrop under test, not another installed copy.
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     return subprocess.Popen(
-        [sys.executable, str(child), "export", str(target), point,
-         "1" if overwrite else "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        [
+            sys.executable,
+            str(child),
+            "export",
+            str(target),
+            point,
+            "1" if overwrite else "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
 
 
@@ -534,7 +577,9 @@ def test_export_bad_arguments():
             kerasdrop.export(model, path, **kwargs)
     assert not os.path.exists("/nonexistent")
     with pytest.raises(ValueError, match="can sample at inference"):
-        kerasdrop.export(kind_model("keras.AlphaDropout"), "/nonexistent/x", mc_samples=4)
+        kerasdrop.export(
+            kind_model("keras.AlphaDropout"), "/nonexistent/x", mc_samples=4
+        )
     with pytest.raises(TypeError, match="cannot copy"):
         sub = Subclassed()
         sub(np.ones((1, 3), "float32"))
@@ -564,17 +609,23 @@ def test_export_serving_on_every_backend(tmp_path):
     signatures = load_signatures(path)
     np.testing.assert_allclose(
         call(signatures["serving_default"], x)["output_0"],
-        flat(inference_outputs(model, x))[0], rtol=1e-5, atol=1e-6,
+        flat(inference_outputs(model, x))[0],
+        rtol=1e-5,
+        atol=1e-6,
     )
     first, second = call(signatures["mc"], x), call(signatures["mc"], x)
     assert not np.array_equal(first["mean"], second["mean"])
 
 
 def test_mc_signature_of_a_sequential_classifier_has_entropy(tmp_path):
-    model = keras.Sequential([
-        keras.Input((4,), name="x"), keras.layers.Dense(8),
-        keras.layers.Dropout(0.3), keras.layers.Dense(3, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((4,), name="x"),
+            keras.layers.Dense(8),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     path = kerasdrop.export(model, tmp_path / "m", mc_samples=8)
     result = call(load_signatures(path)["mc"], sample_inputs_for(model))
     assert {"mean", "std", "entropy", "mutual_information"} <= set(result)
@@ -585,8 +636,12 @@ def test_mc_signature_of_a_sequential_classifier_has_entropy(tmp_path):
 # ----------------------------------------------------------------------------
 @pytest.mark.tf_only
 def test_export_onnx_matches_keras(tmp_path):
-    pytest.importorskip("tf2onnx", reason="ONNX export needs tf2onnx (kerasdrop[export])")
-    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime (kerasdrop[export])")
+    pytest.importorskip(
+        "tf2onnx", reason="ONNX export needs tf2onnx (kerasdrop[export])"
+    )
+    ort = pytest.importorskip(
+        "onnxruntime", reason="needs onnxruntime (kerasdrop[export])"
+    )
     model = mixed_model()
     x = sample_inputs_for(model)
     path = kerasdrop.export(model, tmp_path / "m.onnx", format="onnx")
@@ -618,7 +673,9 @@ def test_export_litert_matches_keras(tmp_path):
     interpreter.set_tensor(detail["index"], x)
     interpreter.invoke()
     got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-    np.testing.assert_allclose(got, flat(inference_outputs(model, x))[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        got, flat(inference_outputs(model, x))[0], rtol=1e-4, atol=1e-5
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -667,7 +724,9 @@ def test_cli_bad_paths_exit_with_a_message(tmp_path, capsys):
     assert cli.main(["inspect", str(tmp_path / "model.h5")]) == 1
     assert ".keras" in capsys.readouterr().err
     (tmp_path / "broken.keras").write_text("not a zip")
-    assert cli.main(["export", str(tmp_path / "broken.keras"), str(tmp_path / "o")]) == 1
+    assert (
+        cli.main(["export", str(tmp_path / "broken.keras"), str(tmp_path / "o")]) == 1
+    )
     assert "Could not load" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
     with pytest.raises(SystemExit) as info:
@@ -681,8 +740,15 @@ def test_cli_bad_paths_exit_with_a_message(tmp_path, capsys):
 def test_cli_export(tmp_path, capsys):
     model = bn_model()
     model.save(tmp_path / "m.keras")
-    argv = ["export", str(tmp_path / "m.keras"), str(tmp_path / "served"),
-            "--mc-samples", "8", "--version", "2"]
+    argv = [
+        "export",
+        str(tmp_path / "m.keras"),
+        str(tmp_path / "served"),
+        "--mc-samples",
+        "8",
+        "--version",
+        "2",
+    ]
     assert cli.main(argv) == 0
     assert "verified" in capsys.readouterr().out
     signatures = load_signatures(tmp_path / "served" / "2")
@@ -692,7 +758,9 @@ def test_cli_export(tmp_path, capsys):
     assert cli.main(argv + ["--overwrite"]) == 0
     help_text = io.StringIO()
     parser = cli.build_parser()
-    help_text.write(parser._subparsers._group_actions[0].choices["export"].format_help())
+    help_text.write(
+        parser._subparsers._group_actions[0].choices["export"].format_help()
+    )
     for flag in ("--mc-samples", "--version", "--format", "--overwrite"):
         assert flag in help_text.getvalue()
 
@@ -708,10 +776,14 @@ def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
     over units, one per input), as `metrics` with `multi_label=True`.
     """
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((5,), name="x"), keras.layers.Dense(16, activation="relu"),
-        L.Dropout(0.4, seed=3), keras.layers.Dense(4, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((5,), name="x"),
+            keras.layers.Dense(16, activation="relu"),
+            L.Dropout(0.4, seed=3),
+            keras.layers.Dense(4, activation="sigmoid"),
+        ]
+    )
     x = np.random.default_rng(1).normal(size=(6, 5)).astype("float32")
     path = kerasdrop.export(model, tmp_path / "m", mc_samples=32)
     result = kerasdrop.mc.predict(
@@ -720,8 +792,12 @@ def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
     exported = call(load_signatures(path)["mc"], x)
     assert sorted(exported) == ["entropy", "mean", "mutual_information", "std"]
     assert exported["entropy"].shape == result.predictive_entropy.shape == (6,)
-    fields = {"mean": "mean", "std": "std", "entropy": "predictive_entropy",
-              "mutual_information": "mutual_information"}
+    fields = {
+        "mean": "mean",
+        "std": "std",
+        "entropy": "predictive_entropy",
+        "mutual_information": "mutual_information",
+    }
     for key, field in fields.items():
         np.testing.assert_array_equal(exported[key], getattr(result, field), key)
     assert np.all(result.mutual_information > 0)
@@ -729,12 +805,15 @@ def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
     s = result.samples.astype("float64")
     p = s.mean(axis=0)
     by_hand = -(p * np.log(p) + (1 - p) * np.log(1 - p)).sum(axis=-1)
-    for got in (result.predictive_entropy, kerasdrop.metrics.predictive_entropy(
-            s, multi_label=True)):
+    for got in (
+        result.predictive_entropy,
+        kerasdrop.metrics.predictive_entropy(s, multi_label=True),
+    ):
         np.testing.assert_allclose(got, by_hand, rtol=1e-5)
     np.testing.assert_allclose(
         result.mutual_information,
-        kerasdrop.metrics.mutual_information(s, multi_label=True), atol=1e-5,
+        kerasdrop.metrics.mutual_information(s, multi_label=True),
+        atol=1e-5,
     )
     # Per-unit decisions of independent labels.
     assert result.predicted_class.shape == result.max_probability.shape == (6, 4)

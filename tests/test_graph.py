@@ -63,10 +63,17 @@ def test_find_reaches_nested_dropout_and_inspect_agrees():
 def test_shared_dropout_dict_io_and_nested_functional(tmp_path):
     a, b = keras.Input((6,), name="a"), keras.Input((6,), name="b")
     i = keras.Input((6,))
-    inner = keras.Model(i, keras.layers.Dropout(0.2, name="inner_drop")(keras.layers.Dense(6)(i)), name="inner")
+    inner = keras.Model(
+        i,
+        keras.layers.Dropout(0.2, name="inner_drop")(keras.layers.Dense(6)(i)),
+        name="inner",
+    )
     drop = keras.layers.Dropout(0.3, name="shared_drop")  # called twice
     ha, hb = drop(a), drop(b)
-    outputs = {"o1": keras.layers.Dense(2, name="o1")(inner(ha)), "o2": keras.layers.Dense(3, name="o2")(hb - ha)}
+    outputs = {
+        "o1": keras.layers.Dense(2, name="o1")(inner(ha)),
+        "o2": keras.layers.Dense(3, name="o2")(hb - ha),
+    }
     model = keras.Model({"a": a, "b": b}, outputs)
     assert [s.path for s in graph.find(model)] == ["shared_drop", "inner/inner_drop"]
     converted = kerasdrop.convert(model)
@@ -129,7 +136,9 @@ def test_rnn_dropout_named_everywhere_and_export_succeeds(tmp_path):
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="recurrent_dropout=0.2"):
         model.fit(np.zeros((2, 5, 4)), np.zeros((2, 2)), verbose=0, callbacks=[cb])
-    assert "no   " not in format_summary(model) or "NOT REACHED" in format_summary(model)
+    assert "no   " not in format_summary(model) or "NOT REACHED" in format_summary(
+        model
+    )
     assert "NOT REACHED: 'lstm'" in format_summary(model)
     kerasdrop.export(model, tmp_path / "lstm")  # identity at inference, TF and JAX
     with pytest.raises(ValueError, match="out of kerasdrop's reach.*'lstm'"):
@@ -143,7 +152,8 @@ def test_bidirectional_rnn_dropout_is_named_per_direction():
     assert all(s.status == "convertible" and "dropout=0.1" in s.rate for s in sites)
     converted = graph.find(kerasdrop.convert(zoo.bidirectional_gru_model()))
     assert [s.path for s in converted] == [
-        "bigru/forward_layer/input_dropout", "bigru/backward_layer/input_dropout"
+        "bigru/forward_layer/input_dropout",
+        "bigru/backward_layer/input_dropout",
     ]
 
 
@@ -156,7 +166,9 @@ def test_partial_reach_warns_once_per_model_and_caller():
     model.compile("sgd", "mse")
     x, y = np.zeros((4, 5, 4), "float32"), np.zeros((4, 2), "float32")
     cb = kerasdrop.callbacks.DropoutScheduler(kerasdrop.schedules.Constant(0.2))
-    with pytest.warns(UserWarning, match="(?s)DropoutScheduler does not reach 1 .*'lstm'") as record:
+    with pytest.warns(
+        UserWarning, match="(?s)DropoutScheduler does not reach 1 .*'lstm'"
+    ) as record:
         model.fit(x, y, epochs=2, verbose=0, callbacks=[cb])
     assert sum("DropoutScheduler" in str(w.message) for w in record) == 1
     assert model.get_layer("head_drop").rate == pytest.approx(0.2)
@@ -200,18 +212,35 @@ def _normal(*shape):
 ZOO = {
     "mobilenet_v3_small": (zoo.mobilenet_v3_small, _image, None, "mse", False),
     "efficientnet_b0": (zoo.efficientnet_b0, _image, None, "mse", False),
-    "functional_ops": (zoo.functional_ops_model, zoo.functional_ops_inputs, None, "mse", False),
+    "functional_ops": (
+        zoo.functional_ops_model,
+        zoo.functional_ops_inputs,
+        None,
+        "mse",
+        False,
+    ),
     "subclassed": (zoo.subclassed_model, zoo.subclassed_inputs, None, "mse", False),
     "bert_classifier": (
-        zoo.bert_classifier, lambda: zoo.bert_inputs(4), lambda: np.array([0, 1, 2, 0]),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True), True,
+        zoo.bert_classifier,
+        lambda: zoo.bert_inputs(4),
+        lambda: np.array([0, 1, 2, 0]),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        True,
     ),
     "vit_backbone": (zoo.vit_backbone, lambda: zoo.vit_inputs(2), None, "mse", True),
     "mit_backbone_drop_path": (
-        zoo.hub_drop_path_model, lambda: zoo.image_inputs(2, 32), None, "mse", True,
+        zoo.hub_drop_path_model,
+        lambda: zoo.image_inputs(2, 32),
+        None,
+        "mse",
+        True,
     ),
     "transformer_encoder": (
-        zoo.transformer_encoder_model, _normal(2, 8, 16), None, "mse", True,
+        zoo.transformer_encoder_model,
+        _normal(2, 8, 16),
+        None,
+        "mse",
+        True,
     ),
 }
 
@@ -285,7 +314,10 @@ ONE_BACKEND_ZOO = ("efficientnet_b0", "mit_backbone_drop_path")
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.one_backend) if n in ONE_BACKEND_ZOO else n for n in ZOO],
+    [
+        pytest.param(n, marks=pytest.mark.one_backend) if n in ONE_BACKEND_ZOO else n
+        for n in ZOO
+    ],
 )
 def test_reach_contract(name, tmp_path):
     build, inputs, targets, loss, needs_hub = ZOO[name]
@@ -300,12 +332,17 @@ def test_reach_contract(name, tmp_path):
     sites = _check_inspect_agrees(model)
     assert [s.path for s in sites] == [s.path for s in before]
     assert all(s.status == "kerasdrop" for s in sites)
-    assert [type(s.layer) for s in graph.find(original)] == [type(s.layer) for s in before]
+    assert [type(s.layer) for s in graph.find(original)] == [
+        type(s.layer) for s in before
+    ]
     converted_vars = len(model.weights) - len(original.weights)
     newly = sum(b.status == "convertible" for b in before)
     assert converted_vars == 2 * newly  # a rate and a step per converted layer
     model.summary(print_fn=lambda *a, **k: None)
-    for a, b in zip(keras.tree.flatten(model(x, training=False)), keras.tree.flatten(original(x, training=False))):
+    for a, b in zip(
+        keras.tree.flatten(model(x, training=False)),
+        keras.tree.flatten(original(x, training=False)),
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     _check_fit_reaches_nested_dropout(model, x, y, loss)
     _check_mc_keeps_bn(model, x)
@@ -336,7 +373,8 @@ def test_keras_hub_drop_path_layers_become_drop_path(name, kind):
     hub_paths = [
         i
         for i, s in enumerate(before)
-        if type(s.layer).__name__ == kind and type(s.layer).__module__.startswith("keras_hub")
+        if type(s.layer).__name__ == kind
+        and type(s.layer).__module__.startswith("keras_hub")
     ]
     assert hub_paths, [type(s.layer).__name__ for s in before]
     converted = kerasdrop.convert(model)
@@ -355,7 +393,9 @@ def test_convnext_stochastic_depth_becomes_drop_path():
     kinds = {type(s.layer).__name__ for s in graph.find(model)}
     assert "StochasticDepth" in kinds
     converted = kerasdrop.convert(model)
-    assert any(isinstance(layer, L.DropPath) for layer in graph.dropout_layers(converted))
+    assert any(
+        isinstance(layer, L.DropPath) for layer in graph.dropout_layers(converted)
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -367,7 +407,9 @@ def test_keras_hub_bert_logits_and_convert_back(tmp_path):
     x = zoo.bert_inputs(8)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # task given: no fallback warning
-        result = kerasdrop.mc.predict(model, x, samples=10, seed=0, task="logits", verbose=0)
+        result = kerasdrop.mc.predict(
+            model, x, samples=10, seed=0, task="logits", verbose=0
+        )
     assert result.task == "classification"
     np.testing.assert_allclose(result.mean.sum(-1), 1.0, rtol=1e-5)
     assert float(result.mutual_information.max()) > 0
@@ -387,15 +429,17 @@ def test_convert_selected_layers_only_and_prefix_reuse():
     model = zoo.bert_classifier()
     with pytest.raises(TypeError, match="argument `layers`"):
         kerasdrop.convert(model, layers=3)
-    with pytest.raises(ValueError, match="matches no dropout layer.*classifier_dropout"):
+    with pytest.raises(
+        ValueError, match="matches no dropout layer.*classifier_dropout"
+    ):
         kerasdrop.convert(model, layers="nope")
     head = kerasdrop.convert(model, layers="classifier_dropout")
     (layer,) = graph.dropout_layers(head)
     assert layer.name == "classifier_dropout"
     by_path = kerasdrop.convert(model, layers=r"bert_backbone/transformer_layer_0/.*")
-    assert {s.path.split("/")[1] for s in graph.find(by_path) if s.status == "kerasdrop"} == {
-        "transformer_layer_0"
-    }
+    assert {
+        s.path.split("/")[1] for s in graph.find(by_path) if s.status == "kerasdrop"
+    } == {"transformer_layer_0"}
     # Only the head samples: the backbone is the deterministic prefix.
     prefix, _ = kerasdrop.mc.split_deterministic_prefix(head)
     assert prefix is not None
@@ -421,7 +465,9 @@ class MyDrop(keras.layers.Layer):
 
 
 def test_registered_class_converts_and_bad_registrations_raise():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), MyDrop(0.3, name="mine")])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(3), MyDrop(0.3, name="mine")]
+    )
     assert graph.find(model) == []
     kerasdrop.register_dropout(
         MyDrop, lambda layer, mc: L.Dropout(layer.p, name=layer.name, mc=mc), rate="p"
@@ -442,7 +488,9 @@ def test_registered_class_converts_and_bad_registrations_raise():
         kerasdrop.register_dropout(MyDrop, "nope")
     with pytest.raises(TypeError, match="argument `rate`"):
         kerasdrop.register_dropout(MyDrop, None, rate=3)
-    kerasdrop.register_dropout(MyDrop, lambda layer, mc: keras.layers.Dense(2), rate="p")
+    kerasdrop.register_dropout(
+        MyDrop, lambda layer, mc: keras.layers.Dense(2), rate="p"
+    )
     try:
         with pytest.raises(TypeError, match="to_kerasdrop.*MyDrop"):
             kerasdrop.convert(model)
@@ -451,10 +499,16 @@ def test_registered_class_converts_and_bad_registrations_raise():
 
 
 def test_mc_predict_sees_an_in_place_conversion():
-    model = keras.Sequential([
-        keras.Input((3,)), keras.layers.Dense(4), L.Dropout(0.5, name="kd"),
-        keras.layers.Dense(4), keras.layers.Dropout(0.5, name="stock"), keras.layers.Dense(2),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(4),
+            L.Dropout(0.5, name="kd"),
+            keras.layers.Dense(4),
+            keras.layers.Dropout(0.5, name="stock"),
+            keras.layers.Dense(2),
+        ]
+    )
     x = np.ones((8, 3), "float32")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -75,10 +75,12 @@ def test_identity_at_inference(make):
 )
 def test_spatial_variants_zero_whole_channels(cls, shape, data_format, channel_axis):
     rate = 0.4
-    y = to_np(cls(rate, data_format=data_format, seed=3)(np.ones(shape, "float32"), training=True))
-    spatial = tuple(
-        a for a in range(1, len(shape)) if a != (channel_axis % len(shape))
+    y = to_np(
+        cls(rate, data_format=data_format, seed=3)(
+            np.ones(shape, "float32"), training=True
+        )
     )
+    spatial = tuple(a for a in range(1, len(shape)) if a != (channel_axis % len(shape)))
     zero = (y == 0).all(axis=spatial)
     full = np.isclose(y, 1 / (1 - rate)).all(axis=spatial)
     assert (zero | full).all(), "a channel was partly dropped"
@@ -94,7 +96,9 @@ def test_drop_path_zeroes_whole_examples():
     assert (zero | full).all()
     assert within_5_se(zero.mean(), rate, len(zero))
     unscaled = to_np(
-        L.DropPath(rate, seed=5, scale_by_keep=False)(np.ones((10, 2), "float32"), training=True)
+        L.DropPath(rate, seed=5, scale_by_keep=False)(
+            np.ones((10, 2), "float32"), training=True
+        )
     )
     assert set(np.unique(unscaled)) <= {0.0, 1.0}
 
@@ -102,7 +106,9 @@ def test_drop_path_zeroes_whole_examples():
 def test_gaussian_dropout_moments():
     rate = 0.3
     n = 400_000
-    y = to_np(L.GaussianDropout(rate, seed=11)(np.ones((400, 1000), "float32"), training=True))
+    y = to_np(
+        L.GaussianDropout(rate, seed=11)(np.ones((400, 1000), "float32"), training=True)
+    )
     var = rate / (1 - rate)
     assert abs(y.mean() - 1) <= 5 * math.sqrt(var / n)
     # Variance of the sample variance of a normal: 2 var^2 / (n - 1).
@@ -113,7 +119,9 @@ def test_classic_variant_scales_by_keep_probability_at_inference():
     rate = 0.3
     x = np.random.default_rng(1).normal(size=(50, 40)).astype("float32")
     layer = L.Dropout(rate, scaling="classic", seed=2)
-    np.testing.assert_allclose(to_np(layer(x, training=False)), (1 - rate) * x, rtol=1e-6)
+    np.testing.assert_allclose(
+        to_np(layer(x, training=False)), (1 - rate) * x, rtol=1e-6
+    )
     y = to_np(layer(x, training=True))
     kept = y != 0
     np.testing.assert_array_equal(y[kept], x[kept])  # no training-time scaling
@@ -237,7 +245,9 @@ def test_keras_file_keeps_live_rate_and_step(tmp_path):
     assert loaded.get_layer("sched").rate == pytest.approx(S.Linear(0.0, 0.5, 100)(6))
     assert loaded.get_layer("sched").schedule == S.Linear(0.0, 0.5, steps=100)
     x = np.ones((3, 8), "float32")
-    np.testing.assert_allclose(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), loaded.predict(x, verbose=0)
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -260,17 +270,29 @@ def test_mixed_precision(policy, make):
 def test_mixed_precision_statistics_keep_full_rate_resolution():
     keras.config.set_dtype_policy("mixed_bfloat16")
     rate = 0.123  # not representable on bfloat16's 8-bit grid
-    y = to_np(ops.cast(L.Dropout(rate, seed=0)(np.ones((200, 1000), "float32"), training=True), "float32"))
+    y = to_np(
+        ops.cast(
+            L.Dropout(rate, seed=0)(np.ones((200, 1000), "float32"), training=True),
+            "float32",
+        )
+    )
     assert within_5_se((y == 0).mean(), rate, y.size)
 
 
 def test_mixed_precision_model_trains():
     keras.config.set_dtype_policy("mixed_float16")
     model = keras.Sequential(
-        [keras.Input((6,)), keras.layers.Dense(16), L.Dropout(S.Linear(0.0, 0.3, 10)), keras.layers.Dense(1, dtype="float32")]
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(16),
+            L.Dropout(S.Linear(0.0, 0.3, 10)),
+            keras.layers.Dense(1, dtype="float32"),
+        ]
     )
     model.compile("adam", "mse")
-    history = model.fit(np.ones((32, 6)), np.ones((32, 1)), epochs=2, batch_size=8, verbose=0)
+    history = model.fit(
+        np.ones((32, 6)), np.ones((32, 1)), epochs=2, batch_size=8, verbose=0
+    )
     assert np.isfinite(history.history["loss"]).all()
     assert model.layers[1].rate_variable.dtype == "float32"
     assert model.layers[1].step == 8
@@ -306,8 +328,13 @@ def test_bad_rates_raise(make, rate, exc, fragment):
 @pytest.mark.parametrize("make", ALL_KINDS, ids=KIND_IDS)
 def test_bad_rate_assignment_keeps_the_old_rate(make):
     layer = make(0.2)
-    for bad, exc in ((1.0, ValueError), (-1, ValueError), ("x", TypeError), (float("nan"), ValueError),
-                     (0.999999999, ValueError)):
+    for bad, exc in (
+        (1.0, ValueError),
+        (-1, ValueError),
+        ("x", TypeError),
+        (float("nan"), ValueError),
+        (0.999999999, ValueError),
+    ):
         with pytest.raises(exc, match="argument `rate`"):
             layer.rate = bad
         assert layer.rate == 0.2
@@ -331,10 +358,12 @@ def test_float16_rate_near_one_drops_to_zero_not_nan(make):
 
 
 def test_scheduler_callable_rounding_to_one_assigns_nothing():
-    model = keras.Sequential([keras.Input((2,)), L.Dropout(0.1, name="a"),
-                              L.Dropout(0.2, name="b")])
+    model = keras.Sequential(
+        [keras.Input((2,)), L.Dropout(0.1, name="a"), L.Dropout(0.2, name="b")]
+    )
     cb = kerasdrop.callbacks.DropoutScheduler(
-        {"a": lambda i, r: 0.3, "b": lambda i, r: 0.99999999})
+        {"a": lambda i, r: 0.3, "b": lambda i, r: 0.99999999}
+    )
     cb.set_model(model)
     cb.on_train_begin()
     with pytest.raises(ValueError, match="below 1 in float32"):
@@ -361,7 +390,9 @@ def test_bad_noise_shape_raises(noise_shape, exc, fragment):
 
 def test_noise_shape_incompatible_with_inputs_raises():
     with pytest.raises(ValueError, match="Expected rank 2"):
-        L.Dropout(0.5, noise_shape=(None, 1, 1))(np.ones((2, 3), "float32"), training=True)
+        L.Dropout(0.5, noise_shape=(None, 1, 1))(
+            np.ones((2, 3), "float32"), training=True
+        )
     with pytest.raises(ValueError, match="Expected 1 or 3 at index 1"):
         L.Dropout(0.5, noise_shape=(None, 2))(np.ones((2, 3), "float32"), training=True)
 
@@ -372,7 +403,9 @@ def test_integer_inputs_raise(make, dtype):
     x = np.ones(SHAPES[KIND_IDS[ALL_KINDS.index(make)]], dtype)
     # (JAX without x64 turns int64 into int32: match the family.)
     family = dtype.rstrip("0123456789")
-    with pytest.raises(TypeError, match=f"floating-point tensor. Received: inputs.dtype={family}"):
+    with pytest.raises(
+        TypeError, match=f"floating-point tensor. Received: inputs.dtype={family}"
+    ):
         make(0.5)(x, training=True)
 
 
@@ -397,9 +430,16 @@ def test_other_bad_arguments_raise():
 
 @pytest.mark.parametrize(
     "step, exc",
-    [(2**31, ValueError), (2**64, ValueError), (np.int64(2**31), ValueError),
-     (-1, ValueError), (1.5, TypeError), (True, TypeError), ("3", TypeError),
-     (None, TypeError)],
+    [
+        (2**31, ValueError),
+        (2**64, ValueError),
+        (np.int64(2**31), ValueError),
+        (-1, ValueError),
+        (1.5, TypeError),
+        (True, TypeError),
+        ("3", TypeError),
+        (None, TypeError),
+    ],
 )
 def test_bad_step_changes_nothing(step, exc):
     layer = L.Dropout(S.Linear(0.0, 0.4, steps=4))
@@ -436,7 +476,9 @@ def test_schedule_giving_nan_is_refused_and_changes_nothing():
     ids=["DropPath", "ConcreteDropout"],
 )
 def test_rank_0_inputs_raise_keras_style(make):
-    with pytest.raises(ValueError, match=r"argument `inputs`.*rank >= 1.*inputs.shape=\(\)"):
+    with pytest.raises(
+        ValueError, match=r"argument `inputs`.*rank >= 1.*inputs.shape=\(\)"
+    ):
         make()(ops.ones(()), training=True)
 
 
@@ -445,14 +487,26 @@ def test_rank_0_inputs_raise_keras_style(make):
     [
         (lambda: L.Dropout(0.5, seed=-1), ValueError, "seed=-1"),
         (lambda: L.Dropout(0.5, seed=2**32), ValueError, "seed=4294967296"),
-        (lambda: L.ConcreteDropout(keras.layers.Dense(2), weight_regularizer=1e300),
-         ValueError, "weight_regularizer=1e+300"),
-        (lambda: L.ConcreteDropout(keras.layers.Dense(2), temperature=10**400),
-         ValueError, "temperature=1000"),
-        (lambda: L.concrete_regularizers(10, length_scale=1e300), ValueError,
-         "length_scale=1e+300"),
-        (lambda: L.concrete_regularizers(10, precision=1e-50), ValueError,
-         "precision=1e-50"),
+        (
+            lambda: L.ConcreteDropout(keras.layers.Dense(2), weight_regularizer=1e300),
+            ValueError,
+            "weight_regularizer=1e+300",
+        ),
+        (
+            lambda: L.ConcreteDropout(keras.layers.Dense(2), temperature=10**400),
+            ValueError,
+            "temperature=1000",
+        ),
+        (
+            lambda: L.concrete_regularizers(10, length_scale=1e300),
+            ValueError,
+            "length_scale=1e+300",
+        ),
+        (
+            lambda: L.concrete_regularizers(10, precision=1e-50),
+            ValueError,
+            "precision=1e-50",
+        ),
         (lambda: L.concrete_regularizers(10**400), ValueError, "n_samples=1000"),
     ],
 )
@@ -463,20 +517,54 @@ def test_out_of_range_layer_arguments_raise_keras_style(make, exc, fragment):
 
 
 def test_public_classes_are_registered():
-    for cls in (L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
-                L.GaussianDropout, L.DropPath, L.DropBlock2D, L.DropBlock3D, L.DropConnect,
-                L.LSTM, L.GRU, L.SimpleRNN):
+    for cls in (
+        L.Dropout,
+        L.SpatialDropout1D,
+        L.SpatialDropout2D,
+        L.SpatialDropout3D,
+        L.GaussianDropout,
+        L.DropPath,
+        L.DropBlock2D,
+        L.DropBlock3D,
+        L.DropConnect,
+        L.LSTM,
+        L.GRU,
+        L.SimpleRNN,
+    ):
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
-    for cls in (S.Constant, S.Linear, S.Cosine, S.Exponential, S.Piecewise, S.Curriculum,
-                S.Annealed, S.Early, S.Late, S.Warmup, S.Join, S.Scaled):
+    for cls in (
+        S.Constant,
+        S.Linear,
+        S.Cosine,
+        S.Exponential,
+        S.Piecewise,
+        S.Curriculum,
+        S.Annealed,
+        S.Early,
+        S.Late,
+        S.Warmup,
+        S.Join,
+        S.Scaled,
+    ):
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
     assert kerasdrop.__version__
 
 
 PUBLIC_LAYERS = [
-    L.Dropout, L.SpatialDropout1D, L.SpatialDropout2D, L.SpatialDropout3D,
-    L.GaussianDropout, L.DropPath, L.DropBlock2D, L.DropBlock3D, L.DropConnect,
-    L.ConcreteDropout, L.SpatialConcreteDropout, L.LSTM, L.GRU, L.SimpleRNN,
+    L.Dropout,
+    L.SpatialDropout1D,
+    L.SpatialDropout2D,
+    L.SpatialDropout3D,
+    L.GaussianDropout,
+    L.DropPath,
+    L.DropBlock2D,
+    L.DropBlock3D,
+    L.DropConnect,
+    L.ConcreteDropout,
+    L.SpatialConcreteDropout,
+    L.LSTM,
+    L.GRU,
+    L.SimpleRNN,
 ]
 
 

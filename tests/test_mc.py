@@ -73,9 +73,7 @@ def test_sampling_activates_dropout_only_and_leaves_batchnorm_alone():
 
 def identity_model(name, seed=0):
     """Input -> Dropout(0.5): the identity at inference, x2 or 0 when sampling."""
-    return keras.Sequential(
-        [keras.Input((8,)), L.Dropout(0.5, seed=seed)], name=name
-    )
+    return keras.Sequential([keras.Input((8,)), L.Dropout(0.5, seed=seed)], name=name)
 
 
 def test_sampling_switches_only_the_models_passed():
@@ -242,9 +240,7 @@ def test_streaming_statistics_match_the_samples_across_chunks():
     np.testing.assert_allclose(
         small.predictive_entropy, M.predictive_entropy(s.mean(axis=0)), atol=1e-5
     )
-    np.testing.assert_allclose(
-        small.expected_entropy, M.expected_entropy(s), atol=1e-5
-    )
+    np.testing.assert_allclose(small.expected_entropy, M.expected_entropy(s), atol=1e-5)
     np.testing.assert_allclose(
         small.mutual_information, M.mutual_information(s), atol=1e-5
     )
@@ -549,12 +545,16 @@ def test_heteroscedastic_head_of_a_subclassed_model():
 )
 def test_sampling_needs_models_with_kerasdrop_layers(model, error, match):
     plain = keras.Sequential([keras.Input((6,)), keras.layers.Dense(2)])
-    arguments = {
-        "plain": (plain,),
-        "dense": (keras.layers.Dense(2),),
-        "mixed": ([identity_model("ok"), "x"],),
-        "missing": (),
-    }.get(model, (model,)) if isinstance(model, str) else (model,)
+    arguments = (
+        {
+            "plain": (plain,),
+            "dense": (keras.layers.Dense(2),),
+            "mixed": ([identity_model("ok"), "x"],),
+            "missing": (),
+        }.get(model, (model,))
+        if isinstance(model, str)
+        else (model,)
+    )
     with pytest.raises(error, match=f"argument `model`.*{match}"):
         with mc.sampling(*arguments):
             pass
@@ -608,27 +608,45 @@ def test_consistent_masks_do_not_depend_on_order_batching_or_chunks():
     perm = np.array([3, 0, 6, 1, 5, 2, 4])
 
     def samples(inputs, **kwargs):
-        return kerasdrop.mc.predict(model, inputs, samples=10, seed=0, consistent=True,
-                                    return_samples=True, verbose=0, **kwargs).samples
+        return kerasdrop.mc.predict(
+            model,
+            inputs,
+            samples=10,
+            seed=0,
+            consistent=True,
+            return_samples=True,
+            verbose=0,
+            **kwargs,
+        ).samples
 
     reference = samples(x)
-    np.testing.assert_allclose(samples(x[perm])[:, np.argsort(perm)], reference, rtol=1e-5)
+    np.testing.assert_allclose(
+        samples(x[perm])[:, np.argsort(perm)], reference, rtol=1e-5
+    )
     np.testing.assert_allclose(samples(x, batch_size=3), reference, rtol=1e-5)
-    np.testing.assert_allclose(samples(x, memory_budget=1), reference, rtol=1e-5)  # chunk 1
+    np.testing.assert_allclose(
+        samples(x, memory_budget=1), reference, rtol=1e-5
+    )  # chunk 1
     np.testing.assert_allclose(samples(x, reuse_prefix=False), reference, rtol=1e-5)
-    assert not all(np.allclose(reference[0], r) for r in reference[1:])  # samples differ
+    assert not all(
+        np.allclose(reference[0], r) for r in reference[1:]
+    )  # samples differ
     # Without consistent masks, another batching changes the draws.
-    plain = kerasdrop.mc.predict(model, x, samples=10, seed=0, return_samples=True, verbose=0)
-    batched = kerasdrop.mc.predict(model, x, samples=10, seed=0, return_samples=True,
-                                   verbose=0, batch_size=3)
+    plain = kerasdrop.mc.predict(
+        model, x, samples=10, seed=0, return_samples=True, verbose=0
+    )
+    batched = kerasdrop.mc.predict(
+        model, x, samples=10, seed=0, return_samples=True, verbose=0, batch_size=3
+    )
     assert not np.allclose(batched.samples, plain.samples)
 
 
 def test_consistent_masks_are_shared_by_the_rows_of_a_sample():
     model = _consistent_model()
     x = np.tile(np.random.default_rng(1).random((1, 6)).astype("float32"), (5, 1))
-    s = kerasdrop.mc.predict(model, x, samples=4, seed=0, consistent=True,
-                             return_samples=True, verbose=0).samples
+    s = kerasdrop.mc.predict(
+        model, x, samples=4, seed=0, consistent=True, return_samples=True, verbose=0
+    ).samples
     np.testing.assert_allclose(s, np.repeat(s[:, :1], 5, axis=1), rtol=1e-6)
     with pytest.raises(TypeError, match="consistent=1"):
         kerasdrop.mc.predict(model, x, samples=4, consistent=1)
@@ -645,8 +663,13 @@ def test_sigmoid_units_are_independent_labels_and_fields_are_fixed():
     result = mc.predict(model, x, samples=40, seed=0, return_samples=True, verbose=0)
     s = result.samples.astype("float64")
     assert result.task == "classification"
-    for field in ("predictive_entropy", "expected_entropy", "mutual_information",
-                  "variation_ratio", "max_probability"):
+    for field in (
+        "predictive_entropy",
+        "expected_entropy",
+        "mutual_information",
+        "variation_ratio",
+        "max_probability",
+    ):
         expected = getattr(M, field)(s, multi_label=True)
         np.testing.assert_allclose(getattr(result, field), expected, atol=1e-5)
     assert result.predictive_entropy.shape == (12,)

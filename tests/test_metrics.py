@@ -107,9 +107,7 @@ def test_calibration_by_hand():
     assert np.isnan(diagram["accuracy"][0])  # empty bin
     nll = -np.mean(np.log([0.9, 0.7, 0.4, 0.55]))
     assert M.negative_log_likelihood(y, probs) == pytest.approx(nll)
-    brier = np.mean(
-        [0.1**2 * 2, 0.3**2 * 2, 0.6**2 * 2, 0.45**2 * 2]
-    )
+    brier = np.mean([0.1**2 * 2, 0.3**2 * 2, 0.6**2 * 2, 0.45**2 * 2])
     assert M.brier_score(y, probs) == pytest.approx(brier)
     # One-hot labels give the same numbers; perfect one-hot predictions
     # score 0 everywhere.
@@ -161,25 +159,52 @@ def test_ood_auroc():
         (lambda: M.predictive_entropy([[np.nan, 1.0]]), ValueError, "finite"),
         (lambda: M.predictive_entropy([]), ValueError, "non-empty"),
         (lambda: M.mutual_information([[0.5, 0.5]]), ValueError, "3 dimension"),
-        (lambda: M.expected_calibration_error([0, 1, 1], [[0.5, 0.5]] * 2),
-         ValueError, "y_true"),
-        (lambda: M.expected_calibration_error([0, 2], [[0.5, 0.5]] * 2),
-         ValueError, "labels in \\[0, 1\\]"),
-        (lambda: M.expected_calibration_error([0, 1], [[0.5, 0.5]] * 2, n_bins=0),
-         ValueError, "n_bins=0"),
-        (lambda: M.expected_calibration_error([0, 1], [[0.5, 0.5]] * 2, n_bins=2.0),
-         TypeError, "n_bins=2.0"),
+        (
+            lambda: M.expected_calibration_error([0, 1, 1], [[0.5, 0.5]] * 2),
+            ValueError,
+            "y_true",
+        ),
+        (
+            lambda: M.expected_calibration_error([0, 2], [[0.5, 0.5]] * 2),
+            ValueError,
+            "labels in \\[0, 1\\]",
+        ),
+        (
+            lambda: M.expected_calibration_error([0, 1], [[0.5, 0.5]] * 2, n_bins=0),
+            ValueError,
+            "n_bins=0",
+        ),
+        (
+            lambda: M.expected_calibration_error([0, 1], [[0.5, 0.5]] * 2, n_bins=2.0),
+            TypeError,
+            "n_bins=2.0",
+        ),
         (lambda: M.brier_score([0.5, 1], [[0.5, 0.5]] * 2), ValueError, "integer"),
-        (lambda: M.regression_log_likelihood([1.0], [[1.0]], tau=0), ValueError,
-         "tau=0"),
-        (lambda: M.regression_log_likelihood([1.0], [[1.0]], tau="1"), TypeError,
-         "tau='1'"),
-        (lambda: M.regression_log_likelihood([1.0, 2.0], [[1.0, 2.0, 3.0]], 1.0),
-         ValueError, "samples of shape"),
-        (lambda: M.regression_log_likelihood([1.0], [[1.0]], 1.0, reduction="sum"),
-         ValueError, "reduction='sum'"),
-        (lambda: M.heteroscedastic_uncertainty([[1.0]], [[1.0, 2.0]]), ValueError,
-         "log_var_samples of shape"),
+        (
+            lambda: M.regression_log_likelihood([1.0], [[1.0]], tau=0),
+            ValueError,
+            "tau=0",
+        ),
+        (
+            lambda: M.regression_log_likelihood([1.0], [[1.0]], tau="1"),
+            TypeError,
+            "tau='1'",
+        ),
+        (
+            lambda: M.regression_log_likelihood([1.0, 2.0], [[1.0, 2.0, 3.0]], 1.0),
+            ValueError,
+            "samples of shape",
+        ),
+        (
+            lambda: M.regression_log_likelihood([1.0], [[1.0]], 1.0, reduction="sum"),
+            ValueError,
+            "reduction='sum'",
+        ),
+        (
+            lambda: M.heteroscedastic_uncertainty([[1.0]], [[1.0, 2.0]]),
+            ValueError,
+            "log_var_samples of shape",
+        ),
         (lambda: M.ood_auroc([], [1.0]), ValueError, "scores_in"),
         (lambda: M.ood_auroc(["a"], [1.0]), TypeError, "scores_in"),
     ],
@@ -208,7 +233,9 @@ def test_multi_label_rows_are_independent_bernoullis_summed_over_units():
     assert M.expected_entropy(samples, multi_label=True)[0] == pytest.approx(h(0.2))
     # Decisions are per unit.
     np.testing.assert_allclose(M.max_probability(probs, multi_label=True), [[0.5, 0.9]])
-    np.testing.assert_allclose(M.variation_ratio(samples, multi_label=True), [[0.5, 0.0]])
+    np.testing.assert_allclose(
+        M.variation_ratio(samples, multi_label=True), [[0.5, 0.0]]
+    )
     # Without multi_label, such rows are refused (they do not sum to 1).
     with pytest.raises(ValueError, match="multi_label=True"):
         M.predictive_entropy(probs)

@@ -16,9 +16,10 @@ SETTINGS = settings(
 rates = st.floats(0.0, 0.95, allow_nan=False)
 # JAX without x64 has no float64 (it silently becomes float32).
 FLOATS = ["float32", "float16", "bfloat16"]
-if keras.backend.backend() != "jax" or keras.ops.convert_to_tensor(
-    np.zeros(1, "float64")
-).dtype == np.float64:
+if (
+    keras.backend.backend() != "jax"
+    or keras.ops.convert_to_tensor(np.zeros(1, "float64")).dtype == np.float64
+):
     FLOATS.append("float64")
 dtypes = st.sampled_from(FLOATS)
 seeds = st.integers(0, 2**31 - 1)
@@ -52,9 +53,7 @@ def check_bernoulli(x, y, rate, scale=True, rtol=1e-2):
 @SETTINGS
 @given(rate=rates, shape=shapes(1, 4), dtype=dtypes, seed=seeds, data=st.data())
 def test_dropout(rate, shape, dtype, seed, data):
-    noise_shape = tuple(
-        data.draw(st.sampled_from([None, 1, d])) for d in shape
-    )
+    noise_shape = tuple(data.draw(st.sampled_from([None, 1, d])) for d in shape)
     layer = L.Dropout(rate, noise_shape=noise_shape, seed=seed, dtype=dtype)
     x, y = run(layer, shape, dtype, training=True)
     check_bernoulli(x, y, rate)
@@ -124,8 +123,10 @@ def test_gaussian(rate, shape, dtype, seed):
 
 @SETTINGS
 @given(
-    rate=st.one_of(st.floats(0.0, 1.0, exclude_max=True),
-                   st.floats(0.9999999, 1.0, exclude_max=True)),
+    rate=st.one_of(
+        st.floats(0.0, 1.0, exclude_max=True),
+        st.floats(0.9999999, 1.0, exclude_max=True),
+    ),
     make=st.sampled_from([L.Dropout, L.GaussianDropout, L.DropPath]),
 )
 def test_rate_accepted_iff_below_one_in_float32_and_outputs_finite(rate, make):

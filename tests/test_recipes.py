@@ -31,7 +31,9 @@ def test_linear_rule_equals_linspace_in_depth_order(depth, max_rate):
     # The callback keeps them at every epoch, also after someone moved them.
     model.get_layer("dp_0").rate = 0.4
     model.compile("sgd", "mse")
-    model.fit(np.ones((4, 4)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[callback])
+    model.fit(
+        np.ones((4, 4)), np.ones((4, 1)), epochs=1, verbose=0, callbacks=[callback]
+    )
     assert model.get_layer("dp_0").rate == 0.0
 
 
@@ -84,10 +86,16 @@ def test_depth_rule_composes_with_a_time_schedule():
             seen.append([self.model.get_layer(f"dp_{i}").rate for i in range(3)])
 
     model.compile("sgd", "mse")
-    model.fit(np.ones((4, 4)), np.ones((4, 1)), epochs=3, verbose=0,
-              callbacks=[callback, Record()])
-    np.testing.assert_allclose(seen, [[0.0, 0.25, 0.5], [0.0, 0.25, 0.5], [0.0, 0.0, 0.0]],
-                               atol=1e-7)
+    model.fit(
+        np.ones((4, 4)),
+        np.ones((4, 1)),
+        epochs=3,
+        verbose=0,
+        callbacks=[callback, Record()],
+    )
+    np.testing.assert_allclose(
+        seen, [[0.0, 0.25, 0.5], [0.0, 0.25, 0.5], [0.0, 0.0, 0.0]], atol=1e-7
+    )
 
 
 def test_scaled_schedule_serializes_and_checks_its_factor():

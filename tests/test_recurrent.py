@@ -35,8 +35,14 @@ def _probe_weights(cls):
         recurrent = np.zeros((units, 4 * units), "float32")
         kernel[:, 2 * units : 2 * units + F] = eye
         recurrent[F:, 2 * units + F : 3 * units] = eye
-        bias = np.concatenate([np.full(units, 20.0), np.full(units, -20.0),
-                               np.zeros(units), np.full(units, 20.0)])
+        bias = np.concatenate(
+            [
+                np.full(units, 20.0),
+                np.full(units, -20.0),
+                np.zeros(units),
+                np.full(units, 20.0),
+            ]
+        )
         return [kernel, recurrent, bias.astype("float32")]
     if cls is L.GRU:  # gates z, r, h: z shut, r open, h copies
         kernel = np.zeros((F, 3 * units), "float32")
@@ -137,7 +143,9 @@ def test_masked_step_at_rate_zero_is_the_keras_step(cls, kwargs):
     stock = L.recurrent.to_stock(layer)
     np.testing.assert_allclose(
         ops.convert_to_numpy(layer(x, training=True)),
-        ops.convert_to_numpy(stock(x)), rtol=1e-5, atol=1e-6,
+        ops.convert_to_numpy(stock(x)),
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -151,7 +159,9 @@ def test_state_mask_enters_only_the_recurrent_matmul(cls):
     layer.cell.recurrent_kernel.assign(np.zeros(layer.cell.recurrent_kernel.shape))
     np.testing.assert_allclose(
         ops.convert_to_numpy(layer(x, training=True)),
-        ops.convert_to_numpy(layer(x)), rtol=1e-5, atol=1e-6,
+        ops.convert_to_numpy(layer(x)),
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -188,8 +198,12 @@ def probe_model(dropout, recurrent_dropout):
     CountingLSTM.traces = 0
     x, h0, c0 = keras.Input((T, F)), keras.Input((2 * F,)), keras.Input((2 * F,))
     layer = CountingLSTM(
-        2 * F, return_sequences=True, dropout=dropout,
-        recurrent_dropout=recurrent_dropout, seed=2, name="lstm",
+        2 * F,
+        return_sequences=True,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        seed=2,
+        name="lstm",
     )
     h = layer(x, initial_state=[h0, c0])
     layer.cell.set_weights(_probe_weights(L.LSTM))
@@ -228,8 +242,15 @@ def fit_probe(model, recorder, batches):
     n = BATCH * batches
     h0 = np.ones((n, 2 * F), "float32")
     inputs = [np.ones((n, T, F), "float32"), h0, np.zeros_like(h0)]
-    model.fit(inputs, np.zeros((n, 1), "float32"), batch_size=BATCH,
-              epochs=2, shuffle=False, verbose=0, callbacks=[recorder])
+    model.fit(
+        inputs,
+        np.zeros((n, 1), "float32"),
+        batch_size=BATCH,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[recorder],
+    )
 
 
 def assert_rates_seen(recorder):
@@ -241,7 +262,13 @@ def assert_rates_seen(recorder):
 
 def test_assigned_rates_take_effect_in_compiled_fit_without_retrace():
     model = probe_model(0.0, 0.0)
-    rates = lambda step: (round(0.1 + 0.08 * (step % 9), 2), round(0.7 - 0.07 * (step % 7), 2))
+
+    def rates(step):
+        return (
+            round(0.1 + 0.08 * (step % 9), 2),
+            round(0.7 - 0.07 * (step % 7), 2),
+        )
+
     recorder = Recorder(rates)
     fit_probe(model, recorder, batches=6)
     assert recorder.rates == [rates(step) for step in range(12)]
@@ -266,10 +293,12 @@ def test_schedules_run_in_graph_during_fit():
 def rnn_model(mc=False):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((5, 4))
-    h = L.LSTM(6, dropout=0.2, recurrent_dropout=0.3, return_sequences=True,
-               mc=mc, name="lstm")(inputs)
+    h = L.LSTM(
+        6, dropout=0.2, recurrent_dropout=0.3, return_sequences=True, mc=mc, name="lstm"
+    )(inputs)
     h = keras.layers.Bidirectional(
-        L.GRU(3, dropout=0.1, recurrent_dropout=0.2), name="bigru")(h)
+        L.GRU(3, dropout=0.1, recurrent_dropout=0.2), name="bigru"
+    )(h)
     h = keras.layers.RepeatVector(2)(h)
     h = L.SimpleRNN(3, recurrent_dropout=S.Linear(0.0, 0.4, 5), name="srnn")(h)
     return keras.Model(inputs, keras.layers.Dense(2)(h))
@@ -286,10 +315,14 @@ def numpy(y):
 def test_model_sites_are_the_dropout_sublayers_of_each_direction():
     model = rnn_model()
     assert [s.path for s in graph.find(model)] == [
-        "lstm/input_dropout", "lstm/state_dropout",
-        "bigru/forward_layer/input_dropout", "bigru/forward_layer/state_dropout",
-        "bigru/backward_layer/input_dropout", "bigru/backward_layer/state_dropout",
-        "srnn/input_dropout", "srnn/state_dropout",
+        "lstm/input_dropout",
+        "lstm/state_dropout",
+        "bigru/forward_layer/input_dropout",
+        "bigru/forward_layer/state_dropout",
+        "bigru/backward_layer/input_dropout",
+        "bigru/backward_layer/state_dropout",
+        "srnn/input_dropout",
+        "srnn/state_dropout",
     ]
     assert all(s.status == "kerasdrop" for s in graph.find(model))
     bigru = model.get_layer("bigru")
@@ -315,8 +348,16 @@ def test_mc_sampling_varies_outputs():
     result = kerasdrop.mc.predict(model, x, samples=6, task="regression", verbose=0)
     assert (result.std > 0).all()
     same = np.concatenate([x[:1]] * 8)  # consistent: sample t, one mask everywhere
-    result = kerasdrop.mc.predict(model, same, samples=4, task="regression", batch_size=4,
-                                  consistent=True, return_samples=True, verbose=0)
+    result = kerasdrop.mc.predict(
+        model,
+        same,
+        samples=4,
+        task="regression",
+        batch_size=4,
+        consistent=True,
+        return_samples=True,
+        verbose=0,
+    )
     assert (result.samples == result.samples[:, :1]).all() and (result.std > 0).all()
     mc_model = small_model(mc=True)  # an MC layer samples at every inference
     assert not np.allclose(numpy(mc_model(x)), numpy(mc_model(x)))
@@ -358,7 +399,8 @@ def stock_model(kind):
     else:
         h = keras.layers.Bidirectional(
             keras.layers.LSTM(4, recurrent_dropout=0.25, return_sequences=True),
-            name="rnn")(inputs)
+            name="rnn",
+        )(inputs)
         h = keras.layers.SimpleRNN(3, dropout=0.1, name="srnn")(h)
     return keras.Model(inputs, keras.layers.Dense(2)(h))
 
@@ -377,7 +419,9 @@ def test_convert_and_strip_keep_weights_and_outputs(kind):
     for old, new in zip(model.trainable_weights, converted.trainable_weights):
         np.testing.assert_array_equal(numpy(old.value), numpy(new.value))
     np.testing.assert_array_equal(numpy(converted(x)), expected)
-    np.testing.assert_array_equal(numpy(kerasdrop.strip_dropout(converted)(x)), expected)
+    np.testing.assert_array_equal(
+        numpy(kerasdrop.strip_dropout(converted)(x)), expected
+    )
     back = kerasdrop.convert(converted, to="keras")
     assert [(s.path, s.rate) for s in graph.find(back)] == [
         (s.path, s.rate) for s in before
@@ -402,9 +446,9 @@ def test_keras_file_round_trip(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     before, after = graph.find(model), graph.find(loaded)
-    assert [(s.path, s.kind, s.layer.rate, s.layer.step, s.layer.mc) for s in after] == [
-        (s.path, s.kind, s.layer.rate, s.layer.step, s.layer.mc) for s in before
-    ]
+    assert [
+        (s.path, s.kind, s.layer.rate, s.layer.step, s.layer.mc) for s in after
+    ] == [(s.path, s.kind, s.layer.rate, s.layer.step, s.layer.mc) for s in before]
     assert loaded.get_layer("srnn").state_dropout.schedule == S.Linear(0.0, 0.4, 5)
     assert not loaded.get_layer("bigru").backward_layer.state_dropout.mc
     assert [s.layer.mc for s in after].count(True) == 1
@@ -450,12 +494,16 @@ BAD = [
 @pytest.mark.parametrize("cls", CLASSES)
 @pytest.mark.parametrize("kwargs, error, name", BAD)
 def test_bad_arguments_raise_keras_style_errors(cls, kwargs, error, name):
-    with pytest.raises(error, match=f"Invalid value received for argument `{name}`.*Received: {name}="):
+    with pytest.raises(
+        error, match=f"Invalid value received for argument `{name}`.*Received: {name}="
+    ):
         cls(4, **kwargs)
 
 
 @pytest.mark.parametrize("cls", [L.LSTM, L.GRU])
 def test_cudnn_cannot_run_state_dropout(cls):
-    with pytest.raises(ValueError, match="argument `use_cudnn`.*Received: use_cudnn=True"):
+    with pytest.raises(
+        ValueError, match="argument `use_cudnn`.*Received: use_cudnn=True"
+    ):
         cls(4, recurrent_dropout=0.1, use_cudnn=True)
     cls(4, dropout=0.1, use_cudnn=True)  # input dropout keeps cuDNN

@@ -147,9 +147,15 @@ def test_bad_parameters_raise_keras_style(make, exc, fragment):
 
 @pytest.mark.parametrize(
     "step, exc",
-    [(float("nan"), ValueError), (float("inf"), ValueError), (-1, ValueError),
-     pytest.param(10**400, ValueError, id="huge-int"), ("3", TypeError),
-     (None, TypeError), (True, TypeError)],
+    [
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (-1, ValueError),
+        pytest.param(10**400, ValueError, id="huge-int"),
+        ("3", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+    ],
 )
 def test_bad_step_raises(step, exc):
     with pytest.raises(exc, match="Invalid value received for argument `step`") as info:
@@ -209,15 +215,34 @@ def _pick(rng, options):
 
 def _random_schedule(rng, cls, depth=0):
     """`cls` with parameters drawn from extremes and random values."""
-    rate = lambda: _pick(rng, [0.0, S.MAX_RATE, float(rng.uniform(0, 1))])
-    positive = lambda: _pick(
-        rng, [F32_TINY, 1, float(rng.uniform(0.5, 3000)), 1e30, F32_MAX])
-    nonneg = lambda: _pick(rng, [0, float(rng.uniform(0, 3000)), F32_MAX])
-    decay = lambda: _pick(
-        rng, [F32_TINY, float(rng.uniform(0.01, 1)), 1.0, float(rng.uniform(1, 3)),
-              2.0, F32_MAX])
-    inner = lambda: _random_schedule(
-        rng, _pick(rng, [c for c in CLASSES if c not in (S.Warmup, S.Join)]), 1)
+
+    def rate():
+        return _pick(rng, [0.0, S.MAX_RATE, float(rng.uniform(0, 1))])
+
+    def positive():
+        return _pick(rng, [F32_TINY, 1, float(rng.uniform(0.5, 3000)), 1e30, F32_MAX])
+
+    def nonneg():
+        return _pick(rng, [0, float(rng.uniform(0, 3000)), F32_MAX])
+
+    def decay():
+        return _pick(
+            rng,
+            [
+                F32_TINY,
+                float(rng.uniform(0.01, 1)),
+                1.0,
+                float(rng.uniform(1, 3)),
+                2.0,
+                F32_MAX,
+            ],
+        )
+
+    def inner():
+        return _random_schedule(
+            rng, _pick(rng, [c for c in CLASSES if c not in (S.Warmup, S.Join)]), 1
+        )
+
     if cls is S.Constant:
         return S.Constant(rate())
     if cls in (S.Linear, S.Cosine):
@@ -241,8 +266,19 @@ def _random_schedule(rng, cls, depth=0):
     return S.Join([inner() for _ in range(len(bounds) + 1)], bounds)
 
 
-CLASSES = [S.Constant, S.Linear, S.Cosine, S.Exponential, S.Piecewise, S.Curriculum,
-           S.Annealed, S.Early, S.Late, S.Warmup, S.Join]
+CLASSES = [
+    S.Constant,
+    S.Linear,
+    S.Cosine,
+    S.Exponential,
+    S.Piecewise,
+    S.Curriculum,
+    S.Annealed,
+    S.Early,
+    S.Late,
+    S.Warmup,
+    S.Join,
+]
 
 
 def _compiled(fn):
@@ -257,8 +293,11 @@ def _compiled(fn):
 
 def test_all_schedule_classes_are_covered():
     public = {getattr(S, n) for n in S.__all__}
-    assert {c for c in public if isinstance(c, type) and issubclass(c, S.Schedule)
-            and c is not S.Schedule} == set(CLASSES)
+    assert {
+        c
+        for c in public
+        if isinstance(c, type) and issubclass(c, S.Schedule) and c is not S.Schedule
+    } == set(CLASSES)
 
 
 def _valid_schedules(per_class, seed=16):
@@ -275,7 +314,8 @@ def _valid_schedules(per_class, seed=16):
         S.Join([S.Exponential(0.2, F32_MAX, 1), S.Curriculum(0.0, F32_TINY)], [1]),
     ]
     return extremes + [
-        _random_schedule(rng, cls) for cls in CLASSES for _ in range(per_class)]
+        _random_schedule(rng, cls) for cls in CLASSES for _ in range(per_class)
+    ]
 
 
 def _assert_rates(values):
@@ -298,13 +338,18 @@ def test_every_valid_schedule_in_graph_matches_python():
     schedules = _valid_schedules(per_class=1)
     python = np.array([[s(t) for t in HUGE_STEPS] for s in schedules])
     steps = ops.convert_to_tensor(np.array(HUGE_STEPS, "int32"))  # as the layer's
-    values = lambda t: ops.stack([ops.cast(s(t), "float32") for s in schedules])
+
+    def values(t):
+        return ops.stack([ops.cast(s(t), "float32") for s in schedules])
+
     for got in (values(steps), _compiled(values)(steps)):
         got = ops.convert_to_numpy(got)
         _assert_rates(got)
         bad = ~np.isclose(got, python, rtol=1e-5, atol=1e-6)
-        assert not bad.any(), [(schedules[i], HUGE_STEPS[j], python[i, j], got[i, j])
-                               for i, j in zip(*np.nonzero(bad))]
+        assert not bad.any(), [
+            (schedules[i], HUGE_STEPS[j], python[i, j], got[i, j])
+            for i, j in zip(*np.nonzero(bad))
+        ]
 
 
 # ----------------------------------------------------------------------------
@@ -312,11 +357,13 @@ def test_every_valid_schedule_in_graph_matches_python():
 # `Warmup` with formulas of their own) load and give the same values.
 # ----------------------------------------------------------------------------
 SAVED = json.loads(
-    (Path(__file__).parent / "data" / "schedules_0.1.0.json").read_text())
+    (Path(__file__).parent / "data" / "schedules_0.1.0.json").read_text()
+)
 
 
 @pytest.mark.parametrize(
-    "saved", SAVED["cases"], ids=[c["config"]["class_name"] for c in SAVED["cases"]])
+    "saved", SAVED["cases"], ids=[c["config"]["class_name"] for c in SAVED["cases"]]
+)
 def test_configs_written_by_0_1_0_load_with_the_same_values(saved):
     schedule = S.deserialize(saved["config"])
     assert type(schedule).__name__ == saved["config"]["class_name"]
@@ -326,7 +373,8 @@ def test_configs_written_by_0_1_0_load_with_the_same_values(saved):
     assert python == pytest.approx(saved["values"], rel=1e-12, abs=0)
     steps = ops.convert_to_tensor(np.array(SAVED["steps"], "int32"))
     np.testing.assert_allclose(
-        ops.convert_to_numpy(schedule(steps)), saved["values"], rtol=1e-6, atol=1e-7)
+        ops.convert_to_numpy(schedule(steps)), saved["values"], rtol=1e-6, atol=1e-7
+    )
 
 
 def test_named_schedules_are_their_definitions():
@@ -334,18 +382,31 @@ def test_named_schedules_are_their_definitions():
         (S.Early(0.2, cutoff=25), S.Piecewise([25], [0.2, 0.0])),
         (S.Early(0.2, cutoff=25, mode="linear"), S.Annealed(0.2, steps=25)),
         (S.Late(0.3, cutoff=12), S.Piecewise([12], [0.0, 0.3])),
-        (S.Warmup(S.Cosine(0.4, 0.1, 20), warmup_steps=10, initial_rate=0.05),
-         S.Join([S.Linear(0.05, 0.4, steps=10), S.Cosine(0.4, 0.1, 20)], [10])),
+        (
+            S.Warmup(S.Cosine(0.4, 0.1, 20), warmup_steps=10, initial_rate=0.05),
+            S.Join([S.Linear(0.05, 0.4, steps=10), S.Cosine(0.4, 0.1, 20)], [10]),
+        ),
     ]
     for named, definition in pairs:
         assert named.definition == definition
         assert [named(t) for t in range(0, 60, 3)] == [
-            definition(t) for t in range(0, 60, 3)]
+            definition(t) for t in range(0, 60, 3)
+        ]
 
 
 def test_maths_functions_are_public_and_serve_both_worlds():
-    for name in ("exp", "cos", "floor", "minimum", "maximum", "where", "power",
-                 "clip_rate", "progress", "is_python"):
+    for name in (
+        "exp",
+        "cos",
+        "floor",
+        "minimum",
+        "maximum",
+        "where",
+        "power",
+        "clip_rate",
+        "progress",
+        "is_python",
+    ):
         assert name in S.__all__ and callable(getattr(S, name))
     assert S.power(0.5, S.floor(25 / 10)) == 0.25
     assert S.where(3 >= 2, 0.1, 0.0) == 0.1

@@ -67,7 +67,9 @@ class Recorder(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
         model = self.model  # syncs JAX state
-        self.seen.append(float(ops.convert_to_numpy(model.get_layer("zeros").seen.value)))
+        self.seen.append(
+            float(ops.convert_to_numpy(model.get_layer("zeros").seen.value))
+        )
         self.rates.append(model.get_layer("drop").rate)
         self.traces.append(CountingDropout.traces)
 
@@ -78,8 +80,11 @@ JIT = [False, True] if keras.backend.backend() == "tensorflow" else ["auto"]
 @pytest.mark.parametrize("jit_compile", JIT)
 def test_rate_assigned_per_batch_takes_effect_without_retrace(jit_compile):
     model = build_model(0.0, jit_compile)
+
     # Hundreds of changes: a new rate before every one of 240 batches.
-    assign = lambda step: round(0.05 + 0.85 * ((step * 37) % 100) / 100, 4)
+    def assign(step):
+        return round(0.05 + 0.85 * ((step * 37) % 100) / 100, 4)
+
     rec = Recorder(assign)
     x, y = data(40)
     model.fit(x, y, batch_size=BATCH, epochs=6, callbacks=[rec], verbose=0)
@@ -103,7 +108,7 @@ def test_rate_assigned_between_epochs_takes_effect(jit_compile):
     x, y = data(5)
     model.fit(x, y, batch_size=BATCH, epochs=4, callbacks=[rec], verbose=0)
     for epoch, rate in enumerate(epoch_rates):
-        for seen in rec.seen[epoch * 5:(epoch + 1) * 5]:
+        for seen in rec.seen[epoch * 5 : (epoch + 1) * 5]:
             assert abs(seen - rate) <= se(rate)
     assert len(set(rec.traces)) == 1
 
@@ -137,7 +142,9 @@ def test_stock_keras_dropout_ignores_assignment():
             self.model.get_layer("drop").rate = 0.0 if epoch else 0.5
 
         def on_train_batch_end(self, batch, logs=None):
-            seen.append(float(ops.convert_to_numpy(self.model.get_layer("zeros").seen.value)))
+            seen.append(
+                float(ops.convert_to_numpy(self.model.get_layer("zeros").seen.value))
+            )
 
     x, y = data(2)
     model.fit(x, y, batch_size=BATCH, epochs=2, callbacks=[Cb()], verbose=0)

@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _load(name):
     spec = importlib.util.spec_from_file_location(
-        f"tuning_{name}", ROOT / "tuning" / f"{name}.py")
+        f"tuning_{name}", ROOT / "tuning" / f"{name}.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -78,7 +79,8 @@ class Recorder(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         Recorder.runs.append(
-            {"specs": specs_of(self.model), "epochs": self.params["epochs"], "logs": {}})
+            {"specs": specs_of(self.model), "epochs": self.params["epochs"], "logs": {}}
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         Recorder.runs[-1]["logs"][epoch] = dict(logs)
@@ -92,8 +94,7 @@ def assert_rates_follow_schedules(run):
         for layer_name in spec._layer_names:
             for epoch, logs in run["logs"].items():
                 logged = logs[f"dropout/{layer_name}"]
-                assert logged == pytest.approx(schedule(epoch), abs=1e-6), (
-                    spec, epoch)
+                assert logged == pytest.approx(schedule(epoch), abs=1e-6), (spec, epoch)
 
 
 # ----------------------------------------------------------------------------
@@ -101,7 +102,18 @@ def assert_rates_follow_schedules(run):
 # ----------------------------------------------------------------------------
 def test_rates_are_rounded_and_in_range():
     assert rate_values((0.0, 0.5, 0.05)) == [
-        0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
+        0.0,
+        0.05,
+        0.1,
+        0.15,
+        0.2,
+        0.25,
+        0.3,
+        0.35,
+        0.4,
+        0.45,
+        0.5,
+    ]
     values = rate_values((0.1, 0.95, 0.1))
     assert values == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
     assert all(len(repr(v)) <= 4 for v in values)  # no 0.30000000000000004
@@ -130,7 +142,11 @@ def test_rates_are_rounded_and_in_range():
         ({"bogus": 1}, ValueError, "['bogus']"),
         # Issue 16: float32, non-finite and huge values, wrong types.
         ({"rate": 0.99999999}, ValueError, "rounds to 1.0"),
-        ({"rate": (0.0, 0.99999999999, 0.33333333333)}, ValueError, "below 1 in float32"),
+        (
+            {"rate": (0.0, 0.99999999999, 0.33333333333)},
+            ValueError,
+            "below 1 in float32",
+        ),
         ({"rate": (0.0, 0.5, float("inf"))}, ValueError, "step > 0 and <= 1"),
         ({"rate": (0.0, 0.5, 2**2000)}, ValueError, "step > 0 and <= 1"),
         ({"rate": (0.0, 0.5, 1e-6)}, ValueError, "at most 1000 rates"),
@@ -144,7 +160,11 @@ def test_rates_are_rounded_and_in_range():
         ({"n_samples": "abc"}, TypeError, "n_samples='abc'"),
         ({"n_samples": True}, TypeError, "n_samples=True"),
         ({"n_samples": 0}, ValueError, "n_samples=0"),
-        ({"likelihood": "poisson", "kinds": ("constant",)}, ValueError, "likelihood='poisson'"),
+        (
+            {"likelihood": "poisson", "kinds": ("constant",)},
+            ValueError,
+            "likelihood='poisson'",
+        ),
         ({"epochs": "3"}, TypeError, "epochs='3'"),
         ({"name": 5}, TypeError, "name=5"),
     ],
@@ -188,8 +208,13 @@ def test_bad_space_in_build_fn_raises_before_any_trial(tmp_path):
         return _build(hp, dropout_space(hp, name="block0", kinds=("none",)))
 
     with pytest.raises(ValueError, match="min <= max"):
-        kt.RandomSearch(DropoutHyperModel(build, space=False), objective="val_loss",
-                        max_trials=2, directory=tmp_path, project_name="bad")
+        kt.RandomSearch(
+            DropoutHyperModel(build, space=False),
+            objective="val_loss",
+            max_trials=2,
+            directory=tmp_path,
+            project_name="bad",
+        )
     assert not fits
     assert not list(tmp_path.rglob("trial_*"))
 
@@ -235,10 +260,12 @@ def test_branch_declares_only_its_parameters(values):
 def test_independent_and_shared_spaces_drive_their_own_layers():
     def build(hp, spec):
         assert spec is None
-        s0 = dropout_space(hp, name="block0", kinds=("scheduled",), rate=0.4,
-                           schedules=("linear",))
-        s1 = dropout_space(hp, name="block1", kinds=("scheduled",), rate=0.2,
-                           schedules=("late",))
+        s0 = dropout_space(
+            hp, name="block0", kinds=("scheduled",), rate=0.4, schedules=("linear",)
+        )
+        s1 = dropout_space(
+            hp, name="block1", kinds=("scheduled",), rate=0.2, schedules=("late",)
+        )
         inputs = keras.Input((8,))
         x = s0.layer(keras.layers.Dense(8))(inputs)
         x = s1.layer()(x)
@@ -253,15 +280,22 @@ def test_independent_and_shared_spaces_drive_their_own_layers():
     hp = kt.HyperParameters()
     hp.values = {"block0/linear/direction": "down", "block0/linear/fraction": 1.0}
     model = hm.build(hp)
-    assert {h.name for h in hp.space} >= {"block0/kind", "block1/kind",
-                                          "block0/linear/direction", "block1/late/fraction"}
+    assert {h.name for h in hp.space} >= {
+        "block0/kind",
+        "block1/kind",
+        "block0/linear/direction",
+        "block1/late/fraction",
+    }
     s0, s1 = specs_of(model)
-    assert len(s1._layer_names) == 2 and len(set(s0._layer_names + s1._layer_names)) == 3
+    assert (
+        len(s1._layer_names) == 2 and len(set(s0._layer_names + s1._layer_names)) == 3
+    )
     Recorder.runs = []
     x, y = _data()
     history = hm.fit(hp, model, x, y, epochs=4, verbose=0, callbacks=[Recorder()])
     assert history.history[f"dropout/{s0._layer_names[0]}"] == pytest.approx(
-        [0.4, 0.3, 0.2, 0.1], abs=1e-6)  # down over all 4 epochs
+        [0.4, 0.3, 0.2, 0.1], abs=1e-6
+    )  # down over all 4 epochs
     for name in s1._layer_names:  # late, cutoff = 1 epoch
         assert history.history[f"dropout/{name}"] == pytest.approx([0, 0.2, 0.2, 0.2])
     assert_rates_follow_schedules(Recorder.runs[-1])
@@ -284,8 +318,14 @@ def restore_table():
 def test_one_table_entry_makes_a_new_schedule_searchable(restore_table):
     register_schedule("halving", _halving, times=[1, 2])
     assert SCHEDULES == ("linear", "cosine", "early", "late", "curriculum")  # default
-    hm = DropoutHyperModel(_build, space={"kinds": ("scheduled",), "rate": 0.4,
-                                         "schedules": ("linear", "halving")})
+    hm = DropoutHyperModel(
+        _build,
+        space={
+            "kinds": ("scheduled",),
+            "rate": 0.4,
+            "schedules": ("linear", "halving"),
+        },
+    )
     hp = kt.HyperParameters()
     hp.values = {"dropout/schedule": "halving", "dropout/halving/times": 2}
     model = hm.build(hp)
@@ -296,7 +336,8 @@ def test_one_table_entry_makes_a_new_schedule_searchable(restore_table):
     x, y = _data()
     history = hm.fit(hp, model, x, y, epochs=4, verbose=0)
     assert history.history[f"dropout/{spec._layer_names[0]}"] == pytest.approx(
-        [0.4, 0.4, 0.2, 0.2])
+        [0.4, 0.4, 0.2, 0.2]
+    )
     with pytest.raises(ValueError, match="a new name"):
         register_schedule("halving", _halving, times=[1])
     with pytest.raises(TypeError, match="build="):
@@ -309,28 +350,40 @@ def test_one_table_entry_makes_a_new_schedule_searchable(restore_table):
 TUNERS = {
     "random": lambda hm, **kw: kt.RandomSearch(hm, max_trials=4, **kw),
     "bayesian": lambda hm, **kw: kt.BayesianOptimization(
-        hm, max_trials=3, num_initial_points=2, **kw),
+        hm, max_trials=3, num_initial_points=2, **kw
+    ),
     "hyperband": lambda hm, **kw: kt.Hyperband(
-        hm, max_epochs=3, factor=3, hyperband_iterations=1, **kw),
+        hm, max_epochs=3, factor=3, hyperband_iterations=1, **kw
+    ),
 }
 
 
 @pytest.mark.one_backend  # KerasTuner's search loop; the layers run on JAX elsewhere
 @pytest.mark.parametrize("tuner_name", sorted(TUNERS))
 def test_small_search_with_each_tuner(tuner_name, tmp_path):
-    hm = DropoutHyperModel(_build, space={"kinds": ("scheduled", "constant"),
-                                         "rate": (0.1, 0.5, 0.1)})
-    tuner = TUNERS[tuner_name](hm, objective="val_accuracy", directory=tmp_path,
-                               project_name=tuner_name, seed=3)
+    hm = DropoutHyperModel(
+        _build, space={"kinds": ("scheduled", "constant"), "rate": (0.1, 0.5, 0.1)}
+    )
+    tuner = TUNERS[tuner_name](
+        hm,
+        objective="val_accuracy",
+        directory=tmp_path,
+        project_name=tuner_name,
+        seed=3,
+    )
     Recorder.runs = []
     x, y = _data()
-    tuner.search(x, y, epochs=3, validation_split=0.25, verbose=0,
-                 callbacks=[Recorder()])
+    tuner.search(
+        x, y, epochs=3, validation_split=0.25, verbose=0, callbacks=[Recorder()]
+    )
     trials = list(tuner.oracle.trials.values())
     assert len(trials) >= 3 and all(t.status == "COMPLETED" for t in trials)
     for trial in trials:
-        values = {k: v for k, v in trial.hyperparameters.values.items()
-                  if not k.startswith("tuner/")}
+        values = {
+            k: v
+            for k, v in trial.hyperparameters.values.items()
+            if not k.startswith("tuner/")
+        }
         assert set(values) == expected_keys(values), values
         if "dropout/rate" in values:
             assert 0.0 <= values["dropout/rate"] < 1.0
@@ -341,7 +394,9 @@ def test_small_search_with_each_tuner(tuner_name, tmp_path):
     for run in scheduled:
         assert_rates_follow_schedules(run)
     assert tuner.get_best_hyperparameters()[0].values["dropout/kind"] in (
-        "scheduled", "constant")
+        "scheduled",
+        "constant",
+    )
 
 
 @pytest.mark.one_backend  # KerasTuner's search loop; the layers run on JAX elsewhere
@@ -351,11 +406,18 @@ def test_resume_does_not_redo_finished_trials(tmp_path):
 
     def search(max_trials):
         Recorder.runs = []
-        tuner = kt.RandomSearch(hm, objective="val_loss", max_trials=max_trials,
-                                directory=tmp_path, project_name="resume",
-                                overwrite=False, seed=0)
-        tuner.search(x, y, epochs=1, validation_split=0.25, verbose=0,
-                     callbacks=[Recorder()])
+        tuner = kt.RandomSearch(
+            hm,
+            objective="val_loss",
+            max_trials=max_trials,
+            directory=tmp_path,
+            project_name="resume",
+            overwrite=False,
+            seed=0,
+        )
+        tuner.search(
+            x, y, epochs=1, validation_split=0.25, verbose=0, callbacks=[Recorder()]
+        )
         return tuner, len(Recorder.runs)
 
     tuner, fits = search(2)
@@ -381,26 +443,52 @@ def test_kerasdrop_imports_without_keras_tuner():
         "except ImportError as e:\n    print('ImportError:', e)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, timeout=120, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert 'ImportError:' in out.stdout
+    assert "ImportError:" in out.stdout
     assert 'pip install "kerasdrop[tuner]"' in out.stdout
 
 
 @pytest.mark.one_backend  # KerasTuner's search loop; the layers run on JAX elsewhere
 def test_search_script(tmp_path, capsys):
     search = _load("search")
-    results = search.main([
-        "--tuner", "random", "--max-trials", "2", "--epochs", "1", "--units", "8",
-        "--dataset", "breast_cancer", "--directory", str(tmp_path), "--seed", "1",
-        "--kinds", "constant,scheduled", "--compare-baseline", "--baseline-seeds", "2",
-        "--overwrite",
-    ])
+    results = search.main(
+        [
+            "--tuner",
+            "random",
+            "--max-trials",
+            "2",
+            "--epochs",
+            "1",
+            "--units",
+            "8",
+            "--dataset",
+            "breast_cancer",
+            "--directory",
+            str(tmp_path),
+            "--seed",
+            "1",
+            "--kinds",
+            "constant,scheduled",
+            "--compare-baseline",
+            "--baseline-seeds",
+            "2",
+            "--overwrite",
+        ]
+    )
     out = capsys.readouterr().out
     assert "Results summary" in out and "Best hyperparameters" in out
-    assert ("measurably helped" in out or "did not measurably help" in out
-            or "already uses no dropout" in out)
+    assert (
+        "measurably helped" in out
+        or "did not measurably help" in out
+        or "already uses no dropout" in out
+    )
     project = tmp_path / "breast_cancer_random"
     saved = json.loads((project / "best_hyperparameters.json").read_text())
     assert saved["best_hyperparameters"] == results["best_hyperparameters"]
@@ -461,13 +549,30 @@ class KillInTrial:
 @pytest.mark.parametrize("max_restarts", [1, 0], ids=["retried", "marked_failed"])
 def test_distributed_search_survives_a_killed_worker(tmp_path, max_restarts):
     distributed = _load("distributed")
-    argv = ["--tuner", "random", "--max-trials", "4", "--epochs", "3",
-            "--units", "16", "--directory", str(tmp_path), "--overwrite"]
+    argv = [
+        "--tuner",
+        "random",
+        "--max-trials",
+        "4",
+        "--epochs",
+        "3",
+        "--units",
+        "16",
+        "--directory",
+        str(tmp_path),
+        "--overwrite",
+    ]
     hook = KillInTrial(tmp_path / "digits_random")
     try:
-        results = distributed.run(argv, workers=2, timeout=240,
-                                  max_restarts=max_restarts, poll=0.2,
-                                  on_poll=hook, verbose=False)
+        results = distributed.run(
+            argv,
+            workers=2,
+            timeout=240,
+            max_restarts=max_restarts,
+            poll=0.2,
+            on_poll=hook,
+            verbose=False,
+        )
     finally:
         leftover = _processes_mentioning(str(tmp_path))
         for pid in leftover:  # never leave a process behind, even on failure

@@ -50,8 +50,9 @@ def test_reader(tmp_path):
 @pytest.mark.one_backend
 def test_fixed_mode_learns_and_reports(tmp_path):
     folder = make_folder(tmp_path)
-    (result,) = uci.run(folder, rate=0.01, tau=50.0, epochs=100, samples=200,
-                          batch_size=128)  # the test's speed, not the default
+    (result,) = uci.run(
+        folder, rate=0.01, tau=50.0, epochs=100, samples=200, batch_size=128
+    )  # the test's speed, not the default
     assert result["splits"] == 2 and result["epochs"] == 100
     assert [row["split"] for row in result["per_split"]] == [0, 1]
     summary = result["summary"]
@@ -94,10 +95,26 @@ def test_cli_writes_json_and_markdown(tmp_path, capsys):
     make_folder(tmp_path / "data")
     out = tmp_path / "report"
     code = cli.main(
-        ["uci", str(tmp_path / "data"), "--datasets", "toy", "--splits", "1",
-         "--epochs", "5", "--samples", "20", "--rate", "0.05", "--tau", "1.0",
-         "--batch-size", "64",
-         "--out", str(out)]
+        [
+            "uci",
+            str(tmp_path / "data"),
+            "--datasets",
+            "toy",
+            "--splits",
+            "1",
+            "--epochs",
+            "5",
+            "--samples",
+            "20",
+            "--rate",
+            "0.05",
+            "--tau",
+            "1.0",
+            "--batch-size",
+            "64",
+            "--out",
+            str(out),
+        ]
     )
     assert code == 0
     payload = json.loads((out / "uci.json").read_text())
@@ -150,8 +167,18 @@ def test_bad_inputs(tmp_path, capsys):
     assert "datasets='nope'" in capsys.readouterr().err
     (tmp_path / "file").write_text("x")
     make_folder(tmp_path / "ok")
-    code = cli.main(["uci", str(tmp_path / "ok"), "--rate", "0.1", "--tau", "1",
-                     "--out", str(tmp_path / "file")])
+    code = cli.main(
+        [
+            "uci",
+            str(tmp_path / "ok"),
+            "--rate",
+            "0.1",
+            "--tau",
+            "1",
+            "--out",
+            str(tmp_path / "file"),
+        ]
+    )
     assert code == 1 and "--out" in capsys.readouterr().err
 
 
@@ -161,8 +188,7 @@ def test_bad_inputs(tmp_path, capsys):
     reason="the shared UCI folder (../shared/data/uci) is not beside the repo",
 )
 def test_real_folder_quick_look():
-    (result,) = uci.run(SHARED_UCI / "bostonHousing", splits=1, epochs=40,
-                        samples=200)
+    (result,) = uci.run(SHARED_UCI / "bostonHousing", splits=1, epochs=40, samples=200)
     # Boston's target std is ~9.2; even 40 epochs get well under it.
     assert result["summary"]["rmse"] < 5.0
     assert -4.0 < result["summary"]["ll"] < -2.0

@@ -99,8 +99,11 @@ class Launch:
         try:
             proc = subprocess.Popen(
                 [sys.executable, str(SEARCH), *self.search_argv],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         finally:
             log.close()  # the child holds its own descriptor
@@ -162,9 +165,11 @@ def _poll_workers(launch, max_restarts, say):
             launch.done.add(tuner_id)
         elif launch.restarts[tuner_id] < max_restarts:
             launch.restarts[tuner_id] += 1
-            say(f"{tuner_id} exited with code {code}; restarting it "
+            say(
+                f"{tuner_id} exited with code {code}; restarting it "
                 f"({launch.restarts[tuner_id]}/{max_restarts}): its "
-                "unfinished trial is retried")
+                "unfinished trial is retried"
+            )
             launch.start(tuner_id)
             running += 1
         else:
@@ -182,7 +187,8 @@ def _supervise(launch, chief, max_restarts, timeout, poll, on_poll, say):
         if chief.poll() is not None and launch.done != set(launch.restarts):
             raise RuntimeError(
                 f"The chief exited early (code {chief.returncode}); see "
-                f"{launch.log_dir / 'chief.log'}")
+                f"{launch.log_dir / 'chief.log'}"
+            )
         if _poll_workers(launch, max_restarts, say) == 0:
             return
         if time.monotonic() > deadline:
@@ -211,8 +217,15 @@ def _report(forwarded, verbose):
         return search_cli.main([*forwarded, "--report-only"])
 
 
-def run(search_argv, workers=2, timeout=1800.0, max_restarts=2, poll=0.5,
-        on_poll=None, verbose=True):
+def run(
+    search_argv,
+    workers=2,
+    timeout=1800.0,
+    max_restarts=2,
+    poll=0.5,
+    on_poll=None,
+    verbose=True,
+):
     """Runs the distributed search; returns the results dict.
 
     `search_argv`: tuning/search.py arguments (directory, tuner, trials...).
@@ -255,22 +268,45 @@ def run(search_argv, workers=2, timeout=1800.0, max_restarts=2, poll=0.5,
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        epilog="Other options are passed to tuning/search.py.")
+        epilog="Other options are passed to tuning/search.py.",
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="seconds before everything is stopped")
-    parser.add_argument("--max-restarts", type=int, default=2,
-                        help="restarts of a worker that dies")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        help="seconds before everything is stopped",
+    )
+    parser.add_argument(
+        "--max-restarts", type=int, default=2, help="restarts of a worker that dies"
+    )
     own, search_argv = parser.parse_known_args(argv)
     try:
-        results = run(search_argv, workers=own.workers, timeout=own.timeout,
-                      max_restarts=own.max_restarts)
+        results = run(
+            search_argv,
+            workers=own.workers,
+            timeout=own.timeout,
+            max_restarts=own.max_restarts,
+        )
     except (RuntimeError, TimeoutError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(json.dumps({k: results[k] for k in ("best_hyperparameters", "best_score",
-                                              "trials", "restarts", "failed_trials")},
-                     indent=2, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                k: results[k]
+                for k in (
+                    "best_hyperparameters",
+                    "best_score",
+                    "trials",
+                    "restarts",
+                    "failed_trials",
+                )
+            },
+            indent=2,
+            sort_keys=True,
+        )
+    )
     return 0
 
 

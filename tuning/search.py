@@ -44,26 +44,45 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--tuner", choices=TUNERS, default="random")
-    parser.add_argument("--max-trials", type=int, default=10,
-                        help="trials for random/bayesian (Hyperband sets its own)")
-    parser.add_argument("--epochs", type=int, default=15,
-                        help="epochs per trial (Hyperband: max epochs)")
+    parser.add_argument(
+        "--max-trials",
+        type=int,
+        default=10,
+        help="trials for random/bayesian (Hyperband sets its own)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=15,
+        help="epochs per trial (Hyperband: max epochs)",
+    )
     parser.add_argument("--dataset", choices=DATASETS, default="digits")
     parser.add_argument("--directory", default="tuning_runs")
-    parser.add_argument("--project-name", default=None,
-                        help="default: <dataset>_<tuner>")
+    parser.add_argument(
+        "--project-name", default=None, help="default: <dataset>_<tuner>"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--kinds", default="none,constant,scheduled,concrete",
-                        help="comma-separated dropout kinds to search")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start afresh instead of resuming")
-    parser.add_argument("--compare-baseline", action="store_true",
-                        help="compare the best model with no dropout on test data")
+    parser.add_argument(
+        "--kinds",
+        default="none,constant,scheduled,concrete",
+        help="comma-separated dropout kinds to search",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="start afresh instead of resuming"
+    )
+    parser.add_argument(
+        "--compare-baseline",
+        action="store_true",
+        help="compare the best model with no dropout on test data",
+    )
     parser.add_argument("--baseline-seeds", type=int, default=3)
-    parser.add_argument("--report-only", action="store_true",
-                        help="only report on a finished (or stopped) search")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only report on a finished (or stopped) search",
+    )
     parser.add_argument("--max-retries-per-trial", type=int, default=1)
     parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args(argv)
@@ -100,12 +119,16 @@ def load_dataset(name, seed=0):
         data = load_breast_cancer()
         x, y = data.data.astype("float32"), data.target.astype("int32")
         x_rest, x_test, y_rest, y_test = train_test_split(
-            x, y, test_size=0.2, random_state=seed, stratify=y)
+            x, y, test_size=0.2, random_state=seed, stratify=y
+        )
         x_train, x_val, y_train, y_val = train_test_split(
-            x_rest, y_rest, test_size=0.1875, random_state=seed, stratify=y_rest)
+            x_rest, y_rest, test_size=0.1875, random_state=seed, stratify=y_rest
+        )
         mean, std = x_train.mean(0), x_train.std(0) + 1e-6
-        train, val, test = (((x - mean) / std, y) for x, y in
-                            ((x_train, y_train), (x_val, y_val), (x_test, y_test)))
+        train, val, test = (
+            ((x - mean) / std, y)
+            for x, y in ((x_train, y_train), (x_val, y_val), (x_test, y_test))
+        )
         classes = 2
     return {"train": train, "val": val, "test": test, "classes": classes}
 
@@ -122,12 +145,18 @@ def make_hypermodel(features, classes, n_samples, units=64, kinds=None):
         x = spec.layer(keras.layers.Dense(units, activation="relu"))(x)
         outputs = spec.layer(keras.layers.Dense(classes, activation="softmax"))(x)
         model = keras.Model(inputs, outputs)
-        model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            keras.optimizers.Adam(3e-3),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         return model
 
-    space = {"kinds": tuple(kinds or KINDS), "rate": (0.0, 0.5, 0.05),
-             "n_samples": int(n_samples)}
+    space = {
+        "kinds": tuple(kinds or KINDS),
+        "rate": (0.0, 0.5, 0.05),
+        "n_samples": int(n_samples),
+    }
     return DropoutHyperModel(build, space=space)
 
 
@@ -146,10 +175,14 @@ def make_tuner(args, hypermodel, overwrite=None):
         return kt.RandomSearch(hypermodel, max_trials=args.max_trials, **common)
     if args.tuner == "bayesian":
         return kt.BayesianOptimization(
-            hypermodel, max_trials=args.max_trials,
-            num_initial_points=min(3, args.max_trials), **common)
-    return kt.Hyperband(hypermodel, max_epochs=args.epochs, factor=3,
-                        hyperband_iterations=1, **common)
+            hypermodel,
+            max_trials=args.max_trials,
+            num_initial_points=min(3, args.max_trials),
+            **common,
+        )
+    return kt.Hyperband(
+        hypermodel, max_epochs=args.epochs, factor=3, hyperband_iterations=1, **common
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -164,8 +197,11 @@ def trial_points(tuner):
         values = trial.hyperparameters.values
         kind = values.get("dropout/kind", "none")
         if kind == "concrete":
-            learned = [trial.metrics.get_best_value(name)
-                       for name in trial.metrics.metrics if name.startswith("dropout/")]
+            learned = [
+                trial.metrics.get_best_value(name)
+                for name in trial.metrics.metrics
+                if name.startswith("dropout/")
+            ]
             rate = sum(learned) / len(learned) if learned else float("nan")
         else:
             rate = values.get("dropout/rate", 0.0)
@@ -179,8 +215,12 @@ def plot_scores(points, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"none": "tab:gray", "constant": "tab:blue",
-              "scheduled": "tab:orange", "concrete": "tab:green"}
+    colors = {
+        "none": "tab:gray",
+        "constant": "tab:blue",
+        "scheduled": "tab:orange",
+        "concrete": "tab:green",
+    }
     fig, ax = plt.subplots(figsize=(6, 4))
     for kind, color in colors.items():
         xs = [r for k, r, _ in points if k == kind]
@@ -202,8 +242,9 @@ def compare_baseline(tuner, best_hp, data, args):
     import numpy as np
 
     baseline_hp = best_hp.copy()
-    baseline_hp.values = {k: v for k, v in best_hp.values.items()
-                          if not k.startswith("dropout/")}
+    baseline_hp.values = {
+        k: v for k, v in best_hp.values.items() if not k.startswith("dropout/")
+    }
     baseline_hp.values["dropout/kind"] = "none"
     (x, y), (xt, yt) = data["train"], data["test"]
     scores = {"best": [], "no dropout": []}
@@ -211,16 +252,31 @@ def compare_baseline(tuner, best_hp, data, args):
         for label, hp in (("best", best_hp), ("no dropout", baseline_hp)):
             keras.utils.set_random_seed(seed)
             model = tuner.hypermodel.build(hp)
-            tuner.hypermodel.fit(hp, model, x, y, epochs=args.epochs,
-                                 batch_size=args.batch_size, verbose=0)
+            tuner.hypermodel.fit(
+                hp,
+                model,
+                x,
+                y,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                verbose=0,
+            )
             scores[label].append(float(model.evaluate(xt, yt, verbose=0)[1]))
             keras.backend.clear_session()
     diff = np.array(scores["best"]) - np.array(scores["no dropout"])
-    se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else float("inf")
+    se = (
+        float(diff.std(ddof=1) / math.sqrt(len(diff)))
+        if len(diff) > 1
+        else float("inf")
+    )
     gain = float(diff.mean())
     helped = best_hp.values.get("dropout/kind") != "none" and gain > 2 * se
-    return {"test_accuracy": scores, "mean_gain": gain, "standard_error": se,
-            "dropout_helped": bool(helped)}
+    return {
+        "test_accuracy": scores,
+        "mean_gain": gain,
+        "standard_error": se,
+        "dropout_helped": bool(helped),
+    }
 
 
 def report(tuner, args, data):
@@ -243,22 +299,27 @@ def report(tuner, args, data):
         "completed_trials": len(points),
         "trials": {t.trial_id: t.status for t in tuner.oracle.trials.values()},
     }
-    plot_scores(points, out_dir / "score_vs_rate.png",
-                f"{args.dataset}, {args.tuner} search")
+    plot_scores(
+        points, out_dir / "score_vs_rate.png", f"{args.dataset}, {args.tuner} search"
+    )
     if args.compare_baseline:
         cmp = compare_baseline(tuner, best_hp, data, args)
         results["baseline"] = cmp
         best, base = cmp["test_accuracy"]["best"], cmp["test_accuracy"]["no dropout"]
-        print(f"\nTest accuracy over {len(best)} seeds: best config "
-              f"{sum(best) / len(best):.4f}, no dropout {sum(base) / len(base):.4f}; "
-              f"paired gain {cmp['mean_gain']:+.4f} +- {cmp['standard_error']:.4f} (s.e.).")
+        print(
+            f"\nTest accuracy over {len(best)} seeds: best config "
+            f"{sum(best) / len(best):.4f}, no dropout {sum(base) / len(base):.4f}; "
+            f"paired gain {cmp['mean_gain']:+.4f} +- {cmp['standard_error']:.4f} (s.e.)."
+        )
         if best_hp.values.get("dropout/kind") == "none":
             print("The best configuration already uses no dropout.")
         elif cmp["dropout_helped"]:
             print("Dropout measurably helped (gain > 2 s.e.): keep it.")
         else:
-            print("Dropout did not measurably help (gain <= 2 s.e.): "
-                  "prefer the model without dropout.")
+            print(
+                "Dropout did not measurably help (gain <= 2 s.e.): "
+                "prefer the model without dropout."
+            )
     path = out_dir / "best_hyperparameters.json"
     path.write_text(json.dumps(results, indent=2, sort_keys=True))
     print(f"\nBest hyperparameters: {json.dumps(best_hp.values, sort_keys=True)}")
@@ -273,8 +334,9 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     data = load_dataset(args.dataset, args.seed)
     (x, y), (xv, yv) = data["train"], data["val"]
-    hypermodel = make_hypermodel(x.shape[1], data["classes"], len(x),
-                                 units=args.units, kinds=args.kinds)
+    hypermodel = make_hypermodel(
+        x.shape[1], data["classes"], len(x), units=args.units, kinds=args.kinds
+    )
     where = role()
     if where != "local" and args.overwrite:
         # A worker's overwrite would delete the chief's trials: the launcher
@@ -292,8 +354,14 @@ def main(argv=None):
     tuner = make_tuner(args, hypermodel)
     if where == "local":
         tuner.search_space_summary()
-    tuner.search(x, y, epochs=args.epochs, batch_size=args.batch_size,
-                 validation_data=(xv, yv), verbose=args.verbose)
+    tuner.search(
+        x,
+        y,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_data=(xv, yv),
+        verbose=args.verbose,
+    )
     if where == "worker":
         return None  # the chief (or the launcher) reports
     return report(tuner, args, data)

@@ -47,9 +47,7 @@ def _non_negative_int(name):
 
 
 def _mc_samples(name):
-    return _int_type(
-        name, 2, "an integer >= 2 (MC dropout needs several samples)"
-    )
+    return _int_type(name, 2, "an integer >= 2 (MC dropout needs several samples)")
 
 
 # ----------------------------------------------------------------------------
@@ -117,7 +115,8 @@ def _add_export(sub):
     )
     p.add_argument("model", metavar="MODEL.keras", help="saved Keras model")
     p.add_argument(
-        "out", metavar="OUT",
+        "out",
+        metavar="OUT",
         help="target directory (SavedModel) or file (.onnx, .tflite)",
     )
     p.add_argument(
@@ -142,7 +141,8 @@ def _add_export(sub):
         ),
     )
     p.add_argument(
-        "--overwrite", action="store_true",
+        "--overwrite",
+        action="store_true",
         help="replace an existing export artifact at OUT (never other files)",
     )
 
@@ -173,26 +173,54 @@ def _add_uci(sub):
     )
     p.add_argument("data", metavar="DATA", help="UCI data set folder(s)")
     p.add_argument(
-        "--datasets", default=None,
+        "--datasets",
+        default=None,
         help="comma-separated folder names to run (default: all found)",
     )
-    p.add_argument("--mode", choices=("fixed", "grid"), default="fixed",
-                   help="the paper's (p, tau), or a grid search by validation LL")
-    p.add_argument("--splits", type=_positive_int("splits"), default=None,
-                   help="first N splits only (default: all)")
-    p.add_argument("--epochs", type=_positive_int("epochs"), default=None,
-                   help="training epochs (default: 10 x n_epochs.txt = 400)")
-    p.add_argument("--samples", type=_positive_int("samples"), default=10000,
-                   help="MC dropout passes T (default 10000)")
-    p.add_argument("--batch-size", type=_positive_int("batch-size"), default=None,
-                   help="training batch size (default 32, the paper's 2016 scripts')")
+    p.add_argument(
+        "--mode",
+        choices=("fixed", "grid"),
+        default="fixed",
+        help="the paper's (p, tau), or a grid search by validation LL",
+    )
+    p.add_argument(
+        "--splits",
+        type=_positive_int("splits"),
+        default=None,
+        help="first N splits only (default: all)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=_positive_int("epochs"),
+        default=None,
+        help="training epochs (default: 10 x n_epochs.txt = 400)",
+    )
+    p.add_argument(
+        "--samples",
+        type=_positive_int("samples"),
+        default=10000,
+        help="MC dropout passes T (default 10000)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int("batch-size"),
+        default=None,
+        help="training batch size (default 32, the paper's 2016 scripts')",
+    )
     p.add_argument("--rate", type=float, default=None, help="fixed-mode p")
     p.add_argument("--tau", type=float, default=None, help="fixed-mode tau")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=_positive_int("jobs"), default=1,
-                   help="worker processes for splits (default 1)")
-    p.add_argument("--out", default=None,
-                   help="folder for uci.json and uci.md (default: print only)")
+    p.add_argument(
+        "--jobs",
+        type=_positive_int("jobs"),
+        default=1,
+        help="worker processes for splits (default 1)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="folder for uci.json and uci.md (default: print only)",
+    )
 
 
 def build_parser():
@@ -202,8 +230,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="kerasdrop",
         description=(
-            "Dropout for Keras 3 whose rate can be scheduled, learned and "
-            "served."
+            "Dropout for Keras 3 whose rate can be scheduled, learned and served."
         ),
     )
     parser.add_argument(
@@ -258,9 +285,7 @@ def _load(path):
     if not os.path.exists(path):
         raise ValueError(f"Model file '{path}' does not exist.")
     if os.path.isdir(path) or not str(path).endswith(".keras"):
-        raise ValueError(
-            f"Expected a Keras v3 `.keras` file. Received: '{path}'"
-        )
+        raise ValueError(f"Expected a Keras v3 `.keras` file. Received: '{path}'")
     try:
         with open(path, "rb"):
             pass
@@ -319,9 +344,11 @@ def export_command(args, out=None):
         overwrite=args.overwrite,
         format=format,
     )
-    extra = f" with an `mc` signature ({args.mc_samples} samples)" if (
-        args.mc_samples
-    ) else ""
+    extra = (
+        f" with an `mc` signature ({args.mc_samples} samples)"
+        if (args.mc_samples)
+        else ""
+    )
     print(
         f"Exported '{args.model}' ({format}){extra} to '{target}'; verified.",
         file=out or sys.stdout,

@@ -171,8 +171,12 @@ def _concrete_head(h, n_train, seed):
 
     def wrap(layer, name, layer_seed):
         return ConcreteDropout(
-            layer, weight_regularizer=wr, dropout_regularizer=dr,
-            init_rate=0.1, seed=layer_seed, name=name,
+            layer,
+            weight_regularizer=wr,
+            dropout_regularizer=dr,
+            init_rate=0.1,
+            seed=layer_seed,
+            name=name,
         )
 
     h = wrap(_dense(HIDDEN, "hidden_2"), "concrete_1", seed + 1)(h)
@@ -270,8 +274,13 @@ def evaluate(model, data, samples, seed=0, mc_applicable=True):
     # task given: a softmax Dense wrapped in ConcreteDropout hides its
     # activation from the automatic detection.
     result = mc.predict(
-        model, x_all, samples=samples, seed=seed, batch_size=len(x_all),
-        verbose=0, task="classification",
+        model,
+        x_all,
+        samples=samples,
+        seed=seed,
+        batch_size=len(x_all),
+        verbose=0,
+        task="classification",
     )
     probs, probs_ood, probs_val = np.split(_normalized(result.mean), cuts)
     entropy = np.split(result.predictive_entropy, cuts)
@@ -318,8 +327,14 @@ def export_best(model, path, samples, x):
     import kerasdrop
 
     target = kerasdrop.export(
-        model, path, mc_samples=samples, overwrite=True, classifier="softmax",
-        sample_inputs=x, rtol=EXPORT_RTOL, atol=EXPORT_ATOL,
+        model,
+        path,
+        mc_samples=samples,
+        overwrite=True,
+        classifier="softmax",
+        sample_inputs=x,
+        rtol=EXPORT_RTOL,
+        atol=EXPORT_ATOL,
     )
     signatures = _declared_signatures(target)
     return {
@@ -451,7 +466,7 @@ def _describe_data(data, results, stream):
 def _rates_from_history(history):
     prefix = "dropout/"
     return {
-        key[len(prefix):]: [float(v) for v in values]
+        key[len(prefix) :]: [float(v) for v in values]
         for key, values in history.items()
         if key.startswith(prefix)
     }
@@ -471,9 +486,12 @@ def _train(variant, data, results, verbose):
     initial = {layer.name: layer.rate for layer in graph.dropout_layers(model)}
     t0 = time.perf_counter()
     history = model.fit(
-        data["x_train"], data["y_train"],
+        data["x_train"],
+        data["y_train"],
         validation_data=(data["x_val"], data["y_val"]),
-        epochs=epochs, batch_size=batch_size, callbacks=callbacks,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=callbacks,
         verbose=verbose,
     ).history
     seconds = time.perf_counter() - t0
@@ -506,7 +524,10 @@ def _run_variant(variant, data, results, verbose, stream):
     model, history, rates, fit_seconds = _train(variant, data, results, verbose)
     t0 = time.perf_counter()
     figures, arrays = evaluate(
-        model, data, results["mc_samples"], results["seed"],
+        model,
+        data,
+        results["mc_samples"],
+        results["seed"],
         mc_applicable=variant != "no dropout",
     )
     eval_seconds = time.perf_counter() - t0
@@ -523,7 +544,9 @@ def _run_variant(variant, data, results, verbose, stream):
     _say(stream, line)
     diagrams, uncertainty = _plot_data(data["y_test"], arrays)
     return model, {
-        "rates": rates, "curves": history, "reliability": diagrams,
+        "rates": rates,
+        "curves": history,
+        "reliability": diagrams,
         "uncertainty": uncertainty,
     }
 
@@ -596,6 +619,7 @@ def _jsonable(value):
 # The report's content: one list of blocks (`kerasdrop.apps.report`).
 # ----------------------------------------------------------------------------
 
+
 def _fmt(value):
     if value is None:
         return "n/a"
@@ -614,8 +638,14 @@ def results_table(results):
     [['none', 'deterministic', '0.900', '0.300', '0.050', '0.100', '0.800', 'n/a'], ['none', 'MC dropout', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']]
     """
     header = [
-        "variant", "prediction", "accuracy", "NLL", "ECE", "Brier",
-        "OOD AUROC (entropy)", "OOD AUROC (mutual inf.)",
+        "variant",
+        "prediction",
+        "accuracy",
+        "NLL",
+        "ECE",
+        "Brier",
+        "OOD AUROC (entropy)",
+        "OOD AUROC (mutual inf.)",
     ]
     rows = []
     for variant, figures in results["variants"].items():
@@ -666,29 +696,38 @@ def _intro_blocks(results):
     d = results["data"]
     return [
         ("h1", "kerasdrop demo report"),
-        ("p", (
-            f"Data: scikit-learn's bundled 8x8 digits. In distribution: digits "
-            f"0-8 ({d['train']} train, {d['validation']} validation, "
-            f"{d['test']} test). Out of distribution (OOD): all {d['ood']} "
-            f"images of the digit {d['ood_class']}, which no model saw in "
-            "training."
-        )),
-        ("p", (
-            f"Model: 64 -> Dense({HIDDEN}, relu) -> Dense({HIDDEN}, relu) -> "
-            f"Dense(9, softmax), dropout on both hidden outputs; Adam 1e-3, "
-            f"batch {results['batch_size']}, {results['epochs']} epochs, seed "
-            f"{results['seed']}, {results['backend']} backend; MC dropout with "
-            f"{results['mc_samples']} samples (`kerasdrop.mc.predict`)."
-        )),
-        ("ul", [
-            "**no dropout**: the plain MLP (MC dropout does not apply).",
-            f"**constant**: `kerasdrop.layers.Dropout({RATE})`.",
-            "**scheduled**: the same layers from rate 0, driven per batch by "
-            f"`kerasdrop.recipes.curriculum_dropout(total_steps, final_rate={RATE})`.",
-            "**concrete**: `ConcreteDropout` wrappers, rates learned "
-            "(regularizers from `concrete_regularizers(n_train, "
-            "loss=\"cross_entropy\")`, initial p = 0.1).",
-        ]),
+        (
+            "p",
+            (
+                f"Data: scikit-learn's bundled 8x8 digits. In distribution: digits "
+                f"0-8 ({d['train']} train, {d['validation']} validation, "
+                f"{d['test']} test). Out of distribution (OOD): all {d['ood']} "
+                f"images of the digit {d['ood_class']}, which no model saw in "
+                "training."
+            ),
+        ),
+        (
+            "p",
+            (
+                f"Model: 64 -> Dense({HIDDEN}, relu) -> Dense({HIDDEN}, relu) -> "
+                f"Dense(9, softmax), dropout on both hidden outputs; Adam 1e-3, "
+                f"batch {results['batch_size']}, {results['epochs']} epochs, seed "
+                f"{results['seed']}, {results['backend']} backend; MC dropout with "
+                f"{results['mc_samples']} samples (`kerasdrop.mc.predict`)."
+            ),
+        ),
+        (
+            "ul",
+            [
+                "**no dropout**: the plain MLP (MC dropout does not apply).",
+                f"**constant**: `kerasdrop.layers.Dropout({RATE})`.",
+                "**scheduled**: the same layers from rate 0, driven per batch by "
+                f"`kerasdrop.recipes.curriculum_dropout(total_steps, final_rate={RATE})`.",
+                "**concrete**: `ConcreteDropout` wrappers, rates learned "
+                "(regularizers from `concrete_regularizers(n_train, "
+                'loss="cross_entropy")`, initial p = 0.1).',
+            ],
+        ),
     ]
 
 
@@ -698,12 +737,15 @@ def _results_blocks(results):
     blocks = [
         ("h2", "Results on the test digits"),
         ("table", header, rows),
-        ("p", (
-            "Lower is better for NLL (nats), ECE (15 bins) and Brier; the OOD "
-            "AUROC is the probability that an unseen 9 gets a higher uncertainty "
-            "score than a test digit (0.5: chance). Mutual information needs "
-            "samples, so it has no deterministic value."
-        )),
+        (
+            "p",
+            (
+                "Lower is better for NLL (nats), ECE (15 bins) and Brier; the OOD "
+                "AUROC is the probability that an unseen 9 gets a higher uncertainty "
+                "score than a test digit (0.5: chance). Mutual information needs "
+                "samples, so it has no deterministic value."
+            ),
+        ),
     ]
     if "no dropout" in results["variants"]:
         blocks.append(("p", against_baseline(results)))
@@ -711,9 +753,14 @@ def _results_blocks(results):
         v: ", ".join(f"{k} {r:.3f}" for k, r in f["final_rates"].items()) or "none"
         for v, f in results["variants"].items()
     }
-    blocks.append(("p", "Dropout rates at the end of training: " + "; ".join(
-        f"{v}: {r}" for v, r in rates.items()
-    ) + "."))
+    blocks.append(
+        (
+            "p",
+            "Dropout rates at the end of training: "
+            + "; ".join(f"{v}: {r}" for v, r in rates.items())
+            + ".",
+        )
+    )
     return blocks
 
 
@@ -747,8 +794,11 @@ def _plot_blocks():
     return [
         ("h2", "Plots"),
         ("h3", "Dropout rate per epoch"),
-        ("p", "Scheduled rates as set by the recipe, learned Concrete rates "
-              "as logged by `DropoutLogger` (end of each epoch)."),
+        (
+            "p",
+            "Scheduled rates as set by the recipe, learned Concrete rates "
+            "as logged by `DropoutLogger` (end of each epoch).",
+        ),
         ("img", PLOTS["rates"], "dropout rate per epoch"),
         ("h3", "Training and validation curves"),
         ("p", "Training loss includes the Concrete Dropout regularizer."),
@@ -756,8 +806,11 @@ def _plot_blocks():
         ("h3", "Reliability diagrams (test digits)"),
         ("img", PLOTS["reliability"], "reliability diagrams"),
         ("h3", "Uncertainty in and out of distribution"),
-        ("p", "MC dropout scores for the dropout variants, the deterministic "
-              "entropy for the model without dropout."),
+        (
+            "p",
+            "MC dropout scores for the dropout variants, the deterministic "
+            "entropy for the model without dropout.",
+        ),
         ("img", PLOTS["uncertainty"], "uncertainty histograms"),
     ]
 

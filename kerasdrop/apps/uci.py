@@ -112,7 +112,10 @@ class UCIDataset:
 
     def split(self, k):
         _checks.check_int(
-            "split", k, minimum=0, maximum=self.n_splits - 1,
+            "split",
+            k,
+            minimum=0,
+            maximum=self.n_splits - 1,
             expected=f"an integer in [0, {self.n_splits})",
         )
         return self._ints(f"index_train_{k}.txt"), self._ints(f"index_test_{k}.txt")
@@ -201,7 +204,16 @@ class _EpochBatches(keras.utils.PyDataset):
 
 
 def fit_and_evaluate(
-    x_train, y_train, x_test, y_test, rate, tau, n_hidden, epochs, samples, seed,
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    rate,
+    tau,
+    n_hidden,
+    epochs,
+    samples,
+    seed,
     batch_size=BATCH_SIZE,
 ):
     """Trains one network and returns its test RMSE and LL (MC and plain)."""
@@ -257,7 +269,10 @@ def _resolve(dataset, mode, rate, tau):
         rate = paper[4] if rate is None else rate
         tau = paper[5] if tau is None else tau
     tau = _checks.check_number(
-        "tau", tau, minimum=0, strict=True,
+        "tau",
+        tau,
+        minimum=0,
+        strict=True,
         expected="a positive number (the model precision)",
     )
     return _checks.check_rate("rate", rate), tau
@@ -345,9 +360,12 @@ def _run_in_processes(tasks, options, jobs, record):
     import concurrent.futures
     import multiprocessing
 
-    with _one_thread_per_process(), concurrent.futures.ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context("spawn")
-    ) as pool:
+    with (
+        _one_thread_per_process(),
+        concurrent.futures.ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn")
+        ) as pool,
+    ):
         futures = [pool.submit(_split_job, str(d.folder), k, options) for d, k in tasks]
         for future in concurrent.futures.as_completed(futures):
             record(*future.result())
@@ -385,8 +403,17 @@ def _result(dataset, rows, options):
 
 
 def run(
-    data, mode="fixed", splits=None, epochs=None, samples=10000, rate=None,
-    tau=None, seed=0, jobs=1, log=None, batch_size=BATCH_SIZE,
+    data,
+    mode="fixed",
+    splits=None,
+    epochs=None,
+    samples=10000,
+    rate=None,
+    tau=None,
+    seed=0,
+    jobs=1,
+    log=None,
+    batch_size=BATCH_SIZE,
 ):
     """Runs the protocol on data set folders; returns one result per set.
 

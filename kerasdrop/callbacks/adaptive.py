@@ -229,8 +229,10 @@ class AdaptiveDropout(keras.callbacks.Callback):
             if layer.schedule is not None:
                 continue
             old = layer.rate
-            new = (old * self.factor if old > 0 else self.start_rate) if up else (
-                old / self.factor
+            new = (
+                (old * self.factor if old > 0 else self.start_rate)
+                if up
+                else (old / self.factor)
             )
             new = min(self.max_rate, max(self.min_rate, new))
             if abs(new - old) > 1e-7:

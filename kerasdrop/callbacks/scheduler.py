@@ -19,7 +19,6 @@ UNITS = ("epoch", "batch")
 MODES = ("set", "scale")
 
 
-
 def check_schedule(schedule):
     """`schedule=` of `DropoutScheduler`: a Schedule, a rate, a callable or a
     dict of them (a config dict from `get_config` is deserialized)."""
@@ -197,9 +196,11 @@ class DropoutScheduler(keras.callbacks.Callback):
 
     def _in_graph(self):
         """Whether this fit runs the schedules in the train step."""
-        schedules = self.schedule.values() if isinstance(self.schedule, dict) else [
-            self.schedule
-        ]
+        schedules = (
+            self.schedule.values()
+            if isinstance(self.schedule, dict)
+            else [self.schedule]
+        )
         return self.unit == "batch" and all(
             isinstance(s, schedules_lib.Schedule) for s in schedules
         )
@@ -231,8 +232,10 @@ class DropoutScheduler(keras.callbacks.Callback):
 
     def _value(self, schedule, index, layer):
         last = self._last[id(layer)]
-        value = schedule(index) if isinstance(schedule, schedules_lib.Schedule) else (
-            schedule(index, last)
+        value = (
+            schedule(index)
+            if isinstance(schedule, schedules_lib.Schedule)
+            else (schedule(index, last))
         )
         where = f"for layer '{layer.name}' at {self.unit} {index}"
         factor = layer.base_rate if self.mode == "scale" else 1.0

@@ -121,5 +121,3 @@ def log_rates(model, logs, layers=None):
         return
     for layer in layers if layers is not None else graph.dropout_layers(model):
         logs[LOG_PREFIX + layer.name] = layer.rate
-
-

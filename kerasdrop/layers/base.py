@@ -32,7 +32,11 @@ def check_seed(seed):
     (7, None)
     """
     return _checks.check_int(
-        "seed", seed, minimum=0, maximum=MAX_SEED, allow_none=True,
+        "seed",
+        seed,
+        minimum=0,
+        maximum=MAX_SEED,
+        allow_none=True,
         expected="None or an integer in [0, 2**32 - 1]",
     )
 
@@ -46,7 +50,10 @@ def check_step(step):
     12
     """
     return _checks.check_int(
-        "step", step, minimum=0, maximum=MAX_STEP,
+        "step",
+        step,
+        minimum=0,
+        maximum=MAX_STEP,
         expected="an integer in [0, 2**31 - 1] (the step is an int32 variable)",
     )
 
@@ -76,7 +83,9 @@ def check_rate_or_schedule(name, value, allow_none=False):
     expected = f"None or {RATE_EXPECTED}" if allow_none else RATE_EXPECTED
     if callable(value) and not _checks.is_real(value):
         raise _checks.type_error(
-            name, expected, value,
+            name,
+            expected,
+            value,
             "A plain callable cannot run inside the compiled train step (wrap "
             "the formula in a `Schedule` subclass, or assign `layer.rate` from "
             "a callback).",
@@ -289,8 +298,7 @@ class DropoutBase(keras.layers.Layer):
         except (TypeError, ValueError):
             raise _checks.value_error(
                 "rate",
-                f"a schedule giving rates in [0, 1); it gives {value!r} at step "
-                f"{step}",
+                f"a schedule giving rates in [0, 1); it gives {value!r} at step {step}",
                 self.schedule,
             ) from None
 
@@ -375,12 +383,16 @@ class DropoutBase(keras.layers.Layer):
         in every batch and chunk, and the rows of one sample share it.
         `distribution`: `"uniform"` in [0, 1) or `"normal"`.
         """
-        draw = keras.random.uniform if distribution == "uniform" else keras.random.normal
+        draw = (
+            keras.random.uniform if distribution == "uniform" else keras.random.normal
+        )
         groups = mc_sample_groups()
         if groups is None or not groups.consistent:
             return draw(shape, dtype="float32", seed=self.seed_generator)
         shape = tuple(shape)
-        full = draw((groups.total, 1) + shape[1:], dtype="float32", seed=self.seed_generator)
+        full = draw(
+            (groups.total, 1) + shape[1:], dtype="float32", seed=self.seed_generator
+        )
         start = [groups.offset] + [0] * (len(full.shape) - 1)
         mine = ops.slice(full, start, (groups.groups,) + tuple(full.shape[1:]))
         if per_sample:
@@ -409,7 +421,8 @@ class DropoutBase(keras.layers.Layer):
         if not self.min_rank <= len(shape) <= high:
             ranks = [str(rank) for rank in range(self.min_rank, high + 1)]
             expected = (
-                f">= {self.min_rank}" if self.max_rank is None
+                f">= {self.min_rank}"
+                if self.max_rank is None
                 else f"{', '.join(ranks[:-1])} or {ranks[-1]}"
             )
             raise ValueError(

@@ -329,9 +329,14 @@ class SpatialConcreteDropout(ConcreteDropout):
         **kwargs,
     ):
         super().__init__(
-            layer, weight_regularizer=weight_regularizer,
-            dropout_regularizer=dropout_regularizer, temperature=temperature,
-            init_rate=init_rate, seed=seed, mc=mc, **kwargs,
+            layer,
+            weight_regularizer=weight_regularizer,
+            dropout_regularizer=dropout_regularizer,
+            temperature=temperature,
+            init_rate=init_rate,
+            seed=seed,
+            mc=mc,
+            **kwargs,
         )
         self.data_format = validate_data_format(data_format)
 

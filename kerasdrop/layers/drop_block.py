@@ -85,7 +85,10 @@ class _DropBlock(DropoutBase):
         noise = self.noise(self.mask_shape(inputs))
         seeds = ops.cast(ops.less(noise, self.seed_rate(rate)), "float32")
         dropped = ops.max_pool(
-            seeds, self.block_size, strides=1, padding="valid",
+            seeds,
+            self.block_size,
+            strides=1,
+            padding="valid",
             data_format=self.data_format,
         )
         keep = 1.0 - dropped

@@ -5,8 +5,13 @@ from keras import ops
 
 from kerasdrop.layers.base import DropoutBase, mc_sample_groups, wrapped_layer
 
-SUPPORTED = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Conv1D,
-             keras.layers.Conv2D, keras.layers.Conv3D)
+SUPPORTED = (
+    keras.layers.Dense,
+    keras.layers.EinsumDense,
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+)
 
 
 @keras.saving.register_keras_serializable(package="kerasdrop")
@@ -57,7 +62,8 @@ class DropConnect(DropoutBase):
 
     def __init__(self, layer, rate=0.5, seed=None, mc=False, **kwargs):
         layer = wrapped_layer(
-            layer, SUPPORTED,
+            layer,
+            SUPPORTED,
             "a `keras.layers.Dense`, `EinsumDense`, `Conv1D`, `Conv2D` or `Conv3D`",
         )
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
@@ -104,11 +110,14 @@ class DropConnect(DropoutBase):
         rows = ops.shape(inputs)[0] // count
         return ops.concatenate(
             [
-                self._with_kernel(inputs[g * rows:(g + 1) * rows], kernels[g])
+                self._with_kernel(inputs[g * rows : (g + 1) * rows], kernels[g])
                 for g in range(count)
             ],
             axis=0,
         )
 
     def get_config(self):
-        return {**super().get_config(), "layer": keras.saving.serialize_keras_object(self.layer)}
+        return {
+            **super().get_config(),
+            "layer": keras.saving.serialize_keras_object(self.layer),
+        }

@@ -138,7 +138,9 @@ def depth_fractions(depth=None, rule="linear", stages=None):
     counts = _check_depths(depth, stages)
     if rule == "linear":
         return _fractions(sum(counts))
-    return [f for f, count in zip(_fractions(len(counts)), counts) for _ in range(count)]
+    return [
+        f for f, count in zip(_fractions(len(counts)), counts) for _ in range(count)
+    ]
 
 
 def _fractions(n):

@@ -28,7 +28,9 @@ def validate_noise_shape(noise_shape):
     for i, dim in enumerate(noise_shape):
         if dim is not None and not _checks.is_int(dim):
             raise _checks.type_error(
-                "noise_shape", expected, noise_shape,
+                "noise_shape",
+                expected,
+                noise_shape,
                 f"Got {dim!r} at index {i} (of type {type(dim).__name__}).",
             )
         if dim is not None and dim <= 0:
@@ -115,7 +117,12 @@ class Dropout(DropoutBase):
     """
 
     def __init__(
-        self, rate, noise_shape=None, seed=None, scaling="inverted", mc=False,
+        self,
+        rate,
+        noise_shape=None,
+        seed=None,
+        scaling="inverted",
+        mc=False,
         **kwargs,
     ):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
@@ -245,36 +252,48 @@ def _spatial_doc(rank, what, example):
 
 @_register
 class SpatialDropout1D(_SpatialDropout):
-    __doc__ = _spatial_doc(1, "channels", """\
+    __doc__ = _spatial_doc(
+        1,
+        "channels",
+        """\
     >>> import numpy as np, kerasdrop
     >>> y = kerasdrop.layers.SpatialDropout1D(0.5, seed=0)(
     ...     np.ones((2, 8, 3)), training=True)
     >>> bool(((np.asarray(y) == 0).all(axis=1) | (np.asarray(y) == 2).all(axis=1)).all())
     True
-    """)
+    """,
+    )
 
     rank = 1
 
 
 @_register
 class SpatialDropout2D(_SpatialDropout):
-    __doc__ = _spatial_doc(2, "feature maps", """\
+    __doc__ = _spatial_doc(
+        2,
+        "feature maps",
+        """\
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.SpatialDropout2D(0.2)
     >>> tuple(layer(np.ones((1, 4, 4, 3)), training=False).shape)
     (1, 4, 4, 3)
-    """)
+    """,
+    )
 
     rank = 2
 
 
 @_register
 class SpatialDropout3D(_SpatialDropout):
-    __doc__ = _spatial_doc(3, "feature volumes", """\
+    __doc__ = _spatial_doc(
+        3,
+        "feature volumes",
+        """\
     >>> import numpy as np, kerasdrop
     >>> layer = kerasdrop.layers.SpatialDropout3D(0.2)
     >>> tuple(layer(np.ones((1, 2, 2, 2, 3)), training=False).shape)
     (1, 2, 2, 2, 3)
-    """)
+    """,
+    )
 
     rank = 3

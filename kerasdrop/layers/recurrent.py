@@ -35,6 +35,7 @@ from kerasdrop.layers.dropout import Dropout
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
 
+
 # ----------------------------------------------------------------------------
 # Cells: Keras' cells plus the state mask the layer sets for one call.
 # ----------------------------------------------------------------------------
@@ -130,8 +131,15 @@ class VariationalRNN:
     _cell_class = None  # the cell subclass honouring `state_mask`
 
     def __init__(
-        self, units, *args, dropout=0.0, recurrent_dropout=None, seed=None,
-        mc=False, recurrent_mc=None, **kwargs,
+        self,
+        units,
+        *args,
+        dropout=0.0,
+        recurrent_dropout=None,
+        seed=None,
+        mc=False,
+        recurrent_mc=None,
+        **kwargs,
     ):
         checked = _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs)
         super().__init__(
@@ -376,7 +384,9 @@ def _copy_weights(source, target):
         target.build((batch, None, source.cell.kernel.shape[0]))
     pairs = list(zip(source.cell.weights, target.cell.weights))
     if source.stateful and source.states is not None:
-        pairs += list(zip(keras.tree.flatten(source.states), keras.tree.flatten(target.states)))
+        pairs += list(
+            zip(keras.tree.flatten(source.states), keras.tree.flatten(target.states))
+        )
     for old, new in pairs:
         new.assign(ops.convert_to_numpy(old.value))
 

@@ -78,7 +78,20 @@ __all__ = [
 
 # Classes report their public module, so configs name `kerasdrop.schedules`
 # as they did when it was one module (Keras core writes public paths too).
-for _cls in (Schedule, Constant, Linear, Cosine, Exponential, Piecewise, Curriculum,
-             Annealed, Early, Late, Warmup, Join, Scaled):
+for _cls in (
+    Schedule,
+    Constant,
+    Linear,
+    Cosine,
+    Exponential,
+    Piecewise,
+    Curriculum,
+    Annealed,
+    Early,
+    Late,
+    Warmup,
+    Join,
+    Scaled,
+):
     _cls.__module__ = __name__
 del _cls

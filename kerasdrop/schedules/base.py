@@ -81,9 +81,7 @@ class Schedule:
         return cls(**config)
 
     def __eq__(self, other):
-        return type(self) is type(other) and self.get_config() == (
-            other.get_config()
-        )
+        return type(self) is type(other) and self.get_config() == (other.get_config())
 
     def __hash__(self):
         return hash((type(self).__name__, repr(self.get_config())))
@@ -145,9 +143,7 @@ def deserialize(config, custom_objects=None):
     >>> schedules.deserialize(schedules.serialize(s)) == s
     True
     """
-    return keras.saving.deserialize_keras_object(
-        config, custom_objects=custom_objects
-    )
+    return keras.saving.deserialize_keras_object(config, custom_objects=custom_objects)
 
 
 def get(identifier):

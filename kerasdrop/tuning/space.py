@@ -152,8 +152,9 @@ class Space:
     epochs: int
 
     @classmethod
-    def checked(cls, name, kinds, rate, schedules, n_samples, length_scales,
-                likelihood, epochs):
+    def checked(
+        cls, name, kinds, rate, schedules, n_samples, length_scales, likelihood, epochs
+    ):
         name = _check_name(name)
         n_samples = check_int(
             "n_samples",
@@ -172,8 +173,9 @@ class Space:
         if "concrete" in kinds:
             _check_concrete(n_samples, length_scales, likelihood)
         epochs = check_int("epochs", epochs, minimum=1, allow_none=True)
-        return cls(name, kinds, rates, schedules, n_samples,
-                   length_scales, likelihood, epochs)
+        return cls(
+            name, kinds, rates, schedules, n_samples, length_scales, likelihood, epochs
+        )
 
 
 # ----------------------------------------------------------------------------
@@ -269,8 +271,9 @@ def dropout_space(
         name, kinds, rate, schedules, n_samples, length_scales, likelihood, epochs
     )
     kind, fields = _declare(hp, space)
-    spec = DropoutSpec(space.name, kind, likelihood=likelihood, epochs=space.epochs,
-                       **fields)
+    spec = DropoutSpec(
+        space.name, kind, likelihood=likelihood, epochs=space.epochs, **fields
+    )
     for specs in getattr(_collecting, "stack", ()) or ():
         specs.append(spec)
     return spec

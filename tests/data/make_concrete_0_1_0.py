@@ -33,12 +33,20 @@ def build():
     dense_in = keras.Input((4,), name="features")
     conv_in = keras.Input((5, 5, 2), name="image")
     concrete = ConcreteDropout(
-        keras.layers.Dense(3), weight_regularizer=1e-2, dropout_regularizer=1e-3,
-        init_rate=0.1, seed=1, name="concrete",
+        keras.layers.Dense(3),
+        weight_regularizer=1e-2,
+        dropout_regularizer=1e-3,
+        init_rate=0.1,
+        seed=1,
+        name="concrete",
     )
     spatial = SpatialConcreteDropout(
-        keras.layers.Conv2D(2, 3), weight_regularizer=1e-2,
-        dropout_regularizer=1e-3, init_rate=0.2, seed=2, name="spatial_concrete",
+        keras.layers.Conv2D(2, 3),
+        weight_regularizer=1e-2,
+        dropout_regularizer=1e-3,
+        init_rate=0.2,
+        seed=2,
+        name="spatial_concrete",
     )
     dense_out = keras.layers.Dense(1, name="head")(concrete(dense_in))
     conv_out = keras.layers.Flatten()(spatial(conv_in))
