@@ -26,7 +26,7 @@ ValueError: Invalid value received for argument `samples`. Expected an integer >
 Traceback (most recent call last):
 ...
 TypeError: Invalid value received for argument `samples`. Expected an integer >= 1. Received: samples=2.0 of type float
-"""
+"""  # noqa: E501
 
 import numbers
 
@@ -46,7 +46,7 @@ def message(name, expected, value, detail=""):
 
     >>> message("rate", "a float in [0, 1)", 2)
     'Invalid value received for argument `rate`. Expected a float in [0, 1). Received: rate=2'
-    """
+    """  # noqa: E501
     detail = f" {detail}" if detail else ""
     return (
         f"Invalid value received for argument `{name}`. Expected "
@@ -189,7 +189,7 @@ def check_rate(name, value, expected="a float in [0, 1)"):
     Traceback (most recent call last):
     ...
     ValueError: Invalid value received for argument `rate`. Expected a float in [0, 1). Received: rate=1.0
-    """
+    """  # noqa: E501
     if not is_real(value):
         raise type_error(name, expected, value)
     if not 0 <= value < 1:  # also catches NaN; no float() of a huge int

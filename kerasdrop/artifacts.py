@@ -265,7 +265,7 @@ def check_not_input(target, inputs, received=None):
     Traceback (most recent call last):
     ...
     ValueError: Invalid value received for argument `path`. Writing '...' would replace the input 'model.keras'...
-    """
+    """  # noqa: E501
     received = target if received is None else received
     real = os.path.realpath(target)
     for source in inputs:

@@ -78,11 +78,13 @@ def _to_keras(layer):
             return keras.layers.Dropout(rate, noise_shape=layer.noise_shape, **common)
         if type(layer) is kd_layers.GaussianDropout:
             return keras.layers.GaussianDropout(rate, **common)
+    classic = getattr(layer, "scaling", "") == "classic"
+    first = getattr(layer, "data_format", "") == "channels_first"
     raise ValueError(
         "Invalid value received for argument `model`. Layer "
         f"'{layer.name}' ({type(layer).__name__}"
-        f"{', scaling=classic' if getattr(layer, 'scaling', '') == 'classic' else ''}"
-        f"{', channels_first' if getattr(layer, 'data_format', '') == 'channels_first' else ''}"
+        f"{', scaling=classic' if classic else ''}"
+        f"{', channels_first' if first else ''}"
         ") has no stock Keras equivalent, so `to='keras'` cannot convert "
         f"it. Received: model={layer!r}"
     )

@@ -132,7 +132,8 @@ def stochastic_depth(
     >>> from kerasdrop.layers import DropPath
     >>> x = inputs = keras.Input((4,))
     >>> for i in range(3):
-    ...     x = keras.layers.Add()([x, DropPath(0.0, name=f"dp{i}")(keras.layers.Dense(4)(x))])
+    ...     branch = DropPath(0.0, name=f"dp{i}")(keras.layers.Dense(4)(x))
+    ...     x = keras.layers.Add()([x, branch])
     >>> model = keras.Model(inputs, x)
     >>> cb = kerasdrop.recipes.stochastic_depth(model, max_rate=0.2)
     >>> [model.get_layer(f"dp{i}").rate for i in range(3)]

@@ -263,7 +263,8 @@ except Exception as err:
     print("original fails:", type(err).__name__)
 else:
     raise SystemExit("the unstripped model loaded without kerasdrop")
-assert not [k for k, v in sys.modules.items() if k.startswith("kerasdrop") and v is not None]
+loaded = [k for k, v in sys.modules.items() if k.startswith("kerasdrop") and v]
+assert not loaded, loaded
 print("ok")
 """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -309,7 +309,8 @@ def report(tuner, args, data):
         print(
             f"\nTest accuracy over {len(best)} seeds: best config "
             f"{sum(best) / len(best):.4f}, no dropout {sum(base) / len(base):.4f}; "
-            f"paired gain {cmp['mean_gain']:+.4f} +- {cmp['standard_error']:.4f} (s.e.)."
+            f"paired gain {cmp['mean_gain']:+.4f} "
+            f"+- {cmp['standard_error']:.4f} (s.e.)."
         )
         if best_hp.values.get("dropout/kind") == "none":
             print("The best configuration already uses no dropout.")

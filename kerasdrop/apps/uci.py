@@ -519,8 +519,8 @@ def summarize(name, per_split):
 def markdown_table(results):
     """One row per data set: ours and the paper's RMSE and LL."""
     lines = [
-        "| data set | mode | splits | epochs | batch | T | RMSE (ours) | RMSE (paper) | "
-        "LL (ours) | LL (paper) | within 2 SE (RMSE / LL) |",
+        "| data set | mode | splits | epochs | batch | T | RMSE (ours) "
+        "| RMSE (paper) | LL (ours) | LL (paper) | within 2 SE (RMSE / LL) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:

@@ -259,7 +259,8 @@ class SpatialDropout1D(_SpatialDropout):
     >>> import numpy as np, kerasdrop
     >>> y = kerasdrop.layers.SpatialDropout1D(0.5, seed=0)(
     ...     np.ones((2, 8, 3)), training=True)
-    >>> bool(((np.asarray(y) == 0).all(axis=1) | (np.asarray(y) == 2).all(axis=1)).all())
+    >>> y = np.asarray(y)
+    >>> bool(((y == 0).all(axis=1) | (y == 2).all(axis=1)).all())
     True
     """,
     )
