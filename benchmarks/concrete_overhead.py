@@ -90,8 +90,9 @@ def main(argv=None):
     out.write_text(json.dumps(result, indent=2))
     ms = result["median_step_ms"]
     print(
-        f"median: keras Dropout+Dense {ms['keras_dropout']:.1f} ms/step, kerasdrop Dropout+Dense "
-        f"{ms['kerasdrop_dropout']:.1f} ms/step, ConcreteDropout(Dense) {ms['concrete']:.1f} ms/step | "
+        f"median: keras Dropout+Dense {ms['keras_dropout']:.1f} ms/step, "
+        f"kerasdrop Dropout+Dense {ms['kerasdrop_dropout']:.1f} ms/step, "
+        f"ConcreteDropout(Dense) {ms['concrete']:.1f} ms/step | "
         f"paired ratio concrete/dropout {paired['concrete']:.3f}, "
         f"kerasdrop/keras dropout {paired['kerasdrop_dropout']:.3f}"
     )

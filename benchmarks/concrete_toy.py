@@ -10,7 +10,8 @@ over T=20 samples) and aleatoric (mean predicted sigma) uncertainty on 1000
 fresh inputs. The reference reports hidden p falling from ~0.40 (N=10) to
 ~0.13 (N=10000) with the input layer's p near 0.07.
 
-Run:  python benchmarks/concrete_toy.py [--quick] [--out benchmarks/results/concrete_toy.json]
+Run:  python benchmarks/concrete_toy.py [--quick]
+          [--out benchmarks/results/concrete_toy.json]
 Writes the JSON and a PNG plot (p and uncertainty against N) beside it.
 """
 

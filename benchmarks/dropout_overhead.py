@@ -123,7 +123,8 @@ def main(argv=None):
         "machine": machine(args.threads),
         "batch_size": batch,
         "reps": args.reps,
-        "target": "ratio_kerasdrop_over_keras <= 1.00; stretch overhead_reduction >= 0.30",
+        "target": "ratio_kerasdrop_over_keras <= 1.00; "
+        "stretch overhead_reduction >= 0.30",
     }
     x = rng.normal(size=(n, 784)).astype("float32")
     y = rng.integers(0, 10, size=n)
@@ -139,9 +140,12 @@ def main(argv=None):
         med, o = r["median_s"], r["overhead"]
         print(
             f"{name}: median epoch none {med['none']:.3f}s keras {med['keras']:.3f}s "
-            f"kerasdrop {med['kerasdrop']:.3f}s scheduled {med['kerasdrop_scheduled']:.3f}s | "
-            f"paired overhead keras {100 * o['keras']:+.1f}% kerasdrop {100 * o['kerasdrop']:+.1f}% "
-            f"scheduled {100 * o['kerasdrop_scheduled']:+.1f}% | ratio {r['ratio_kerasdrop_over_keras']:.3f} "
+            f"kerasdrop {med['kerasdrop']:.3f}s "
+            f"scheduled {med['kerasdrop_scheduled']:.3f}s | "
+            f"paired overhead keras {100 * o['keras']:+.1f}% "
+            f"kerasdrop {100 * o['kerasdrop']:+.1f}% "
+            f"scheduled {100 * o['kerasdrop_scheduled']:+.1f}% | "
+            f"ratio {r['ratio_kerasdrop_over_keras']:.3f} "
             f"| overhead reduction {r['overhead_reduction']}"
         )
     print(f"wrote {out}")

@@ -1,4 +1,5 @@
-"""Serving latency of exported SavedModels: stripped vs a dropout-free twin vs unstripped MC.
+"""Serving latency of exported SavedModels: stripped vs a dropout-free twin vs
+unstripped MC.
 
 An MLP (784 -> 3 x Dense(512, relu) -> Dense(10)) with kerasdrop MC dropout
 (`mc=True`) after each hidden layer is exported three ways and reloaded
@@ -48,7 +49,7 @@ def mlp(with_dropout):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=21)
     parser.add_argument(
         "--calls", type=int, default=200, help="calls per timed run at batch 1"
@@ -88,7 +89,8 @@ def main(argv=None):
         "tensorflow": tf.__version__,
         "kerasdrop": kerasdrop.__version__,
         "machine": machine(args.threads),
-        "model": f"MLP 784 -> {DEPTH} x Dense({WIDTH}, relu) [+ MC Dropout(0.3)] -> Dense(10)",
+        "model": f"MLP 784 -> {DEPTH} x Dense({WIDTH}, relu) [+ MC Dropout(0.3)] "
+        "-> Dense(10)",
         "reps": args.reps,
         "target": "paired ratio stripped / twin <= 1.02",
     }
@@ -115,7 +117,8 @@ def main(argv=None):
         results[f"batch_{batch}"] = r
         lat = r["latency_ms_median"]
         print(
-            f"batch {batch:3d}: latency (ms/call, median) stripped {lat['stripped']:.3f} "
+            f"batch {batch:3d}: latency (ms/call, median) "
+            f"stripped {lat['stripped']:.3f} "
             f"twin {lat['twin']:.3f} unstripped {lat['unstripped']:.3f} | paired ratio "
             f"stripped/twin {r['ratio_stripped_over_twin']:.3f} "
             f"unstripped/stripped {r['ratio_unstripped_over_stripped']:.3f}"

@@ -2,7 +2,8 @@
 
 1. `kerasdrop.mc.predict(converted, x, samples=T, task="logits")` vs what
    users write today, a loop of T `model(x, training=True)` calls (which
-   also puts every other layer in training mode), at 256 inputs: speed ratio (target >= 10x) and peak RSS growth of each.
+   also puts every other layer in training mode), at 256 inputs: speed ratio
+   (target >= 10x) and peak RSS growth of each.
 2. The same classifier with dropout only in its head (backbone built with
    dropout 0 and only `classifier_dropout` converted:
    `convert(model, layers="classifier_dropout")`): `mc.predict` T=50 vs one

@@ -265,14 +265,17 @@ def main(argv=None):
     for key, value in s["vs_predict_loop"].items():
         if key.startswith("rows="):
             print(
-                f"vs predict loop ({key}): {value['speedup']:.1f}x faster (target >= 20)"
+                f"vs predict loop ({key}): {value['speedup']:.1f}x faster "
+                "(target >= 20)"
             )
     print(f"vs compute limit: {s['vs_compute_limit']['ratio']:.3f} (target <= 1.2)")
     for kind in ("cnn", "mlp"):
         h = s["head_only_dropout"][kind]
         print(
-            f"head-only dropout ({kind}), T={s['samples']} vs one predict: {h['ratio']:.2f}x "
-            f"(no prefix reuse: {h['ratio_without_prefix_reuse']:.2f}x; target <= 3 for cnn)"
+            f"head-only dropout ({kind}), T={s['samples']} vs one predict: "
+            f"{h['ratio']:.2f}x "
+            f"(no prefix reuse: {h['ratio_without_prefix_reuse']:.2f}x; "
+            "target <= 3 for cnn)"
         )
     print(
         f"peak RSS T=1000 / T=10: {m['peak_ratio_T1000_over_T10']:.3f} (target <= 2); "

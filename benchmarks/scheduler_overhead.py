@@ -5,8 +5,8 @@ small MLP (Dense(256) x 2 on 64 features, batch 64) whose short steps make
 any per-batch Python cost visible. A third variant puts the same schedule in
 the layers (`Dropout(schedule)`, evaluated in-graph): the zero-Python-cost
 way to change the rate every step, which `DropoutScheduler(unit="batch")` of a
-`Schedule` also takes (it lends the schedule to its layers). Protocol of `_timing.py`; headline:
-overhead = median paired ratio - 1 (target <= 3%).
+`Schedule` also takes (it lends the schedule to its layers). Protocol of
+`_timing.py`; headline: overhead = median paired ratio - 1 (target <= 3%).
 
 Run:  python benchmarks/scheduler_overhead.py [--reps 21] [--threads 1]
 """
@@ -117,7 +117,8 @@ def main(argv=None):
             f"{run['model']}: median {ms['plain']:.2f} ms/step plain, "
             f"{ms['per_batch_scheduler']:.2f} per-batch scheduler, "
             f"{ms['in_graph_schedule']:.2f} in-graph | paired overhead: scheduler "
-            f"{100 * run['overhead']:+.1f}%, in-graph {100 * run['overhead_in_graph_schedule']:+.1f}%"
+            f"{100 * run['overhead']:+.1f}%, "
+            f"in-graph {100 * run['overhead_in_graph_schedule']:+.1f}%"
         )
     print(f"wrote {out}")
 

@@ -30,8 +30,9 @@ def dropout_table(r):
         f"{r['machine']['tf_threads']}; medians in seconds, overheads are "
         "median paired ratios to no dropout, minus 1):",
         "",
-        "| model | no dropout | keras | kerasdrop | kerasdrop scheduled | overhead keras | "
-        "overhead kerasdrop | **kerasdrop / keras** | overhead reduction |",
+        "| model | no dropout | keras | kerasdrop | kerasdrop scheduled | "
+        "overhead keras | overhead kerasdrop | **kerasdrop / keras** | "
+        "overhead reduction |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, label in (
@@ -41,8 +42,9 @@ def dropout_table(r):
         m, o = r[name]["median_s"], r[name]["overhead"]
         red = r[name]["overhead_reduction"]
         lines.append(
-            f"| {label} | {m['none']:.3f} | {m['keras']:.3f} | {m['kerasdrop']:.3f} | "
-            f"{m['kerasdrop_scheduled']:.3f} | {pct(o['keras'])} | {pct(o['kerasdrop'])} | "
+            f"| {label} | {m['none']:.3f} | {m['keras']:.3f} | "
+            f"{m['kerasdrop']:.3f} | {m['kerasdrop_scheduled']:.3f} | "
+            f"{pct(o['keras'])} | {pct(o['kerasdrop'])} | "
             f"**{r[name]['ratio_kerasdrop_over_keras']:.3f}** | "
             f"{'n/a' if red is None else f'{100 * red:.0f}%'} |"
         )
@@ -51,14 +53,17 @@ def dropout_table(r):
 
 def scheduler_table(r):
     lines = [
-        f"Per-batch `DropoutScheduler` (`{r['command']}`; median paired overhead vs no callback):",
+        f"Per-batch `DropoutScheduler` (`{r['command']}`; "
+        "median paired overhead vs no callback):",
         "",
-        "| model | plain ms/step | per-batch scheduler | in-graph `Dropout(schedule)` |",
+        "| model | plain ms/step | per-batch scheduler | "
+        "in-graph `Dropout(schedule)` |",
         "|---|---|---|---|",
     ]
     for run in r["runs"]:
         lines.append(
-            f"| {run['model']} (batch {run['batch_size']}) | {run['median_step_ms']['plain']:.2f} | "
+            f"| {run['model']} (batch {run['batch_size']}) | "
+            f"{run['median_step_ms']['plain']:.2f} | "
             f"{pct(run['overhead'])} | {pct(run['overhead_in_graph_schedule'])} |"
         )
     return lines
@@ -69,27 +74,30 @@ def concrete_table(r):
     return [
         f"Concrete Dropout step time (`{r['command']}`; MLP 784-3x1024-10, batch 256):",
         "",
-        "| keras Dropout + Dense | kerasdrop Dropout + Dense | ConcreteDropout(Dense) | "
-        "**concrete / keras dropout** (paired) |",
+        "| keras Dropout + Dense | kerasdrop Dropout + Dense | "
+        "ConcreteDropout(Dense) | **concrete / keras dropout** (paired) |",
         "|---|---|---|---|",
-        f"| {ms['keras_dropout']:.1f} ms | {ms['kerasdrop_dropout']:.1f} ms | {ms['concrete']:.1f} ms | "
+        f"| {ms['keras_dropout']:.1f} ms | {ms['kerasdrop_dropout']:.1f} ms | "
+        f"{ms['concrete']:.1f} ms | "
         f"**{r['ratio_concrete_over_dropout']:.3f}** |",
     ]
 
 
 def toy_table(r):
     lines = [
-        f"Concrete Dropout toy experiment (`{r['command']}`, width {r['width']}, seed {r['seed']}; "
-        "reference: hidden p ~0.40 at N=10 falling to ~0.13 at N=10000, input p ~0.07):",
+        f"Concrete Dropout toy experiment (`{r['command']}`, width {r['width']}, "
+        f"seed {r['seed']}; reference: hidden p ~0.40 at N=10 falling to ~0.13 at "
+        "N=10000, input p ~0.07):",
         "",
-        "| N | epochs | input p | hidden1 p | hidden2 p | mean-head p | log-var-head p | "
-        "epistemic std | aleatoric std |",
+        "| N | epochs | input p | hidden1 p | hidden2 p | mean-head p | "
+        "log-var-head p | epistemic std | aleatoric std |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in r["rows"]:
         p = row["p"]
         lines.append(
-            f"| {row['N']} | {row['epochs']} | {p['input']:.3f} | {p['hidden1']:.3f} | "
+            f"| {row['N']} | {row['epochs']} | {p['input']:.3f} | "
+            f"{p['hidden1']:.3f} | "
             f"{p['hidden2']:.3f} | {p['mean']:.3f} | {p['log_var']:.3f} | "
             f"{row['epistemic_std']:.3f} | {row['aleatoric_std']:.3f} |"
         )
@@ -98,19 +106,22 @@ def toy_table(r):
 
 def export_table(r):
     lines = [
-        f"Serving latency of the reloaded SavedModel (`{r['command']}`; {r['model']}; "
-        "`serving_default`, ms per call, medians; ratios are median paired ratios):",
+        f"Serving latency of the reloaded SavedModel (`{r['command']}`; "
+        f"{r['model']}; `serving_default`, ms per call, medians; ratios are "
+        "median paired ratios):",
         "",
-        "| batch | stripped (`kerasdrop.export`) | twin without dropout | unstripped MC export | "
-        "**stripped / twin** | unstripped / stripped |",
+        "| batch | stripped (`kerasdrop.export`) | twin without dropout | "
+        "unstripped MC export | **stripped / twin** | unstripped / stripped |",
         "|---|---|---|---|---|---|",
     ]
     for batch in (1, 256):
         b = r[f"batch_{batch}"]
         lat = b["latency_ms_median"]
         lines.append(
-            f"| {batch} | {lat['stripped']:.3f} | {lat['twin']:.3f} | {lat['unstripped']:.3f} | "
-            f"**{b['ratio_stripped_over_twin']:.3f}** | {b['ratio_unstripped_over_stripped']:.3f} |"
+            f"| {batch} | {lat['stripped']:.3f} | {lat['twin']:.3f} | "
+            f"{lat['unstripped']:.3f} | "
+            f"**{b['ratio_stripped_over_twin']:.3f}** | "
+            f"{b['ratio_unstripped_over_stripped']:.3f} |"
         )
     return lines
 
@@ -121,43 +132,53 @@ def mc_table(r):
     cnn, mlp = s["head_only_dropout"]["cnn"], s["head_only_dropout"]["mlp"]
     return [
         f"MC dropout prediction (`{r['command'].strip()}`; T = {s['samples']}, "
-        f"{s['rows']} inputs unless said, batch {s['batch_size']}; MLP 64-256-256-10 with two "
-        "dropout layers; median paired ratios):",
+        f"{s['rows']} inputs unless said, batch {s['batch_size']}; "
+        "MLP 64-256-256-10 with two dropout layers; median paired ratios):",
         "",
         "| measure | figure | target |",
         "|---|---|---|",
         *[
-            f"| `mc.predict` speed-up over a loop of T `model.predict`, {key[5:]} inputs | "
+            "| `mc.predict` speed-up over a loop of T `model.predict`, "
+            f"{key[5:]} inputs | "
             f"**{v['speedup']:.1f}x** ({v['median_s']['predict_loop']:.2f} s vs "
             f"{v['median_s']['mc_predict']:.3f} s) | >= 20x |"
             for key, v in loop.items()
             if key.startswith("rows=")
         ],
-        f"| `mc.predict` / T compiled inference passes | **{limit['ratio']:.2f}** | <= 1.2 |",
+        "| `mc.predict` / T compiled inference passes | "
+        f"**{limit['ratio']:.2f}** | <= 1.2 |",
         f"| dropout only before the head, CNN: T = {s['samples']} / one `predict` | "
-        f"**{cnn['ratio']:.2f}x** (no prefix reuse: {cnn['ratio_without_prefix_reuse']:.1f}x) | <= 3x |",
+        f"**{cnn['ratio']:.2f}x** "
+        f"(no prefix reuse: {cnn['ratio_without_prefix_reuse']:.1f}x) | <= 3x |",
         f"| same, MLP with a 512-wide sampled layer (RNG-bound worst case) | "
-        f"{mlp['ratio']:.2f}x (no prefix reuse: {mlp['ratio_without_prefix_reuse']:.1f}x) | - |",
-        f"| peak RSS, T = 1000 / T = 10 ({m['rows']} inputs) | **{m['peak_ratio_T1000_over_T10']:.2f}** "
-        f"({m['runs']['T=1000']['peak_rss_mib']:.0f} / {m['runs']['T=10']['peak_rss_mib']:.0f} MiB; "
-        f"stacking all T = 1000 outputs: {m['stacking_all_T1000_outputs_would_need_mib']:.0f} MiB more) | <= 2 |",
+        f"{mlp['ratio']:.2f}x "
+        f"(no prefix reuse: {mlp['ratio_without_prefix_reuse']:.1f}x) | - |",
+        f"| peak RSS, T = 1000 / T = 10 ({m['rows']} inputs) | "
+        f"**{m['peak_ratio_T1000_over_T10']:.2f}** "
+        f"({m['runs']['T=1000']['peak_rss_mib']:.0f} / "
+        f"{m['runs']['T=10']['peak_rss_mib']:.0f} MiB; stacking all T = 1000 "
+        f"outputs: {m['stacking_all_T1000_outputs_would_need_mib']:.0f} MiB more) "
+        "| <= 2 |",
     ]
 
 
 def hub_table(r):
     speed, prefix = r["speed"]["median_s"], r["prefix"]["median_s"]
     return [
-        f"MC dropout on a converted keras-hub `BertTextClassifier` (`{r['command'].strip()}`; "
+        "MC dropout on a converted keras-hub `BertTextClassifier` "
+        f"(`{r['command'].strip()}`; "
         f"2 layers, hidden 16, sequence 16; T = {r['samples']}, {r['inputs']} inputs; "
         "median paired ratios):",
         "",
         "| measure | figure | target |",
         "|---|---|---|",
-        f'| `mc.predict(task="logits")` speed-up over a loop of T `model(x, training=True)` | '
+        '| `mc.predict(task="logits")` speed-up over a loop of T '
+        "`model(x, training=True)` | "
         f"**{r['speedup_over_training_true_loop']:.1f}x** ({speed['loop']:.2f} s vs "
         f"{speed['mc_predict']:.3f} s) | >= 10x |",
-        f"| T compiled inference passes (no masks drawn) / `mc.predict` | "
-        f"{r['compute_floor_over_mc_predict']:.2f} ({speed['compute_floor']:.3f} s) | - |",
+        "| T compiled inference passes (no masks drawn) / `mc.predict` | "
+        f"{r['compute_floor_over_mc_predict']:.2f} "
+        f"({speed['compute_floor']:.3f} s) | - |",
         f'| dropout only in the head (`convert(model, layers="classifier_dropout")`): '
         f"`mc.predict` / one `predict` | **{r['head_only_mc_over_one_predict']:.2f}x** "
         f"({prefix['mc']:.3f} s vs {prefix['predict']:.3f} s) | <= 1.5x |",
@@ -190,8 +211,9 @@ def recurrent_table(r):
 def drop_block_table(r):
     med, ratio = r["median_s"], r["paired_ratio_to_none"]
     return [
-        f"DropBlock2D, train-epoch time of a small CNN (`{r['command']}`; two Conv2D(32) "
-        f"on 32x32x3, batch {r['setup']['batch']}, {r['setup']['steps_per_epoch']} steps; "
+        f"DropBlock2D, train-epoch time of a small CNN (`{r['command']}`; "
+        f"two Conv2D(32) on 32x32x3, batch {r['setup']['batch']}, "
+        f"{r['setup']['steps_per_epoch']} steps; "
         "median seconds and median paired ratio to no dropout):",
         "",
         "| none | keras SpatialDropout2D | kerasdrop SpatialDropout2D | "
@@ -213,7 +235,8 @@ def uci_table(r):
     from kerasdrop.apps.uci import markdown_table
 
     return [
-        f"MC dropout on UCI regression, Gal & Ghahramani (2016) protocol (`{r['command']}`; "
+        "MC dropout on UCI regression, Gal & Ghahramani (2016) protocol "
+        f"(`{r['command']}`; "
         'mean ± standard error over splits; "within 2 SE": |ours - paper| <= 2 '
         "sqrt(se_ours^2 + se_paper^2), the gap in those units in brackets):",
         "",

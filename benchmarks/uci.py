@@ -1,7 +1,8 @@
 """MC dropout on UCI regression (Gal & Ghahramani 2016), fixed mode.
 
 Runs `kerasdrop.apps.uci` (the paper's network, standardization, weight decay
-l^2 (1-p) / (2 N tau), Adam, batch 32 (the paper's 2016 scripts), 400 epochs, T = 10000, all splits)
+l^2 (1-p) / (2 N tau), Adam, batch 32 (the paper's 2016 scripts), 400 epochs,
+T = 10000, all splits)
 on bostonHousing, concrete, energy and wine-quality-red with the paper's
 (p, tau), and writes benchmarks/results/uci.json and uci.md with the
 paper's figures beside. Target: within 2 standard errors of the paper on

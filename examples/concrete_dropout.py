@@ -64,7 +64,8 @@ def main(epochs=200):
     for name in ("cd_1", "cd_2", "cd_out"):
         rates = history.history[f"dropout/{name}"]
         print(
-            f"{name}: learned p {rates[0]:.3f} (epoch 1) -> {rates[-1]:.3f} (epoch {len(rates)})"
+            f"{name}: learned p {rates[0]:.3f} (epoch 1) -> "
+            f"{rates[-1]:.3f} (epoch {len(rates)})"
         )
     pred = model.predict(x_test, verbose=0)[:, 0] * y_std + y_mean
     print(f"test RMSE: {np.sqrt(np.mean((pred - y_test) ** 2)):.2f}")

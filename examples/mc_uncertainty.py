@@ -47,11 +47,13 @@ def main(epochs=30, samples=50):
     mc = kerasdrop.mc.predict(model, x_test, samples=samples, seed=0)
     mc_ood = kerasdrop.mc.predict(model, x_ood, samples=samples, seed=0)
     print(
-        f"{mc!r}: mean {mc.mean.shape}, mutual information {mc.mutual_information.shape}"
+        f"{mc!r}: mean {mc.mean.shape}, "
+        f"mutual information {mc.mutual_information.shape}"
     )
 
     print(
-        f"{'':14s} {'accuracy':>8s} {'NLL':>7s} {'ECE':>7s} {'Brier':>7s} {'AUROC H':>8s} {'AUROC MI':>8s}"
+        f"{'':14s} {'accuracy':>8s} {'NLL':>7s} {'ECE':>7s} {'Brier':>7s} "
+        f"{'AUROC H':>8s} {'AUROC MI':>8s}"
     )
     rows = (
         (
