@@ -28,7 +28,9 @@ def image_inputs(n=2, size=32, seed=0):
 # keras.applications.
 # ----------------------------------------------------------------------------
 def mobilenet_v3_small(seed=0):
-    """keras.applications.MobileNetV3Small at 32x32: SE blocks' op nodes, BN, a Dropout."""
+    """keras.applications.MobileNetV3Small at 32x32: SE blocks' op nodes, BN, a
+    Dropout.
+    """
     _seed(seed)
     return keras.applications.MobileNetV3Small(
         input_shape=(32, 32, 3),
@@ -40,7 +42,9 @@ def mobilenet_v3_small(seed=0):
 
 
 def efficientnet_b0(seed=0):
-    """keras.applications.EfficientNetB0 at 32x32: 9 drop-connect Dropouts + top_dropout."""
+    """keras.applications.EfficientNetB0 at 32x32: 9 drop-connect Dropouts +
+    top_dropout.
+    """
     _seed(seed)
     return keras.applications.EfficientNetB0(
         input_shape=(32, 32, 3), weights=None, classes=4
@@ -48,7 +52,9 @@ def efficientnet_b0(seed=0):
 
 
 def convnext_tiny_stub(seed=0):
-    """keras.applications' ConvNeXt builder, tiny widths, drop_path_rate=0.2 (StochasticDepth)."""
+    """keras.applications' ConvNeXt builder, tiny widths, drop_path_rate=0.2
+    (StochasticDepth).
+    """
     # keras.applications.ConvNeXtTiny hard-codes drop_path_rate=0.0 (no
     # StochasticDepth at all) and has 28M parameters; the module's own
     # `ConvNeXt` builder takes the rate and the widths.
@@ -89,7 +95,9 @@ def bert_classifier(seed=0):
 
 
 def bert_inputs(n=4, seed=0):
-    """Inputs for `bert_classifier`: token ids, segment ids, padding mask (n, 16) int32."""
+    """Inputs for `bert_classifier`: token ids, segment ids, padding mask
+    (n, 16) int32.
+    """
     rng = np.random.default_rng(seed)
     lengths = rng.integers(8, 17, n)
     mask = (np.arange(16)[None, :] < lengths[:, None]).astype("int32")
@@ -123,7 +131,9 @@ def vit_inputs(n=4, seed=0):
 
 
 def hub_drop_path_model(seed=0):
-    """A keras-hub MiTBackbone (SegFormer encoder) with max_drop_path_rate=0.2: its own DropPath."""
+    """A keras-hub MiTBackbone (SegFormer encoder) with max_drop_path_rate=0.2:
+    its own DropPath.
+    """
     import keras_hub
 
     _seed(seed)
@@ -143,7 +153,9 @@ def hub_drop_path_model(seed=0):
 
 
 def swin_backbone(seed=0):
-    """A keras-hub SwinTransformerBackbone at 32x32 with drop_path=0.2 (its own DropPath)."""
+    """A keras-hub SwinTransformerBackbone at 32x32 with drop_path=0.2 (its own
+    DropPath).
+    """
     import keras_hub
 
     _seed(seed)
@@ -161,7 +173,9 @@ def swin_backbone(seed=0):
 
 
 def mobilenetv5_backbone(seed=0):
-    """A keras-hub MobileNetV5Backbone, 3 blocks, drop_path_rate=0.2 (its own DropPath)."""
+    """A keras-hub MobileNetV5Backbone, 3 blocks, drop_path_rate=0.2 (its own
+    DropPath).
+    """
     import keras_hub
 
     _seed(seed)
@@ -195,7 +209,9 @@ def mobilenetv5_backbone(seed=0):
 
 
 def dinov2_backbone(seed=0):
-    """A keras-hub DINOV2Backbone (16x16, 2 layers), drop_path_rate=0.2: inference only."""
+    """A keras-hub DINOV2Backbone (16x16, 2 layers), drop_path_rate=0.2:
+    inference only.
+    """
     # keras-hub's DINOV2DropPath fails in training (its noise shape, set in
     # build, keeps the symbolic batch size None) and has no floor: it scales by
     # (u + keep) / keep, u ~ U[0, 1), instead of a 0/1 mask.
@@ -216,7 +232,9 @@ def dinov2_backbone(seed=0):
 
 
 def dinov3_backbone(seed=0):
-    """A keras-hub DINOV3Backbone (16x16, 2 layers), drop_path_rate=0.2: inference only."""
+    """A keras-hub DINOV3Backbone (16x16, 2 layers), drop_path_rate=0.2:
+    inference only.
+    """
     # DINOV3DropPath is DINOV2DropPath's copy: same training failure. Layer 0
     # gets rate 0 (an Identity layer), layer 1 a DINOV3DropPath(0.2).
     import keras_hub
@@ -236,7 +254,9 @@ def dinov3_backbone(seed=0):
 
 
 def transformer_encoder_model(seed=0):
-    """Functional: Input((8, 16)) -> keras_hub TransformerEncoder(dropout=0.2) -> pool -> Dense(3)."""
+    """Functional: Input((8, 16)) -> keras_hub TransformerEncoder(dropout=0.2)
+    -> pool -> Dense(3).
+    """
     import keras_hub
 
     _seed(seed)
@@ -252,7 +272,9 @@ def transformer_encoder_model(seed=0):
 # Plain Keras: operation nodes, subclassing, custom layers, RNNs.
 # ----------------------------------------------------------------------------
 def functional_ops_model(seed=0):
-    """Two inputs; `+`, slicing, ops.relu, a shared Dense, BN, nested Sequential, DropPath residual."""
+    """Two inputs; `+`, slicing, ops.relu, a shared Dense, BN, nested
+    Sequential, DropPath residual.
+    """
     _seed(seed)
     a = keras.Input((8,), name="a")
     b = keras.Input((4, 8), name="b")
@@ -346,7 +368,9 @@ def subclassed_inputs(n=4, seed=0):
 
 
 def lstm_model(seed=0):
-    """Functional Input((5, 4)) -> LSTM(8, dropout=0.2, recurrent_dropout=0.2) -> Dense(2)."""
+    """Functional Input((5, 4)) -> LSTM(8, dropout=0.2, recurrent_dropout=0.2)
+    -> Dense(2).
+    """
     _seed(seed)
     inputs = keras.Input((5, 4))
     h = keras.layers.LSTM(8, dropout=0.2, recurrent_dropout=0.2, name="lstm")(inputs)
