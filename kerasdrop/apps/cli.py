@@ -160,6 +160,19 @@ def _add_inspect(sub):
     p.add_argument("model", metavar="MODEL.keras", help="saved Keras model")
 
 
+_UCI_COUNTS = (  # (flag, default, help) of uci's positive-integer flags
+    ("--splits", None, "first N splits only (default: all)"),
+    ("--epochs", None, "training epochs (default: 10 x n_epochs.txt = 400)"),
+    ("--samples", 10000, "MC dropout passes T (default 10000)"),
+    (
+        "--batch-size",
+        None,
+        "training batch size (default 32, the paper's 2016 scripts')",
+    ),
+    ("--jobs", 1, "worker processes for splits (default 1)"),
+)
+
+
 def _add_uci(sub):
     p = sub.add_parser(
         "uci",
@@ -183,39 +196,11 @@ def _add_uci(sub):
         default="fixed",
         help="the paper's (p, tau), or a grid search by validation LL",
     )
-    p.add_argument(
-        "--splits",
-        type=_positive_int("splits"),
-        default=None,
-        help="first N splits only (default: all)",
-    )
-    p.add_argument(
-        "--epochs",
-        type=_positive_int("epochs"),
-        default=None,
-        help="training epochs (default: 10 x n_epochs.txt = 400)",
-    )
-    p.add_argument(
-        "--samples",
-        type=_positive_int("samples"),
-        default=10000,
-        help="MC dropout passes T (default 10000)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=_positive_int("batch-size"),
-        default=None,
-        help="training batch size (default 32, the paper's 2016 scripts')",
-    )
+    for flag, default, text in _UCI_COUNTS:
+        p.add_argument(flag, type=_positive_int(flag[2:]), default=default, help=text)
     p.add_argument("--rate", type=float, default=None, help="fixed-mode p")
     p.add_argument("--tau", type=float, default=None, help="fixed-mode tau")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--jobs",
-        type=_positive_int("jobs"),
-        default=1,
-        help="worker processes for splits (default 1)",
-    )
     p.add_argument(
         "--out",
         default=None,

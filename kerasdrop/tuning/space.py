@@ -236,15 +236,13 @@ def dropout_space(
       scheduled kinds only; for a schedule, its peak rate). With `"none"`
       among the kinds, rate 0 is left out: it is the `"none"` kind.
     - `<name>/schedule`: Choice of `schedules` (scheduled kind only), and
-      `<name>/<schedule>/<param>` for that schedule only: `linear`/`cosine`
-      `direction` (up: 0 -> rate, down: rate -> 0) and `fraction` (of the
-      epochs the ramp takes); `early` `fraction` (cutoff) and `mode`;
-      `late` `fraction` (cutoff); `curriculum` `speed` (gamma = speed / epochs).
+      `<name>/<schedule>/<param>` for that schedule only (`SCHEDULE_PARAMS`:
+      e.g. `linear` `direction` and `fraction`, `curriculum` `speed`).
     - `<name>/length_scale`: Choice of `length_scales` (concrete kind only).
 
-    Call it once per independent space (`name=f"block{i}"`); use one spec's
-    `layer()` in several places for a shared space. Every argument is
-    checked at once: a bad space fails before any trial.
+    Call it once per independent space (`name=f"block{i}"`); one spec's
+    `layer()` used in several places is a shared space. A bad space fails
+    at once, before any trial.
 
     Args:
         hp: a `keras_tuner.HyperParameters`.
