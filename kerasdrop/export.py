@@ -132,7 +132,7 @@ def export(
     """
     _check_export_args(mc_samples, format, classifier, rtol, atol)
     target = _check_path(path, version, format, overwrite)
-    strip.check_model(model)
+    _checks.check_model(model, built=True)
     stripped = strip.stripped_copy(model)
     mc = _mc_signature(model, mc_samples, classifier)
     sample_inputs, expected = _reference(model, stripped, sample_inputs, (rtol, atol))

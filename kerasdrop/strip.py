@@ -15,18 +15,6 @@ from kerasdrop.layers import dropout as dropout_lib
 from kerasdrop.layers import recurrent as recurrent_lib
 
 
-def check_model(model):
-    """`model` a built `keras.Model` (`TypeError`, `ValueError` otherwise)."""
-    _checks.check_type("model", model, keras.Model, "a `keras.Model`")
-    if not model.built:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a "
-            "built model (give it an `Input` or call it once). "
-            f"Received: model '{model.name}' that is not built"
-        )
-    return model
-
-
 def _classic_scale(layer):
     """The float32 keep probability 1 - p a classic Dropout multiplies by."""
     rate = np.float32(ops.convert_to_numpy(layer.rate_variable.value))
@@ -114,12 +102,12 @@ def strip_dropout(model):
     >>> bool(np.allclose(served(x), served(x)))
     True
     """
-    check_model(model)
+    _checks.check_model(model, built=True)
     return stripped_copy(model)
 
 
 def stripped_copy(model):
-    """`strip_dropout` of a model already checked (`check_model`)."""
+    """`strip_dropout` of a model already checked (`_checks.check_model`)."""
     stripped = graph.copy_model(model, hint=_COPY_HINT)
     rnns = graph.layer_sites(stripped, recurrent_lib.is_variational)
     graph.rewrite(stripped, lambda site: recurrent_lib.to_stock(site.layer), rnns)
