@@ -76,6 +76,22 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
     _check_mapping("rates", rates)
     figure = _figure(9.5, 4.5)
     ax = figure.add_subplot(1, 1, 1)
+    _rate_lines(ax, rates, first_epoch)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch (0: before training)" if first_epoch == 0 else "epoch")
+    ax.set_ylabel("dropout rate p (end of epoch)")
+    ax.set_ylim(bottom=-0.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    # Outside the axes: inside, it covered the curves it names.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(figure, path)
+
+
+def _rate_lines(ax, rates, first_epoch):
+    """One line per (variant, layer); a flat 0 for a variant without any."""
     styles = ("-", "--", ":", "-.")
     longest = max([len(v) for layers in rates.values() for v in layers.values()] or [1])
     for i, (variant, layers) in enumerate(rates.items()):
@@ -97,17 +113,6 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
                 markersize=3,
                 label=f"{variant}: {layer}",
             )
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch (0: before training)" if first_epoch == 0 else "epoch")
-    ax.set_ylabel("dropout rate p (end of epoch)")
-    ax.set_ylim(bottom=-0.02)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    # Outside the axes: inside, it covered the curves it names.
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _save(figure, path)
 
 
 def plot_curves(histories, path, metrics=("loss", "accuracy")):
