@@ -76,6 +76,22 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
     _check_mapping("rates", rates)
     figure = _figure(9.5, 4.5)
     ax = figure.add_subplot(1, 1, 1)
+    _rate_lines(ax, rates, first_epoch)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch (0: before training)" if first_epoch == 0 else "epoch")
+    ax.set_ylabel("dropout rate p (end of epoch)")
+    ax.set_ylim(bottom=-0.02)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    # Outside the axes: inside, it covered the curves it names.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(figure, path)
+
+
+def _rate_lines(ax, rates, first_epoch):
+    """One line per (variant, layer); a flat 0 for a variant without any."""
     styles = ("-", "--", ":", "-.")
     longest = max([len(v) for layers in rates.values() for v in layers.values()] or [1])
     for i, (variant, layers) in enumerate(rates.items()):
@@ -97,17 +113,6 @@ def plot_rates(rates, path, title="Dropout rate per epoch", first_epoch=1):
                 markersize=3,
                 label=f"{variant}: {layer}",
             )
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch (0: before training)" if first_epoch == 0 else "epoch")
-    ax.set_ylabel("dropout rate p (end of epoch)")
-    ax.set_ylim(bottom=-0.02)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    # Outside the axes: inside, it covered the curves it names.
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _save(figure, path)
 
 
 def plot_curves(histories, path, metrics=("loss", "accuracy")):
@@ -164,8 +169,11 @@ def plot_curves(histories, path, metrics=("loss", "accuracy")):
 def plot_reliability(diagrams, path):
     """Reliability diagrams: accuracy against confidence, one panel per variant.
 
-    Each panel also shows the number of examples per confidence bin (bars,
-    right axis): a bin's accuracy is only as trustworthy as its count.
+    Each panel also shows the number of examples per confidence bin (bars
+    spanning each bin's edges, right axis): a bin's accuracy is only as
+    trustworthy as its count. Equal-mass bins
+    (`reliability_diagram(..., binning="adaptive")`) draw bars of equal
+    height whose widths show where the confidences lie.
 
     Args:
         diagrams: dict variant -> dict mode (e.g. "deterministic", "MC") ->
@@ -230,6 +238,78 @@ def _bin_counts(ax, modes, last):
     ax.set_ylim(bottom=0)
     if last:
         ax.set_ylabel("examples per bin (bars)")
+
+
+def plot_risk_coverage(curves, path, title="Risk-coverage curves"):
+    """Selective risk against coverage, one line per model (and mode).
+
+    The curve of `kerasdrop.metrics.risk_coverage_curve`: accepting the
+    most confident inputs first, the error rate among those accepted. Each
+    legend entry gives the curve's AURC (its mean risk, as
+    `kerasdrop.metrics.aurc` computes it); lower curves are better.
+
+    Args:
+        curves: dict model -> `(coverage, risk)`, or dict model -> dict
+            mode (e.g. "deterministic", "MC dropout") -> `(coverage, risk)`.
+            One colour per model, one line style per mode.
+        path: PNG file to write.
+        title: the figure's title.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import tempfile, os
+    >>> from kerasdrop import metrics, plots
+    >>> curve = metrics.risk_coverage_curve([0, 1, 1], [[.9, .1], [.4, .6], [.8, .2]])
+    >>> path = os.path.join(tempfile.mkdtemp(), "risk_coverage.png")
+    >>> plots.plot_risk_coverage({"model": curve}, path) == path
+    True
+    """
+    _check_mapping("curves", curves)
+    figure = _figure(8.5, 4.5)
+    ax = figure.add_subplot(1, 1, 1)
+    styles = ("-", "--", ":", "-.")
+    for i, (model, modes) in enumerate(curves.items()):
+        if not isinstance(modes, dict):
+            modes = {None: modes}
+        for j, (mode, curve) in enumerate(modes.items()):
+            coverage, risk = _curve_arrays(model, curve)
+            name = model if mode is None else f"{model}, {mode}"
+            ax.plot(
+                coverage,
+                risk,
+                styles[j % len(styles)],
+                color=_color(i),
+                label=f"{name} (AURC {np.mean(risk):.4f})",
+            )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("coverage (fraction of inputs accepted, most confident first)")
+    ax.set_ylabel("selective risk (error rate of accepted)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(figure, path)
+
+
+def _curve_arrays(model, curve):
+    """`(coverage, risk)` as two float arrays of one length."""
+    try:
+        coverage, risk = (np.asarray(a, dtype="float64").ravel() for a in curve)
+    except (TypeError, ValueError):
+        raise _checks.type_error(
+            "curves", "(coverage, risk) array pairs", curve, f"Model {model!r}."
+        ) from None
+    if coverage.shape != risk.shape or coverage.size == 0:
+        raise ValueError(
+            "Invalid value received for argument `curves`. Expected "
+            "(coverage, risk) arrays of one non-zero length. Received: "
+            f"coverage of shape {coverage.shape} and risk of shape "
+            f"{risk.shape} for {model!r}"
+        )
+    return coverage, risk
 
 
 def plot_uncertainty(scores, path, bins=30):

@@ -69,7 +69,7 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
     for variant, figures in results["variants"].items():
         assert set(figures["deterministic"]) == set(demo_lib.METRICS)
         for metric, value in figures["deterministic"].items():
-            if metric == "auroc_mi":  # needs samples
+            if metric.endswith("_mi"):  # mutual information needs samples
                 assert value is None
             else:
                 assert _finite(value), (variant, metric, value)
@@ -78,11 +78,21 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
             assert figures["mc"] is None and figures["final_rates"] == {}
         else:
             assert all(_finite(v) for v in figures["mc"].values()), variant
+            assert set(figures["mc"]) == set(demo_lib.METRICS)
             assert figures["final_rates"] and all(
                 0.0 < r < 1.0 for r in figures["final_rates"].values()
             ), variant
         acc = figures["deterministic"]["accuracy"]
         assert 0.5 < acc <= 1.0, (variant, acc)  # 3 epochs learn something
+        for mode in ("deterministic", "mc"):
+            f = figures[mode]
+            if f is None:
+                continue
+            # AUGRC <= AURC (generalized risk = risk x coverage); both below
+            # the error rate of a useful confidence; rates in [0, 1].
+            assert 0 <= f["augrc"] <= f["aurc"] <= 1 - f["accuracy"] + 1e-9
+            assert 0 <= f["ace"] <= 1 and 0 <= f["fpr95_entropy"] <= 1
+            assert 0 < f["aupr_in_entropy"] <= 1 and 0 < f["aupr_out_entropy"] <= 1
 
     # The exported best model: kerasdrop.export reloaded it and ran both
     # signatures on the test digits, serving_default within 1e-4 of predict.
@@ -107,6 +117,17 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
     assert len(rows) == 2 * len(demo_lib.VARIANTS)
     assert "| " + " | ".join(rows[0]) + " |" in md
     assert all(f"<td>{cell}</td>" in page for cell in rows[-1][2:])
+    for column in ("adaptive ECE", "AURC", "AUGRC"):
+        assert column in header and f"| {column} |" in md
+    # The OOD table: entropy for every variant and mode, mutual information
+    # for the three MC dropout rows.
+    header, rows = demo_lib.ood_table(results)
+    assert header[3:] == ["AUROC", "FPR at 95% TPR", "AUPR-in", "AUPR-out"]
+    assert len(rows) == len(demo_lib.VARIANTS) + 3 * 2
+    assert all("| " + " | ".join(row) + " |" in md for row in rows)
+    assert "| " + " | ".join(rows[-1]) + " |" in run.stdout  # printed too
+    assert all(f"<td>{cell}</td>" in page for cell in rows[-1][3:])
+    assert "![risk-coverage curves](risk_coverage.png)" in md
 
 
 @pytest.fixture
@@ -202,6 +223,7 @@ def test_plots_refuse_empty_input(tmp_path):
         plots.plot_curves,
         plots.plot_reliability,
         plots.plot_uncertainty,
+        plots.plot_risk_coverage,
     ):
         with pytest.raises(ValueError, match="non-empty dict"):
             fn({}, tmp_path / "x.png")

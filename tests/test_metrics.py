@@ -1,5 +1,6 @@
 """Uncertainty and calibration metrics against hand computations."""
 
+import itertools
 import math
 
 import numpy as np
@@ -120,20 +121,23 @@ def test_calibration_by_hand():
     assert np.isfinite(M.negative_log_likelihood([1], [[1.0, 0.0]]))
 
 
-def test_ece_of_a_perfectly_calibrated_synthetic_case_is_small():
+@pytest.mark.parametrize(
+    "ece", [M.expected_calibration_error, M.adaptive_calibration_error]
+)
+def test_ece_of_a_perfectly_calibrated_synthetic_case_is_small(ece):
     rng = np.random.default_rng(0)
-    n = 200_000
+    n = 100_000
     confidence = rng.uniform(0.5, 1.0, size=n)
-    correct = rng.uniform(size=n) < confidence
+    correct = rng.uniform(size=n) < confidence  # Bernoulli(confidence)
     labels = np.where(correct, 0, 1)
     probs = np.stack([confidence, 1 - confidence], axis=-1)
-    ece = M.expected_calibration_error(labels, probs)
-    # Sampling noise only: each bin's accuracy has std <= 0.5/sqrt(n/8).
-    assert ece < 0.01
+    # Sampling noise only: each of the 15 bins' accuracy has a standard
+    # deviation <= 0.5 / sqrt(n / 15) ~ 0.006.
+    assert ece(labels, probs) < 0.01
     # A miscalibrated twin (overconfident by 0.1) is clearly worse.
     over = np.minimum(confidence + 0.1, 1.0)
     shifted = np.stack([over, 1 - over], axis=-1)
-    assert M.expected_calibration_error(labels, shifted) > 0.05
+    assert ece(labels, shifted) > 0.05
 
 
 def test_ood_auroc():
@@ -239,3 +243,311 @@ def test_multi_label_rows_are_independent_bernoullis_summed_over_units():
     # Without multi_label, such rows are refused (they do not sum to 1).
     with pytest.raises(ValueError, match="multi_label=True"):
         M.predictive_entropy(probs)
+
+
+# ----------------------------------------------------------------------
+# Adaptive (equal-mass) ECE.
+# ----------------------------------------------------------------------
+def _reference_adaptive_ece(confidence, correct, n_bins):
+    """torch-uncertainty's AdaptiveCalibrationError (L1) re-derived: sort by
+    confidence, cut into `n_bins` runs of near-equal size (the first ones
+    one larger), sum of bin weight x |accuracy - confidence|."""
+    order = np.argsort(confidence)
+    total = 0.0
+    for part in np.array_split(order, n_bins):
+        gap = abs(np.mean(correct[part]) - np.mean(confidence[part]))
+        total += len(part) / len(confidence) * gap
+    return total
+
+
+def test_adaptive_ece_by_hand_and_against_its_reference():
+    y = [0, 1, 1, 0]
+    probs = [[0.9, 0.1], [0.3, 0.7], [0.6, 0.4], [0.55, 0.45]]
+    # Sorted confidences .55 (right), .6 (wrong) | .7 (right), .9 (right).
+    by_hand = 0.5 * abs(0.5 - 0.575) + 0.5 * abs(1.0 - 0.8)
+    assert M.adaptive_calibration_error(y, probs, n_bins=2) == pytest.approx(by_hand)
+    # One bin: |accuracy - mean confidence| over everything.
+    assert M.adaptive_calibration_error(y, probs, n_bins=1) == pytest.approx(
+        abs(0.75 - np.mean([0.9, 0.7, 0.6, 0.55]))
+    )
+    # 7 inputs in 3 bins of 3, 2, 2 (distinct confidences).
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(3), size=7)
+    labels = rng.integers(0, 3, size=7)
+    confidence = probs.max(axis=-1)
+    correct = (probs.argmax(axis=-1) == labels).astype(float)
+    d = M.reliability_diagram(labels, probs, n_bins=3, binning="adaptive")
+    assert d["count"].tolist() == [3.0, 2.0, 2.0]
+    assert np.all(np.diff(d["edges"]) > 0)
+    assert d["edges"][0] == confidence.min() and d["edges"][-1] == confidence.max()
+    for n_bins in (1, 2, 3, 5, 7):
+        assert M.adaptive_calibration_error(labels, probs, n_bins) == pytest.approx(
+            _reference_adaptive_ece(confidence, correct, n_bins)
+        )
+    # More bins than inputs: one input per bin, none empty.
+    d = M.reliability_diagram(labels, probs, n_bins=50, binning="adaptive")
+    assert d["count"].tolist() == [1.0] * 7 and len(d["edges"]) == 8
+
+
+def test_adaptive_bins_do_not_depend_on_the_order_of_tied_inputs():
+    # Four inputs at confidence 0.8 (two right), split across two bins.
+    y = np.array([0, 1, 0, 1, 0, 0])
+    probs = np.array([[0.8, 0.2]] * 4 + [[0.6, 0.4], [0.95, 0.05]])
+    values = set()
+    for perm in ([0, 1, 2, 3, 4, 5], [1, 3, 0, 2, 5, 4], [3, 2, 1, 0, 4, 5]):
+        values.add(round(M.adaptive_calibration_error(y[perm], probs[perm], 2), 12))
+    assert len(values) == 1
+    # Bins {.6 right, .8, .8} and {.8, .8, .95 right}; tied inputs count
+    # with their mean correctness 0.5.
+    first = abs((1 + 0.5 + 0.5) / 3 - (0.6 + 0.8 + 0.8) / 3)
+    second = abs((0.5 + 0.5 + 1) / 3 - (0.8 + 0.8 + 0.95) / 3)
+    assert values.pop() == pytest.approx(0.5 * first + 0.5 * second)
+
+
+# ----------------------------------------------------------------------
+# Selective prediction.
+# ----------------------------------------------------------------------
+def _geifman_aurc(confidence, errors):
+    """Geifman et al. 2019: mean over k of the error rate of the k most
+    confident inputs (distinct confidences)."""
+    order = np.argsort(-confidence)
+    risks = [np.mean(errors[order[:k]]) for k in range(1, len(errors) + 1)]
+    return np.mean(risks)
+
+
+def _fd_shifts_augrc(confidence, errors):
+    """Traub et al.'s reference (fd-shifts RiskCoverageStats.augrc)
+    re-derived: one point per distinct confidence threshold (ties accepted
+    together), generalized risk = accepted errors / N, trapezoids over
+    coverage down to (0, 0)."""
+    n = len(errors)
+    points = [(0.0, 0.0)]
+    for threshold in sorted(set(confidence), reverse=True):
+        accepted = confidence >= threshold
+        points.append((accepted.sum() / n, errors[accepted].sum() / n))
+    cov, risk = np.array(points).T
+    return np.sum(np.diff(cov) * (risk[1:] + risk[:-1]) / 2)
+
+
+def _torch_uncertainty_aurc(confidence, errors):
+    """torch-uncertainty's AURC re-derived: error rates of the k most
+    confident, trapezoids over coverage k/N in [1/N, 1], / (1 - 1/N)."""
+    n = len(errors)
+    rates = np.cumsum(errors[np.argsort(-confidence)]) / np.arange(1, n + 1)
+    cov = np.arange(1, n + 1) / n
+    return np.sum(np.diff(cov) * (rates[1:] + rates[:-1]) / 2) / (1 - 1 / n)
+
+
+def test_risk_coverage_by_hand():
+    y = [0, 0, 0, 0, 0]
+    probs = [[0.9, 0.1], [0.4, 0.6], [0.8, 0.2], [0.3, 0.7], [0.65, 0.35]]
+    # By confidence: .9 right, .8 right, .7 wrong, .65 right, .6 wrong.
+    coverage, risk = M.risk_coverage_curve(y, probs)
+    np.testing.assert_allclose(coverage, [0.2, 0.4, 0.6, 0.8, 1.0])
+    np.testing.assert_allclose(risk, [0, 0, 1 / 3, 1 / 4, 2 / 5])
+    assert M.aurc(y, probs) == pytest.approx((1 / 3 + 1 / 4 + 2 / 5) / 5)
+    generalized = [0, 0, 0, 0.2, 0.2, 0.4]  # accepted and wrong / 5
+    trapezoids = sum((a + b) / 2 * 0.2 for a, b in zip(generalized, generalized[1:]))
+    assert M.augrc(y, probs) == pytest.approx(trapezoids)
+    assert M.selective_accuracy(y, probs, 0.4) == 1.0
+    assert M.selective_accuracy(y, probs, 0.5) == pytest.approx(2 / 3)  # 3 of 5
+    assert M.selective_accuracy(y, probs, 1.0) == pytest.approx(0.6)
+    assert M.selective_accuracy(y, probs, 1e-9) == 1.0  # at least one input
+    # 0.3 * 10 is 3.0000000000000004 in floating point: still 3 inputs.
+    y10, p10 = [0] * 10, [[0.9 - 0.01 * i, 0.1 + 0.01 * i] for i in range(10)]
+    p10[3] = [0.13, 0.87]  # the 4th most confident, and wrong
+    assert M.selective_accuracy(y10, p10, 0.3) == 1.0
+    # A confidence of our own (e.g. -mutual information) reorders the inputs:
+    # the two errors first.
+    own = [0.1, 0.9, 0.2, 0.8, 0.3]
+    np.testing.assert_allclose(
+        M.risk_coverage_curve(y, probs, own)[1], [1, 1, 2 / 3, 2 / 4, 2 / 5]
+    )
+
+
+def test_aurc_and_augrc_against_their_reference_definitions():
+    rng = np.random.default_rng(5)
+    for n in (2, 7, 40):
+        probs = rng.dirichlet(np.ones(3), size=n)
+        labels = rng.integers(0, 3, size=n)
+        confidence = probs.max(axis=-1)
+        errors = (probs.argmax(axis=-1) != labels).astype(float)
+        assert M.aurc(labels, probs) == pytest.approx(_geifman_aurc(confidence, errors))
+        assert M.augrc(labels, probs) == pytest.approx(
+            _fd_shifts_augrc(confidence, errors)
+        )
+        # torch-uncertainty's trapezoids differ by at most 1 / (N - 1).
+        gap = abs(M.aurc(labels, probs) - _torch_uncertainty_aurc(confidence, errors))
+        assert gap <= 1 / (n - 1) + 1e-12
+
+
+def test_ties_in_confidence_give_the_expectation_over_their_order():
+    # Confidences with ties: every order of the tied inputs, averaged.
+    confidence = np.array([0.9, 0.7, 0.7, 0.7, 0.5, 0.5])
+    errors = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    y = np.zeros(6, dtype=int)
+    probs = np.stack([1 - errors, errors], axis=-1)  # predict 0 when right
+    orders = list(itertools.permutations(range(6)))
+    orders = [o for o in orders if np.all(np.diff(confidence[list(o)]) <= 0)]
+    assert len(orders) == 3 * 2 * 1 * 2  # 3! orders of the 0.7s, 2! of the 0.5s
+    expected_aurc = np.mean([_geifman_run(errors[list(o)]) for o in orders])
+    assert M.aurc(y, probs, confidence) == pytest.approx(expected_aurc)
+    # AUGRC: also the tie-grouped reference, and the curve's group ends exact.
+    assert M.augrc(y, probs, confidence) == pytest.approx(
+        _fd_shifts_augrc(confidence, errors)
+    )
+    coverage, risk = M.risk_coverage_curve(y, probs, confidence)
+    assert risk[3] == pytest.approx(2 / 4) and coverage[3] == pytest.approx(4 / 6)
+    # The input order does not matter.
+    perm = [5, 3, 1, 0, 4, 2]
+    assert M.aurc(y, probs[perm], confidence[perm]) == pytest.approx(expected_aurc)
+
+
+def _geifman_run(ranked_errors):
+    n = len(ranked_errors)
+    return np.mean(np.cumsum(ranked_errors) / np.arange(1, n + 1))
+
+
+# ----------------------------------------------------------------------
+# Out-of-distribution detection.
+# ----------------------------------------------------------------------
+def _sklearn_reference(scores_in, scores_out):
+    metrics = pytest.importorskip("sklearn.metrics")
+    y = np.r_[np.zeros(len(scores_in)), np.ones(len(scores_out))]
+    s = np.r_[scores_in, scores_out]
+    fpr, tpr, _ = metrics.roc_curve(y, s, drop_intermediate=False)
+    return {
+        "auroc": metrics.roc_auc_score(y, s),
+        "fpr95": fpr[np.searchsorted(tpr, 0.95, side="left")],
+        "aupr_out": metrics.average_precision_score(y, s),
+        "aupr_in": metrics.average_precision_score(1 - y, -s),
+    }
+
+
+def test_ood_detection_by_hand():
+    inside, outside = [0.1, 0.2, 0.45, 0.6], [0.4] + [0.5] * 19
+    # 19 of 20 OOD inputs (95%) at threshold 0.5, with 1 of 4 known ones.
+    assert M.fpr_at_tpr(inside, outside) == 0.25
+    # All 20 need threshold 0.4: 2 known inputs (0.45, 0.6) flagged.
+    assert M.fpr_at_tpr(inside, outside, tpr=1.0) == 0.5
+    assert M.fpr_at_tpr(inside, outside, tpr=0.5) == 0.25
+    # AUPR-out by hand: ranked out .9, in .8, out .7, in .1.
+    assert M.aupr_out([0.8, 0.1], [0.9, 0.7]) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    # AUPR-in ranks by -score: in .1, out .7, in .8, out .9.
+    assert M.aupr_in([0.8, 0.1], [0.9, 0.7]) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    # Perfect separation; chance level of a constant score.
+    assert M.aupr_out([0.1, 0.2], [0.8, 0.9]) == 1.0
+    assert M.aupr_in([0.1, 0.2], [0.8, 0.9]) == 1.0
+    assert M.fpr_at_tpr([0.1, 0.2], [0.8, 0.9]) == 0.0
+    assert M.aupr_out([0.5] * 3, [0.5]) == pytest.approx(0.25)
+    assert M.fpr_at_tpr([0.5] * 3, [0.5]) == 1.0  # ties flagged together
+
+
+def test_ood_detection_against_scikit_learn():
+    rng = np.random.default_rng(2)
+    for n_in, n_out, decimals in ((50, 30, 1), (200, 100, 3), (7, 40, 0)):
+        scores_in = rng.normal(size=n_in).round(decimals)  # many ties
+        scores_out = (rng.normal(size=n_out) + 1.0).round(decimals)
+        ref = _sklearn_reference(scores_in, scores_out)
+        assert M.ood_auroc(scores_in, scores_out) == pytest.approx(ref["auroc"])
+        assert M.fpr_at_tpr(scores_in, scores_out) == pytest.approx(ref["fpr95"])
+        assert M.aupr_out(scores_in, scores_out) == pytest.approx(ref["aupr_out"])
+        assert M.aupr_in(scores_in, scores_out) == pytest.approx(ref["aupr_in"])
+
+
+def test_fpr95_against_torch_uncertainty_definition():
+    """torch-uncertainty's FPRx (after Hendrycks' anomaly-seg code) takes the
+    threshold whose recall is closest to 95%; where 95% is reached exactly,
+    as with 20 OOD inputs and distinct scores, both agree."""
+    rng = np.random.default_rng(4)
+    scores_in, scores_out = rng.normal(size=30), rng.normal(size=20) + 1.5
+    thresholds = np.sort(np.r_[scores_in, scores_out])[::-1]
+    recall = np.array([(scores_out >= t).mean() for t in thresholds])
+    fpr = np.array([(scores_in >= t).mean() for t in thresholds])
+    closest = fpr[np.argmin(np.abs(recall - 0.95))]
+    assert M.fpr_at_tpr(scores_in, scores_out) == pytest.approx(closest)
+
+
+# ----------------------------------------------------------------------
+# Logits heads.
+# ----------------------------------------------------------------------
+def test_max_logit_and_energy_by_hand():
+    logits = [[2.0, -1.0, 0.5], [0.0, 0.0, 0.0]]
+    np.testing.assert_allclose(M.max_logit(logits), [2.0, 0.0])
+    energy = [-math.log(math.exp(2) + math.exp(-1) + math.exp(0.5)), -math.log(3)]
+    np.testing.assert_allclose(M.energy_score(logits), energy)
+    # Temperature: -T log sum exp(z / T).
+    t = 2.0
+    by_hand = -t * math.log(math.exp(1.0) + math.exp(-0.5) + math.exp(0.25))
+    assert M.energy_score(logits, temperature=t)[0] == pytest.approx(by_hand)
+    # Large logits stay finite; energy tends to -max logit as T -> 0.
+    assert M.energy_score([[1000.0, 999.0]])[0] == pytest.approx(
+        -(1000 + math.log(1 + math.exp(-1)))
+    )
+    assert M.energy_score(logits, temperature=1e-3)[0] == pytest.approx(-2.0)
+    # A binary head's single logit z is softmax over [0, z].
+    np.testing.assert_allclose(M.max_logit([[-3.0], [2.0]]), [0.0, 2.0])
+    assert M.energy_score([[0.0]])[0] == pytest.approx(-math.log(2))
+    # Higher energy flags OOD as it is; max logit after negation.
+    assert M.ood_auroc(M.energy_score([[5.0, 0.0]]), M.energy_score([[0.1, 0.0]])) == 1
+    assert M.ood_auroc(-M.max_logit([[5.0, 0.0]]), -M.max_logit([[0.1, 0.0]])) == 1
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: M.aurc([0, 1], [[0.9, 0.1]] * 3), ValueError, "y_true"),
+        (
+            lambda: M.aurc([0, 1], [[0.9, 0.1]] * 2, confidence=[0.5]),
+            ValueError,
+            "confidence of shape",
+        ),
+        (
+            lambda: M.augrc([0, 1], [[0.9, 0.1]] * 2, confidence=[0.5, np.nan]),
+            ValueError,
+            "`confidence`. Expected finite",
+        ),
+        (lambda: M.augrc([0, 1], [[1.2, -0.2]] * 2), ValueError, "in \\[0, 1\\]"),
+        (
+            lambda: M.selective_accuracy([0], [[0.9, 0.1]], 0.0),
+            ValueError,
+            "coverage=0.0",
+        ),
+        (
+            lambda: M.selective_accuracy([0], [[0.9, 0.1]], 1.5),
+            ValueError,
+            "coverage=1.5",
+        ),
+        (
+            lambda: M.selective_accuracy([0], [[0.9, 0.1]], "all"),
+            TypeError,
+            "coverage='all'",
+        ),
+        (
+            lambda: M.risk_coverage_curve(["a"], [[0.9, 0.1]]),
+            TypeError,
+            "y_true",
+        ),
+        (
+            lambda: M.adaptive_calibration_error([0], [[0.9, 0.1]], n_bins=0),
+            ValueError,
+            "n_bins=0",
+        ),
+        (
+            lambda: M.reliability_diagram([0], [[0.9, 0.1]], binning="quantile"),
+            ValueError,
+            "binning='quantile'",
+        ),
+        (lambda: M.fpr_at_tpr([0.1, np.nan], [0.2]), ValueError, "scores_in"),
+        (lambda: M.fpr_at_tpr([0.1], [0.2], tpr=0), ValueError, "tpr=0"),
+        (lambda: M.fpr_at_tpr([0.1], [0.2], tpr=True), TypeError, "tpr=True"),
+        (lambda: M.aupr_in([0.1], []), ValueError, "scores_out"),
+        (lambda: M.aupr_out([0.1], [[np.inf]]), ValueError, "scores_out"),
+        (lambda: M.max_logit([[np.nan, 1.0]]), ValueError, "logits"),
+        (lambda: M.energy_score([[1.0]], temperature=0), ValueError, "temperature=0"),
+        (lambda: M.energy_score([[1.0]], temperature="1"), TypeError, "temperature"),
+    ],
+)
+def test_bad_inputs_of_the_decision_metrics(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -13,16 +13,17 @@ in training, is the out-of-distribution (OOD) set. The same MLP
   learned, regularizers from `concrete_regularizers(n_train)`.
 
 Each is evaluated on the test digits with one deterministic pass and with
-MC dropout (`kerasdrop.mc.predict`; not applicable without dropout):
-accuracy, NLL, ECE, Brier score, and the AUROC of telling the unseen digit
-9 from test digits by predictive entropy and by mutual information
-(`kerasdrop.metrics`). The dropout variant with the best MC validation NLL
-is exported with `kerasdrop.export(..., mc_samples=T)`, verified on the test
-digits (`kerasdrop.export` loads the SavedModel back and runs both
-signatures). A report folder gets `report.md`, `report.html` (images
-embedded: one file, viewable offline; rendered by
-`kerasdrop.apps.report`), `results.json`, four PNG plots and the exported
-SavedModel.
+MC dropout (`kerasdrop.mc.predict`; not applicable without dropout), with
+`kerasdrop.metrics`: accuracy, NLL, ECE, adaptive (equal-mass) ECE, Brier
+score, AURC and AUGRC (selective prediction by the max probability); and
+telling the unseen digit 9 from test digits by predictive entropy and by
+mutual information: AUROC, FPR at 95% TPR, AUPR-in and AUPR-out. The
+dropout variant with the best MC validation NLL is exported with
+`kerasdrop.export(..., mc_samples=T)`, verified on the test digits
+(`kerasdrop.export` loads the SavedModel back and runs both signatures).
+A report folder gets `report.md`, `report.html` (images embedded: one file,
+viewable offline; rendered by `kerasdrop.apps.report`), `results.json`,
+five PNG plots and the exported SavedModel.
 
 Example:
 
@@ -58,10 +59,18 @@ PLOTS = {
     "curves": "curves.png",
     "reliability": "reliability.png",
     "uncertainty": "uncertainty.png",
+    "risk_coverage": "risk_coverage.png",
 }
 REPORT_FILES = ("report.md", "report.html", "results.json") + tuple(PLOTS.values())
 MODEL_DIR = "model"
-METRICS = ("accuracy", "nll", "ece", "brier", "auroc_entropy", "auroc_mi")
+#: In-distribution figures of a prediction (the first table).
+TEST_METRICS = ("accuracy", "nll", "ece", "ace", "brier", "aurc", "augrc")
+#: OOD detection figures, each per uncertainty score (the second table).
+OOD_METRICS = ("auroc", "fpr95", "aupr_in", "aupr_out")
+OOD_SCORES = {"entropy": "predictive entropy", "mi": "mutual information"}
+#: Every figure of a prediction in `results.json`: `auroc_mi` and the other
+#: mutual-information figures need samples (None without them).
+METRICS = TEST_METRICS + tuple(f"{m}_{s}" for s in OOD_SCORES for m in OOD_METRICS)
 #: The tolerances `kerasdrop.export` checks the served outputs with.
 EXPORT_RTOL, EXPORT_ATOL = 1e-5, 1e-6
 
@@ -86,7 +95,7 @@ def check_out_dir(out):
     Traceback (most recent call last):
     ...
     ValueError: Invalid value received for argument `out`. Expected a writable directory; ...
-    """
+    """  # noqa: E501
     path = artifacts.as_path(out, name="out").expanduser()
     if path.exists() and not path.is_dir():
         raise ValueError(
@@ -220,20 +229,37 @@ def build_model(variant, n_train, total_steps, seed=0):
 # ----------------------------------------------------------------------------
 # Evaluation.
 # ----------------------------------------------------------------------------
-def _scores(y, probs, entropy_in, entropy_out, mi_in=None, mi_out=None):
+def _ood_scores(name, pair):
+    """OOD figures of one uncertainty score `(in, out)`; None without it."""
+    from kerasdrop import metrics
+
+    functions = {
+        "auroc": metrics.ood_auroc,
+        "fpr95": metrics.fpr_at_tpr,
+        "aupr_in": metrics.aupr_in,
+        "aupr_out": metrics.aupr_out,
+    }
+    return {
+        f"{m}_{name}": None if pair is None else functions[m](*pair)
+        for m in OOD_METRICS
+    }
+
+
+def _scores(y, probs, entropy, mi=None):
+    """`METRICS` of one prediction; `entropy` and `mi` are `(in, out)`
+    uncertainty scores (test digits, unseen 9s)."""
     from kerasdrop import metrics
 
     scores = {
         "accuracy": float(np.mean(np.argmax(probs, axis=-1) == y)),
         "nll": metrics.negative_log_likelihood(y, probs),
         "ece": metrics.expected_calibration_error(y, probs),
+        "ace": metrics.adaptive_calibration_error(y, probs),
         "brier": metrics.brier_score(y, probs),
-        "auroc_entropy": metrics.ood_auroc(entropy_in, entropy_out),
-        "auroc_mi": None,
+        "aurc": metrics.aurc(y, probs),
+        "augrc": metrics.augrc(y, probs),
     }
-    if mi_in is not None:
-        scores["auroc_mi"] = metrics.ood_auroc(mi_in, mi_out)
-    return scores
+    return {**scores, **_ood_scores("entropy", entropy), **_ood_scores("mi", mi)}
 
 
 def _normalized(probs):
@@ -263,7 +289,7 @@ def evaluate(model, data, samples, seed=0, mc_applicable=True):
     )
     h_in = metrics.predictive_entropy(det)
     h_out = metrics.predictive_entropy(det_ood)
-    figures = {"deterministic": _scores(y_test, det, h_in, h_out), "mc": None}
+    figures = {"deterministic": _scores(y_test, det, (h_in, h_out)), "mc": None}
     arrays = {
         "deterministic": {"probs": det, "entropy": (h_in, h_out)},
         "mc": None,
@@ -283,9 +309,9 @@ def evaluate(model, data, samples, seed=0, mc_applicable=True):
         task="classification",
     )
     probs, probs_ood, probs_val = np.split(_normalized(result.mean), cuts)
-    entropy = np.split(result.predictive_entropy, cuts)
-    mi = np.split(result.mutual_information, cuts)
-    figures["mc"] = _scores(y_test, probs, entropy[0], entropy[1], mi[0], mi[1])
+    entropy = np.split(result.predictive_entropy, cuts)[:2]
+    mi = np.split(result.mutual_information, cuts)[:2]
+    figures["mc"] = _scores(y_test, probs, entropy, mi)
     figures["val_nll"] = metrics.negative_log_likelihood(y_val, probs_val)
     arrays["mc"] = {
         "probs": probs,
@@ -503,18 +529,29 @@ def _train(variant, data, results, verbose):
 
 
 def _plot_data(y_test, arrays):
-    """One variant's reliability diagrams and in/OOD uncertainty scores."""
+    """One variant's reliability diagrams, risk-coverage curves and in/OOD
+    uncertainty scores."""
     from kerasdrop import metrics
 
     det, mc = arrays["deterministic"], arrays["mc"]
-    diagrams = {"deterministic": metrics.reliability_diagram(y_test, det["probs"])}
+    modes = {"deterministic": det["probs"]}
     if mc is not None:
-        diagrams["MC dropout"] = metrics.reliability_diagram(y_test, mc["probs"])
+        modes["MC dropout"] = mc["probs"]
     uncertainty = {
         "predictive entropy": det["entropy"] if mc is None else mc["entropy"],
         "mutual information": None if mc is None else mc["mi"],
     }
-    return diagrams, uncertainty
+    return {
+        "reliability": {
+            mode: metrics.reliability_diagram(y_test, probs)
+            for mode, probs in modes.items()
+        },
+        "risk_coverage": {
+            mode: metrics.risk_coverage_curve(y_test, probs)
+            for mode, probs in modes.items()
+        },
+        "uncertainty": uncertainty,
+    }
 
 
 def _run_variant(variant, data, results, verbose, stream):
@@ -542,12 +579,10 @@ def _run_variant(variant, data, results, verbose, stream):
     if mcf is not None:
         line += f"; MC acc {mcf['accuracy']:.3f} NLL {mcf['nll']:.3f}"
     _say(stream, line)
-    diagrams, uncertainty = _plot_data(data["y_test"], arrays)
     return model, {
         "rates": rates,
         "curves": history,
-        "reliability": diagrams,
-        "uncertainty": uncertainty,
+        **_plot_data(data["y_test"], arrays),
     }
 
 
@@ -579,7 +614,7 @@ def _run(out, settings, export_model, verbose, stream):
 
 
 def _plot(shown, out):
-    """The four PNG plots, from what `_run_variant` kept of each variant."""
+    """The PNG plots, from what `_run_variant` kept of each variant."""
     from kerasdrop import plots
 
     def of(kind):
@@ -589,6 +624,7 @@ def _plot(shown, out):
     plots.plot_curves(of("curves"), out / PLOTS["curves"])
     plots.plot_reliability(of("reliability"), out / PLOTS["reliability"])
     plots.plot_uncertainty(of("uncertainty"), out / PLOTS["uncertainty"])
+    plots.plot_risk_coverage(of("risk_coverage"), out / PLOTS["risk_coverage"])
 
 
 def _write_report(results, out, stream):
@@ -597,10 +633,12 @@ def _write_report(results, out, stream):
     blocks = report_blocks(results)
     (out / "report.md").write_text(report.render_markdown(blocks))
     (out / "report.html").write_text(report.render_html(blocks, out))
-    table = [b for b in blocks if b[0] == "table"][:1]
-    _say(stream, "\n" + report.render_markdown(table))
+    tables = [b for b in blocks if b[0] == "table"]
+    _say(stream, "\n" + report.render_markdown(tables[:1]))
     if "no dropout" in results["variants"]:
         _say(stream, against_baseline(results))
+    _say(stream, "\nOOD detection (unseen 9s vs test digits):\n")
+    _say(stream, report.render_markdown(tables[1:]))
     _say(stream, f"Report: {(out / 'report.html').resolve()}")
     _say(stream, f"        {(out / 'report.md').resolve()}  ({results['seconds']} s)")
 
@@ -620,41 +658,74 @@ def _jsonable(value):
 # ----------------------------------------------------------------------------
 
 
-def _fmt(value):
+#: Decimals shown per figure (AURC and AUGRC of a 97%-accurate model are
+#: a few thousandths): 3 unless listed.
+DECIMALS = {"aurc": 4, "augrc": 4}
+
+
+def _fmt(value, decimals=3):
     if value is None:
         return "n/a"
-    return f"{value:.3f}" if math.isfinite(value) else str(value)
+    return f"{value:.{decimals}f}" if math.isfinite(value) else str(value)
+
+
+MODES = (("deterministic", "deterministic"), ("mc", "MC dropout"))
 
 
 def results_table(results):
-    """Header and rows of the results table (one row per variant and mode).
+    """Header and rows of the results table on the test digits (one row
+    per variant and mode; `TEST_METRICS`).
 
     Example:
 
-    >>> figures = dict(zip(METRICS, [0.9, 0.3, 0.05, 0.1, 0.8, None]))
+    >>> figures = dict(zip(TEST_METRICS, [0.9, 0.3, 0.05, 0.04, 0.1, 0.02, 0.01]))
     >>> header, rows = results_table(
     ...     {"variants": {"none": {"deterministic": figures, "mc": None}}})
-    >>> rows
-    [['none', 'deterministic', '0.900', '0.300', '0.050', '0.100', '0.800', 'n/a'], ['none', 'MC dropout', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a']]
-    """
-    header = [
-        "variant",
-        "prediction",
-        "accuracy",
-        "NLL",
-        "ECE",
-        "Brier",
-        "OOD AUROC (entropy)",
-        "OOD AUROC (mutual inf.)",
-    ]
+    >>> rows[0]
+    ['none', 'deterministic', '0.900', '0.300', '0.050', '0.040', '0.100', '0.0200', '0.0100']
+    >>> rows[1][2:] == ["n/a"] * len(TEST_METRICS)
+    True
+    """  # noqa: E501
+    header = ["variant", "prediction", "accuracy", "NLL", "ECE", "adaptive ECE"]
+    header += ["Brier", "AURC", "AUGRC"]
     rows = []
     for variant, figures in results["variants"].items():
-        for mode, label in (("deterministic", "deterministic"), ("mc", "MC dropout")):
+        for mode, label in MODES:
             values = figures[mode]
             if values is None:
-                rows.append([variant, label] + ["n/a"] * len(METRICS))
+                rows.append([variant, label] + ["n/a"] * len(TEST_METRICS))
             else:
-                rows.append([variant, label] + [_fmt(values[m]) for m in METRICS])
+                rows.append(
+                    [variant, label]
+                    + [_fmt(values[m], DECIMALS.get(m, 3)) for m in TEST_METRICS]
+                )
+    return header, rows
+
+
+def ood_table(results):
+    """Header and rows of the OOD detection table: one row per variant,
+    mode and uncertainty score that applies (`OOD_METRICS`).
+
+    Example:
+
+    >>> figures = {"auroc_entropy": 0.93, "fpr95_entropy": 0.41,
+    ...            "aupr_in_entropy": 0.97, "aupr_out_entropy": 0.8}
+    >>> figures.update(dict.fromkeys(["auroc_mi", "fpr95_mi", "aupr_in_mi",
+    ...                               "aupr_out_mi"]))
+    >>> ood_table({"variants": {"none": {"deterministic": figures, "mc": None}}})[1]
+    [['none', 'deterministic', 'predictive entropy', '0.930', '0.410', '0.970', '0.800']]
+    """  # noqa: E501
+    header = ["variant", "prediction", "score", "AUROC", "FPR at 95% TPR"]
+    header += ["AUPR-in", "AUPR-out"]
+    rows = []
+    for variant, figures in results["variants"].items():
+        for mode, label in MODES:
+            if figures[mode] is None:
+                continue
+            for key, name in OOD_SCORES.items():
+                values = [figures[mode][f"{m}_{key}"] for m in OOD_METRICS]
+                if values[0] is not None:
+                    rows.append([variant, label, name] + [_fmt(v) for v in values])
     return header, rows
 
 
@@ -670,11 +741,11 @@ def against_baseline(results, baseline="no dropout", keys=("nll", "brier")):
     ...     "no dropout": {"deterministic": f(0.15, 0.05), "mc": None},
     ...     "constant": {"deterministic": f(0.13, 0.04), "mc": f(0.14, 0.06)}}})
     'Against no dropout (deterministic), lower NLL and Brier: constant (deterministic). Lower NLL only: constant (MC dropout).'
-    """
+    """  # noqa: E501
     base = results["variants"][baseline]["deterministic"]
     groups = {}
     for variant, figures in results["variants"].items():
-        for mode, label in (("deterministic", "deterministic"), ("mc", "MC dropout")):
+        for mode, label in MODES:
             if variant == baseline or figures[mode] is None:
                 continue
             better = tuple(k for k in keys if figures[mode][k] < base[k])
@@ -722,7 +793,8 @@ def _intro_blocks(results):
                 "**no dropout**: the plain MLP (MC dropout does not apply).",
                 f"**constant**: `kerasdrop.layers.Dropout({RATE})`.",
                 "**scheduled**: the same layers from rate 0, driven per batch by "
-                f"`kerasdrop.recipes.curriculum_dropout(total_steps, final_rate={RATE})`.",
+                "`kerasdrop.recipes.curriculum_dropout(total_steps, "
+                f"final_rate={RATE})`.",
                 "**concrete**: `ConcreteDropout` wrappers, rates learned "
                 "(regularizers from `concrete_regularizers(n_train, "
                 'loss="cross_entropy")`, initial p = 0.1).',
@@ -732,23 +804,40 @@ def _intro_blocks(results):
 
 
 def _results_blocks(results):
-    """The table, how to read it, the comparison and the final rates."""
+    """The tables, how to read them, the comparison and the final rates."""
     header, rows = results_table(results)
+    ood_header, ood_rows = ood_table(results)
     blocks = [
         ("h2", "Results on the test digits"),
         ("table", header, rows),
         (
             "p",
-            (
-                "Lower is better for NLL (nats), ECE (15 bins) and Brier; the OOD "
-                "AUROC is the probability that an unseen 9 gets a higher uncertainty "
-                "score than a test digit (0.5: chance). Mutual information needs "
-                "samples, so it has no deterministic value."
-            ),
+            "Lower is better for every column but accuracy: NLL (nats); ECE "
+            "(15 equal-width bins) and adaptive ECE (15 bins of equal count, "
+            "Nixon et al. 2019); Brier; AURC, the mean error rate of the "
+            "accepted digits when the most confident (max probability) are "
+            "accepted first, over every coverage (Geifman & El-Yaniv 2017); and "
+            "AUGRC, the same area with the fraction of all digits that are "
+            "accepted and wrong (Traub et al. 2024).",
         ),
     ]
     if "no dropout" in results["variants"]:
         blocks.append(("p", against_baseline(results)))
+    blocks += [
+        ("h2", "Telling the unseen 9s from test digits"),
+        ("table", ood_header, ood_rows),
+        (
+            "p",
+            "A higher uncertainty score flags a digit as out of distribution. "
+            "AUROC: the probability that an unseen 9 scores higher than a test "
+            "digit (0.5: chance). FPR at 95% TPR: the fraction of test digits "
+            "flagged when the threshold catches 95% of the 9s (lower is "
+            "better). AUPR-in and AUPR-out: average precision of finding the "
+            "test digits (by a low score), respectively the 9s (Hendrycks & "
+            "Gimpel 2017). Mutual information needs samples, so it has no "
+            "deterministic row.",
+        ),
+    ]
     rates = {
         v: ", ".join(f"{k} {r:.3f}" for k, r in f["final_rates"].items()) or "none"
         for v, f in results["variants"].items()
@@ -790,7 +879,7 @@ def _export_text(results):
 
 
 def _plot_blocks():
-    """The four plots, each with its heading and caption."""
+    """The plots, each with its heading and caption."""
     return [
         ("h2", "Plots"),
         ("h3", "Dropout rate per epoch"),
@@ -805,6 +894,14 @@ def _plot_blocks():
         ("img", PLOTS["curves"], "training and validation curves"),
         ("h3", "Reliability diagrams (test digits)"),
         ("img", PLOTS["reliability"], "reliability diagrams"),
+        ("h3", "Risk-coverage curves (test digits)"),
+        (
+            "p",
+            "Error rate of the accepted digits when only the most confident "
+            "(max probability) are accepted, against the fraction accepted; "
+            "the legend gives each curve's AURC.",
+        ),
+        ("img", PLOTS["risk_coverage"], "risk-coverage curves"),
         ("h3", "Uncertainty in and out of distribution"),
         (
             "p",
