@@ -287,6 +287,9 @@ def predict(
 ):
     """Monte-Carlo dropout prediction: a `MCResult` of `samples` stochastic
     passes per input (kerasdrop dropout drops; how: `kerasdrop.mc_predict`).
+    For a model created under a `tf.distribute` Mirrored strategy, or with
+    a `keras.distribution` active (JAX), batches are sharded over the
+    devices, with the one-device result (`kerasdrop.mc_distribute`).
 
     Args:
         model: a `keras.Model` with at least one kerasdrop dropout layer
