@@ -136,8 +136,10 @@ def sample_groups(groups, total=None, offset=0, consistent=False, **sharding):
 
     >>> with sample_groups(4, total=8, offset=4, consistent=True):
     ...     inside = mc_sample_groups()
-    >>> inside, mc_sample_groups()
-    (SampleGroups(groups=4, total=8, offset=4, consistent=True), None)
+    >>> inside.groups, inside.total, inside.offset, inside.consistent, inside.rows
+    (4, 8, 4, True, None)
+    >>> mc_sample_groups() is None
+    True
     """
     previous = _MC_STATE.groups
     _MC_STATE.groups = SampleGroups(
