@@ -26,13 +26,15 @@ runs on the sharded batch: XLA's random numbers do not depend on the
 sharding, and the noise is only re-cut (`shard_noise`) when the padded
 batch differs from the one-device batch.
 
-**Cost:** each device generates the random numbers of the whole batch, so
-the noise generation (not the matrix products) is repeated on every device
-under `tf.distribute` (`R` devices: `R` times the one-device noise work in
-all); the extra rows of a padded batch are computed and dropped. Layers
-whose output depends on other rows of the batch (DropBlock normalises by
-the kept fraction of the whole batch) are equal only up to that
-normalisation.
+**Cost:** under `tf.distribute` each device generates (and holds) the
+random numbers of the whole batch, so the noise work, not the matrix
+products, is repeated on every device (`R` devices: `R` times the
+one-device noise work in all); the extra rows of a padded batch are
+computed and dropped. What is equal: the noise every kerasdrop kind draws
+through `DropoutBase.noise` (a custom kind calling `keras.random` itself
+draws the same noise on every replica). Layers whose output depends on
+other rows of the batch (DropBlock normalises by the kept fraction of the
+whole batch) are equal only up to that normalisation.
 
 Example (one device here: the single-device runner):
 
