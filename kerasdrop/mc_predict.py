@@ -14,6 +14,12 @@ the deterministic layers before the first dropout layer run once per batch
 and only the rest is sampled. The compiled functions are kept per model, so
 repeated calls do not retrace.
 
+Several devices: where `model.predict` would shard batches (a
+`tf.distribute` Mirrored or MultiWorkerMirrored strategy the model was
+created under, or an active `keras.distribution` on JAX), each batch is
+split over the devices, with the same result as on one device for the
+same seed: see `kerasdrop.mc_distribute`.
+
 `predict` reads as: argument checks (`_check_options`), input preparation
 (`_prepare`), the batch loop (`_run`, `_sample_batch`) and the result
 (`_result`).
@@ -28,7 +34,15 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import _checks, graph, mc_inputs, mc_stats, mc_switch, mc_tasks
+from kerasdrop import (
+    _checks,
+    graph,
+    mc_distribute,
+    mc_inputs,
+    mc_stats,
+    mc_switch,
+    mc_tasks,
+)
 from kerasdrop.layers import base as base_lib
 
 DEFAULT_BATCH_SIZE = 128
@@ -95,7 +109,15 @@ class _ChunkSampler(keras.Model):
     and returns the chunk's `mc_stats.moments` (and samples, if asked)."""
 
     def __init__(
-        self, body, chunk, task, head, keep_samples, consistent=None, **kwargs
+        self,
+        body,
+        chunk,
+        task,
+        head,
+        keep_samples,
+        consistent=None,
+        noise_rows=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.body = body
@@ -104,18 +126,27 @@ class _ChunkSampler(keras.Model):
         self.head = head
         self.keep_samples = keep_samples
         self.consistent = consistent
+        # None, or (rows, shards) of a batch sharded over devices.
+        self.noise_rows = noise_rows
         # Where this chunk's samples start among the T (consistent masks):
         # a variable, so one trace serves every chunk.
         self.offset = self.add_weight(
             name="offset", shape=(), dtype="int32", initializer="zeros", trainable=False
         )
 
-    def call(self, inputs):
+    def call(self, inputs, shard=0):
+        """`shard`: which slice of the global batch `inputs` are (its
+        replica's index under `tf.distribute`)."""
+        sharding = {}
+        if self.noise_rows is not None:
+            rows, shards = self.noise_rows
+            sharding = {"rows": rows, "shards": shards, "shard": shard}
         groups = base_lib.sample_groups(
             self.chunk,
             self.consistent or self.chunk,
             self.offset.value,
             consistent=self.consistent is not None,
+            **sharding,
         )
         [outputs] = mc_stats.draw(self.body, inputs, self.chunk, groups)
         if self.task == "heteroscedastic":
@@ -209,10 +240,11 @@ class _Plan:
         self.row_bytes = _row_bytes(self.body)
         self.samplers = {}
 
-    def sampler(self, chunk, task, keep_samples, consistent=None):
+    def sampler(self, chunk, task, keep_samples, consistent=None, engine=None):
         """`consistent`: None, or the total number of samples `T` (the chunk's
-        offset among them is the sampler's `offset` variable)."""
-        key = (chunk, task, keep_samples, consistent)
+        offset among them is the sampler's `offset` variable). `engine`:
+        None, or `(key, noise_rows)` of a `mc_distribute` engine."""
+        key = (chunk, task, keep_samples, consistent, engine)
         if key not in self.samplers:
             self.samplers[key] = _ChunkSampler(
                 self.body,
@@ -221,6 +253,7 @@ class _Plan:
                 self.head,
                 keep_samples,
                 consistent,
+                None if engine is None else engine[1],
                 name="mc_sampler",
             )
         return self.samplers[key]
@@ -254,6 +287,9 @@ def predict(
 ):
     """Monte-Carlo dropout prediction: a `MCResult` of `samples` stochastic
     passes per input (kerasdrop dropout drops; how: `kerasdrop.mc_predict`).
+    For a model created under a `tf.distribute` Mirrored strategy, or with
+    a `keras.distribution` active (JAX), batches are sharded over the
+    devices, with the one-device result (`kerasdrop.mc_distribute`).
 
     Args:
         model: a `keras.Model` with at least one kerasdrop dropout layer
@@ -315,6 +351,7 @@ class _Job:
     return_samples: bool
     verbose: object
     consistent: bool
+    runner: object  # a `mc_distribute` engine
 
 
 def _check_counts(samples, batch_size, seed, memory_budget):
@@ -367,7 +404,8 @@ def _prepare(model, x, options):
             mc_tasks.check_probabilities(bounds, model.name)
 
     plan = _plan(model, options.pop("reuse_prefix"))
-    return _Job(model, layers, plan, x, task, check, **options)
+    runner = mc_distribute.runner(model)
+    return _Job(model, layers, plan, x, task, check, runner=runner, **options)
 
 
 def _check_predict_model(model):
@@ -407,7 +445,7 @@ def _run(job):
     if batch_size is None and total_rows:  # a dataset's first batch sets it
         batch_size = min(DEFAULT_BATCH_SIZE, total_rows)
     progbar, outputs = None, []
-    with _seeded(job.layers, job.seed):
+    with job.runner.scope(), _seeded(job.layers, job.seed):
         rewind = _rewinder(job.layers) if job.consistent else None
         batches = mc_inputs.batches(job.x, batch_size or 2**31 - 1)
         for index, batch in enumerate(batches):
@@ -440,19 +478,25 @@ def _progress_bar(job, chunk, batch_size, total_rows):
 
 
 def _sample_batch(job, batch, rows, chunk, rewind=None):
-    """All `T` samples of one (padded) batch, chunk by chunk, merged."""
-    plan = job.plan
-    body_inputs = batch if plan.prefix is None else plan.prefix.predict_on_batch(batch)
+    """All `T` samples of one batch (padded to the batch size), chunk by
+    chunk, merged; on several devices, padded further and split over them
+    (`job.runner`)."""
+    plan, runner = job.plan, job.runner
+    batch_size = mc_inputs.row_count(batch)
+    placed = runner.place(mc_inputs.pad(batch, runner.padded(batch_size)))
+    body_inputs = placed if plan.prefix is None else runner.prefix(plan.prefix, placed)
+    engine = None
+    if runner.key is not None:
+        engine = (runner.key, runner.noise_rows(batch_size))
     total, count, kept = None, 0, []
     while count < job.samples:
         size = min(chunk, job.samples - count)
-        if rewind is None:
-            sampler = plan.sampler(size, job.task, job.return_samples)
-        else:  # the same generator states, this chunk's slice of T masks
+        consistent = None if rewind is None else job.samples
+        sampler = plan.sampler(size, job.task, job.return_samples, consistent, engine)
+        if rewind is not None:  # the same generator states, this chunk's masks
             rewind()
-            sampler = plan.sampler(size, job.task, job.return_samples, job.samples)
             sampler.offset.assign(count)
-        chunk_stats = sampler.predict_on_batch(body_inputs)
+        chunk_stats = runner.sample(sampler, body_inputs)
         bounds = chunk_stats.pop("bounds", None)
         if job.check is not None:
             job.check(np.asarray(bounds))

@@ -12,6 +12,7 @@ from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
     mc_sampling_active,
     mc_sampling_layers,
     sample_groups,
+    shard_noise,
 )
 
 
@@ -381,6 +382,8 @@ class DropoutBase(keras.layers.Layer):
         with consistent masks the noise is drawn for all samples from the
         rewound generator and sliced, so that sample `t` gets the same mask
         in every batch and chunk, and the rows of one sample share it.
+        Sharded over devices, a batch's noise is that of its rows in the
+        global batch (`shard_noise`).
         `distribution`: `"uniform"` in [0, 1) or `"normal"`.
         """
         draw = (
@@ -388,6 +391,12 @@ class DropoutBase(keras.layers.Layer):
         )
         groups = mc_sample_groups()
         if groups is None or not groups.consistent:
+            if groups is not None and groups.rows is not None and not per_sample:
+                return shard_noise(
+                    lambda s: draw(s, dtype="float32", seed=self.seed_generator),
+                    shape,
+                    groups,
+                )
             return draw(shape, dtype="float32", seed=self.seed_generator)
         shape = tuple(shape)
         full = draw(

@@ -11,6 +11,8 @@ import contextlib
 import dataclasses
 import threading
 
+from keras import ops
+
 
 class _MCState(threading.local):
     """Per-thread state of `kerasdrop.mc.sampling()`: the kerasdrop layers
@@ -102,12 +104,21 @@ class SampleGroups:
     `consistent`, every layer draws its masks for all `total` samples from
     a generator state that the caller rewinds before each call, and keeps
     this call's slice: every batch and chunk sees the same `total` masks.
+
+    Sharded over devices (`kerasdrop.mc_distribute`), the batch holds rows
+    `shard * L ... shard * L + L - 1` (`L` rows per sample) of a global
+    batch of `rows` rows (padded to `shards * L`): `shard_noise` draws the
+    noise of all `rows` rows and keeps this shard's, so that a row's masks
+    do not depend on the device it lands on.
     """
 
     groups: int
     total: int
     offset: int = 0
     consistent: bool = False
+    rows: int = None
+    shards: int = 1
+    shard: object = 0
 
 
 def mc_sample_groups():
@@ -116,19 +127,55 @@ def mc_sample_groups():
 
 
 @contextlib.contextmanager
-def sample_groups(groups, total=None, offset=0, consistent=False):
+def sample_groups(groups, total=None, offset=0, consistent=False, **sharding):
     """Declares, for the block, that traced batches stack `groups` samples.
+
+    `sharding`: `rows`, `shards` and `shard` of `SampleGroups`.
 
     Example:
 
     >>> with sample_groups(4, total=8, offset=4, consistent=True):
     ...     inside = mc_sample_groups()
-    >>> inside, mc_sample_groups()
-    (SampleGroups(groups=4, total=8, offset=4, consistent=True), None)
+    >>> inside.groups, inside.total, inside.offset, inside.consistent, inside.rows
+    (4, 8, 4, True, None)
+    >>> mc_sample_groups() is None
+    True
     """
     previous = _MC_STATE.groups
-    _MC_STATE.groups = SampleGroups(groups, total or groups, offset, consistent)
+    _MC_STATE.groups = SampleGroups(
+        groups, total or groups, offset, consistent, **sharding
+    )
     try:
         yield
     finally:
         _MC_STATE.groups = previous
+
+
+def shard_noise(draw, shape, groups):
+    """`draw(shape)` for a sharded batch (`SampleGroups.rows` set): the
+    noise of all `groups.rows` global rows of each sample, padded to
+    `groups.shards` equal slices, and this shard's slice.
+
+    Example:
+
+    >>> import numpy as np
+    >>> groups = SampleGroups(2, 2, rows=3, shards=2, shard=1)
+    >>> def draw(shape):  # noise value = 10 * sample + global row
+    ...     return np.add.outer(10 * np.arange(2), np.arange(3)).reshape(shape)
+    >>> np.asarray(shard_noise(draw, (4,), groups)).tolist()  # rows 2, pad
+    [2.0, 0.0, 12.0, 0.0]
+    """
+    shape = tuple(shape)
+    local = shape[0] // groups.groups
+    rest = shape[1:]
+    full = ops.reshape(
+        ops.convert_to_tensor(draw((groups.groups * groups.rows,) + rest), "float32"),
+        (groups.groups, groups.rows) + rest,
+    )
+    missing = groups.shards * local - groups.rows
+    if missing > 0:
+        pad = ops.zeros((groups.groups, missing) + rest, dtype=full.dtype)
+        full = ops.concatenate([full, pad], axis=1)
+    start = [0, groups.shard * local] + [0] * len(rest)
+    mine = ops.slice(full, start, (groups.groups, local) + rest)
+    return ops.reshape(mine, shape)
