@@ -326,7 +326,7 @@ def predict(
     >>> result.mean.shape, result.std.shape
     ((8, 1), (8, 1))
     """
-    mc_switch.check_model(model)
+    _checks.check_model(model)
     options = _check_counts(samples, batch_size, seed, memory_budget)
     options |= _check_flags(task, return_samples, reuse_prefix, verbose, consistent)
     job = _prepare(model, x, options)

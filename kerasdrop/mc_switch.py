@@ -20,11 +20,6 @@ from kerasdrop import _checks, graph
 from kerasdrop.layers import base as base_lib
 
 
-def check_model(model):
-    """`model` a `keras.Model` (a `TypeError` otherwise)."""
-    return _checks.check_type("model", model, keras.Model, "a `keras.Model`")
-
-
 def _sampled_layers(model):
     """The kerasdrop layers `sampling(model)` switches on (checks `model`)."""
     items = list(model) if isinstance(model, (list, tuple)) else [model]
@@ -174,7 +169,7 @@ def enable(model, enabled=True):
     >>> [layer.mc for layer in kerasdrop.mc.enable(model)]
     [True]
     """
-    check_model(model)
+    _checks.check_model(model)
     base_lib.check_mc(enabled)
     layers = reachable_layers(model, "kerasdrop.mc.enable")
     for layer in layers:

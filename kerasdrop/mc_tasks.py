@@ -12,7 +12,7 @@ import warnings
 
 import keras
 
-from kerasdrop import mc_stats, mc_switch
+from kerasdrop import _checks, mc_stats
 
 TASKS = ("auto", "regression", "classification", "logits", "heteroscedastic")
 
@@ -41,7 +41,7 @@ def head_activation(model):
 def infer_task(model):
     """ "classification" if the model's output comes from a softmax or
     sigmoid (through dropout and Concrete wrappers), else "regression"."""
-    mc_switch.check_model(model)
+    _checks.check_model(model)
     return "classification" if head_activation(model) else "regression"
 
 
