@@ -100,7 +100,7 @@ def run_loop(
     free = np.arange(_rows(pool_x), dtype="int64")  # pool rows still unlabelled
     rng = np.random.default_rng(seed)
     result = LoopResult([], [], [])
-    progbar = keras.utils.Progbar(rounds + 1, unit_name="round") if verbose else None
+    progbar = None
     for round_index in range(rounds + 1):
         model = build_model()
         model.fit(x, y, **fit_kwargs)
@@ -115,13 +115,23 @@ def run_loop(
             free = np.setdiff1d(free, picked)
             x, y = _concat(x, _take(pool_x, picked)), _concat(y, _take(pool_y, picked))
         result.acquired.append(picked)
-        if progbar is not None:
-            progbar.update(
-                round_index + 1,
-                [("labelled", result.labelled[-1])] + [(k, v) for k, v in logs.items()],
-            )
+        if verbose:
+            progbar = _progress(progbar, rounds, round_index, result)
     result.model = model
     return result
+
+
+def _progress(progbar, rounds, round_index, result):
+    """The Keras progress bar over rounds, showing the round's labels and
+    evaluation (stateful: the values as they are, not averaged)."""
+    values = [("labelled", result.labelled[-1]), *result.logs[-1].items()]
+    if progbar is None:
+        names = [name for name, _ in values]
+        progbar = keras.utils.Progbar(
+            rounds + 1, stateful_metrics=names, unit_name="round"
+        )
+    progbar.update(round_index + 1, values)
+    return progbar
 
 
 def _acquire(model, pool_x, free, count, strategy, rng, acquire_kwargs):
