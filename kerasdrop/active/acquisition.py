@@ -70,10 +70,10 @@ def acquire(
             `kerasdrop.active.scores`), `"random"`, `"batch_bald"` (greedy
             BatchBALD), or `"power_<score>"` (`count` rows drawn without
             replacement with probability proportional to `score ** beta`).
-        samples: MC dropout samples `T` per row.
-        seed: int; the same seed picks the same rows (None: a fresh seed).
-        batch_size: rows per `mc.predict` batch (default 128).
-        chunk_size: rows per `mc.predict` call (memory, not results).
+        samples, seed: MC dropout samples `T` per row; an int: the same
+            seed picks the same rows (None: a fresh seed).
+        batch_size, chunk_size: rows per `mc.predict` batch (default 128)
+            and per `mc.predict` call (memory, not results).
         candidates: `batch_bald` only: it runs on this many rows of highest
             BALD (default `max(100, 10 * count)`, at most the pool).
         configurations: `batch_bald` only: joint label configurations held
@@ -83,10 +83,7 @@ def acquire(
             logits), as in `kerasdrop.mc.predict`.
         verbose: 0 or 1 (a Keras progress bar over the pool).
 
-    Returns:
-        An `Acquisition`: `indices` (int64) and `scores`.
-
-    Example:
+    Returns an `Acquisition`: `indices` (int64) and `scores`. Example:
 
     >>> import numpy as np, keras, kerasdrop
     >>> model = keras.Sequential([keras.Input((4,)),
@@ -94,60 +91,49 @@ def acquire(
     ...     kerasdrop.layers.Dropout(0.5),
     ...     keras.layers.Dense(3, activation="softmax")])
     >>> pool = np.random.default_rng(0).normal(size=(100, 4))
-    >>> picks = kerasdrop.active.acquire(model, pool, 5, "bald", seed=0)
+    >>> picks = kerasdrop.active.acquire(model, pool, 5, "batch_bald", seed=0)
     >>> picks.indices.shape, picks.scores.shape
     ((5,), (5,))
     """
     _checks.check_model(model, built=True)
-    options = _check_options(
-        strategy, count, samples, seed, chunk_size, candidates, beta, task, verbose
-    )
-    _checks.check_int("batch_size", batch_size, minimum=1, allow_none=True)
-    _checks.check_int("configurations", configurations, minimum=1)
+    options = _check_options(strategy, count, samples, seed, chunk_size, beta)
+    options |= _check_extras(candidates, configurations, batch_size, task, verbose)
     rows = _check_pool(pool, options["count"])
     if strategy != "random":
         _check_classifier(model, task, strategy)
-    rng = np.random.default_rng(options["seed"])
-    mc_seed = int(rng.integers(2**31 - 1))
-    if strategy == "batch_bald":
-        kept = max(100, 10 * options["count"]) if candidates is None else candidates
-        options["count_kept"] = min(rows, max(kept, options["count"]))
-    run = _Run(model, pool, rows, mc_seed, rng, batch_size, options)
-    top = run.stream()
-    if strategy != "batch_bald":
-        return Acquisition(top.indices, top.values)
-    return run.batch_bald(top.indices, configurations)
+    return _Run(model, pool, rows, options).acquire()
 
 
-def _check_options(
-    strategy, count, samples, seed, chunk_size, candidates, beta, task, verbose
-):
-    """`acquire`'s plain arguments, checked, as a dict (a fresh seed for
+def _check_options(strategy, count, samples, seed, chunk_size, beta):
+    """`acquire`'s main arguments, checked, as a dict (a fresh seed for
     None)."""
     _checks.check_type("strategy", strategy, str, f"one of {STRATEGIES}")
     _checks.check_choice("strategy", strategy, STRATEGIES)
-    count = _checks.check_int("count", count, minimum=1)
-    candidates = _checks.check_int("candidates", candidates, 1, allow_none=True)
-    if candidates is not None and candidates < count:
-        raise _checks.value_error(
-            "candidates", f"None or an integer >= count ({count})", candidates
-        )
-    _checks.check_type("task", task, str, f"one of {ACQUIRE_TASKS}")
-    _checks.check_choice("task", task, ACQUIRE_TASKS)
-    if not _checks.is_int(verbose):
-        raise _checks.type_error("verbose", "0 or 1", verbose)
-    _checks.check_choice("verbose", verbose, (0, 1))
     seed = _checks.check_int("seed", seed, minimum=0, allow_none=True)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
     return {
         "strategy": strategy,
-        "count": count,
-        "count_kept": count,
+        "count": _checks.check_int("count", count, minimum=1),
         "samples": _checks.check_int("samples", samples, minimum=1),
         "seed": seed,
         "chunk_size": _checks.check_int("chunk_size", chunk_size, minimum=1),
         "beta": _checks.check_number("beta", beta, minimum=0, strict=True),
+    }
+
+
+def _check_extras(candidates, configurations, batch_size, task, verbose):
+    """`acquire`'s other arguments, checked, as a dict."""
+    candidates = _checks.check_int("candidates", candidates, 1, allow_none=True)
+    _checks.check_type("task", task, str, f"one of {ACQUIRE_TASKS}")
+    _checks.check_choice("task", task, ACQUIRE_TASKS)
+    if not _checks.is_int(verbose):
+        raise _checks.type_error("verbose", "0 or 1", verbose)
+    _checks.check_choice("verbose", verbose, (0, 1))
+    return {
+        "candidates": candidates,
+        "configurations": _checks.check_int("configurations", configurations, 1),
+        "batch_size": _checks.check_int("batch_size", batch_size, 1, allow_none=True),
         "task": task,
         "verbose": verbose,
     }
@@ -209,10 +195,26 @@ def _take(pool, rows):
 class _Run:
     """One checked `acquire` call: scores the pool chunk by chunk."""
 
-    def __init__(self, model, pool, rows, mc_seed, rng, batch_size, options):
+    def __init__(self, model, pool, rows, options):
         self.model, self.pool, self.rows = model, pool, rows
-        self.mc_seed, self.rng, self.batch_size = mc_seed, rng, batch_size
         self.options = options
+        self.rng = np.random.default_rng(options["seed"])
+        self.mc_seed = int(self.rng.integers(2**31 - 1))
+        count, kept = options["count"], options["count"]
+        if options["strategy"] == "batch_bald":
+            kept = options["candidates"] or max(100, 10 * count)
+            if kept < count:
+                raise _checks.value_error(
+                    "candidates", f"None or an integer >= count ({count})", kept
+                )
+        self.kept = min(rows, kept)
+
+    def acquire(self):
+        """The `Acquisition` of the whole call."""
+        top = self.stream()
+        if self.options["strategy"] != "batch_bald":
+            return Acquisition(top.indices, top.values)
+        return self.batch_bald(top.indices)
 
     def predict(self, x, return_samples=False):
         """`mc.predict` with consistent masks from the one seed of the call."""
@@ -220,7 +222,7 @@ class _Run:
             self.model,
             x,
             samples=self.options["samples"],
-            batch_size=self.batch_size,
+            batch_size=self.options["batch_size"],
             seed=self.mc_seed,
             return_samples=return_samples,
             task=self.options["task"],
@@ -230,7 +232,7 @@ class _Run:
 
     def stream(self):
         """The `TopK` of the whole pool's keys, one chunk at a time."""
-        top = selection.TopK(self.options["count_kept"])
+        top = selection.TopK(self.kept)
         step = self.options["chunk_size"]
         progbar = None
         if self.options["verbose"]:
@@ -257,11 +259,11 @@ class _Run:
             return selection.power_keys(values, self.options["beta"], self.rng), values
         return values, values
 
-    def batch_bald(self, indices, configurations):
+    def batch_bald(self, indices):
         """Greedy BatchBALD on the pool's rows `indices` (the candidates)."""
         result = self.predict(_take(self.pool, indices), return_samples=True)
         probs = metrics.class_distributions(result.samples)[..., 0, :]
         picks, gains = batch_bald_lib.batch_bald(
-            probs, self.options["count"], self.rng, configurations
+            probs, self.options["count"], self.rng, self.options["configurations"]
         )
         return Acquisition(indices[picks], np.asarray(gains, dtype="float64"))

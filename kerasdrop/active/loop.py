@@ -8,6 +8,23 @@ inherits an earlier round's fit), evaluates it, and moves the `count` pool
 rows `kerasdrop.active.acquire` picks into the labelled set. It is a library
 function because the example, the benchmark and users' experiments all run
 exactly this loop; with a real annotator, call `acquire` in your own loop.
+
+Example:
+
+>>> import numpy as np, keras, kerasdrop
+>>> def build():
+...     model = keras.Sequential([keras.Input((4,)),
+...         keras.layers.Dense(8, activation="relu"),
+...         kerasdrop.layers.Dropout(0.5),
+...         keras.layers.Dense(2, activation="softmax")])
+...     model.compile("adam", "sparse_categorical_crossentropy")
+...     return model
+>>> rng = np.random.default_rng(0)
+>>> x, y = rng.normal(size=(60, 4)), rng.integers(0, 2, 60)
+>>> result = kerasdrop.active.run_loop(build, (x[:10], y[:10]),
+...     (x[10:], y[10:]), rounds=2, count=5, seed=0, verbose=0)
+>>> result.labelled
+[10, 15, 20]
 """
 
 import dataclasses
@@ -67,58 +84,57 @@ def run_loop(
         verbose: 0 or 1 (a Keras progress bar over rounds).
         **acquire_kwargs: more `acquire` arguments (`samples`, ...).
 
-    Returns:
-        A `LoopResult`.
-
-    Example:
-
-    >>> import numpy as np, keras, kerasdrop
-    >>> def build():
-    ...     model = keras.Sequential([keras.Input((4,)),
-    ...         keras.layers.Dense(8, activation="relu"),
-    ...         kerasdrop.layers.Dropout(0.5),
-    ...         keras.layers.Dense(2, activation="softmax")])
-    ...     model.compile("adam", "sparse_categorical_crossentropy")
-    ...     return model
-    >>> rng = np.random.default_rng(0)
-    >>> x, y = rng.normal(size=(60, 4)), rng.integers(0, 2, 60)
-    >>> result = kerasdrop.active.run_loop(build, (x[:10], y[:10]),
-    ...     (x[10:], y[10:]), rounds=2, count=5, seed=0, verbose=0)
-    >>> result.labelled
-    [10, 15, 20]
+    Returns a `LoopResult` (example: the module's docstring).
     """
-    rounds = _checks.check_int("rounds", rounds, minimum=0)
-    count = _checks.check_int("count", count, minimum=1)
-    seed = _checks.check_int("seed", seed, minimum=0, allow_none=True)
-    _checks.check_choice("verbose", verbose, (0, 1))
-    if not callable(build_model):
-        raise _checks.type_error(
-            "build_model", "a callable returning a model", build_model
-        )
+    rounds, count, seed = _check_loop(build_model, rounds, count, seed, verbose)
     fit_kwargs = {"verbose": 0, **(fit_kwargs or {})}
     (x, y), (pool_x, pool_y) = _pair("labelled", labelled), _pair("pool", pool)
     free = np.arange(_rows(pool_x), dtype="int64")  # pool rows still unlabelled
     rng = np.random.default_rng(seed)
-    result = LoopResult([], [], [])
-    progbar = None
+    result, progbar = LoopResult([], [], []), None
     for round_index in range(rounds + 1):
-        model = build_model()
-        model.fit(x, y, **fit_kwargs)
-        logs = {}
-        if validation_data is not None:
-            logs = model.evaluate(*validation_data, verbose=0, return_dict=True)
+        result.model = build_model()
+        result.model.fit(x, y, **fit_kwargs)
         result.labelled.append(_rows(x))
-        result.logs.append(logs)
+        result.logs.append(_evaluate(result.model, validation_data))
         picked = np.zeros((0,), "int64")
         if round_index < rounds and free.size:
-            picked = _acquire(model, pool_x, free, count, strategy, rng, acquire_kwargs)
+            options = {"seed": int(rng.integers(2**31 - 1)), **acquire_kwargs}
+            picked = _pick(result.model, pool_x, free, count, strategy, options)
             free = np.setdiff1d(free, picked)
             x, y = _concat(x, _take(pool_x, picked)), _concat(y, _take(pool_y, picked))
         result.acquired.append(picked)
         if verbose:
             progbar = _progress(progbar, rounds, round_index, result)
-    result.model = model
     return result
+
+
+def _evaluate(model, validation_data):
+    if validation_data is None:
+        return {}
+    return model.evaluate(*validation_data, verbose=0, return_dict=True)
+
+
+def _pick(model, pool_x, free, count, strategy, options):
+    """The pool rows, among the `free` ones, that `acquire` picks."""
+    chosen = acquisition.acquire(
+        model, _take(pool_x, free), min(count, free.size), strategy, **options
+    )
+    return free[chosen.indices]
+
+
+def _check_loop(build_model, rounds, count, seed, verbose):
+    """`run_loop`'s plain arguments, checked: `(rounds, count, seed)`."""
+    if not callable(build_model):
+        raise _checks.type_error(
+            "build_model", "a callable returning a model", build_model
+        )
+    _checks.check_choice("verbose", verbose, (0, 1))
+    return (
+        _checks.check_int("rounds", rounds, minimum=0),
+        _checks.check_int("count", count, minimum=1),
+        _checks.check_int("seed", seed, minimum=0, allow_none=True),
+    )
 
 
 def _progress(progbar, rounds, round_index, result):
@@ -132,19 +148,6 @@ def _progress(progbar, rounds, round_index, result):
         )
     progbar.update(round_index + 1, values)
     return progbar
-
-
-def _acquire(model, pool_x, free, count, strategy, rng, acquire_kwargs):
-    """The pool rows (of the `free` ones) `acquire` picks this round."""
-    picks = acquisition.acquire(
-        model,
-        _take(pool_x, free),
-        min(count, free.size),
-        strategy,
-        seed=int(rng.integers(2**31 - 1)),
-        **acquire_kwargs,
-    )
-    return free[picks.indices]
 
 
 def _pair(name, value):
