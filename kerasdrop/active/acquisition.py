@@ -200,14 +200,14 @@ class _Run:
         self.options = options
         self.rng = np.random.default_rng(options["seed"])
         self.mc_seed = int(self.rng.integers(2**31 - 1))
-        count, kept = options["count"], options["count"]
-        if options["strategy"] == "batch_bald":
-            kept = options["candidates"] or max(100, 10 * count)
-            if kept < count:
-                raise _checks.value_error(
-                    "candidates", f"None or an integer >= count ({count})", kept
-                )
-        self.kept = min(rows, kept)
+        count, kept = options["count"], options["candidates"]
+        if kept is not None and kept < count:
+            raise _checks.value_error(
+                "candidates", f"None or an integer >= count ({count})", kept
+            )
+        if options["strategy"] != "batch_bald":
+            kept = count
+        self.kept = min(rows, kept or max(100, 10 * count))
 
     def acquire(self):
         """The `Acquisition` of the whole call."""
