@@ -244,6 +244,36 @@ def uci_table(r):
     ]
 
 
+def active_table(r):
+    setup, names = r["setup"], ("random", "entropy", "bald", "batch_bald")
+    rounds = [0, len(r["labels"]) // 2, len(r["labels"]) - 1]
+    lines = [
+        f"Active learning on digits (`{r['command'].strip()}`; {setup['start_labels']} "
+        f"labels, +{setup['count']} per round, {setup['rounds']} rounds, "
+        f"{setup['seeds']} seeds, T = {setup['samples']}; test accuracy, mean ± SE; "
+        "labels: where the mean curve reaches random's final accuracy, "
+        f"{r['random_final_accuracy']:.3f}):",
+        "",
+        "| strategy | "
+        + " | ".join(f"{r['labels'][i]} labels" for i in rounds)
+        + " | labels to reach random's final | saving |",
+        "|---" * (len(rounds) + 3) + "|",
+    ]
+    for name in names:
+        s = r["strategies"][name]
+        cells = [
+            f"{s['accuracy_mean'][i]:.3f} ± {s['accuracy_se'][i]:.3f}" for i in rounds
+        ]
+        need, saving = s["labels_to_reach_random_final"], s["label_saving_vs_random"]
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {'never' if need is None else f'{need:.0f}'} | "
+            + f"{'-' if saving is None else f'{100 * saving:.0f}%'} |"
+        )
+    return lines
+
+
 def render():
     parts = []
     for name, fn in (
@@ -256,6 +286,7 @@ def render():
         ("hub_mc", hub_table),
         ("recurrent", recurrent_table),
         ("drop_block", drop_block_table),
+        ("active_learning", active_table),
     ):
         result = load(name)
         if result is not None:

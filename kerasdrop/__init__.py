@@ -4,7 +4,7 @@
 >>> layer = kerasdrop.layers.Dropout(kerasdrop.schedules.Linear(0.0, 0.3, 100))
 """
 
-from kerasdrop import callbacks, graph, layers, mc, metrics, recipes, schedules
+from kerasdrop import active, callbacks, graph, layers, mc, metrics, recipes, schedules
 from kerasdrop.convert import convert
 from kerasdrop.export import ExportError, export, strip_dropout
 from kerasdrop.registry import register_dropout, unregister_dropout
@@ -12,6 +12,7 @@ from kerasdrop.registry import register_dropout, unregister_dropout
 __version__ = "0.1.0"
 
 __all__ = [
+    "active",
     "callbacks",
     "graph",
     "layers",
