@@ -516,21 +516,26 @@ def test_out_of_range_layer_arguments_raise_keras_style(make, exc, fragment):
     assert fragment in str(info.value)
 
 
+PUBLIC_LAYERS = [
+    L.Dropout,
+    L.SpatialDropout1D,
+    L.SpatialDropout2D,
+    L.SpatialDropout3D,
+    L.GaussianDropout,
+    L.DropPath,
+    L.DropBlock2D,
+    L.DropBlock3D,
+    L.DropConnect,
+    L.ConcreteDropout,
+    L.SpatialConcreteDropout,
+    L.LSTM,
+    L.GRU,
+    L.SimpleRNN,
+]
+
+
 def test_public_classes_are_registered():
-    for cls in (
-        L.Dropout,
-        L.SpatialDropout1D,
-        L.SpatialDropout2D,
-        L.SpatialDropout3D,
-        L.GaussianDropout,
-        L.DropPath,
-        L.DropBlock2D,
-        L.DropBlock3D,
-        L.DropConnect,
-        L.LSTM,
-        L.GRU,
-        L.SimpleRNN,
-    ):
+    for cls in PUBLIC_LAYERS:
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
     for cls in (
         S.Constant,
@@ -548,24 +553,6 @@ def test_public_classes_are_registered():
     ):
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
     assert kerasdrop.__version__
-
-
-PUBLIC_LAYERS = [
-    L.Dropout,
-    L.SpatialDropout1D,
-    L.SpatialDropout2D,
-    L.SpatialDropout3D,
-    L.GaussianDropout,
-    L.DropPath,
-    L.DropBlock2D,
-    L.DropBlock3D,
-    L.DropConnect,
-    L.ConcreteDropout,
-    L.SpatialConcreteDropout,
-    L.LSTM,
-    L.GRU,
-    L.SimpleRNN,
-]
 
 
 @pytest.mark.parametrize("cls", PUBLIC_LAYERS, ids=lambda cls: cls.__name__)
