@@ -1,13 +1,28 @@
 """kerasdrop: dropout for Keras 3 whose rate can be scheduled, learned and served.
 
+The packages, from the bottom up: `schedules` (rates over time), `layers`
+(the dropout kinds), `graph` (where a model's dropout is, and rewriting it:
+`convert`), `callbacks`, `mc` (Monte-Carlo dropout), `metrics`, `active`
+(active learning), `serving` (`export`, `strip_dropout`), `tuning`
+(KerasTuner search spaces).
+
 >>> import kerasdrop
 >>> layer = kerasdrop.layers.Dropout(kerasdrop.schedules.Linear(0.0, 0.3, 100))
 """
 
-from kerasdrop import active, callbacks, graph, layers, mc, metrics, recipes, schedules
-from kerasdrop.convert import convert
-from kerasdrop.export import ExportError, export, strip_dropout
-from kerasdrop.registry import register_dropout, unregister_dropout
+from kerasdrop import (
+    active,
+    callbacks,
+    graph,
+    layers,
+    mc,
+    metrics,
+    recipes,
+    schedules,
+    serving,
+)
+from kerasdrop.graph import convert, register_dropout, unregister_dropout
+from kerasdrop.serving import ExportError, export, strip_dropout
 
 __version__ = "0.1.0"
 
@@ -20,6 +35,7 @@ __all__ = [
     "metrics",
     "recipes",
     "schedules",
+    "serving",
     "convert",
     "register_dropout",
     "unregister_dropout",

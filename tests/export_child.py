@@ -2,7 +2,7 @@
 
     python export_child.py MODE TARGET POINT OVERWRITE [CONTENT]
 
-MODE "fake": `kerasdrop.artifacts.write_atomic` writes a fake SavedModel
+MODE "fake": `kerasdrop.serving.artifacts.write_atomic` writes a fake SavedModel
 whose saved_model.pb holds CONTENT (the module is loaded on its own, without
 Keras, so the child starts in a fraction of a second). MODE "export":
 `kerasdrop.export` writes Input(4) -> Dense(2) as a SavedModel.

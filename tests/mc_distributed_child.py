@@ -68,7 +68,7 @@ def run_all(model, x, configs=tuple(CONFIGS)):
     a flat dict `"<config>/<field>" -> array`."""
     import kerasdrop
 
-    row_bytes = kerasdrop.mc_predict._plan(model, True).row_bytes
+    row_bytes = kerasdrop.mc.prediction._plan(model, True).row_bytes
     arrays = {}
     for name in configs:
         config = CONFIGS[name]

@@ -16,8 +16,8 @@ CORE = (
     "kerasdrop.recipes",
     "kerasdrop.tuning",
     "kerasdrop.inspection",
-    "kerasdrop.registry",
-    "kerasdrop.artifacts",
+    "kerasdrop.graph.registry",
+    "kerasdrop.serving.artifacts",
     "kerasdrop.plots",
     "kerasdrop.data",
 )

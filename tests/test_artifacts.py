@@ -1,4 +1,4 @@
-"""kerasdrop.artifacts: what overwrite may replace, lock, swap and recovery.
+"""kerasdrop.serving.artifacts: what overwrite may replace, lock, swap and recovery.
 
 The fault-injection tests run `export_child.py` as a real process and kill
 it with SIGKILL at chosen points; it loads `kerasdrop/artifacts.py` alone
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from export_child import fake_saved_model
 
-from kerasdrop import artifacts
+from kerasdrop.serving import artifacts
 
 CHILD = Path(__file__).resolve().parent / "export_child.py"
 

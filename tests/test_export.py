@@ -14,13 +14,13 @@ import pytest
 import kerasdrop
 from kerasdrop.apps import cli
 from kerasdrop import layers as L
-from kerasdrop.export import (
+from kerasdrop.serving import (
     ExportError,
     inference_outputs,
-    is_dropout_layer,
     random_ops,
     sample_inputs_for,
 )
+from kerasdrop.graph import is_dropout_layer
 from kerasdrop.inspection import dropout_summary, variance_shift_warnings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -768,7 +768,7 @@ def test_cli_export(tmp_path, capsys):
 
 @pytest.mark.tf_only
 def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
-    """One statistics function (`kerasdrop.mc_stats`) behind both paths.
+    """One statistics function (`kerasdrop.mc.stats`) behind both paths.
 
     The SavedModel holds the dropout layer's generator state, so its `mc`
     signature draws the masks `mc.predict` draws next from the layer's own

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import kerasdrop
-from kerasdrop import mc_distribute
+from kerasdrop.mc import devices
 from tests import mc_distributed_child as child
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,8 +94,8 @@ def free_ports(count):
 
 def test_one_device_without_distribution():
     model = child.build()
-    assert isinstance(mc_distribute.runner(model), mc_distribute.SingleDevice)
-    assert mc_distribute.runner(model).shards == 1
+    assert isinstance(devices.runner(model), devices.SingleDevice)
+    assert devices.runner(model).shards == 1
 
 
 @pytest.mark.tf_only
@@ -104,7 +104,7 @@ def test_mirrored_equals_one_device(mirrored_strategy):
     with mirrored_strategy.scope():
         sharded = child.build()
     sharded.set_weights(single.get_weights())
-    assert mc_distribute.runner(sharded).shards == 2  # picked up from the model
+    assert devices.runner(sharded).shards == 2  # picked up from the model
     expected = child.run_all(single, child.pool())
     assert_runs_equal(expected, child.run_all(sharded, child.pool()))
 
@@ -167,7 +167,7 @@ def test_keras_distribution_runner_pads_and_cuts():
         device_mesh = Mesh()
         batch_dim_name = "batch"
 
-    engine = mc_distribute.DistributionRunner(Distribution())
+    engine = devices.DistributionRunner(Distribution())
     assert engine.shards == 2
     assert engine.padded(7) == 8 and engine.noise_rows(7) == (7, 1)
     assert engine.padded(8) == 8 and engine.noise_rows(8) is None

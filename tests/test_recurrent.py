@@ -8,7 +8,6 @@ input feature, resp. a dropped state unit.
 """
 
 import math
-import sys
 
 import keras
 import numpy as np
@@ -16,11 +15,10 @@ import pytest
 from keras import ops
 
 import kerasdrop
-from kerasdrop import graph
+from kerasdrop import graph, serving
 from kerasdrop import layers as L
 from kerasdrop import schedules as S
 
-export_lib = sys.modules["kerasdrop.export"]  # the module, not the function
 BACKEND = keras.backend.backend()
 CLASSES = [L.LSTM, L.GRU, L.SimpleRNN]
 F, T = 16, 4  # probe features (units = 2F), time steps
@@ -366,7 +364,7 @@ def test_mc_sampling_varies_outputs():
 def test_strip_gives_stock_rnns_equal_to_inference():
     model, x = rnn_model(mc=True), xs()
     model.get_layer("lstm").input_dropout.rate = 0.5
-    expected = export_lib.inference_outputs(model, x)
+    expected = serving.inference_outputs(model, x)
     stripped = kerasdrop.strip_dropout(model)
     assert graph.find(stripped) == []
     kinds = [type(layer) for layer in stripped.layers]
@@ -384,9 +382,9 @@ def test_stripped_model_has_no_random_op():
     spec = tf.TensorSpec((None, 5, 4), tf.float32)
     stripped = kerasdrop.strip_dropout(model)
     served = tf.function(lambda t: stripped(t, training=False))
-    assert export_lib.random_ops(served.get_concrete_function(spec)) == []
+    assert serving.random_ops(served.get_concrete_function(spec)) == []
     trained = tf.function(lambda t: model(t, training=True))  # the check sees them
-    assert export_lib.random_ops(trained.get_concrete_function(spec))
+    assert serving.random_ops(trained.get_concrete_function(spec))
 
 
 def stock_model(kind):
@@ -453,7 +451,7 @@ def test_keras_file_round_trip(tmp_path):
     assert not loaded.get_layer("bigru").backward_layer.state_dropout.mc
     assert [s.layer.mc for s in after].count(True) == 1
     np.testing.assert_array_equal(
-        export_lib.inference_outputs(loaded, x), export_lib.inference_outputs(model, x)
+        serving.inference_outputs(loaded, x), serving.inference_outputs(model, x)
     )
 
 

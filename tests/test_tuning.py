@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _load(name):
     spec = importlib.util.spec_from_file_location(
-        f"tuning_{name}", ROOT / "tuning" / f"{name}.py"
+        f"tuning_{name}", ROOT / "examples" / "tuning" / f"{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -4,7 +4,7 @@ The pool is read in chunks of `chunk_size` rows, each scored by one
 `kerasdrop.mc.predict(..., consistent=True)` call with the same seed (so
 sample `t` is the same network for every row and the scores do not depend
 on `chunk_size`), and only the best keys seen so far are kept
-(`selection.TopK`): memory does not grow with the pool. `batch_bald` keeps
+(`topk.TopK`): memory does not grow with the pool. `batch_bald` keeps
 the `candidates` rows of highest BALD in that pass, samples them again
 (same seed, same masks) and runs greedy BatchBALD on them (`batch_bald`).
 """
@@ -14,10 +14,13 @@ import typing
 import keras
 import numpy as np
 
-from kerasdrop import _checks, mc_inputs, mc_predict, mc_tasks, metrics
+from kerasdrop import _checks, metrics
+from kerasdrop.mc import inputs as mc_inputs
+from kerasdrop.mc import prediction as mc_prediction
+from kerasdrop.mc import tasks as mc_tasks
 from kerasdrop.active import batch_bald as batch_bald_lib
 from kerasdrop.active import scores as scores_lib
-from kerasdrop.active import selection
+from kerasdrop.active import topk
 
 #: Stochastic variants of the scores (Kirsch et al. 2023).
 POWER = tuple(f"power_{name}" for name in scores_lib.SCORES)
@@ -218,7 +221,7 @@ class _Run:
 
     def predict(self, x, return_samples=False):
         """`mc.predict` with consistent masks from the one seed of the call."""
-        return mc_predict.predict(
+        return mc_prediction.predict(
             self.model,
             x,
             samples=self.options["samples"],
@@ -232,7 +235,7 @@ class _Run:
 
     def stream(self):
         """The `TopK` of the whole pool's keys, one chunk at a time."""
-        top = selection.TopK(self.kept)
+        top = topk.TopK(self.kept)
         step = self.options["chunk_size"]
         progbar = None
         if self.options["verbose"]:
@@ -256,7 +259,7 @@ class _Run:
         name = "bald" if strategy == "batch_bald" else strategy
         values = scores_lib.score(name.removeprefix("power_"), self.predict(chunk))
         if strategy in POWER:
-            return selection.power_keys(values, self.options["beta"], self.rng), values
+            return topk.power_keys(values, self.options["beta"], self.rng), values
         return values, values
 
     def batch_bald(self, indices):

@@ -2,7 +2,7 @@
 
 Each score reads a classification `kerasdrop.mc.MCResult` (what
 `kerasdrop.mc.predict` returns for a chunk of the pool); none computes an
-entropy of its own (they are `kerasdrop.mc_stats`' and
+entropy of its own (they are `kerasdrop.mc.stats`' and
 `kerasdrop.metrics`'):
 
 - `bald`: mutual information between the label and the weights,

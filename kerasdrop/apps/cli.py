@@ -295,7 +295,7 @@ def _load(path):
 
 def _export_format(args):
     """--format, or the format OUT's suffix names; refuses a mismatch."""
-    from kerasdrop.export import SUFFIX_FORMATS
+    from kerasdrop.serving import SUFFIX_FORMATS
 
     suffix = os.path.splitext(args.out)[1]
     implied = SUFFIX_FORMATS.get(suffix.lower())
@@ -312,8 +312,8 @@ def _export_format(args):
 
 def export_command(args, out=None):
     """`kerasdrop export`: checks, loads, exports, prints where."""
-    from kerasdrop import artifacts
-    from kerasdrop.export import export
+    from kerasdrop.serving import artifacts
+    from kerasdrop.serving import export
 
     format = _export_format(args)
     target = artifacts.as_path(args.out, name="OUT")

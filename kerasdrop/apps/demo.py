@@ -44,7 +44,8 @@ import time
 
 import numpy as np
 
-from kerasdrop import _checks, artifacts
+from kerasdrop import _checks
+from kerasdrop.serving import artifacts
 from kerasdrop.apps import report
 
 #: Where `kerasdrop demo` writes its report when `--out` is not given

@@ -132,7 +132,7 @@ class DropoutBase(keras.layers.Layer):
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
         seed: optional integer seed of the layer's `SeedGenerator`.
         mc: bool, default False. If True, the layer also drops at inference
-            (Monte-Carlo dropout). `kerasdrop.export.strip_dropout` removes it
+            (Monte-Carlo dropout). `kerasdrop.strip_dropout` removes it
             for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 

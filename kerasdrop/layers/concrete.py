@@ -106,7 +106,7 @@ class ConcreteDropout(DropoutBase):
         init_rate: initial p, in (0, 1).
         seed: optional integer seed.
         mc: bool, default False. If True, the layer also drops at inference
-            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` leaves
+            (Monte-Carlo dropout); `kerasdrop.strip_dropout` leaves
             the wrapped layer for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 

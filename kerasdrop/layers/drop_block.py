@@ -125,7 +125,7 @@ class DropBlock2D(_DropBlock):
             or `"channels_first"`.
         seed: optional integer seed.
         mc: bool, default False. If True, the layer also drops at inference
-            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            (Monte-Carlo dropout); `kerasdrop.strip_dropout` removes
             it for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 

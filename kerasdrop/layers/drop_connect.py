@@ -33,7 +33,7 @@ class DropConnect(DropoutBase):
             probability that a weight is dropped.
         seed: optional integer seed.
         mc: bool, default False. If True, the layer also drops weights at
-            inference (Monte-Carlo DropConnect); `kerasdrop.export.strip_dropout`
+            inference (Monte-Carlo DropConnect); `kerasdrop.strip_dropout`
             leaves the wrapped layer for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 

@@ -23,7 +23,7 @@ class DropPath(DropoutBase):
         seed: optional integer seed.
         scale_by_keep: rescale kept examples by `1 / (1 - rate)`.
         mc: bool, default False. If True, the layer also drops at inference
-            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            (Monte-Carlo dropout); `kerasdrop.strip_dropout` removes
             it for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 

@@ -90,7 +90,7 @@ class Dropout(DropoutBase):
         seed: optional integer seed.
         scaling: `"inverted"` (default) or `"classic"`.
         mc: bool, default False. If True, the layer also drops at inference
-            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            (Monte-Carlo dropout); `kerasdrop.strip_dropout` removes
             it for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 
@@ -221,7 +221,7 @@ _SPATIAL_DOC = """Spatial {rank}D dropout with a variable rate: zeroes whole {wh
             or `"channels_first"`.
         seed: optional integer seed.
         mc: bool, default False. If True, the layer also drops at inference
-            (Monte-Carlo dropout); `kerasdrop.export.strip_dropout` removes
+            (Monte-Carlo dropout); `kerasdrop.strip_dropout` removes
             it for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 

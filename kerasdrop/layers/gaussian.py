@@ -19,7 +19,7 @@ class GaussianDropout(DropoutBase):
         rate: float in `[0, 1)` or a `kerasdrop.schedules.Schedule`.
         seed: optional integer seed.
         mc: bool, default False. If True, the layer also adds noise at
-            inference (Monte-Carlo dropout); `kerasdrop.export.strip_dropout`
+            inference (Monte-Carlo dropout); `kerasdrop.strip_dropout`
             removes it for serving.
         **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
 

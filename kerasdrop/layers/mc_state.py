@@ -105,7 +105,7 @@ class SampleGroups:
     a generator state that the caller rewinds before each call, and keeps
     this call's slice: every batch and chunk sees the same `total` masks.
 
-    Sharded over devices (`kerasdrop.mc_distribute`), the batch holds rows
+    Sharded over devices (`kerasdrop.mc.devices`), the batch holds rows
     `shard * L ... shard * L + L - 1` (`L` rows per sample) of a global
     batch of `rows` rows (padded to `shards * L`): `shard_noise` draws the
     noise of all `rows` rows and keeps this shard's, so that a row's masks

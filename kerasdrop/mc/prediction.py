@@ -7,7 +7,7 @@ where every rate is 0 warns too (the uncertainty would be zero).
 
 How it runs: per batch, the `T = samples` passes are stacked along the
 batch axis, in chunks sized so that one chunk's activations fit in
-`memory_budget` bytes, and reduced on the fly by `kerasdrop.mc_stats`
+`memory_budget` bytes, and reduced on the fly by `kerasdrop.mc.stats`
 (running mean and variance, entropy sums, class votes): memory does not grow
 with `T` unless `return_samples=True`. For Functional and Sequential models
 the deterministic layers before the first dropout layer run once per batch
@@ -18,7 +18,7 @@ Several devices: where `model.predict` would shard batches (a
 `tf.distribute` Mirrored or MultiWorkerMirrored strategy the model was
 created under, or an active `keras.distribution` on JAX), each batch is
 split over the devices, with the same result as on one device for the
-same seed: see `kerasdrop.mc_distribute`.
+same seed: see `kerasdrop.mc.devices`.
 
 `predict` reads as: argument checks (`_check_options`), input preparation
 (`_prepare`), the batch loop (`_run`, `_sample_batch`) and the result
@@ -34,15 +34,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import (
-    _checks,
-    graph,
-    mc_distribute,
-    mc_inputs,
-    mc_stats,
-    mc_switch,
-    mc_tasks,
-)
+from kerasdrop import _checks, graph
+from kerasdrop.mc import devices
+from kerasdrop.mc import inputs as inputs_lib
+from kerasdrop.mc import stats as stats_lib
+from kerasdrop.mc import switch as switch_lib
+from kerasdrop.mc import tasks as tasks_lib
 from kerasdrop.layers import base as base_lib
 
 DEFAULT_BATCH_SIZE = 128
@@ -105,8 +102,8 @@ class MCResult:
 
 
 class _ChunkSampler(keras.Model):
-    """Runs `chunk` stochastic passes of `body` on one batch (`mc_stats.draw`)
-    and returns the chunk's `mc_stats.moments` (and samples, if asked)."""
+    """Runs `chunk` stochastic passes of `body` on one batch (`kerasdrop.mc.stats.draw`)
+    and returns the chunk's `kerasdrop.mc.stats.moments` (and samples, if asked)."""
 
     def __init__(
         self,
@@ -148,13 +145,13 @@ class _ChunkSampler(keras.Model):
             consistent=self.consistent is not None,
             **sharding,
         )
-        [outputs] = mc_stats.draw(self.body, inputs, self.chunk, groups)
+        [outputs] = stats_lib.draw(self.body, inputs, self.chunk, groups)
         if self.task == "heteroscedastic":
-            mc_tasks.check_heteroscedastic((None, *outputs.shape[2:]), self.body.name)
-        kind = mc_tasks.output_kind(self.task, self.head, outputs.shape[-1])
+            tasks_lib.check_heteroscedastic((None, *outputs.shape[2:]), self.body.name)
+        kind = tasks_lib.output_kind(self.task, self.head, outputs.shape[-1])
         if self.task == "logits":  # probabilities per sample, then averaged
-            outputs = mc_stats.probabilities(outputs, kind)
-        stats = mc_stats.moments(outputs, kind)
+            outputs = stats_lib.probabilities(outputs, kind)
+        stats = stats_lib.moments(outputs, kind)
         if self.task == "classification":
             stats["bounds"] = _bounds(outputs)
         if self.keep_samples:
@@ -236,14 +233,14 @@ class _Plan:
             self.prefix, self.body = split_deterministic_prefix(model)
         else:
             self.prefix, self.body = None, model
-        self.head = mc_tasks.head_activation(model)
+        self.head = tasks_lib.head_activation(model)
         self.row_bytes = _row_bytes(self.body)
         self.samplers = {}
 
     def sampler(self, chunk, task, keep_samples, consistent=None, engine=None):
         """`consistent`: None, or the total number of samples `T` (the chunk's
         offset among them is the sampler's `offset` variable). `engine`:
-        None, or `(key, noise_rows)` of a `mc_distribute` engine."""
+        None, or `(key, noise_rows)` of a `kerasdrop.mc.devices` engine."""
         key = (chunk, task, keep_samples, consistent, engine)
         if key not in self.samplers:
             self.samplers[key] = _ChunkSampler(
@@ -286,10 +283,10 @@ def predict(
     consistent=False,
 ):
     """Monte-Carlo dropout prediction: a `MCResult` of `samples` stochastic
-    passes per input (kerasdrop dropout drops; how: `kerasdrop.mc_predict`).
+    passes per input (kerasdrop dropout drops; how: `kerasdrop.mc.prediction`).
     For a model created under a `tf.distribute` Mirrored strategy, or with
     a `keras.distribution` active (JAX), batches are sharded over the
-    devices, with the one-device result (`kerasdrop.mc_distribute`).
+    devices, with the one-device result (`kerasdrop.mc.devices`).
 
     Args:
         model: a `keras.Model` with at least one kerasdrop dropout layer
@@ -351,7 +348,7 @@ class _Job:
     return_samples: bool
     verbose: object
     consistent: bool
-    runner: object  # a `mc_distribute` engine
+    runner: object  # a `kerasdrop.mc.devices` engine
 
 
 def _check_counts(samples, batch_size, seed, memory_budget):
@@ -372,8 +369,8 @@ def _check_flags(task, return_samples, reuse_prefix, verbose, consistent):
         ("consistent", consistent),
     ):
         _checks.check_bool(name, value)
-    _checks.check_type("task", task, str, f"one of {mc_tasks.TASKS}")
-    _checks.check_choice("task", task, mc_tasks.TASKS)
+    _checks.check_type("task", task, str, f"one of {tasks_lib.TASKS}")
+    _checks.check_choice("task", task, tasks_lib.TASKS)
     if not (isinstance(verbose, str) or _checks.is_int(verbose)):
         raise _checks.type_error("verbose", "'auto', 0 or 1", verbose)
     if verbose not in ("auto", 0, 1):
@@ -392,25 +389,25 @@ def _prepare(model, x, options):
     the `_Job` to run (`model` is a `keras.Model`)."""
     layers, model_outputs = _check_predict_model(model)
     task = options.pop("task")
-    mc_tasks.check_task(task, model, model_outputs)
-    x = mc_inputs.check_x(x)
+    tasks_lib.check_task(task, model, model_outputs)
+    x = inputs_lib.check_x(x)
     if task == "auto":
-        task = mc_tasks.auto_task(model, model_outputs)
+        task = tasks_lib.auto_task(model, model_outputs)
     _warn_if_all_zero(model, layers)
     check = None
-    if task == "classification" and mc_tasks.head_activation(model) is None:
+    if task == "classification" and tasks_lib.head_activation(model) is None:
 
         def check(bounds):
-            mc_tasks.check_probabilities(bounds, model.name)
+            tasks_lib.check_probabilities(bounds, model.name)
 
     plan = _plan(model, options.pop("reuse_prefix"))
-    runner = mc_distribute.runner(model)
+    runner = devices.runner(model)
     return _Job(model, layers, plan, x, task, check, runner=runner, **options)
 
 
 def _check_predict_model(model):
     """The kerasdrop layers and symbolic outputs of a model `predict` takes."""
-    layers = mc_switch.reachable_layers(model, "kerasdrop.mc.predict")
+    layers = switch_lib.reachable_layers(model, "kerasdrop.mc.predict")
     if not model.built:
         raise ValueError(
             "Invalid value received for argument `model`. Expected a built "
@@ -440,23 +437,23 @@ def _warn_if_all_zero(model, layers):
 def _run(job):
     """The batch loop: `(moments, samples or None)` per batch, with the
     layers' generators seeded (and put back) and a progress bar."""
-    total_rows = None if mc_inputs.is_dataset(job.x) else mc_inputs.row_count(job.x)
+    total_rows = None if inputs_lib.is_dataset(job.x) else inputs_lib.row_count(job.x)
     batch_size = job.batch_size
     if batch_size is None and total_rows:  # a dataset's first batch sets it
         batch_size = min(DEFAULT_BATCH_SIZE, total_rows)
     progbar, outputs = None, []
     with job.runner.scope(), _seeded(job.layers, job.seed):
         rewind = _rewinder(job.layers) if job.consistent else None
-        batches = mc_inputs.batches(job.x, batch_size or 2**31 - 1)
+        batches = inputs_lib.batches(job.x, batch_size or 2**31 - 1)
         for index, batch in enumerate(batches):
-            batch_size = batch_size or mc_inputs.row_count(batch)
-            mc_inputs.check_batch(job.model, batch, index)
-            rows = mc_inputs.row_count(batch)
+            batch_size = batch_size or inputs_lib.row_count(batch)
+            inputs_lib.check_batch(job.model, batch, index)
+            rows = inputs_lib.row_count(batch)
             chunk = job.memory_budget // (job.plan.row_bytes * batch_size)
             chunk = max(1, min(job.samples, chunk))
             if index == 0:
                 progbar = _progress_bar(job, chunk, batch_size, total_rows)
-            batch = mc_inputs.pad(batch, batch_size)
+            batch = inputs_lib.pad(batch, batch_size)
             outputs.append(_sample_batch(job, batch, rows, chunk, rewind))
             if progbar is not None:
                 progbar.add(rows)
@@ -482,8 +479,8 @@ def _sample_batch(job, batch, rows, chunk, rewind=None):
     chunk, merged; on several devices, padded further and split over them
     (`job.runner`)."""
     plan, runner = job.plan, job.runner
-    batch_size = mc_inputs.row_count(batch)
-    placed = runner.place(mc_inputs.pad(batch, runner.padded(batch_size)))
+    batch_size = inputs_lib.row_count(batch)
+    placed = runner.place(inputs_lib.pad(batch, runner.padded(batch_size)))
     body_inputs = placed if plan.prefix is None else runner.prefix(plan.prefix, placed)
     engine = None
     if runner.key is not None:
@@ -502,7 +499,7 @@ def _sample_batch(job, batch, rows, chunk, rewind=None):
             job.check(np.asarray(bounds))
         if job.return_samples:
             kept.append(np.asarray(chunk_stats.pop("samples"))[:, :rows])
-        total = mc_stats.merge(total, count, chunk_stats, size)
+        total = stats_lib.merge(total, count, chunk_stats, size)
         count += size
     total = {key: value[:rows] for key, value in total.items()}
     return total, (np.concatenate(kept, axis=0) if job.return_samples else None)
@@ -517,10 +514,10 @@ def _result(job, outputs):
         for key in outputs[0][0]
     }
     task = "classification" if job.task == "logits" else job.task
-    kind = mc_tasks.output_kind(job.task, job.plan.head, moments["mean"].shape[-1])
+    kind = tasks_lib.output_kind(job.task, job.plan.head, moments["mean"].shape[-1])
     fields = {
         key: np.asarray(ops.convert_to_numpy(value))
-        for key, value in mc_stats.summary(moments, job.samples, kind).items()
+        for key, value in stats_lib.summary(moments, job.samples, kind).items()
     }
     if fields.get("predicted_class") is not None:
         fields["predicted_class"] = fields["predicted_class"].astype("int64")

@@ -9,28 +9,29 @@ other layer (BatchNormalization included) stays in inference mode:
 
 `kerasdrop.mc.predict(model, x, samples=T)` draws T samples in one compiled
 pass per batch and returns a `MCResult`. Its statistics are those of
-`kerasdrop.mc_stats`, shared with export's `mc` signature: a softmax head's
+`kerasdrop.mc.stats`, shared with export's `mc` signature: a softmax head's
 rows are one categorical distribution, a sigmoid head's units independent
 Bernoullis (entropies summed over the units).
 
 Models built with stock Keras dropout layers go through
 `kerasdrop.convert(model)` first.
 
-This module gathers the public names; the code lives in `mc_switch` (the
-switch), `mc_predict` (`predict`, `MCResult`), `mc_tasks` (task detection),
-`mc_inputs` (inputs) and `mc_stats` (the statistics).
+This package face gathers the public names; the code lives in `switch`
+(sampling on and off), `prediction` (`predict`, `MCResult`), `stats` (the
+statistics), `tasks` (task detection), `inputs` (input checks and batching)
+and `devices` (one device, `tf.distribute`, `keras.distribution`).
 """
 
-from kerasdrop.mc_predict import (
+from kerasdrop.mc.prediction import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MEMORY_BUDGET,
     MCResult,
     predict,
     split_deterministic_prefix,
 )
-from kerasdrop.mc_stats import output_activation, sampling_traced
-from kerasdrop.mc_switch import disable, enable, sampling
-from kerasdrop.mc_tasks import TASKS, infer_task
+from kerasdrop.mc.stats import output_activation, sampling_traced
+from kerasdrop.mc.switch import disable, enable, sampling
+from kerasdrop.mc.tasks import TASKS, infer_task
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

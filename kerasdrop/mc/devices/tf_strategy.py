@@ -1,6 +1,6 @@
 """`kerasdrop.mc.predict` on a `tf.distribute` strategy (TensorFlow only).
 
-The one module with TensorFlow-specific MC code (`kerasdrop.mc_distribute`
+The one module with TensorFlow-specific MC code (`kerasdrop.mc.devices`
 says when it runs and why the results equal one device's). Each padded
 batch is cut into one equal slice of rows per replica
 (`experimental_distribute_values_from_function`, global replica order, so
@@ -18,7 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasdrop import _checks, mc_distribute
+from kerasdrop import _checks
+from kerasdrop.mc.devices.single import SingleDevice
 
 #: The strategies `mc.predict` shards batches on.
 SUPPORTED = (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -46,7 +47,7 @@ def strategy_of(model):
     return strategy
 
 
-class StrategyRunner(mc_distribute.SingleDevice):
+class StrategyRunner(SingleDevice):
     """Shards each batch over the replicas of a Mirrored or MultiWorker
     Mirrored strategy."""
 

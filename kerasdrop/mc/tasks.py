@@ -1,7 +1,7 @@
 """What `kerasdrop.mc.predict` computes for a model: its task and output kind.
 
 Tasks are what a user asks for (`TASKS`); kinds what the statistics read
-the output as (`kerasdrop.mc_stats`): "regression" has kind None,
+the output as (`kerasdrop.mc.stats`): "regression" has kind None,
 "heteroscedastic" kind "heteroscedastic", "classification" "sigmoid" for a
 sigmoid head (independent Bernoullis per unit) and "softmax" otherwise, and
 "logits" "sigmoid" for one unit and "softmax" for several (probabilities are
@@ -12,13 +12,14 @@ import warnings
 
 import keras
 
-from kerasdrop import _checks, mc_stats
+from kerasdrop import _checks
+from kerasdrop.mc import stats as stats_lib
 
 TASKS = ("auto", "regression", "classification", "logits", "heteroscedastic")
 
 
 def output_kind(task, head, units):
-    """The `mc_stats` kind of an output for `task`; `head` is the model's
+    """The `kerasdrop.mc.stats` kind of an output for `task`; `head` is the model's
     `head_activation`, `units` the size of the output's last axis."""
     if task == "heteroscedastic":
         return "heteroscedastic"
@@ -34,8 +35,8 @@ def head_activation(model):
     a subclassed model, of its last layer: the best guess)."""
     outputs = getattr(model, "outputs", None)
     if outputs:
-        return mc_stats.output_activation(keras.tree.flatten(outputs)[0])
-    return mc_stats.layer_activation(model.layers[-1]) if model.layers else None
+        return stats_lib.output_activation(keras.tree.flatten(outputs)[0])
+    return stats_lib.layer_activation(model.layers[-1]) if model.layers else None
 
 
 def infer_task(model):

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import _checks, graph, registry
+from kerasdrop import _checks, graph
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import dropout as dropout_lib
 from kerasdrop.layers import recurrent as recurrent_lib
@@ -27,7 +27,7 @@ def _stripped_replacement(site):
     held inside a layer are all the identity at inference)."""
     layer = site.layer
     if not isinstance(layer, base_lib.DropoutBase):
-        kind = registry.kind_of(layer)
+        kind = graph.kind_of(layer)
         if site.status == "unreachable" and kind is None:
             return None  # RNN or in-call dropout: identity at inference
         if kind is not None and kind.carrier:

@@ -2,7 +2,7 @@
 
 Both go through Keras' own `Model.export` on the stripped model; `verify`
 runs the file in onnxruntime or the TFLite interpreter (`runner`) and
-compares its outputs with the reference. The runtimes are imported inside
+compares its outputs with the verification. The runtimes are imported inside
 the functions that need them.
 """
 
@@ -11,7 +11,7 @@ import warnings
 import keras
 import numpy as np
 
-from kerasdrop import reference
+from kerasdrop.serving import verification
 
 #: The tolerance of a file format's comparison is at least this (its
 #: runtime's kernels differ from Keras' more than a SavedModel's).
@@ -33,7 +33,7 @@ def verify(path, format, sample_inputs, expected, tolerance):
     run = runner(path, format)
     tolerance = tuple(max(t, m) for t, m in zip(tolerance, MIN_TOLERANCE))
     first, second = run(sample_inputs), run(sample_inputs)
-    reference.check_outputs(
+    verification.check_outputs(
         expected, first, second, tolerance, f"the {format} artifact"
     )
 

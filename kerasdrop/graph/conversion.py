@@ -29,9 +29,10 @@ import warnings
 
 import keras
 
-from kerasdrop import _checks, graph
+from kerasdrop import _checks
 from kerasdrop import layers as kd_layers
-from kerasdrop import registry
+from kerasdrop.graph import copying, owners, registry, rewriting
+from kerasdrop.graph import sites as sites_lib
 from kerasdrop.layers import recurrent as recurrent_lib
 
 _TARGETS = ("kerasdrop", "keras")
@@ -108,11 +109,11 @@ def _chosen(sites, layers, status):
     candidates = [site for site in sites if site.status == status]
     if layers is None:
         return candidates
-    items = graph.check_selector("layers", layers)
+    items = sites_lib.check_selector("layers", layers)
     chosen = [
         site
         for site in candidates
-        if any(graph.matches(item, site.layer, site.path) for item in items)
+        if any(sites_lib.matches(item, site.layer, site.path) for item in items)
     ]
     if not chosen:
         raise ValueError(
@@ -128,7 +129,7 @@ def _kerasdrop_mapping(mc):
         if site.status != "convertible":
             return None
         new = registry.kind_of(site.layer).to_kerasdrop(site.layer, mc)
-        if not graph.holds_kerasdrop(new):
+        if not sites_lib.holds_kerasdrop(new):
             raise TypeError(
                 "Invalid value received for argument `to_kerasdrop` of the "
                 f"registered class {type(site.layer).__name__}. Expected a "
@@ -166,16 +167,16 @@ def _rewrite_rnns_to_keras(model, chosen):
         for site in chosen
         if not any(id(holder) in rnns for holder, _ in site.holders)
     ]
-    sites = graph.layer_sites(model, lambda layer: id(layer) in rnns)
-    return graph.rewrite(model, _rnn_to_keras, sites), left
+    sites = sites_lib.layer_sites(model, lambda layer: id(layer) in rnns)
+    return rewriting.rewrite(model, _rnn_to_keras, sites), left
 
 
 def _keras_mapping(site):
     if site.status != "kerasdrop":
         return None
-    original = graph.original_config(site)
+    original = owners.original_config(site)
     if original is not None:  # put back what the owner's config rebuilds
-        return graph.rebuild(original, site.layer.name)
+        return copying.rebuild(original, site.layer.name)
     return _to_keras(site.layer)
 
 
@@ -220,18 +221,18 @@ def convert(model, to="kerasdrop", mc=False, copy=True, layers=None):
     """
     _check_args(model, to, mc, copy)
     status = "convertible" if to == "kerasdrop" else "kerasdrop"
-    _chosen(graph.find(model), layers, status)  # a bad selector changes nothing
+    _chosen(sites_lib.find(model), layers, status)  # a bad selector changes nothing
     if copy:
-        model = graph.copy_model(model)
-    sites = graph.find(model)
+        model = copying.copy_model(model)
+    sites = sites_lib.find(model)
     chosen = _chosen(sites, layers, status)
     if to == "kerasdrop":
-        replaced = graph.rewrite(model, _kerasdrop_mapping(mc), chosen)
+        replaced = rewriting.rewrite(model, _kerasdrop_mapping(mc), chosen)
         left = [s for s in sites if s.status == "unreachable"]
-        graph.warn_unreached(model, "kerasdrop.convert", left)
+        sites_lib.warn_unreached(model, "kerasdrop.convert", left)
     else:
         replaced, chosen = _rewrite_rnns_to_keras(model, chosen)
-        replaced += graph.rewrite(model, _keras_mapping, chosen)
+        replaced += rewriting.rewrite(model, _keras_mapping, chosen)
     if not replaced:
         _warn_unchanged(model, to)
     return model

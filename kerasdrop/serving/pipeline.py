@@ -1,16 +1,6 @@
 """Export for serving: strip dropout, write verified SavedModel / ONNX / LiteRT.
 
-`export(model, path, ...)` reads as check -> strip -> reference outputs ->
-write -> verify, one module per step:
-
-- `kerasdrop.strip`: `strip_dropout(model)`, a copy whose dropout is the
-  identity, made of stock Keras layers only (backend-agnostic);
-- `kerasdrop.reference`: the serving signature, sample inputs, the outputs
-  the artifact must reproduce and their comparison (`ExportError`);
-- `kerasdrop.saved_model`: the TensorFlow SavedModel writer and verifier
-  (with the optional `mc` signature of `kerasdrop.mc_stats` statistics);
-- `kerasdrop.onnx_litert`: ONNX and LiteRT files and their runners;
-- `kerasdrop.artifacts`: where and how files are written (atomically).
+The steps are the modules of `kerasdrop.serving` (its docstring lists them).
 
 SavedModel: `serving_default` (also `serve`) runs `strip_dropout(model)`:
 deterministic, stock ops only, loadable with `tf.saved_model.load` or TF
@@ -39,7 +29,7 @@ left untouched. A second export to the same path while one runs raises
 `ValueError`; an export killed midway leaves hidden `.<name>.kerasdrop-*`
 entries beside `path` that the next export to `path` removes, restoring the
 previous artifact if the kill came between its two renames (see
-`kerasdrop.artifacts`).
+`kerasdrop.serving.artifacts`).
 
 Verification reloads the artifact (`tf.saved_model.load`, onnxruntime or the
 TFLite interpreter), checks its outputs against `model(x, training=False)`
@@ -61,21 +51,10 @@ import functools
 
 import keras
 
-from kerasdrop import _checks, artifacts, onnx_litert, reference, saved_model, strip
-from kerasdrop.graph import is_dropout_layer  # noqa: F401 (public name)
-from kerasdrop.mc_stats import CLASSIFIER_KINDS, flat_outputs
-from kerasdrop.reference import (  # noqa: F401 (public names)
-    ExportError,
-    inference_outputs,
-    input_signature,
-    sample_inputs_for,
-)
-from kerasdrop.saved_model import (  # noqa: F401 (public names)
-    RANDOM_OP_TYPES,
-    is_random_op,
-    random_ops,
-)
-from kerasdrop.strip import strip_dropout  # noqa: F401 (public name)
+from kerasdrop import _checks
+from kerasdrop.mc.stats import CLASSIFIER_KINDS, flat_outputs
+from kerasdrop.serving import artifacts, onnx_litert, saved_model, strip, verification
+from kerasdrop.serving.verification import ExportError
 
 FORMATS = ("tf_saved_model", "onnx", "litert")
 #: File name suffixes that name an export format.
@@ -231,14 +210,14 @@ def _reference(model, stripped, sample_inputs, tolerance):
     """The sample inputs and the outputs the artifact must reproduce; the
     stripped model must already reproduce them."""
     if sample_inputs is None:
-        sample_inputs = reference.sample_inputs_for(model)
-        expected = reference.inference_outputs(model, sample_inputs)
+        sample_inputs = verification.sample_inputs_for(model)
+        expected = verification.inference_outputs(model, sample_inputs)
     else:
-        expected = reference.checked_reference(model, sample_inputs)
+        expected = verification.checked_reference(model, sample_inputs)
     expected = flat_outputs(expected)
     got = stripped(sample_inputs, training=False)
-    problem = reference.mismatch(
-        expected, flat_outputs(reference.to_numpy(got)), *tolerance
+    problem = verification.mismatch(
+        expected, flat_outputs(verification.to_numpy(got)), *tolerance
     )
     if problem:
         raise ExportError(
@@ -250,9 +229,9 @@ def _reference(model, stripped, sample_inputs, tolerance):
 
 def _writer_and_verifier(format, stripped, mc, sample_inputs, expected, tolerance):
     """`write(path)` and `verify(path)` of the artifact in `format`."""
-    signature = reference.input_signature(stripped, sample_inputs)
+    signature = verification.input_signature(stripped, sample_inputs)
     if keras.backend.backend() == "jax":
-        signature = reference.fixed_unknown_dims(signature, sample_inputs)
+        signature = verification.fixed_unknown_dims(signature, sample_inputs)
     if format == "tf_saved_model":
         write = functools.partial(
             saved_model.write, stripped=stripped, signature=signature, mc=mc

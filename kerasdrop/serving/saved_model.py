@@ -2,7 +2,7 @@
 
 `write` puts a stripped model's deterministic `serve` endpoint (the
 `serving_default` signature) and, optionally, the `mc` signature
-(`MCSignature`: Monte-Carlo statistics of `kerasdrop.mc_stats`) into a
+(`MCSignature`: Monte-Carlo statistics of `kerasdrop.mc.stats`) into a
 SavedModel through Keras' `ExportArchive`; `verify` loads it back with
 `tf.saved_model.load` and checks it (`random_ops` scans its graph).
 TensorFlow is imported inside the functions that need it.
@@ -14,7 +14,9 @@ import warnings
 import keras
 import numpy as np
 
-from kerasdrop import graph, mc_stats, reference
+from kerasdrop import graph
+from kerasdrop.mc import stats as mc_stats
+from kerasdrop.serving import verification
 
 #: Statistics of the `mc` signature: its key -> the `mc_stats.summary` key.
 MC_KEYS = {
@@ -173,13 +175,12 @@ def _kinds(model, classifier):
 
 def _mc_model(model, mc_samples):
     """`model` itself, or a converted copy when some dropout would stay off."""
-    from kerasdrop.convert import convert
 
     sites = graph.find(model)
     if any(site.status == "convertible" for site in sites):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # named below, once
-            model = convert(model)
+            model = graph.convert(model)
         sites = graph.find(model)
     if not any(site.status == "kerasdrop" for site in sites):
         why = "; ".join(graph.describe(site) for site in sites) or "no dropout"
@@ -240,7 +241,7 @@ def verify(path, signature, sample_inputs, expected, tolerance, mc=False):
 
     signatures = dict(tf.saved_model.load(str(path)).signatures)
     if "serving_default" not in signatures:
-        raise reference.ExportError(
+        raise verification.ExportError(
             f"Verification failed: the SavedModel at '{path}' has no "
             "`serving_default` signature."
         )
@@ -251,9 +252,9 @@ def verify(path, signature, sample_inputs, expected, tolerance, mc=False):
         for name, x in zip(names, keras.tree.flatten(sample_inputs))
     }
     first, second = (
-        reference.signature_outputs_in_order(serving(**feed)) for _ in range(2)
+        verification.signature_outputs_in_order(serving(**feed)) for _ in range(2)
     )
-    reference.check_outputs(
+    verification.check_outputs(
         expected,
         first,
         second,
@@ -270,7 +271,7 @@ def _check_no_random_op(serving):
     found = _live_random_nodes(serving)
     if found:
         where = ", ".join(f"{op} at '{name}'" for op, name in found[:5])
-        raise reference.ExportError(
+        raise verification.ExportError(
             "Verification failed: the outputs of `serving_default` depend on "
             f"random ops ({where}); the layer named in those op names still "
             "draws random numbers at inference (a custom noise layer "
@@ -281,12 +282,12 @@ def _check_no_random_op(serving):
 
 def _check_mc(signatures, feed):
     if "mc" not in signatures:
-        raise reference.ExportError(
+        raise verification.ExportError(
             "Verification failed: no `mc` signature was written."
         )
     for key, value in signatures["mc"](**feed).items():
         if not np.all(np.isfinite(np.asarray(value))):
-            raise reference.ExportError(
+            raise verification.ExportError(
                 f"Verification failed: the `mc` signature's '{key}' is "
                 "not finite on the sample inputs."
             )

@@ -1,0 +1,118 @@
+"""Owners: layers whose config rebuilds their own sublayers.
+
+A swap inside an owner (a keras-hub block or model, a custom layer whose
+constructor creates its dropout) is recorded on it; the owner's config then
+refuses with instructions instead of saving a file that would silently load
+stock dropout back. Graph containers (Functional, Sequential) and
+`Bidirectional` serialize the layers they hold as they are: they are not
+owners.
+"""
+
+import contextlib
+
+import keras
+from keras.src.models.functional import Functional
+
+
+def is_graph_container(layer):
+    return type(layer) in (Functional, keras.Sequential)
+
+
+def _serializes_children(layer):
+    """True when `layer`'s config serializes the layers it holds as they
+    are (graph containers, `Bidirectional`): a swap inside it is saved."""
+    return is_graph_container(layer) or type(layer) is keras.layers.Bidirectional
+
+
+def guard_save(model):
+    """`model.save` refuses before it opens a file when an owner would lose
+    its kerasdrop layers (Keras writes the file before asking for configs)."""
+    if "save" in model.__dict__:
+        return
+
+    def save(*args, **kwargs):
+        for layer in model._flatten_layers(include_self=True, recursive=True):
+            if "_kerasdrop_swaps" in layer.__dict__:
+                layer.get_config()  # raises with what to do instead
+        return type(model).save(model, *args, **kwargs)
+
+    object.__setattr__(model, "save", save)
+
+
+class _Bypass:
+    depth = 0
+
+
+@contextlib.contextmanager
+def config_bypass():
+    """Inside the block owners return their own config (for copying)."""
+    _Bypass.depth += 1
+    try:
+        yield
+    finally:
+        _Bypass.depth -= 1
+
+
+def _owner_config(owner):
+    def get_config():
+        if _Bypass.depth:
+            return type(owner).get_config(owner)
+        paths = sorted(owner._kerasdrop_swaps)
+        raise ValueError(
+            f"Layer '{owner.name}' ({type(owner).__name__}) holds dropout "
+            f"layers that kerasdrop replaced in place ({', '.join(paths)}); "
+            "its config rebuilds its own dropout, so a `.keras` file or "
+            "config would silently lose them. Save the weights instead "
+            "(`model.save_weights('model.weights.h5')`) and restore them "
+            "into `kerasdrop.convert(build_model())`; for serving use "
+            "`kerasdrop.export(model, path)`; or call "
+            "`kerasdrop.convert(model, to='keras')` first."
+        )
+
+    return get_config
+
+
+def record_owner_swap(chain, site, new):
+    """Notes the swap on every owner in `chain` (not plain graph containers)."""
+    for owner in chain:
+        if _serializes_children(owner):
+            continue
+        swaps = owner.__dict__.get("_kerasdrop_swaps")
+        if swaps is None:
+            swaps = {}
+            object.__setattr__(owner, "_kerasdrop_swaps", swaps)
+            object.__setattr__(owner, "get_config", _owner_config(owner))
+        if site.path not in swaps:
+            with config_bypass():
+                swaps[site.path] = keras.saving.serialize_keras_object(site.layer)
+        elif _same_class(new, swaps[site.path]):
+            del swaps[site.path]  # back to the class the config rebuilds
+        if not swaps:
+            del owner.__dict__["_kerasdrop_swaps"]
+            del owner.__dict__["get_config"]
+
+
+def _same_class(layer, serialized):
+    keys = ("module", "class_name", "registered_name")
+    with config_bypass():
+        mine = keras.saving.serialize_keras_object(layer)
+    return all(mine.get(k) == serialized.get(k) for k in keys)
+
+
+def original_config(site):
+    """The serialized layer an owner of `site` held before kerasdrop swapped
+    it in place, or None."""
+    for _, chain in site.holders:
+        for owner in chain:
+            swaps = owner.__dict__.get("_kerasdrop_swaps") or {}
+            if site.path in swaps:
+                return swaps[site.path]
+    return None
+
+
+def owned(site):
+    """True when `site` sits inside an owner (a layer rebuilt from its own
+    constructor arguments rather than from a serialized graph)."""
+    return any(
+        not _serializes_children(owner) for _, chain in site.holders for owner in chain
+    )

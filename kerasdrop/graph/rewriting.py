@@ -1,0 +1,151 @@
+"""Rewriting a model in place: one layer swapped for another everywhere.
+
+`rewrite(model, mapping)` replaces layers through a mapping function: graph
+nodes, attributes, lists and dicts of every holder are updated, Keras' layer
+tracking follows, compiled functions are dropped, and a swap inside an owner
+is recorded on it (`kerasdrop.graph.owners`).
+"""
+
+import keras
+from keras.src.ops.node import KerasHistory
+
+from kerasdrop.graph import owners
+from kerasdrop.graph.sites import find
+
+
+def _replace_in(value, old, new, depth=0):
+    """`value` with `old` replaced by `new` in lists/dicts/tuples (in place
+    for lists and dicts); returns (value, changed)."""
+    if value is old:
+        return new, True
+    if depth > 2:
+        return value, False
+    changed = False
+    if isinstance(value, list) or hasattr(value, "_storage"):
+        storage = getattr(value, "_storage", value)  # TF's ListWrapper
+        for i, item in enumerate(storage):
+            item, hit = _replace_in(item, old, new, depth + 1)
+            if hit:
+                list.__setitem__(storage, i, item)
+                changed = True
+        if changed and storage is not value:
+            # An in-place swap, not a user mutation: keep it saveable.
+            value._last_wrapped_list_snapshot = list(storage)
+    elif isinstance(value, dict):
+        for key, item in list(value.items()):
+            item, hit = _replace_in(item, old, new, depth + 1)
+            if hit:
+                value[key] = item
+                changed = True
+    elif isinstance(value, tuple) and not hasattr(value, "_fields"):
+        items = [_replace_in(item, old, new, depth + 1) for item in value]
+        if any(hit for _, hit in items):
+            return type(value)(item for item, _ in items), True
+    return value, changed
+
+
+def _swap_in_holder(holder, old, new):
+    """Replaces `old` by `new` wherever `holder` refers to it."""
+    tracker = getattr(holder, "_tracker", None)
+    was_locked = bool(tracker and tracker.locked)
+    if tracker is not None:
+        tracker.unlock()
+        ids = tracker.stored_ids.get("layers", set())
+        if id(old) in ids:
+            ids.discard(id(old))
+            ids.add(id(new))
+    try:
+        for attr, value in list(vars(holder).items()):
+            if attr == "_tracker":
+                continue
+            value, hit = _replace_in(value, old, new)
+            if hit and value is not vars(holder)[attr]:
+                object.__setattr__(holder, attr, value)
+        functional = getattr(holder, "_functional", None)  # Sequential's graph
+        if functional is not None:
+            _swap_in_holder(functional, old, new)
+    finally:
+        if was_locked:
+            tracker.lock()
+
+
+def _swap_nodes(old, new):
+    """Makes `new` the operation of every graph node `old` was called in."""
+    for node_index, node in enumerate(old._inbound_nodes):
+        node.operation = new
+        for tensor_index, tensor in enumerate(node.outputs):
+            tensor._keras_history = KerasHistory(new, node_index, tensor_index)
+    new._inbound_nodes = old._inbound_nodes
+    new._outbound_nodes = old._outbound_nodes
+
+
+def _rename_node_keys(holder, old, new):
+    """A Functional keeps its nodes as "<id(operation)>_ib-<index>" keys."""
+    nodes = getattr(holder, "_nodes", None)
+    if not isinstance(nodes, set):
+        return
+    prefix = f"{id(old)}_ib-"
+    for key in [k for k in nodes if k.startswith(prefix)]:
+        nodes.discard(key)
+        nodes.add(f"{id(new)}_ib-" + key[len(prefix) :])
+
+
+def rewrite(model, mapping, sites=None):
+    """Replaces dropout layers of `model` in place: `mapping(site)` returns
+    the new layer, or None to keep the old one. Returns the sites replaced.
+
+    Example (what `convert(model, copy=False)` does, by hand):
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.2)])
+    >>> done = kerasdrop.graph.rewrite(model, lambda site: kerasdrop.layers.Dropout(
+    ...     0.2, name=site.layer.name))
+    >>> type(model.layers[0]).__module__.split(".")[0]
+    'kerasdrop'
+
+
+    Graph nodes, attributes, lists and dicts of every holder are updated,
+    Keras' layer tracking follows (`model.weights`, `summary()`), and the
+    model's compiled functions are dropped. A replacement inside an owner
+    (a layer whose config rebuilds its sublayers) is recorded on it; see
+    `check_savable`.
+    """
+    sites = find(model) if sites is None else sites
+    done = []
+    for site in sites:
+        new = mapping(site)
+        if new is None or new is site.layer:
+            continue
+        _swap_nodes(site.layer, new)
+        for holder, chain in site.holders:
+            _swap_in_holder(holder, site.layer, new)
+            for functional in (holder, getattr(holder, "_functional", None)):
+                if functional is not None:
+                    _rename_node_keys(functional, site.layer, new)
+            owners.record_owner_swap(chain, site, new)
+        done.append(site)
+    if done:
+        _Rewrites.count += 1
+        reset_compiled(model)
+        if any(owners.owned(site) for site in done):
+            owners.guard_save(model)
+    return done
+
+
+class _Rewrites:
+    count = 0
+
+
+def rewrite_count():
+    """How many rewrites changed a model so far in this process: caches of
+    compiled functions over a model (`mc.predict`'s plans) compare it."""
+    return _Rewrites.count
+
+
+def reset_compiled(model):
+    """Drops cached train/test/predict functions of `model` and nested models."""
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.Model):
+            for attr in ("train_function", "test_function", "predict_function"):
+                if getattr(layer, attr, None) is not None:
+                    setattr(layer, attr, None)

@@ -1,0 +1,368 @@
+"""Finding: where a model's dropout is, at any depth.
+
+`find(model)` walks a model (Functional graph nodes, nested models,
+sublayers held as attributes or in lists/dicts of any layer or subclassed
+model: keras-hub blocks, `MultiHeadAttention`'s dropout, RNN layers' dropout
+arguments) and returns one `Site` per dropout-bearing layer; `unreached`,
+`describe` and `warn_unreached` name what kerasdrop cannot drive; selectors
+(`matches`, `check_selector`) pick sites by name, path or class.
+"""
+
+import dataclasses
+import re
+import warnings
+import weakref
+
+import keras
+from keras.src.models.functional import Functional
+
+from kerasdrop import _checks
+from kerasdrop.graph import owners, registry
+from kerasdrop.layers import base as base_lib
+from kerasdrop.layers import recurrent as recurrent_lib
+
+#: Config keys that declare dropout computed inside a layer's own `call`.
+_DROPOUT_KEYS = ("dropout", "attention_dropout", "dropout_rate", "drop_rate")
+
+
+@dataclasses.dataclass
+class Site:
+    """One dropout-bearing layer of a model.
+
+    Attributes:
+        path: from the model down, joined by "/": a layer's name where a
+            graph (Functional, Sequential) holds it, else the attribute
+            holding it (`_dropout_layer`, `blocks[1]`), which stays the
+            same when the holder is rebuilt from its config.
+        layer: the layer.
+        holders: `(holder, chain)` pairs: the layers holding it directly and
+            the layers from the model down to each holder.
+        status: "kerasdrop" (schedulable, MC-capable), "convertible" (a
+            known class `kerasdrop.convert` replaces) or "unreachable".
+        rate: the rate as text.
+        reason: why an unreachable site cannot be reached, else "".
+    """
+
+    path: str
+    layer: keras.layers.Layer
+    holders: list
+    status: str
+    rate: str
+    reason: str = ""
+
+    @property
+    def kind(self):
+        prefix = "" if isinstance(self.layer, base_lib.DropoutBase) else "keras."
+        module = type(self.layer).__module__.split(".")[0]
+        if module not in ("keras", "kerasdrop"):
+            prefix = module + "."
+        return prefix + type(self.layer).__name__
+
+
+# ----------------------------------------------------------------------------
+# Finding.
+# ----------------------------------------------------------------------------
+def _children(layer):
+    """Sublayers tracked by `layer` (graph layers, attributes, containers)."""
+    if recurrent_lib.is_variational(layer):
+        return layer.dropout_layers  # not the cell
+    if isinstance(layer, (base_lib.DropoutBase, keras.layers.RNN)):
+        return []  # a Concrete wrapper's inner layer; an RNN's cell (one site)
+    skip = {id(layer)}
+    if isinstance(layer, keras.layers.MultiHeadAttention) and not layer._dropout:
+        # With dropout=0 its call never runs `_dropout_layer` (and takes
+        # the fused attention path): that layer is no dropout to reach.
+        skip.add(id(getattr(layer, "_dropout_layer", None)))
+    return [c for c in getattr(layer, "_layers", []) if id(c) not in skip]
+
+
+def _rnn_site(layer):
+    cell = getattr(layer, "cell", None)
+    rates = {
+        name: float(getattr(cell, name, 0) or 0)
+        for name in ("dropout", "recurrent_dropout")
+    }
+    if not any(rates.values()):
+        return None
+    text = ", ".join(f"{k}={v:g}" for k, v in rates.items())
+    reason = (
+        f"layer '{layer.name}' ({type(layer).__name__}) has {text}; kerasdrop "
+        "cannot change or sample it (it converts the dropout of Keras' LSTM, "
+        "GRU and SimpleRNN layers only)"
+    )
+    return "unreachable", text, reason
+
+
+def _declared_dropout(layer):
+    """Positive dropout rates in `layer`'s config (dropout inside its call)."""
+    with owners.config_bypass():
+        try:
+            config = layer.get_config()
+        except Exception:  # a layer without a usable config
+            return {}
+    return {
+        key: value
+        for key, value in config.items()
+        if key in _DROPOUT_KEYS and _checks.is_real(value) and value > 0
+    }
+
+
+def _classify(layer):
+    """(status, rate text, reason) for a dropout-bearing layer, else None."""
+    if isinstance(layer, base_lib.DropoutBase):
+        return "kerasdrop", f"{layer.rate:.4g}", ""
+    kind = registry.kind_of(layer)
+    if kind is not None and kind.holds_dropout(layer):
+        rate = kind.rate_text(layer)
+        if kind.to_kerasdrop is None:
+            return "unreachable", rate, kind.why_not
+        return "convertible", rate, ""
+    if isinstance(layer, keras.layers.RNN):
+        return _rnn_site(layer)
+    return None
+
+
+def _step(holder, child):
+    """The path element of `child` under `holder`: its name in a graph, else
+    the attribute holding it (stable when the holder is rebuilt from config,
+    where auto-generated names change)."""
+    if isinstance(holder, (Functional, keras.Sequential)) and child in holder.layers:
+        return child.name
+    for attr, value in vars(holder).items():
+        if attr.startswith(("_tracker", "_self_")) or attr in (
+            "_layers",
+            "_functional",
+        ):
+            continue
+        if value is child:
+            return attr
+        if isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                if item is child:
+                    return f"{attr}[{i}]"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if item is child:
+                    return f"{attr}[{key!r}]"
+    return child.name
+
+
+def _walk(model):
+    """Yields `(layer, holder, chain, path)` for every sublayer of `model`,
+    depth first in the holders' layer order (a shared layer is yielded once
+    per holder and walked into once)."""
+    seen = set()
+
+    def visit(holder, chain, prefix):
+        chain = chain + [holder]
+        for child in _children(holder):
+            step = _step(holder, child)
+            path = f"{prefix}/{step}" if prefix else step
+            yield child, holder, chain, path
+            if id(child) not in seen:
+                seen.add(id(child))
+                yield from visit(child, chain, path)
+
+    yield from visit(model, [], "")
+
+
+def find(model):
+    """Every dropout-bearing layer of `model`, in depth-first order.
+
+    Besides the layers of known dropout classes (kerasdrop's, Keras', the
+    registry's) it lists Keras' `LSTM`/`GRU`/`SimpleRNN` with a positive
+    `dropout`/`recurrent_dropout` (convertible), other RNN layers with
+    dropout, and layers whose config declares a positive dropout that no
+    dropout sublayer carries (dropout computed inside their own `call`):
+    both unreachable. A kerasdrop RNN layer's sites are its dropout
+    sublayers (`lstm/input_dropout`, `lstm/state_dropout`).
+
+    Returns:
+        A list of `Site`.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> x = keras.Input((3, 8))
+    >>> h = keras.layers.MultiHeadAttention(2, 4, dropout=0.1)(x, x)
+    >>> h = keras.layers.LSTM(4, dropout=0.2, name="lstm")(h)
+    >>> model = keras.Model(x, keras.layers.Dropout(0.3, name="head")(h))
+    >>> [(s.path, s.status) for s in kerasdrop.graph.find(model)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('multi_head_attention/_dropout_layer', 'convertible'),
+     ('lstm', 'convertible'), ('head', 'convertible')]
+    """
+    sites = {}
+    carriers = set()  # ids of layers holding a dropout sublayer somewhere
+    for layer, holder, chain, path in _walk(model):
+        if id(layer) in sites:
+            sites[id(layer)].holders.append((holder, chain))
+            continue
+        found = _classify(layer)
+        if found is None:
+            continue
+        sites[id(layer)] = Site(path, layer, [(holder, chain)], *found)
+        carriers.update(id(x) for x in chain)
+    for layer, holder, chain, path in _walk(model):
+        if id(layer) in sites or id(layer) in carriers:
+            continue
+        if isinstance(layer, keras.layers.RNN) or registry.kind_of(layer):
+            continue
+        declared = _declared_dropout(layer)
+        if declared:
+            text = ", ".join(f"{k}={v:g}" for k, v in declared.items())
+            reason = (
+                f"layer '{layer.name}' ({type(layer).__name__}) computes its "
+                f"dropout ({text}) inside its own call, with no dropout "
+                "sublayer to replace"
+            )
+            sites[id(layer)] = Site(
+                path, layer, [(holder, chain)], "unreachable", text, reason
+            )
+    return list(sites.values())
+
+
+def layer_sites(model, predicate):
+    """A `Site` (path, holders) for every layer of `model`, at any depth,
+    for which `predicate(layer)` is true, in depth-first order; `status`
+    and `rate` are empty. For rewriting layers that carry dropout sites
+    (kerasdrop's RNN layers) as a whole.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((3, 2)),
+    ...     kerasdrop.layers.GRU(4, dropout=0.1, name="gru")])
+    >>> [s.path for s in kerasdrop.graph.layer_sites(
+    ...     model, kerasdrop.layers.recurrent.is_variational)]
+    ['gru']
+    """
+    sites = {}
+    for layer, holder, chain, path in _walk(model):
+        if id(layer) in sites:
+            sites[id(layer)].holders.append((holder, chain))
+        elif predicate(layer):
+            sites[id(layer)] = Site(path, layer, [(holder, chain)], "", "")
+    return list(sites.values())
+
+
+def dropout_layers(model):
+    """Every kerasdrop dropout layer of `model`, at any depth.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.1, name="a"), keras.layers.Dense(2)])
+    >>> [layer.name for layer in kerasdrop.graph.dropout_layers(model)]
+    ['a']
+    """
+    return [site.layer for site in find(model) if site.status == "kerasdrop"]
+
+
+def is_dropout_layer(layer):
+    """True for kerasdrop dropout layers and layers of a registered dropout
+    class (Keras' dropout and noise layers, drop-path layers, yours; not
+    RNN layers, which merely take dropout arguments)."""
+    if isinstance(layer, base_lib.DropoutBase):
+        return True
+    kind = registry.kind_of(layer)
+    return kind is not None and not kind.carrier
+
+
+def holds_kerasdrop(layer):
+    """True when `layer` is, or holds at any depth, a kerasdrop dropout layer
+    (cheap: no config is read)."""
+    if isinstance(layer, base_lib.DropoutBase):
+        return True
+    return any(isinstance(child, base_lib.DropoutBase) for child, *_ in _walk(layer))
+
+
+def matches(selector, layer, path=None):
+    """True when a selector item (a name or regular expression, matched
+    in full against the layer name or its path, or a layer class) picks
+    `layer`."""
+    if isinstance(selector, type):
+        return isinstance(layer, selector)
+    names = [layer.name] + ([path] if path else [])
+    return any(
+        selector == name or re.fullmatch(selector, name) is not None for name in names
+    )
+
+
+def check_selector(name, selector):
+    """The selector as a list; raises a Keras-style error for a bad one."""
+    items = selector if isinstance(selector, (list, tuple)) else [selector]
+    for item in items:
+        if isinstance(item, type):
+            continue
+        if not isinstance(item, str):
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a layer "
+                "name, a regular expression, a layer class, or a list of them. "
+                f"Received: {name}={selector!r}"
+            )
+        try:
+            re.compile(item)
+        except re.error as e:
+            raise ValueError(
+                f"Invalid value received for argument `{name}`. {item!r} is not "
+                f"a valid regular expression ({e}). Received: {name}={selector!r}"
+            ) from None
+    return list(items)
+
+
+def unreached(model, sites=None):
+    """Sites of `model` (or of `sites`) that kerasdrop does not drive: not
+    kerasdrop layers, leaving out stock layers at rate 0 (they never drop)."""
+    sites = find(model) if sites is None else sites
+    return [
+        site for site in sites if site.status != "kerasdrop" and not _inert(site.layer)
+    ]
+
+
+def _inert(layer):
+    kind = registry.kind_of(layer)
+    try:
+        return kind is not None and kind.read_rate(layer) == 0.0
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def describe(site):
+    """One line naming a site and why kerasdrop does not drive it."""
+    if site.status == "convertible":
+        return (
+            f"'{site.path}' ({site.kind}, rate {site.rate}): stock, convert it "
+            "with `kerasdrop.convert(model)`"
+        )
+    return f"'{site.path}' ({site.kind}): {site.reason}"
+
+
+_WARNED = weakref.WeakKeyDictionary()
+
+
+def warn_unreached(model, who, sites=None, stacklevel=3):
+    """Warns once per model and caller, listing the dropout `who` cannot reach."""
+    sites = unreached(model) if sites is None else sites
+    if not sites:
+        return
+    key = (who, tuple(site.path for site in sites))
+    try:
+        done = _WARNED.setdefault(model, set())
+    except TypeError:  # not weak-referenceable
+        done = set()
+    if key in done:
+        return
+    done.add(key)
+    lines = "\n  ".join(describe(site) for site in sites)
+    warnings.warn(
+        f"{who} does not reach {len(sites)} dropout-bearing layer(s) of "
+        f"model '{model.name}':\n  {lines}",
+        stacklevel=stacklevel,
+    )
+
+
+def all_layers(model):
+    """`model`'s layers at every depth (Keras' tracked sublayers)."""
+    return model._flatten_layers(include_self=False, recursive=True)
