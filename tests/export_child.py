@@ -54,7 +54,7 @@ def _artifacts_alone():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "artifacts", ROOT / "kerasdrop" / "artifacts.py"
+        "artifacts", ROOT / "kerasdrop" / "serving" / "artifacts.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
