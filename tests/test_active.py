@@ -13,6 +13,7 @@ import pytest
 import kerasdrop
 from kerasdrop import active, metrics
 from kerasdrop.active import batch_bald as batch_bald_lib
+from kerasdrop.active import topk
 
 
 def _voting_model():
