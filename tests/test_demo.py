@@ -12,6 +12,7 @@ import pytest
 
 from kerasdrop.apps import cli
 from kerasdrop.apps import demo as demo_lib
+from kerasdrop.apps.demo import models as demo_models
 from kerasdrop.apps import report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +138,9 @@ def no_training(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the demo started training despite a bad --out")
 
-    monkeypatch.setattr(demo_lib, "build_model", refuse)
-    monkeypatch.setattr(demo_lib, "load_data", refuse)
+    # Patched where the run looks them up: `kerasdrop.apps.demo.models`.
+    monkeypatch.setattr(demo_models, "build_model", refuse)
+    monkeypatch.setattr(demo_models, "load_data", refuse)
 
 
 @pytest.mark.parametrize("where", ["file", "under_file", "proc"])
