@@ -18,8 +18,8 @@ the package in pip commands (`pip install kerasdrop[export]`), the command
 (`python -m kerasdrop`), `kerasdrop-demo-report`. One short explicit list
 remains, `FILE_SUFFIXES`: `kerasdrop.<suffix>` is a file name (a saved
 `kerasdrop.keras`, `kerasdrop.onnx`...), excluded only because the package
-has no attribute or submodule of that name (`test_file_suffixes_are_not_
-package_names` keeps it so). At the time of writing no mention needs it.
+has no attribute or submodule of that name (a test below keeps it so).
+At the time of writing no mention needs it.
 
 How a mention resolves (`resolve`): from `import kerasdrop`, one `getattr`
 per part. Only where the attribute is missing, the object is a package and
@@ -32,6 +32,12 @@ face rebinds the name to something else (a submodule shadowed by a
 function) does not resolve through it. Mentions behind a missing optional
 dependency (keras_tuner, matplotlib...) are reported by a skip only after
 every other mention resolved.
+
+The second half walks every module under kerasdrop (from the file system):
+each `__all__` name is an attribute of its module, each package face has an
+`__all__`, and no package face binds a submodule's name to anything but
+that submodule (`convert`, `export`, `strip_dropout`, `mc.predict` are
+functions; the code behind them lives in modules of other names).
 """
 
 import ast
