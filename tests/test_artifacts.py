@@ -1,7 +1,7 @@
 """kerasdrop.serving.artifacts: what overwrite may replace, lock, swap and recovery.
 
 The fault-injection tests run `export_child.py` as a real process and kill
-it with SIGKILL at chosen points; it loads `kerasdrop/artifacts.py` alone
+it with SIGKILL at chosen points; it loads `kerasdrop/serving/artifacts.py` alone
 and writes fake SavedModels, so each child takes a fraction of a second.
 """
 

@@ -1,9 +1,10 @@
 """Distributed dropout search: a chief oracle and N workers on 127.0.0.1.
 
-Run (every option not listed here goes to tuning/search.py):
-    python tuning/distributed.py --workers 2 --tuner random --max-trials 8 --epochs 10
+Run (every option not listed here goes to examples/tuning/search.py):
+    python examples/tuning/distributed.py --workers 2 --tuner random \\
+        --max-trials 8 --epochs 10
 
-KerasTuner's own gRPC mode: each process runs tuning/search.py with
+KerasTuner's own gRPC mode: each process runs examples/tuning/search.py with
 `KERASTUNER_ORACLE_IP=127.0.0.1`, `KERASTUNER_ORACLE_PORT=<a free port>` and
 `KERASTUNER_TUNER_ID` = `chief` (it only serves the oracle: its `search`
 blocks while it answers the workers) or `tuner0`, `tuner1`, ... (each asks
@@ -45,7 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SEARCH = HERE / "search.py"
 sys.path.insert(0, str(HERE))
-import search as search_cli  # noqa: E402  (tuning/search.py: argparse only at import)
+import search as search_cli  # noqa: E402  (examples/tuning/search.py: argparse only at import)
 
 
 def free_port():
@@ -228,7 +229,7 @@ def run(
 ):
     """Runs the distributed search; returns the results dict.
 
-    `search_argv`: tuning/search.py arguments (directory, tuner, trials...).
+    `search_argv`: examples/tuning/search.py arguments (directory, tuner, trials...).
     `on_poll(launch)`: optional hook called at every poll (tests use it to
     kill a worker in the middle of a trial).
     """
@@ -268,7 +269,7 @@ def run(
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        epilog="Other options are passed to tuning/search.py.",
+        epilog="Other options are passed to examples/tuning/search.py.",
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(

@@ -1,8 +1,8 @@
 """Search dropout kind, rate and schedule for an MLP with KerasTuner.
 
 Run:
-    python tuning/search.py --tuner bayesian --max-trials 12 --epochs 20
-    python tuning/search.py --dataset breast_cancer --compare-baseline
+    python examples/tuning/search.py --tuner bayesian --max-trials 12 --epochs 20
+    python examples/tuning/search.py --dataset breast_cancer --compare-baseline
 
 Data: scikit-learn's bundled digits (default) or breast_cancer (nothing is
 downloaded), split into train / validation / test. The model is a small MLP
@@ -24,7 +24,7 @@ gain exceeds two standard errors).
 A rerun with the same `--directory`/`--project-name` resumes the search
 (finished trials are not redone); `--overwrite` starts afresh. With
 KerasTuner's `KERASTUNER_ORACLE_IP/PORT/TUNER_ID` set (see
-`tuning/distributed.py`), the same command runs as the chief or a worker.
+`examples/tuning/distributed.py`), the same command runs as the chief or a worker.
 """
 
 import argparse
@@ -341,7 +341,7 @@ def main(argv=None):
     where = role()
     if where != "local" and args.overwrite:
         # A worker's overwrite would delete the chief's trials: the launcher
-        # (tuning/distributed.py) clears the directory before starting them.
+        # (examples/tuning/distributed.py) clears the directory before starting them.
         args.overwrite = False
     if args.report_only:
         if not (Path(args.directory) / args.project_name).exists():

@@ -9,7 +9,7 @@ variants (Kirsch et al. 2023). `run_loop` alternates fit -> acquire ->
 label -> refit on a pool whose labels are known (an experiment, or a
 benchmark); with a real annotator, call `acquire` in your own loop.
 
-One concept per module: `scores` (per-row scores), `selection` (streamed
+One concept per module: `scores` (per-row scores), `topk` (streamed
 top-k and Gumbel keys), `batch_bald` (greedy BatchBALD), `acquisition`
 (`acquire`, `Acquisition`) and `loop` (`run_loop`, `LoopResult`).
 """

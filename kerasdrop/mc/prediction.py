@@ -161,7 +161,7 @@ class _ChunkSampler(keras.Model):
 
 def _bounds(outputs):
     """Min, max and largest `|row sum - 1|` (0 for one unit) of outputs
-    read as probabilities, for `mc_tasks.check_probabilities`."""
+    read as probabilities, for `tasks_lib.check_probabilities`."""
     off = ops.max(ops.abs(ops.sum(outputs, axis=-1) - 1.0))
     if outputs.shape[-1] == 1:
         off = ops.zeros(())

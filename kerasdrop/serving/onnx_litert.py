@@ -29,7 +29,7 @@ def write(path, stripped, format, signature):
 
 def verify(path, format, sample_inputs, expected, tolerance):
     """Runs the file twice on `sample_inputs` and checks its outputs
-    against `expected` (`reference.check_outputs`)."""
+    against `expected` (`verification.check_outputs`)."""
     run = runner(path, format)
     tolerance = tuple(max(t, m) for t, m in zip(tolerance, MIN_TOLERANCE))
     first, second = run(sample_inputs), run(sample_inputs)

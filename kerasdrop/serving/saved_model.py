@@ -209,7 +209,7 @@ def _endpoint_options():
 
 def write(path, stripped, signature, mc=None):
     """Writes the SavedModel: `serve` runs `stripped` at inference on
-    `signature` (`reference.input_signature`); `mc` (an `MCSignature` or
+    `signature` (`verification.input_signature`); `mc` (an `MCSignature` or
     None) adds the `mc` signature."""
     archive = keras.export.ExportArchive()
     # Track everything before the first endpoint: on JAX an endpoint binds
@@ -236,7 +236,7 @@ def verify(path, signature, sample_inputs, expected, tolerance, mc=False):
     """Loads the SavedModel at `path` and checks it: `serving_default`
     reproduces `expected` on `sample_inputs` within `tolerance`, twice the
     same, with no random op on its path; with `mc`, the `mc` signature
-    exists and is finite. Raises `reference.ExportError`."""
+    exists and is finite. Raises `verification.ExportError`."""
     import tensorflow as tf
 
     signatures = dict(tf.saved_model.load(str(path)).signatures)

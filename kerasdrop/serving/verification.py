@@ -140,7 +140,7 @@ def inference_outputs(model, inputs):
 
 
 def signature_outputs_in_order(result):
-    """Signature results (a dict) in the order of `mc_stats.flat_outputs`."""
+    """Signature results (a dict) in the order of `kerasdrop.mc.stats.flat_outputs`."""
     keys = list(result)
     if all(k.startswith("output_") and k[7:].isdigit() for k in keys):
         keys.sort(key=lambda k: int(k[7:]))
