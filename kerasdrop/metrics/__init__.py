@@ -12,7 +12,7 @@ and `max_probability` are per unit, `(N, K)`. Logarithms are natural
 (nats); `0 log 0 = 0`. Bad inputs raise Keras-style errors naming the
 argument (`TypeError` for a wrong type, `ValueError` for a bad value).
 
-- Distributions and entropy (`entropy`): `class_distributions`, `entropy`,
+- Distributions and entropy (`entropies`): `class_distributions`, `entropy`,
   `per_input`, the one entropy of the package (`kerasdrop.mc.predict` and
   `kerasdrop.export` call them with `keras.ops`).
 - Classification uncertainty (`uncertainty`), from sample probabilities
@@ -47,7 +47,7 @@ from kerasdrop.metrics.calibration import (
     expected_calibration_error,
     reliability_diagram,
 )
-from kerasdrop.metrics.entropy import class_distributions, entropy, per_input
+from kerasdrop.metrics.entropies import class_distributions, entropy, per_input
 from kerasdrop.metrics.logits import energy_score, max_logit
 from kerasdrop.metrics.ood import aupr_in, aupr_out, fpr_at_tpr, ood_auroc
 from kerasdrop.metrics.regression import (

@@ -10,7 +10,7 @@ labels out of range.
 import numpy as np
 
 from kerasdrop import _checks
-from kerasdrop.metrics.entropy import class_distributions
+from kerasdrop.metrics.entropies import class_distributions
 
 
 def array(name, value, min_ndim=1):

@@ -10,7 +10,7 @@ are summed over the independent labels and the decisions are per unit.
 import numpy as np
 
 from kerasdrop.metrics import _inputs
-from kerasdrop.metrics.entropy import entropy, per_input
+from kerasdrop.metrics.entropies import entropy, per_input
 
 
 def predictive_entropy(probs, multi_label=False):
