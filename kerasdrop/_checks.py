@@ -5,6 +5,12 @@ core's):
 
     Invalid value received for argument `x`. Expected <what>. Received: x=<v>
 
+`invalid` writes it, and every message of the package goes through it:
+`message`, `type_error` and `value_error` for the common shape above, and
+`invalid_type` / `invalid_value` for a message of free text (a sentence
+that is not "Expected <what>.", a received part that is not `x=<v>`, an
+argument of a layer). No module but this one spells the format out.
+
 A value of the wrong type raises `TypeError` (the message adds "of type T");
 a value of the right type that is out of range raises `ValueError`. Booleans
 are never accepted where a number is expected (`True` is an `int` in
@@ -41,21 +47,60 @@ F32_TINY = float(np.finfo(np.float32).tiny)
 MAX_RATE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
 
 
+def invalid(name, text, received=None, of=None):
+    """The one formatter underneath every argument error of the package.
+
+    `text` is the sentence(s) saying what is wrong or expected; `received`
+    (a string, as it should read) says what came, and is left out when
+    None; `of` names the owner of the argument, e.g. a layer.
+
+    >>> invalid("x", "Expected at least one row.", "x with 0 rows")
+    'Invalid value received for argument `x`. Expected at least one row. Received: x with 0 rows'
+    >>> invalid("inputs", "Expected rank 3.", "inputs.shape=(2,)", of="layer 'd'")
+    "Invalid value received for argument `inputs` of layer 'd'. Expected rank 3. Received: inputs.shape=(2,)"
+    >>> invalid("model", "Its copy has 2 dropout layers instead of 3.")
+    'Invalid value received for argument `model`. Its copy has 2 dropout layers instead of 3.'
+    """  # noqa: E501
+    owner = f" of {of}" if of else ""
+    tail = "" if received is None else f" Received: {received}"
+    return f"Invalid value received for argument `{name}`{owner}. {text}{tail}"
+
+
+def invalid_type(name, text, received=None, of=None):
+    """A `TypeError` with the message `invalid(name, text, received, of)`."""
+    return TypeError(invalid(name, text, received, of))
+
+
+def invalid_value(name, text, received=None, of=None):
+    """A `ValueError` with the message `invalid(name, text, received, of)`.
+
+    >>> raise invalid_value("path", "A name ending in '.onnx' is for ONNX.",
+    ...                     "path='m.tflite'")
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value received for argument `path`. A name ending in '.onnx' is for ONNX. Received: path='m.tflite'
+    """  # noqa: E501
+    return ValueError(invalid(name, text, received, of))
+
+
 def message(name, expected, value, detail=""):
-    """The one message format; `detail` goes between expected and received.
+    """The common shape: "Expected <expected>.<detail> Received: name=<v>".
+
+    `detail` goes between expected and received.
 
     >>> message("rate", "a float in [0, 1)", 2)
     'Invalid value received for argument `rate`. Expected a float in [0, 1). Received: rate=2'
     """  # noqa: E501
     detail = f" {detail}" if detail else ""
-    return (
-        f"Invalid value received for argument `{name}`. Expected "
-        f"{expected}.{detail} Received: {name}={value!r}"
-    )
+    return invalid(name, f"Expected {expected}.{detail}", f"{name}={value!r}")
 
 
 def type_error(name, expected, value, detail=""):
-    """A `TypeError` for a value of the wrong type (names the type)."""
+    """A `TypeError` for a value of the wrong type (names the type).
+
+    >>> type_error("path", "a str or os.PathLike", 3)
+    TypeError('Invalid value received for argument `path`. Expected a str or os.PathLike. Received: path=3 of type int')
+    """  # noqa: E501
     text = message(name, expected, value, detail)
     return TypeError(f"{text} of type {type(value).__name__}")
 
@@ -245,9 +290,9 @@ def check_model(model, name="model", built=False):
     if not isinstance(model, keras.Model):
         raise type_error(name, "a `keras.Model`", model)
     if built and not model.built:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a built "
-            "model (give it an `Input` or call it once). "
-            f"Received: {name} '{model.name}' that is not built"
+        raise invalid_value(
+            name,
+            "Expected a built model (give it an `Input` or call it once).",
+            f"{name} '{model.name}' that is not built",
         )
     return model

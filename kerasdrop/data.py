@@ -33,10 +33,10 @@ def load_digits(validation_split=0.15, test_split=0.2, seed=0):
         if not value < 1.0:
             raise _checks.value_error(name, IN_0_1, value)
     if validation_split + test_split >= 1.0:
-        raise ValueError(
-            "Invalid value received for argument `validation_split`. Expected "
-            "validation_split + test_split < 1. Received: "
-            f"validation_split={validation_split!r}, test_split={test_split!r}"
+        raise _checks.invalid_value(
+            "validation_split",
+            "Expected validation_split + test_split < 1.",
+            f"validation_split={validation_split!r}, test_split={test_split!r}",
         )
     digits = sk_load_digits()
     x = (digits.data / 16.0).astype("float32")

@@ -303,11 +303,11 @@ def _curve_arrays(model, curve):
             "curves", "(coverage, risk) array pairs", curve, f"Model {model!r}."
         ) from None
     if coverage.shape != risk.shape or coverage.size == 0:
-        raise ValueError(
-            "Invalid value received for argument `curves`. Expected "
-            "(coverage, risk) arrays of one non-zero length. Received: "
+        raise _checks.invalid_value(
+            "curves",
+            "Expected (coverage, risk) arrays of one non-zero length.",
             f"coverage of shape {coverage.shape} and risk of shape "
-            f"{risk.shape} for {model!r}"
+            f"{risk.shape} for {model!r}",
         )
     return coverage, risk
 
@@ -362,10 +362,7 @@ def _score_names(scores):
     for per_variant in scores.values():
         names += [name for name in per_variant if name not in names]
     if not names:
-        raise ValueError(
-            "Invalid value received for argument `scores`. Expected at least "
-            f"one score per variant. Received: scores={scores!r}"
-        )
+        raise _checks.value_error("scores", "at least one score per variant", scores)
     return names
 
 

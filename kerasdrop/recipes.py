@@ -163,9 +163,10 @@ def _selected(model, layers):
         if any(graph.matches(item, layer) for item in items)
     ]
     if not chosen:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a model "
-            f"with layers matching layers={layers!r} (kerasdrop DropPath by "
-            f"default; convert a stock model first). Received: model={model.name!r}"
+        raise _checks.value_error(
+            "model",
+            f"a model with layers matching layers={layers!r} (kerasdrop DropPath "
+            "by default; convert a stock model first)",
+            model.name,
         )
     return chosen

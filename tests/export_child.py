@@ -50,15 +50,27 @@ def _hook(module, name, should_pause):
     setattr(module, name, hooked)
 
 
-def _artifacts_alone():
+def _load_alone(name, path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(
-        "artifacts", ROOT / "kerasdrop" / "serving" / "artifacts.py"
-    )
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _artifacts_alone():
+    """serving/artifacts.py without Keras: its one kerasdrop import,
+    `_checks` (NumPy only), is loaded alone under a bare `kerasdrop`."""
+    import types
+
+    package = sys.modules.setdefault("kerasdrop", types.ModuleType("kerasdrop"))
+    package.__path__ = []  # a package with nothing else to find
+    package._checks = _load_alone(
+        "kerasdrop._checks", ROOT / "kerasdrop" / "_checks.py"
+    )
+    return _load_alone("artifacts", ROOT / "kerasdrop" / "serving" / "artifacts.py")
 
 
 def _runner(mode, target, point, overwrite, content):

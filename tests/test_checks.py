@@ -1,6 +1,9 @@
 """The one home of argument checks: its rule and its message format."""
 
+import ast
 import math
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -110,3 +113,66 @@ def test_recipes_follow_the_rule(call, exc):
     """Before the one checks module, recipes raised ValueError for a type."""
     with pytest.raises(exc, match="Invalid value received for argument"):
         call()
+
+
+def test_free_text_errors_share_the_one_format():
+    err = _checks.invalid_value("x", "Expected one row.", "x with 0 rows")
+    assert type(err) is ValueError
+    assert str(err) == (
+        "Invalid value received for argument `x`. Expected one row. "
+        "Received: x with 0 rows"
+    )
+    err = _checks.invalid_type("inputs", "Expected rank 2.", "a", of="layer 'd'")
+    assert type(err) is TypeError
+    assert str(err).startswith("Invalid value received for argument `inputs` of ")
+    assert _checks.invalid("m", "No copy.") == (
+        "Invalid value received for argument `m`. No copy."
+    )
+    # The common shape is the free one with "Expected ..." and "name=<v>".
+    assert _checks.message("n", "an int", 2.5) == _checks.invalid(
+        "n", "Expected an int.", "n=2.5"
+    )
+
+
+ERROR_PHRASE = re.compile(r"invalid\s+value", re.IGNORECASE)
+
+
+def _string_texts(tree):
+    """(line, text) of each string expression: a constant, an f-string's
+    literal parts joined, and the strings of a `+` chain joined (implicit
+    concatenation is already one constant or f-string in the AST)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+        elif isinstance(node, ast.JoinedStr):
+            parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+            yield node.lineno, "".join(parts)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            leaves = [
+                leaf
+                for leaf in ast.walk(node)
+                if isinstance(leaf, ast.Constant) and isinstance(leaf.value, str)
+            ]
+            yield node.lineno, "".join(leaf.value for leaf in leaves)
+
+
+def test_argument_errors_are_written_in_checks_only():
+    """No module but `_checks` spells out "Invalid value received ...":
+    every argument error goes through `_checks` (one format, one home)."""
+    package = pathlib.Path(kerasdrop.__file__).parent
+    found = set()
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "_checks.py" and path.parent == package:
+            continue
+        source = path.read_text()
+        where = path.relative_to(package.parent)
+        for number, line in enumerate(source.splitlines(), 1):
+            if ERROR_PHRASE.search(line):
+                found.add((str(where), number))
+        for number, text in _string_texts(ast.parse(source)):
+            if ERROR_PHRASE.search(text):
+                found.add((str(where), number))
+    assert not found, (
+        "argument errors written outside kerasdrop/_checks.py (use "
+        f"_checks.invalid_value & co.): {[f'{w}:{n}' for w, n in sorted(found)]}"
+    )

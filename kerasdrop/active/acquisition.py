@@ -173,20 +173,20 @@ def _check_classifier(model, task, strategy):
     multi-label head for `batch_bald` (its joint labels are not a class)."""
     head = mc_tasks.head_activation(model)
     if task == "auto" and head is None:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a "
-            f"classifier for strategy={strategy!r}: a softmax or sigmoid "
-            "head, or task='logits' for a linear head of class logits. "
-            f"Received: model '{model.name}' with a linear (regression) head"
+        raise _checks.invalid_value(
+            "model",
+            f"Expected a classifier for strategy={strategy!r}: a softmax or "
+            "sigmoid head, or task='logits' for a linear head of class logits.",
+            f"model '{model.name}' with a linear (regression) head",
         )
     outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
     units = outputs[0].shape[-1] if outputs else None
     if strategy == "batch_bald" and head == "sigmoid" and (units or 1) > 1:
-        raise ValueError(
-            "Invalid value received for argument `strategy`. Expected a "
-            "strategy other than 'batch_bald' for a multi-label head "
-            f"({units} independent sigmoid units): use 'bald' or "
-            "'power_bald'. Received: strategy='batch_bald'"
+        raise _checks.value_error(
+            "strategy",
+            "a strategy other than 'batch_bald' for a multi-label head "
+            f"({units} independent sigmoid units): use 'bald' or 'power_bald'",
+            "batch_bald",
         )
 
 

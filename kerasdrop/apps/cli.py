@@ -31,8 +31,9 @@ def _int_type(name, minimum, expected):
             return _checks.check_int(name, int(text), minimum=minimum)
         except ValueError:  # not an integer, or too small
             raise argparse.ArgumentTypeError(
-                f"Invalid value received for argument `--{name}`. Expected "
-                f"{expected}. Received: {name}={text!r}"
+                _checks.invalid(
+                    f"--{name}", f"Expected {expected}.", f"{name}={text!r}"
+                )
             ) from None
 
     return parse
@@ -302,10 +303,10 @@ def _export_format(args):
     if args.format is None:
         return implied or "tf_saved_model"
     if implied is not None and implied != args.format:
-        raise ValueError(
-            "Invalid value received for argument `--format`. OUT ends in "
-            f"'{suffix}', which is for --format {implied}. Received: "
-            f"--format {args.format} with OUT={args.out!r}"
+        raise _checks.invalid_value(
+            "--format",
+            f"OUT ends in '{suffix}', which is for --format {implied}.",
+            f"--format {args.format} with OUT={args.out!r}",
         )
     return args.format
 
@@ -372,9 +373,8 @@ def _uci_out(out):
     from pathlib import Path
 
     if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise ValueError(
-            "Invalid value received for argument `--out`. Expected a "
-            f"folder. Received: --out={out!r} (a file)"
+        raise _checks.invalid_value(
+            "--out", "Expected a folder.", f"--out={out!r} (a file)"
         )
 
 

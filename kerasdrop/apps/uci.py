@@ -76,10 +76,10 @@ class UCIDataset:
     def __init__(self, folder):
         self.folder = Path(folder)
         if not (self.folder / "data.txt").is_file():
-            raise ValueError(
-                "Invalid value received for argument `folder`. Expected a "
-                "UCI data set folder holding data.txt, index_*.txt and "
-                f"n_*.txt files. Received: folder={str(folder)!r}"
+            raise _checks.value_error(
+                "folder",
+                "a UCI data set folder holding data.txt, index_*.txt and n_*.txt files",
+                str(folder),
             )
         self.name = self.folder.name
         data = np.loadtxt(self.folder / "data.txt", ndmin=2)
@@ -133,17 +133,17 @@ def find_datasets(path):
     if (path / "data.txt").is_file():
         return [path]
     if not path.is_dir():
-        raise ValueError(
-            "Invalid value received for argument `data`. Expected a UCI data "
-            "set folder or a folder of them. Received: "
-            f"data={str(path)!r} (not a folder)"
+        raise _checks.invalid_value(
+            "data",
+            "Expected a UCI data set folder or a folder of them.",
+            f"data={str(path)!r} (not a folder)",
         )
     found = sorted(p for p in path.iterdir() if (p / "data.txt").is_file())
     if not found:
-        raise ValueError(
-            "Invalid value received for argument `data`. Expected a UCI data "
-            "set folder or a folder of them (each with data.txt). Received: "
-            f"data={str(path)!r} with none"
+        raise _checks.invalid_value(
+            "data",
+            "Expected a UCI data set folder or a folder of them (each with data.txt).",
+            f"data={str(path)!r} with none",
         )
     return found
 
@@ -260,11 +260,11 @@ def _resolve(dataset, mode, rate, tau):
     paper = PAPER.get(dataset.name)
     if rate is None or tau is None:
         if paper is None:
-            raise ValueError(
-                "Invalid value received for argument `rate`. Data set "
-                f"'{dataset.name}' is not in the paper's table: give `rate` "
-                f"and `tau`, or use mode='grid'. Received: rate={rate!r}, "
-                f"tau={tau!r}"
+            raise _checks.invalid_value(
+                "rate",
+                f"Data set '{dataset.name}' is not in the paper's table: give "
+                "`rate` and `tau`, or use mode='grid'.",
+                f"rate={rate!r}, tau={tau!r}",
             )
         rate = paper[4] if rate is None else rate
         tau = paper[5] if tau is None else tau
@@ -552,10 +552,7 @@ def select(data, names=None):
     by_name = {f.name: f for f in folders}
     missing = [n for n in wanted if n not in by_name]
     if missing:
-        raise ValueError(
-            "Invalid value received for argument `datasets`. Expected names "
-            f"among {sorted(by_name)}. Received: datasets={names!r}"
-        )
+        raise _checks.value_error("datasets", f"names among {sorted(by_name)}", names)
     return [by_name[n] for n in wanted]
 
 

@@ -58,13 +58,13 @@ def _check_callable(schedule):
     try:
         signature.bind(0, 0.0)
     except TypeError:
-        raise TypeError(
-            "Invalid value received for argument `schedule`. A callable "
-            "schedule is called as `schedule(index, current_rate)` and must "
-            "accept those two positional arguments (for a function of the "
-            "index only, write `lambda index, rate: f(index)` or use a "
-            "`kerasdrop.schedules.Schedule`). "
-            f"Received: schedule={schedule!r} with signature {signature}"
+        raise _checks.invalid_type(
+            "schedule",
+            "A callable schedule is called as `schedule(index, current_rate)` "
+            "and must accept those two positional arguments (for a function of "
+            "the index only, write `lambda index, rate: f(index)` or use a "
+            "`kerasdrop.schedules.Schedule`).",
+            f"schedule={schedule!r} with signature {signature}",
         ) from None
     return schedule
 
@@ -169,11 +169,11 @@ class DropoutScheduler(keras.callbacks.Callback):
                     break
         unused = [p for p in self.schedule if p not in used]
         if unused:
-            raise ValueError(
-                "Invalid value received for argument `schedule`. The patterns "
-                f"{unused} match no kerasdrop dropout layer; available: "
-                f"{[layer.name for layer in layers]}. "
-                f"Received: schedule keys {list(self.schedule)}"
+            raise _checks.invalid_value(
+                "schedule",
+                f"The patterns {unused} match no kerasdrop dropout layer; "
+                f"available: {[layer.name for layer in layers]}.",
+                f"schedule keys {list(self.schedule)}",
             )
         return pairs
 

@@ -1,6 +1,6 @@
 """Finding the layers a callback drives, and logging their rates."""
 
-from kerasdrop import graph
+from kerasdrop import _checks, graph
 
 #: Prefix of the logs keys the callbacks write: `dropout/<layer name>`.
 LOG_PREFIX = "dropout/"
@@ -76,17 +76,18 @@ def _matching(candidates, selector, argument, learned):
     ]
     refused = [layer.name for layer in chosen if layer.learned and not learned]
     if refused:
-        raise ValueError(
-            f"Invalid value received for argument `{argument}`. Layers "
-            f"{refused} learn their rate (Concrete Dropout) and cannot be "
-            f"scheduled. Received: {argument}={selector!r}"
+        raise _checks.invalid_value(
+            argument,
+            f"Layers {refused} learn their rate (Concrete Dropout) and cannot "
+            "be scheduled.",
+            f"{argument}={selector!r}",
         )
     if not chosen:
-        raise ValueError(
-            f"Invalid value received for argument `{argument}`. It matches no "
-            f"kerasdrop dropout layer; available: "
-            f"{[layer.name for layer in candidates]}. "
-            f"Received: {argument}={selector!r}"
+        raise _checks.invalid_value(
+            argument,
+            "It matches no kerasdrop dropout layer; available: "
+            f"{[layer.name for layer in candidates]}.",
+            f"{argument}={selector!r}",
         )
     return chosen
 
@@ -95,10 +96,10 @@ def check_layers(layers):
     """`layers=` of the callbacks: None or a non-empty selector."""
     if layers is not None:
         if isinstance(layers, (list, tuple)) and not layers:
-            raise ValueError(
-                "Invalid value received for argument `layers`. Expected None "
-                "(all kerasdrop layers) or a non-empty selection. "
-                f"Received: layers={layers!r}"
+            raise _checks.value_error(
+                "layers",
+                "None (all kerasdrop layers) or a non-empty selection",
+                layers,
             )
         graph.check_selector("layers", layers)
     return layers

@@ -8,6 +8,7 @@ import warnings
 
 import keras
 
+from kerasdrop import _checks
 from kerasdrop.graph import owners
 from kerasdrop.graph.rewriting import rewrite
 from kerasdrop.graph.sites import find
@@ -31,23 +32,23 @@ def copy_model(model, hint="Pass `copy=False` to rewrite it in place"):
         try:
             copy = _rebuild_model(model)
         except Exception as err:
-            raise TypeError(
-                "Invalid value received for argument `model`. kerasdrop "
-                f"cannot copy model '{model.name}' of class "
+            raise _checks.invalid_type(
+                "model",
+                f"kerasdrop cannot copy model '{model.name}' of class "
                 f"{type(model).__name__} from its config ({type(err).__name__}: "
-                f"{str(err).strip().splitlines()[0]}). {hint}. "
-                f"Received: model of type {type(model).__name__}"
+                f"{str(err).strip().splitlines()[0]}). {hint}.",
+                f"model of type {type(model).__name__}",
             ) from err
     _replay_swaps(model, copy)
     if not copy.built and model.built:
         copy.build_from_config(model.get_build_config() or {})
     source, target = model.weights, copy.weights
     if [v.shape for v in source] != [v.shape for v in target]:
-        raise TypeError(
-            "Invalid value received for argument `model`. The copy of model "
-            f"'{model.name}' rebuilt from its config has different weights "
-            f"({len(target)} instead of {len(source)}). {hint}. "
-            f"Received: model of type {type(model).__name__}"
+        raise _checks.invalid_type(
+            "model",
+            f"The copy of model '{model.name}' rebuilt from its config has "
+            f"different weights ({len(target)} instead of {len(source)}). {hint}.",
+            f"model of type {type(model).__name__}",
         )
     for old, new in zip(source, target):
         # A host copy: on JAX a shared buffer would be deleted when either
@@ -80,10 +81,10 @@ def _replay_swaps(model, copy):
     """
     ours, theirs = find(model), find(copy)
     if len(ours) != len(theirs):
-        raise TypeError(
-            "Invalid value received for argument `model`. Its copy rebuilt "
-            f"from config has {len(theirs)} dropout-bearing layers instead of "
-            f"{len(ours)}."
+        raise _checks.invalid_type(
+            "model",
+            f"Its copy rebuilt from config has {len(theirs)} dropout-bearing "
+            f"layers instead of {len(ours)}.",
         )
     wanted = {
         id(other.layer): site.layer

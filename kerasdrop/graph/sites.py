@@ -297,17 +297,19 @@ def check_selector(name, selector):
         if isinstance(item, type):
             continue
         if not isinstance(item, str):
-            raise TypeError(
-                f"Invalid value received for argument `{name}`. Expected a layer "
-                "name, a regular expression, a layer class, or a list of them. "
-                f"Received: {name}={selector!r}"
+            raise _checks.invalid_type(
+                name,
+                "Expected a layer name, a regular expression, a layer class, or "
+                "a list of them.",
+                f"{name}={selector!r}",
             )
         try:
             re.compile(item)
         except re.error as e:
-            raise ValueError(
-                f"Invalid value received for argument `{name}`. {item!r} is not "
-                f"a valid regular expression ({e}). Received: {name}={selector!r}"
+            raise _checks.invalid_value(
+                name,
+                f"{item!r} is not a valid regular expression ({e}).",
+                f"{name}={selector!r}",
             ) from None
     return list(items)
 

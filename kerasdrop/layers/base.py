@@ -239,11 +239,12 @@ class DropoutBase(keras.layers.Layer):
         refuse (assign `layer.step` instead).
         """
         if self.schedule is not None:
-            raise ValueError(
-                f"Invalid value received for argument `rate`. Layer "
-                f"'{self.name}' computes its rate from the schedule "
+            raise _checks.invalid_value(
+                "rate",
+                f"Layer '{self.name}' computes its rate from the schedule "
                 f"{self.schedule!r}; assign `layer.step` to move along it, or "
-                f"build the layer with a float rate. Received: rate={value!r}"
+                "build the layer with a float rate.",
+                f"rate={value!r}",
             )
         self._rate.assign(schedules_lib.check_rate("rate", value, RATE_EXPECTED))
 
@@ -281,10 +282,11 @@ class DropoutBase(keras.layers.Layer):
     def step(self, value):
         value = check_step(value)
         if self._step is None:
-            raise ValueError(
-                f"Invalid value received for argument `step`. Layer "
-                f"'{self.name}' learns its rate and follows no schedule: it "
-                f"has no step. Received: step={value!r}"
+            raise _checks.invalid_value(
+                "step",
+                f"Layer '{self.name}' learns its rate and follows no schedule: "
+                "it has no step.",
+                f"step={value!r}",
             )
         rate = None if self.schedule is None else self._schedule_rate(value)
         self._step.assign(value)  # both checked: nothing changes on refusal
@@ -434,10 +436,11 @@ class DropoutBase(keras.layers.Layer):
                 if self.max_rank is None
                 else f"{', '.join(ranks[:-1])} or {ranks[-1]}"
             )
-            raise ValueError(
-                f"Invalid value received for argument `inputs` of layer "
-                f"'{self.name}'. Expected rank {expected} for a "
-                f"{type(self).__name__} input. Received: inputs.shape={shape}"
+            raise _checks.invalid_value(
+                "inputs",
+                f"Expected rank {expected} for a {type(self).__name__} input.",
+                f"inputs.shape={shape}",
+                of=f"layer '{self.name}'",
             )
 
     def compute_output_shape(self, input_shape):

@@ -44,20 +44,22 @@ class _DropBlock(DropoutBase):
     def _check_inputs(self, inputs):
         super()._check_inputs(inputs)
         if len(inputs.shape) != self.rank + 2:
-            raise ValueError(
-                f"Invalid value received for argument `inputs` of layer "
-                f"'{self.name}'. Expected a tensor of rank {self.rank + 2} "
-                f"(batch, {self.rank} spatial axes, channels). "
-                f"Received: inputs.shape={tuple(inputs.shape)}"
+            raise _checks.invalid_value(
+                "inputs",
+                f"Expected a tensor of rank {self.rank + 2} "
+                f"(batch, {self.rank} spatial axes, channels).",
+                f"inputs.shape={tuple(inputs.shape)}",
+                of=f"layer '{self.name}'",
             )
         for axis, size in zip(self._spatial_axes(), self.block_size):
             dim = inputs.shape[axis]
             if dim is not None and dim < size:
-                raise ValueError(
-                    "Invalid value received for argument `block_size` of "
-                    f"layer '{self.name}'. Expected blocks no larger than the "
-                    f"feature map. Received: block_size={self.block_size} for "
-                    f"inputs.shape={tuple(inputs.shape)}"
+                raise _checks.invalid_value(
+                    "block_size",
+                    "Expected blocks no larger than the feature map.",
+                    f"block_size={self.block_size} for "
+                    f"inputs.shape={tuple(inputs.shape)}",
+                    of=f"layer '{self.name}'",
                 )
 
     def seed_rate(self, rate):

@@ -11,6 +11,8 @@ import reprlib
 import keras
 import numpy as np
 
+from kerasdrop import _checks
+
 
 def is_dataset(x):
     return hasattr(x, "as_numpy_iterator") and hasattr(x, "element_spec")
@@ -72,9 +74,8 @@ def check_batch(model, batch, index):
     flat = keras.tree.flatten(batch)
     for array in flat:
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            raise ValueError(
-                "Invalid value received for argument `x`. Expected finite "
-                f"values. Received: x with NaN or inf in batch {index}"
+            raise _checks.invalid_value(
+                "x", "Expected finite values.", f"x with NaN or inf in batch {index}"
             )
     model_inputs = getattr(model, "inputs", None)
     if not model_inputs:
@@ -83,17 +84,18 @@ def check_batch(model, batch, index):
     if isinstance(batch, dict):
         names = [spec.name for spec in expected]
         if sorted(batch) != sorted(names):
-            raise ValueError(
-                "Invalid value received for argument `x`. Expected a dict "
-                f"with the keys {sorted(names)} (the inputs of model "
-                f"'{model.name}'). Received: x with keys {sorted(batch)}"
+            raise _checks.invalid_value(
+                "x",
+                f"Expected a dict with the keys {sorted(names)} (the inputs of "
+                f"model '{model.name}').",
+                f"x with keys {sorted(batch)}",
             )
         flat = [batch[name] for name in names]
     if len(expected) != len(flat):
-        raise ValueError(
-            "Invalid value received for argument `x`. Expected "
-            f"{len(expected)} input array(s) for model '{model.name}'. "
-            f"Received: x with {len(flat)} array(s)"
+        raise _checks.invalid_value(
+            "x",
+            f"Expected {len(expected)} input array(s) for model '{model.name}'.",
+            f"x with {len(flat)} array(s)",
         )
     for spec, array in zip(expected, flat):
         _check_array(spec, array, model.name)
@@ -102,20 +104,21 @@ def check_batch(model, batch, index):
 def _check_array(spec, array, name):
     """One input array against the model's input `spec`: dtype and rows."""
     if array.dtype.kind not in "fiub" and spec.dtype != "string":
-        raise TypeError(
-            "Invalid value received for argument `x`. Expected numeric "
-            f"arrays for input '{spec.name}' ({spec.dtype}) of model "
-            f"'{name}'. Received: x with an array of dtype {array.dtype}"
+        raise _checks.invalid_type(
+            "x",
+            f"Expected numeric arrays for input '{spec.name}' ({spec.dtype}) of "
+            f"model '{name}'.",
+            f"x with an array of dtype {array.dtype}",
         )
     want = tuple(spec.shape[1:])
     got = tuple(array.shape[1:])
     if len(want) != len(got) or any(
         w is not None and w != g for w, g in zip(want, got)
     ):
-        raise ValueError(
-            "Invalid value received for argument `x`. Expected rows of "
-            f"shape {want} for input '{spec.name}' of model "
-            f"'{name}'. Received: x with rows of shape {got}"
+        raise _checks.invalid_value(
+            "x",
+            f"Expected rows of shape {want} for input '{spec.name}' of model '{name}'.",
+            f"x with rows of shape {got}",
         )
 
 
@@ -128,13 +131,14 @@ def check_x(x):
     if not leaves or not all(
         hasattr(a, "shape") and hasattr(a, "__array__") for a in leaves
     ):
-        raise TypeError(
-            "Invalid value received for argument `x`. Expected a NumPy array "
-            "or tensor, a list/tuple/dict of them (one per model input), or a "
-            "batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`; collect "
-            "a generator's or `keras.utils.PyDataset`'s batches with "
-            "`np.concatenate`, or wrap it in `tf.data.Dataset.from_generator`. "
-            f"Received: x={reprlib.repr(x)} of type {type(x).__name__}"
+        raise _checks.invalid_type(
+            "x",
+            "Expected a NumPy array or tensor, a list/tuple/dict of them (one "
+            "per model input), or a batched `tf.data.Dataset` yielding `x` or "
+            "`(x, y, ...)`; collect a generator's or `keras.utils.PyDataset`'s "
+            "batches with `np.concatenate`, or wrap it in "
+            "`tf.data.Dataset.from_generator`.",
+            f"x={reprlib.repr(x)} of type {type(x).__name__}",
         )
     if isinstance(x, (list, tuple)) and len(x) == 1:
         x = x[0]
@@ -142,14 +146,12 @@ def check_x(x):
     rows = {np.shape(a)[0] if np.ndim(a) else None for a in keras.tree.flatten(x)}
     if None in rows or len(rows) > 1:
         found = "a 0-d array" if None in rows else f"{sorted(rows)} rows"
-        raise ValueError(
-            "Invalid value received for argument `x`. Expected arrays with a "
-            "leading batch axis, the same number of rows in each. Received: "
-            f"x with {found}"
+        raise _checks.invalid_value(
+            "x",
+            "Expected arrays with a leading batch axis, the same number of rows "
+            "in each.",
+            f"x with {found}",
         )
     if rows == {0}:
-        raise ValueError(
-            "Invalid value received for argument `x`. Expected at least "
-            "one row. Received: x with 0 rows"
-        )
+        raise _checks.invalid_value("x", "Expected at least one row.", "x with 0 rows")
     return x

@@ -409,17 +409,18 @@ def _check_predict_model(model):
     """The kerasdrop layers and symbolic outputs of a model `predict` takes."""
     layers = switch_lib.reachable_layers(model, "kerasdrop.mc.predict")
     if not model.built:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a built "
-            f"model. Received: model '{model.name}' that is not built"
+        raise _checks.invalid_value(
+            "model",
+            "Expected a built model.",
+            f"model '{model.name}' that is not built",
         )
     model_outputs = keras.tree.flatten(getattr(model, "outputs", None) or [])
     if len(model_outputs) > 1:
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a model "
-            "with one output; wrap the output you want in a one-output "
-            f"Functional model. Received: model '{model.name}' with "
-            f"{len(model_outputs)} outputs"
+        raise _checks.invalid_value(
+            "model",
+            "Expected a model with one output; wrap the output you want in a "
+            "one-output Functional model.",
+            f"model '{model.name}' with {len(model_outputs)} outputs",
         )
     return layers, model_outputs
 
@@ -458,9 +459,8 @@ def _run(job):
             if progbar is not None:
                 progbar.add(rows)
     if not outputs:
-        raise ValueError(
-            "Invalid value received for argument `x`. Expected at least one "
-            "row. Received: x (a dataset) with no batches"
+        raise _checks.invalid_value(
+            "x", "Expected at least one row.", "x (a dataset) with no batches"
         )
     return outputs
 

@@ -29,15 +29,13 @@ def _sampled_layers(model):
     )
     for item in items:
         if not isinstance(item, keras.layers.Layer):
-            raise TypeError(
-                f"Invalid value received for argument `model`. {expected}. "
-                f"Received: model={model!r} of type {type(model).__name__}"
+            raise _checks.invalid_type(
+                "model",
+                f"{expected}.",
+                f"model={model!r} of type {type(model).__name__}",
             )
     if not items:
-        raise ValueError(
-            f"Invalid value received for argument `model`. {expected}. "
-            f"Received: model={model!r}"
-        )
+        raise _checks.invalid_value("model", f"{expected}.", f"model={model!r}")
     layers = []
     for item in items:
         if isinstance(item, base_lib.DropoutBase):
@@ -209,8 +207,8 @@ def reachable_layers(model, who):
         )
     else:
         hint = " MC sampling would return the same output every time."
-    raise ValueError(
-        "Invalid value received for argument `model`. Expected a model with "
-        f"at least one kerasdrop dropout layer.{hint} "
-        f"Received: model '{model.name}' with no kerasdrop dropout layer"
+    raise _checks.invalid_value(
+        "model",
+        f"Expected a model with at least one kerasdrop dropout layer.{hint}",
+        f"model '{model.name}' with no kerasdrop dropout layer",
     )

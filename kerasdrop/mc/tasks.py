@@ -67,11 +67,12 @@ def check_task(task, model, outputs):
     ends in softmax/sigmoid, "heteroscedastic" without 2 output values."""
     activation = head_activation(model)
     if task == "logits" and activation:
-        raise ValueError(
-            "Invalid value received for argument `task`. Expected "
+        raise _checks.value_error(
+            "task",
             "task='logits' for a linear head of class logits; the output of "
             f"model '{model.name}' already is probabilities ({activation}): "
-            f"pass task='classification'. Received: task={task!r}"
+            "pass task='classification'",
+            task,
         )
     if task == "heteroscedastic" and outputs:
         check_heteroscedastic(outputs[0].shape, model.name)
@@ -79,11 +80,12 @@ def check_task(task, model, outputs):
 
 def check_heteroscedastic(shape, name):
     if shape[-1] != 2:
-        raise ValueError(
-            "Invalid value received for argument `task`. Expected "
-            "task='heteroscedastic' for a model whose output's last axis "
-            f"holds 2 values (mean, log-variance); model '{name}' outputs "
-            f"shape {tuple(shape)}. Received: task='heteroscedastic'"
+        raise _checks.value_error(
+            "task",
+            "task='heteroscedastic' for a model whose output's last axis holds "
+            f"2 values (mean, log-variance); model '{name}' outputs shape "
+            f"{tuple(shape)}",
+            "heteroscedastic",
         )
 
 
@@ -95,12 +97,11 @@ def check_probabilities(bounds, name):
     tolerance = 1e-2  # float16/bfloat16 softmax rows
     if low >= -tolerance and high <= 1 + tolerance and off <= tolerance:
         return
-    raise ValueError(
-        "Invalid value received for argument `task`. Expected "
-        "task='classification' for a model whose output is class "
+    raise _checks.invalid_value(
+        "task",
+        "Expected task='classification' for a model whose output is class "
         "probabilities (a final softmax or sigmoid, or values in [0, 1] with "
-        "rows summing to 1); for class logits pass task='logits'. "
-        f"Received: task='classification' for model '{name}', whose output "
-        f"ranges over [{low:.4g}, {high:.4g}] with rows off 1 by up to "
-        f"{off:.4g}"
+        "rows summing to 1); for class logits pass task='logits'.",
+        f"task='classification' for model '{name}', whose output ranges over "
+        f"[{low:.4g}, {high:.4g}] with rows off 1 by up to {off:.4g}",
     )

@@ -24,20 +24,18 @@ def array(name, value, min_ndim=1):
     except (TypeError, ValueError):
         raise _checks.type_error(name, "an array of numbers", value) from None
     if result.ndim < min_ndim:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected an "
-            f"array with at least {min_ndim} dimension(s). Received: "
-            f"{name} of shape {result.shape}"
+        raise _checks.invalid_value(
+            name,
+            f"Expected an array with at least {min_ndim} dimension(s).",
+            f"{name} of shape {result.shape}",
         )
     if result.size == 0:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a "
-            f"non-empty array. Received: {name} of shape {result.shape}"
+        raise _checks.invalid_value(
+            name, "Expected a non-empty array.", f"{name} of shape {result.shape}"
         )
     if not np.all(np.isfinite(result)):
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected finite "
-            f"values. Received: {name} with NaN or inf"
+        raise _checks.invalid_value(
+            name, "Expected finite values.", f"{name} with NaN or inf"
         )
     return result
 
@@ -46,20 +44,20 @@ def probs(name, value, min_ndim=1, multi_label=False):
     """Checked probabilities `(..., K)` as `class_distributions` of them."""
     values = array(name, value, min_ndim)
     if values.min() < -1e-6 or values.max() > 1 + 1e-6:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected "
-            f"probabilities in [0, 1]. Received: {name} with values in "
-            f"[{values.min():.6g}, {values.max():.6g}]"
+        raise _checks.invalid_value(
+            name,
+            "Expected probabilities in [0, 1].",
+            f"{name} with values in [{values.min():.6g}, {values.max():.6g}]",
         )
     _checks.check_bool("multi_label", multi_label)
     sums = values.sum(axis=-1)
     if not multi_label and values.shape[-1] > 1 and np.max(np.abs(sums - 1.0)) > 1e-3:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected rows "
-            "(last axis) summing to 1, or one column of probabilities of "
-            "class 1 (independent labels of a sigmoid head: "
-            f"multi_label=True). Received: {name} with row sums in "
-            f"[{sums.min():.6g}, {sums.max():.6g}]"
+        raise _checks.invalid_value(
+            name,
+            "Expected rows (last axis) summing to 1, or one column of "
+            "probabilities of class 1 (independent labels of a sigmoid head: "
+            "multi_label=True).",
+            f"{name} with row sums in [{sums.min():.6g}, {sums.max():.6g}]",
         )
     return class_distributions(values, multi_label)
 
@@ -80,17 +78,19 @@ def _integer_labels(y, n, k, shape):
     if y.ndim == 2 and y.shape[-1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise ValueError(
-            "Invalid value received for argument `y_true`. Expected "
-            f"integer labels of shape ({n},) or one-hot rows of shape "
-            f"({n}, {k}). Received: y_true of shape {shape}"
+        raise _checks.invalid_value(
+            "y_true",
+            f"Expected integer labels of shape ({n},) or one-hot rows of shape "
+            f"({n}, {k}).",
+            f"y_true of shape {shape}",
         )
     if y.dtype.kind not in "iufb":
         raise _checks.type_error("y_true", "integer class labels", y.tolist())
     if y.dtype.kind == "f" and not np.all(y == np.round(y)):
-        raise ValueError(
-            "Invalid value received for argument `y_true`. Expected "
-            "integer class labels. Received: y_true with non-integer values"
+        raise _checks.invalid_value(
+            "y_true",
+            "Expected integer class labels.",
+            "y_true with non-integer values",
         )
     return y.astype("int64")
 
@@ -105,16 +105,16 @@ def labels(y_true, rows):
     else:
         result = _integer_labels(y, n, k, np.shape(y_true))
     if result.shape[0] != n:
-        raise ValueError(
-            "Invalid value received for argument `y_true`. Expected "
-            f"{n} labels, one per row of `probs`. Received: y_true of "
-            f"shape {np.shape(y_true)} with probs of shape {rows.shape}"
+        raise _checks.invalid_value(
+            "y_true",
+            f"Expected {n} labels, one per row of `probs`.",
+            f"y_true of shape {np.shape(y_true)} with probs of shape {rows.shape}",
         )
     if result.min() < 0 or result.max() >= k:
-        raise ValueError(
-            "Invalid value received for argument `y_true`. Expected labels "
-            f"in [0, {k - 1}]. Received: y_true with values in "
-            f"[{result.min()}, {result.max()}]"
+        raise _checks.invalid_value(
+            "y_true",
+            f"Expected labels in [0, {k - 1}].",
+            f"y_true with values in [{result.min()}, {result.max()}]",
         )
     return result
 
@@ -125,10 +125,10 @@ def per_row(name, value, n):
     if values.ndim == 2 and values.shape[-1] == 1:
         values = values[:, 0]
     if values.shape != (n,):
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected one "
-            f"score per input, shape ({n},). Received: {name} of shape "
-            f"{np.shape(value)}"
+        raise _checks.invalid_value(
+            name,
+            f"Expected one score per input, shape ({n},).",
+            f"{name} of shape {np.shape(value)}",
         )
     return values
 

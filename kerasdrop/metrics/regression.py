@@ -36,10 +36,10 @@ def _matched_targets(y, samples):
         return y[..., None]
     if y.ndim == 2 and y.shape[-1] == 1 and samples.shape[1:] == y.shape[:1]:
         return y[:, 0]
-    raise ValueError(
-        "Invalid value received for argument `samples`. Expected "
-        f"shape (T,) + {y.shape} to match `y_true`. Received: "
-        f"samples of shape {samples.shape}"
+    raise _checks.invalid_value(
+        "samples",
+        f"Expected shape (T,) + {y.shape} to match `y_true`.",
+        f"samples of shape {samples.shape}",
     )
 
 
@@ -84,10 +84,10 @@ def _hetero_pair(mean_samples, log_var_samples):
     means = _inputs.array("mean_samples", mean_samples, min_ndim=2)
     log_vars = _inputs.array("log_var_samples", log_var_samples, min_ndim=2)
     if means.shape != log_vars.shape:
-        raise ValueError(
-            "Invalid value received for argument `log_var_samples`. Expected "
-            f"the shape of `mean_samples`, {means.shape}. Received: "
-            f"log_var_samples of shape {log_vars.shape}"
+        raise _checks.invalid_value(
+            "log_var_samples",
+            f"Expected the shape of `mean_samples`, {means.shape}.",
+            f"log_var_samples of shape {log_vars.shape}",
         )
     return means, log_vars
 
@@ -130,9 +130,10 @@ def heteroscedastic_log_likelihood(
     means, log_vars = _hetero_pair(mean_samples, log_var_samples)
     y = _inputs.array("y_true", y_true)
     if means.shape[1:] != y.shape:
-        raise ValueError(
-            "Invalid value received for argument `y_true`. Expected shape "
-            f"{means.shape[1:]}. Received: y_true of shape {y.shape}"
+        raise _checks.invalid_value(
+            "y_true",
+            f"Expected shape {means.shape[1:]}.",
+            f"y_true of shape {y.shape}",
         )
     log_pdf = -0.5 * (
         math.log(2 * math.pi) + log_vars + (y[None] - means) ** 2 / np.exp(log_vars)

@@ -22,8 +22,9 @@ is at `T`, or is put back there by the next export to `T`.
 
 Overwrite replaces only what `why_foreign` accepts as an export artifact:
 a SavedModel directory, an ONNX or LiteRT file (recognised by content) or
-an empty directory. This module uses the standard library only (`onnx`,
-when installed, to recognise an ONNX file).
+an empty directory. This module uses the standard library only (with
+`kerasdrop._checks` for its argument errors, and `onnx`, when installed, to
+recognise an ONNX file).
 
 Example:
 
@@ -53,6 +54,8 @@ except ImportError:  # Windows
     fcntl = None
     import msvcrt
 
+from kerasdrop import _checks
+
 TAG = ".kerasdrop-"
 SAVED_MODEL_FILES = frozenset({"saved_model.pb", "saved_model.pbtxt", "fingerprint.pb"})
 SAVED_MODEL_DIRS = frozenset({"variables", "assets"})
@@ -70,16 +73,10 @@ def side_path(target, kind):
 def as_path(path, name="path"):
     """`path` as a `Path`, refusing a wrong type, an empty path or a NUL."""
     if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
-        raise TypeError(
-            f"Invalid value received for argument `{name}`. Expected a str or "
-            f"os.PathLike. Received: {name}={path!r} of type {type(path).__name__}"
-        )
+        raise _checks.type_error(name, "a str or os.PathLike", path)
     text = os.fspath(path)
     if not isinstance(text, str) or not text or "\0" in text:
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a "
-            f"non-empty path without NUL characters. Received: {name}={path!r}"
-        )
+        raise _checks.value_error(name, "a non-empty path without NUL characters", path)
     return Path(text)
 
 
@@ -194,10 +191,7 @@ def _is_onnx(path):
 # Checks before writing.
 # ----------------------------------------------------------------------------
 def _error(why, received, name="path"):
-    return ValueError(
-        f"Invalid value received for argument `{name}`. {why} "
-        f"Received: {name}={str(received)!r}"
-    )
+    return _checks.invalid_value(name, why, f"{name}={str(received)!r}")
 
 
 def check_target(target, overwrite, received=None):
@@ -215,7 +209,7 @@ def check_target(target, overwrite, received=None):
     >>> check_target(folder, overwrite=False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: Invalid value received for argument `path`. '...' already exists...
+    ValueError: ...argument `path`. '...' already exists...
     """
     received = target if received is None else received
     target = Path(os.path.abspath(target))
@@ -264,7 +258,7 @@ def check_not_input(target, inputs, received=None):
     >>> check_not_input(".", ["model.keras"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: Invalid value received for argument `path`. Writing '...' would replace the input 'model.keras'...
+    ValueError: ...argument `path`. Writing '...' would replace the input 'model.keras'...
     """  # noqa: E501
     received = target if received is None else received
     real = os.path.realpath(target)

@@ -132,11 +132,11 @@ def _check_export_args(mc_samples, format, classifier, rtol, atol):
     if mc_samples is not None:
         _checks.check_int("mc_samples", mc_samples, minimum=2, allow_none=True)
         if format != "tf_saved_model":
-            raise ValueError(
-                "Invalid value received for argument `mc_samples`. The `mc` "
-                "signature is written in SavedModels only; ONNX and LiteRT "
-                "exports are deterministic. "
-                f"Received: mc_samples={mc_samples!r} with format={format!r}"
+            raise _checks.invalid_value(
+                "mc_samples",
+                "The `mc` signature is written in SavedModels only; ONNX and "
+                "LiteRT exports are deterministic.",
+                f"mc_samples={mc_samples!r} with format={format!r}",
             )
     expected = "None, False, 'softmax' or 'sigmoid'"
     if classifier is not None and not isinstance(classifier, (bool, str)):
@@ -172,24 +172,24 @@ def _check_path(path, version, format, overwrite):
     target = artifacts.as_path(path)
     implied = SUFFIX_FORMATS.get(target.suffix.lower())
     if implied is not None and implied != format:
-        raise ValueError(
-            "Invalid value received for argument `path`. A name ending in "
-            f"'{target.suffix}' is for format={implied!r}, not {format!r}. "
-            f"Received: path={str(path)!r} with format={format!r}"
+        raise _checks.invalid_value(
+            "path",
+            f"A name ending in '{target.suffix}' is for format={implied!r}, not "
+            f"{format!r}.",
+            f"path={str(path)!r} with format={format!r}",
         )
     if version is not None:
         if format != "tf_saved_model":
-            raise ValueError(
-                "Invalid value received for argument `version`. TF Serving's "
-                "`path/<version>/` layout is for format='tf_saved_model' only. "
-                f"Received: version={version!r} with format={format!r}"
+            raise _checks.invalid_value(
+                "version",
+                "TF Serving's `path/<version>/` layout is for "
+                "format='tf_saved_model' only.",
+                f"version={version!r} with format={format!r}",
             )
         target = target / str(_check_version(version))
     if format == "litert" and target.suffix != ".tflite":
-        raise ValueError(
-            "Invalid value received for argument `path`. Expected a file "
-            "name ending in '.tflite' for format='litert'. "
-            f"Received: path={str(path)!r}"
+        raise _checks.value_error(
+            "path", "a file name ending in '.tflite' for format='litert'", str(path)
         )
     _checks.check_bool("overwrite", overwrite)
     artifacts.check_target(target, overwrite, received=path)

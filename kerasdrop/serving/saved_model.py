@@ -14,7 +14,7 @@ import warnings
 import keras
 import numpy as np
 
-from kerasdrop import graph
+from kerasdrop import _checks, graph
 from kerasdrop.mc import stats as mc_stats
 from kerasdrop.serving import verification
 
@@ -184,11 +184,11 @@ def _mc_model(model, mc_samples):
         sites = graph.find(model)
     if not any(site.status == "kerasdrop" for site in sites):
         why = "; ".join(graph.describe(site) for site in sites) or "no dropout"
-        raise ValueError(
-            "Invalid value received for argument `mc_samples`. The `mc` "
-            "signature needs dropout layers that can sample at inference, and "
-            f"model '{model.name}' has none ({why}). "
-            f"Received: mc_samples={mc_samples!r}"
+        raise _checks.invalid_value(
+            "mc_samples",
+            "The `mc` signature needs dropout layers that can sample at "
+            f"inference, and model '{model.name}' has none ({why}).",
+            f"mc_samples={mc_samples!r}",
         )
     graph.warn_unreached(
         model,

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import graph
+from kerasdrop import _checks, graph
 
 
 class ExportError(ValueError):
@@ -44,12 +44,12 @@ def input_signature(model, sample_inputs=None):
         model, keras.Sequential
     ):
         if sample_inputs is None:
-            raise ValueError(
-                "Invalid value received for argument `sample_inputs`. Model "
-                f"'{model.name}' ({type(model).__name__}) has no symbolic "
+            raise _checks.invalid_value(
+                "sample_inputs",
+                f"Model '{model.name}' ({type(model).__name__}) has no symbolic "
                 "inputs to read the serving signature from; pass "
-                "`sample_inputs=` (arrays shaped like its inputs). "
-                "Received: sample_inputs=None"
+                "`sample_inputs=` (arrays shaped like its inputs).",
+                "sample_inputs=None",
             )
         if isinstance(sample_inputs, dict):
             return [{k: spec(np.asarray(v), k) for k, v in sample_inputs.items()}]
@@ -106,10 +106,11 @@ def sample_inputs_for(model, batch_size=4, seed=0):
             return rng.integers(0, 2, size=shape).astype(dtype)
         if dtype == "bool":
             return rng.random(shape) < 0.5
-        raise ValueError(
-            "Invalid value received for argument `sample_inputs`. Expected "
+        raise _checks.value_error(
+            "sample_inputs",
             f"sample inputs for input '{spec.name}' of dtype {dtype}, which "
-            "kerasdrop cannot generate. Received: sample_inputs=None"
+            "kerasdrop cannot generate",
+            None,
         )
 
     return keras.tree.map_structure(make, input_signature(model)[0])
@@ -171,9 +172,8 @@ def checked_reference(model, sample_inputs):
     shown = ", ".join(f"{x.dtype.name} array of shape {x.shape}" for x in flat)
 
     def refuse(why):
-        return ValueError(
-            f"Invalid value received for argument `sample_inputs`. {why} "
-            f"Received: sample_inputs with {shown or 'no arrays'}"
+        return _checks.invalid_value(
+            "sample_inputs", why, f"sample_inputs with {shown or 'no arrays'}"
         )
 
     if not flat or any(x.ndim == 0 or x.shape[0] == 0 for x in flat):

@@ -56,14 +56,14 @@ def check_out_dir(out):
     >>> check_out_dir("/proc/report")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: Invalid value received for argument `out`. Expected a writable directory; ...
+    ValueError: ...argument `out`. Expected a writable directory; ...
     """  # noqa: E501
     path = artifacts.as_path(out, name="out").expanduser()
     if path.exists() and not path.is_dir():
-        raise ValueError(
-            "Invalid value received for argument `out`. Expected a directory "
-            f"(new or existing), but '{path}' is an existing file. "
-            f"Received: out={str(out)!r}"
+        raise _checks.value_error(
+            "out",
+            f"a directory (new or existing), but '{path}' is an existing file",
+            str(out),
         )
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -71,10 +71,11 @@ def check_out_dir(out):
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as err:
-        raise ValueError(
-            "Invalid value received for argument `out`. Expected a writable "
-            f"directory; cannot create or write '{path}': "
-            f"{err.strerror or err}. Received: out={str(out)!r}"
+        raise _checks.value_error(
+            "out",
+            f"a writable directory; cannot create or write '{path}': "
+            f"{err.strerror or err}",
+            str(out),
         ) from None
     return path
 
