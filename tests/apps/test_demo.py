@@ -14,7 +14,7 @@ from kerasdrop.apps import cli
 from kerasdrop.apps import demo as demo_lib
 from kerasdrop.apps import report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -10,7 +10,7 @@ import kerasdrop
 from kerasdrop import layers as L
 from kerasdrop import mc
 from kerasdrop import metrics as M
-from tests.helpers import CountingDropout
+from helpers import CountingDropout
 
 
 def bn_model(rate=0.5, classes=None, seed=1):

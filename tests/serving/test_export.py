@@ -23,7 +23,7 @@ from kerasdrop.serving import (
 from kerasdrop.graph import is_dropout_layer
 from kerasdrop.inspection import dropout_summary, variance_shift_warnings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BACKEND = keras.backend.backend()
 
 # Kind -> (input shape, layer factory). Each model is
@@ -454,7 +454,7 @@ def test_export_overwrite_replaces_only_an_export_artifact(mixed_export, tmp_pat
 
 def run_export_child(target, point, overwrite):
     """`export_child.py` exporting Input(4) -> Dense(2) with kerasdrop.export."""
-    child = ROOT / "tests" / "export_child.py"
+    child = ROOT / "tests" / "serving" / "export_child.py"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
     # The kerasdrop under test, not another installed copy.
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
