@@ -4,7 +4,7 @@ The files were produced by kerasdrop 0.1.0 at commit
 fc099ac2 ("checks: one home for argument checks ..."), the last commit
 before `ConcreteDropout` dropped the rate/step variables it inherited from
 `DropoutBase` (issue 14). In that layout a `ConcreteDropout` owns, in order,
-`rate`, `step` (both unused) and `p_logit`; tests/test_concrete.py checks
+`rate`, `step` (both unused) and `p_logit`; tests/layers/test_concrete.py checks
 that the current code still loads the file, without warnings, and gives the
 same outputs, learned rates and regularizers.
 

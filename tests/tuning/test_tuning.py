@@ -28,7 +28,7 @@ from kerasdrop.tuning import (  # noqa: E402
     specs_of,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(name):

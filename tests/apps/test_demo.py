@@ -15,7 +15,7 @@ from kerasdrop.apps import demo as demo_lib
 from kerasdrop.apps.demo import models as demo_models
 from kerasdrop.apps import report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -332,7 +332,7 @@ def test_bad_inputs():
     assert layer.rate == pytest.approx(0.1)
 
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 
 
 def test_loads_a_keras_file_written_by_0_1_0(recwarn, caplog, capsys):

@@ -357,7 +357,7 @@ def test_every_valid_schedule_in_graph_matches_python():
 # `Warmup` with formulas of their own) load and give the same values.
 # ----------------------------------------------------------------------------
 SAVED = json.loads(
-    (Path(__file__).parent / "data" / "schedules_0.1.0.json").read_text()
+    (Path(__file__).resolve().parents[1] / "data" / "schedules_0.1.0.json").read_text()
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from kerasdrop.apps import cli, uci
 
-SHARED_UCI = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci"
+SHARED_UCI = Path(__file__).resolve().parents[3] / "shared" / "data" / "uci"
 
 
 def make_folder(root, name="toy", rows=400, splits=2, seed=0):

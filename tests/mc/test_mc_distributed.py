@@ -4,7 +4,7 @@ TensorFlow: `MirroredStrategy` on the two logical CPUs of conftest, and
 `MultiWorkerMirroredStrategy` with two worker processes on 127.0.0.1. JAX:
 `keras.distribution.DataParallel` on two host devices, in a child process
 (XLA_FLAGS must be set before JAX starts). Model, pool and runs:
-`tests/mc_distributed_child.py`; every run compares all fields of the
+`tests/mc/mc_distributed_child.py`; every run compares all fields of the
 `MCResult` of a softmax classifier, samples included, with independent and
 consistent masks, on a 37-row pool.
 """
@@ -22,10 +22,10 @@ import pytest
 
 import kerasdrop
 from kerasdrop.mc import devices
-from tests import mc_distributed_child as child
+import mc_distributed_child as child
 
-ROOT = Path(__file__).resolve().parent.parent
-CHILD = ROOT / "tests" / "mc_distributed_child.py"
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = ROOT / "tests" / "mc" / "mc_distributed_child.py"
 
 
 def assert_runs_equal(expected, actual):
