@@ -10,14 +10,20 @@ without a leading underscore. mkdocstrings renders one entry per
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import kerasdrop
 
-API = Path(__file__).resolve().parent.parent / "docs" / "api"
+ROOT = Path(__file__).resolve().parent.parent
+API = ROOT / "docs" / "api"
 ENTRY = re.compile(r"^::: *(\S+)\s*$", re.MULTILINE)
 NOT_API = {"apps"}  # the `kerasdrop` command line and its demo
 
@@ -121,3 +127,36 @@ def test_public_names_cover_faces_and_modules():
     assert not any(".apps." in name for name in names)
     private = [n for n in names if re.search(r"\._(?!_version__$)", n)]
     assert not private, private
+
+
+def test_bare_doctests_render_as_code():
+    """docs/hooks/pycon.py fences `>>>` paragraphs; fenced code stays as is."""
+    markdown = pytest.importorskip("markdown")
+    spec = importlib.util.spec_from_file_location(
+        "pycon_hook", ROOT / "docs" / "hooks" / "pycon.py"
+    )
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    text = (
+        "Example:\n\n>>> [1] + [2]  # doctest: +ELLIPSIS\n[1, 2]\n\nAfter.\n\n"
+        "```python\n>>> kept\n```\n"
+    )
+    html = markdown.markdown(text, extensions=[hook.DoctestFences(), "fenced_code"])
+    assert '<code class="language-pycon">&gt;&gt;&gt; [1] + [2]\n[1, 2]' in html
+    assert "<blockquote>" not in html and "doctest:" not in html
+    assert '<code class="language-python">&gt;&gt;&gt; kept' in html
+    assert "<p>After.</p>" in html
+
+
+@pytest.mark.slow
+def test_mkdocs_build_is_strict_clean(tmp_path):
+    for name in ("mkdocs", "mkdocstrings_handlers.python", "material"):
+        pytest.importorskip(name)
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "api" / "mc" / "index.html").exists()
