@@ -96,7 +96,9 @@ def heteroscedastic_uncertainty(mean_samples, log_var_samples):
     """Aleatoric/epistemic split for a (mean, log-variance) head.
 
     Args:
-        mean_samples, log_var_samples: `(T, N, ...)` sampled head outputs.
+        mean_samples: `(T, N, ...)` sampled outputs of the mean head.
+        log_var_samples: `(T, N, ...)` sampled outputs of the log-variance
+            head.
 
     Returns:
         dict with `mean` (predictive mean), `aleatoric` (`E_t[exp(s_t)]`),

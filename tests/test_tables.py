@@ -1,0 +1,92 @@
+"""benchmarks/tables.py: one small chart per benchmark table, drawn from the
+committed results, and the docs page that shows them (no benchmark is run)."""
+
+import importlib.util
+import struct
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_PNG_BYTES = 200 * 1024
+
+
+@pytest.fixture(scope="module")
+def tables():
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_tables", ROOT / "benchmarks" / "tables.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def with_results(tables):
+    return [b.name for b in tables.BENCHMARKS + tables.UCI if tables.load(b.name)]
+
+
+def test_one_small_chart_per_table(tables, tmp_path):
+    names = with_results(tables)
+    assert len(names) >= 10  # the committed results/*.json
+    written = tables.write_charts(tmp_path)
+    assert sorted(p.name for p in written) == sorted(f"{n}.png" for n in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"{n}.png" for n in names
+    )
+    for path in written:
+        assert png_size(path) == (600, 350), path.name
+        assert path.stat().st_size < MAX_PNG_BYTES, path.name
+
+
+def test_every_table_has_a_results_file(tables):
+    results = {p.stem for p in (ROOT / "benchmarks" / "results").glob("*.json")}
+    assert {b.name for b in tables.BENCHMARKS + tables.UCI} == results
+
+
+def test_docs_page_shows_each_table_chart_and_command(tables):
+    page = tables.docs_page()
+    for bench in tables.BENCHMARKS + tables.UCI:
+        result = tables.load(bench.name)
+        assert f"## {bench.title}" in page
+        assert f"](images/benchmarks/{bench.name}.png)" in page
+        assert "\n".join(bench.table(result)[2:]) in page  # the Markdown table
+        assert f"```bash\n{result['command'].strip()}\n" in page
+    for figure in tables.DEMO_FIGURES:
+        assert f"](images/demo/{figure})" in page
+    assert tables.DEMO_COMMAND in page
+
+
+def test_committed_docs_are_current(tables):
+    """docs/benchmarks.md and the charts are what `tables.py --docs` writes."""
+    page = ROOT / "docs" / "benchmarks.md"
+    assert page.read_text(encoding="utf-8") == tables.docs_page(), (
+        "docs/benchmarks.md is stale: run `python benchmarks/tables.py --docs`"
+    )
+    for name in with_results(tables):
+        assert (ROOT / "docs" / "images" / "benchmarks" / f"{name}.png").exists()
+    for figure in tables.DEMO_FIGURES:
+        assert (ROOT / "docs" / "images" / "demo" / figure).exists()
+
+
+def test_committed_pictures_are_small():
+    pictures = list((ROOT / "docs" / "images").rglob("*.png"))
+    assert pictures
+    big = [str(p) for p in pictures if p.stat().st_size >= MAX_PNG_BYTES]
+    assert not big, f"PNGs of 200 KB or more: {big}"
+
+
+def test_copy_demo_figures(tables, tmp_path):
+    report, out = tmp_path / "report", tmp_path / "out"
+    report.mkdir()
+    with pytest.raises(SystemExit, match="kerasdrop demo"):
+        tables.copy_demo_figures(report, out)
+    for figure in tables.DEMO_FIGURES:
+        (report / figure).write_bytes(b"png")
+    tables.copy_demo_figures(report, out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(tables.DEMO_FIGURES)
