@@ -151,7 +151,8 @@ class AdaptiveDropout(keras.callbacks.Callback):
         patience: epochs of the condition before a change.
         cooldown: epochs to wait after a change.
         min_delta: threshold of a significant change.
-        min_rate, max_rate: bounds of the rate, `0 <= min_rate <= max_rate < 1`.
+        min_rate: lower bound of the rate, `0 <= min_rate <= max_rate`.
+        max_rate: upper bound of the rate, `min_rate <= max_rate < 1`.
         start_rate: the rate a layer at 0 jumps to when raised.
         lower_on_underfit: also lower the rate on underfitting.
         underfit_gap: gap at or below which the model counts as underfitting.

@@ -72,7 +72,8 @@ def fpr_at_tpr(scores_in, scores_out, tpr=0.95):
     of in-distribution inputs it flags too. Lower is better.
 
     Args:
-        scores_in, scores_out: scores of in-distribution and OOD inputs.
+        scores_in: scores of in-distribution inputs.
+        scores_out: scores of OOD inputs.
         tpr: the true positive rate to reach, in (0, 1].
 
     Example:

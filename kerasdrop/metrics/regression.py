@@ -96,7 +96,8 @@ def heteroscedastic_uncertainty(mean_samples, log_var_samples):
     """Aleatoric/epistemic split for a (mean, log-variance) head.
 
     Args:
-        mean_samples, log_var_samples: `(T, N, ...)` sampled head outputs.
+        mean_samples: `(T, N, ...)` sampled mean outputs of the head.
+        log_var_samples: `(T, N, ...)` sampled log-variance outputs.
 
     Returns:
         dict with `mean` (predictive mean), `aleatoric` (`E_t[exp(s_t)]`),

@@ -116,7 +116,9 @@ def selective_accuracy(y_true, probs, coverage, confidence=None):
 
     Args:
         coverage: the fraction of inputs to accept, in (0, 1].
-        y_true, probs, confidence: as `risk_coverage_curve`.
+        y_true: as `risk_coverage_curve`.
+        probs: as `risk_coverage_curve`.
+        confidence: as `risk_coverage_curve`.
 
     Example:
 

@@ -93,7 +93,8 @@ def export(
             (`sample_inputs_for(model)`).
         classifier: None (detect softmax/sigmoid outputs), False (no
             entropy), "softmax" or "sigmoid".
-        rtol, atol: tolerances of the output comparison.
+        rtol: relative tolerance of the output comparison.
+        atol: absolute tolerance of the output comparison.
 
     Returns:
         The `pathlib.Path` written (`path/<version>` with `version`); raises

@@ -43,7 +43,8 @@ class DropoutHyperModel(kt.HyperModel):
         build_fn: `build_fn(hp, spec)` returning a compiled Keras model.
         space: dict of `dropout_space` keyword arguments (default `{}`: the
             default space), or False for none.
-        name, tunable: as for `keras_tuner.HyperModel`.
+        name: as for `keras_tuner.HyperModel`.
+        tunable: as for `keras_tuner.HyperModel`.
 
     Example:
 
