@@ -74,11 +74,9 @@ def acquire(
             BatchBALD), or `"power_<score>"` (`count` rows drawn without
             replacement with probability proportional to `score ** beta`).
         samples: MC dropout samples `T` per row.
-        seed: an int: the same seed picks the same rows (None: a fresh
-            seed).
-        batch_size: rows per `mc.predict` batch (default 128; memory, not
-            results).
-        chunk_size: rows per `mc.predict` call (memory, not results).
+        seed: an int: the same seed picks the same rows (None: a fresh one).
+        batch_size: rows per `mc.predict` batch (default 128).
+        chunk_size: rows per `mc.predict` call (both: memory, not results).
         candidates: `batch_bald` only: it runs on this many rows of highest
             BALD (default `max(100, 10 * count)`, at most the pool).
         configurations: `batch_bald` only: joint label configurations held
