@@ -24,7 +24,7 @@ from kerasdrop import (
 from kerasdrop.graph import convert, register_dropout, unregister_dropout
 from kerasdrop.serving import ExportError, export, strip_dropout
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "active",

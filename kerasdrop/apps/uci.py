@@ -424,8 +424,9 @@ def run(
         splits: run the first `splits` splits only (default: all).
         epochs: training epochs (default: 10 x n_epochs.txt, the paper's).
         samples: MC dropout passes `T` (default 10000, the paper's).
-        rate, tau: fixed-mode values for data sets the paper does not list
+        rate: fixed-mode dropout rate for data sets the paper does not list
             (or to override it).
+        tau: fixed-mode precision `tau`, likewise.
         seed: base seed; split `k` uses `seed + k`.
         jobs: worker processes (splits run in parallel; 1: in-process).
         log: optional callable receiving one progress line per split.
