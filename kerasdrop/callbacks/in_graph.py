@@ -14,8 +14,7 @@ later `fit` with the same schedules traces nothing new, and a `fit` without
 them runs Keras' own function again.
 """
 
-import functools
-
+from kerasdrop import _keras
 from kerasdrop.layers.base import MAX_STEP
 
 _ATTR = "_kerasdrop_drive"
@@ -109,20 +108,6 @@ class Drive:
         elif drivers == self.traced[0]:
             self.model.train_function = self.traced[1]
         else:  # traced at its first call, with the drivers in place
-            self.traced = (drivers, _new_train_function(self.model))
-
-
-def _new_train_function(model):
-    """`model.make_train_function(force=True)` over a new step function.
-
-    JAX caches traces by function, and every `model.train_step` is the same
-    bound method: a new `partial` gets a trace of its own, with the drivers
-    lent now (and Keras' own function keeps its trace without them).
-    """
-    step = functools.partial(type(model).train_step, model)
-    object.__setattr__(model, "train_step", step)  # read by make_train_function
-    try:
-        model.make_train_function(force=True)
-    finally:
-        object.__delattr__(model, "train_step")
-    return model.train_function
+            # A function of its own, traced with the drivers lent now (Keras'
+            # own keeps its trace without them).
+            self.traced = (drivers, _keras.fresh_train_function(self.model))

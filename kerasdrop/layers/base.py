@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import _checks
+from kerasdrop import _checks, _keras
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
     mc_sample_groups,
@@ -184,9 +184,7 @@ class DropoutBase(keras.layers.Layer):
         self._create_rate_state(initial)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         # All state exists now: mark built as Keras core's Dropout does.
-        build_at_init = getattr(self, "_build_at_init", None)
-        if build_at_init is not None:
-            build_at_init()
+        _keras.build_at_init(self)
 
     def _create_rate_state(self, initial):
         """Creates the variables the rate lives in, from the `initial` rate.
