@@ -1,7 +1,7 @@
 """Per-batch schedules inside the compiled train step.
 
 `DropoutScheduler(unit="batch")` with `kerasdrop.schedules.Schedule`s lends
-each selected layer a schedule for one `fit` (the layer's `_driver`): the
+each selected layer a schedule for one `fit` (`layer.attach_driver`): the
 layer evaluates it at its step variable inside the train step, as it does
 its own schedule, and the step advances with each training call. The
 callback only moves the steps to the index of the epoch's first batch at
@@ -77,8 +77,8 @@ class Drive:
                     f"Layer '{layer.name}' is scheduled per batch by two "
                     "DropoutSchedulers in one fit; select it in one only."
                 )
+            layer.attach_driver(driver)
             self.leases[id(layer)] = (layer, driver, layer.step, owner)
-            layer._driver = driver
         self._use()
 
     def seek(self, owner, index):
@@ -97,7 +97,7 @@ class Drive:
 
     def _free(self, key):
         layer, _, step, _ = self.leases.pop(key)
-        layer._driver = None
+        layer.release_driver()
         layer.step = step
 
     def _use(self):
