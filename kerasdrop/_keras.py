@@ -65,7 +65,7 @@ def is_functional(model):
 
 def sequential_graph(model):
     """The `Functional` graph a `keras.Sequential` runs (None before it is
-    built, and for every other layer).
+    built, and for a layer that holds no such graph).
 
     Relies on: `Sequential._functional`.
     """
