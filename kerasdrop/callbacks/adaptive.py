@@ -4,7 +4,7 @@ import warnings
 
 import keras
 
-from kerasdrop import _checks
+from kerasdrop import _checks, _keras
 from kerasdrop.callbacks.selection import check_layers, log_rates, select_layers
 
 MONITOR_MODES = ("auto", "min", "max")
@@ -17,7 +17,7 @@ def keras_direction(model, monitor):
     monitor_callback.py, Keras 3), which `EarlyStopping` and
     `ReduceLROnPlateau` apply in `mode="auto"`: the key without its `val_`
     prefix is `"loss"` (minimized), or the name of a compiled metric whose
-    direction (`metric._direction`, `"up"` for accuracy, precision, AUC...)
+    direction (`_keras.metric_direction`, `"up"` for accuracy, precision...)
     says; the last such metric decides. Otherwise a `ValueError` asks for
     `mode`. Read once the metrics are built (after the first epoch).
     """
@@ -29,8 +29,9 @@ def keras_direction(model, monitor):
         if isinstance(inner, list):
             compiled.extend(inner)
     for metric in compiled:
-        if metric.name == name and hasattr(metric, "_direction"):
-            direction = "max" if metric._direction == "up" else "min"
+        up = _keras.metric_direction(metric)
+        if metric.name == name and up is not None:
+            direction = "max" if up == "up" else "min"
     if direction is None:
         raise ValueError(
             f"AdaptiveDropout callback received monitor={monitor}, but Keras "

@@ -6,14 +6,14 @@ import weakref
 
 import keras
 
-from kerasdrop import graph
+from kerasdrop import _keras, graph
 
 #: model -> (epoch, batches trained before it) where a kerasdrop
 #: `BackupAndRestore` resumed the model's training; read by `DropoutScheduler`.
 RESUMED = weakref.WeakKeyDictionary()
 
 
-class BackupAndRestore(keras.callbacks.BackupAndRestore):
+class BackupAndRestore(_keras.BackupWithSaveHook):
     """`keras.callbacks.BackupAndRestore` that also resumes dropout exactly.
 
     Keras' callback restores the weights (the layers' rate and step
@@ -54,9 +54,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         )
         # Keras' private save hook and metadata file: refuse rather than
         # resume inexactly if this Keras version has neither.
-        if not hasattr(self, "_training_metadata_path") or not hasattr(
-            keras.callbacks.BackupAndRestore, "_save_model"
-        ):
+        if not _keras.backup_hooks_available(self):
             raise RuntimeError(
                 f"kerasdrop.callbacks.BackupAndRestore does not support the "
                 f"BackupAndRestore of Keras {keras.__version__}."
@@ -93,17 +91,18 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         super().on_train_end(logs)
 
     def _read_metadata(self):
-        if not os.path.exists(self._training_metadata_path):
+        path = _keras.backup_metadata_path(self)
+        if not os.path.exists(path):
             return None
-        with open(self._training_metadata_path) as f:
+        with open(path) as f:
             return json.load(f)
 
-    def _save_model(self):
-        super()._save_model()
+    def after_save(self):
+        """Adds the batch counts to the metadata file Keras just wrote."""
         metadata = self._read_metadata()
         metadata["kerasdrop"] = {
             "batches_before_epoch": self._before,
             "batches_in_epoch": self._in_epoch,
         }
-        with open(self._training_metadata_path, "w") as f:
+        with open(_keras.backup_metadata_path(self), "w") as f:
             json.dump(metadata, f)

@@ -1,7 +1,7 @@
 """Per-batch schedules inside the compiled train step.
 
 `DropoutScheduler(unit="batch")` with `kerasdrop.schedules.Schedule`s lends
-each selected layer a schedule for one `fit` (the layer's `_driver`): the
+each selected layer a schedule for one `fit` (`layer.attach_driver`): the
 layer evaluates it at its step variable inside the train step, as it does
 its own schedule, and the step advances with each training call. The
 callback only moves the steps to the index of the epoch's first batch at
@@ -14,8 +14,7 @@ later `fit` with the same schedules traces nothing new, and a `fit` without
 them runs Keras' own function again.
 """
 
-import functools
-
+from kerasdrop import _keras
 from kerasdrop.layers.base import MAX_STEP
 
 _ATTR = "_kerasdrop_drive"
@@ -78,8 +77,8 @@ class Drive:
                     f"Layer '{layer.name}' is scheduled per batch by two "
                     "DropoutSchedulers in one fit; select it in one only."
                 )
+            layer.attach_driver(driver)
             self.leases[id(layer)] = (layer, driver, layer.step, owner)
-            layer._driver = driver
         self._use()
 
     def seek(self, owner, index):
@@ -98,7 +97,7 @@ class Drive:
 
     def _free(self, key):
         layer, _, step, _ = self.leases.pop(key)
-        layer._driver = None
+        layer.release_driver()
         layer.step = step
 
     def _use(self):
@@ -109,20 +108,6 @@ class Drive:
         elif drivers == self.traced[0]:
             self.model.train_function = self.traced[1]
         else:  # traced at its first call, with the drivers in place
-            self.traced = (drivers, _new_train_function(self.model))
-
-
-def _new_train_function(model):
-    """`model.make_train_function(force=True)` over a new step function.
-
-    JAX caches traces by function, and every `model.train_step` is the same
-    bound method: a new `partial` gets a trace of its own, with the drivers
-    lent now (and Keras' own function keeps its trace without them).
-    """
-    step = functools.partial(type(model).train_step, model)
-    object.__setattr__(model, "train_step", step)  # read by make_train_function
-    try:
-        model.make_train_function(force=True)
-    finally:
-        object.__delattr__(model, "train_step")
-    return model.train_function
+            # A function of its own, traced with the drivers lent now (Keras'
+            # own keeps its trace without them).
+            self.traced = (drivers, _keras.fresh_train_function(self.model))

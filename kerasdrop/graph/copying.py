@@ -8,17 +8,14 @@ import warnings
 
 import keras
 
-from kerasdrop import _checks
+from kerasdrop import _checks, _keras
 from kerasdrop.graph import owners
 from kerasdrop.graph.rewriting import rewrite
 from kerasdrop.graph.sites import find
 
 
 def _classes(model):
-    return {
-        type(layer).__name__: type(layer)
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-    }
+    return {type(layer).__name__: type(layer) for layer in _keras.flatten_layers(model)}
 
 
 def copy_model(model, hint="Pass `copy=False` to rewrite it in place"):

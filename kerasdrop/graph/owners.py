@@ -11,11 +11,12 @@ owners.
 import contextlib
 
 import keras
-from keras.src.models.functional import Functional
+
+from kerasdrop import _keras
 
 
 def is_graph_container(layer):
-    return type(layer) in (Functional, keras.Sequential)
+    return type(layer) in (_keras.functional_class(), keras.Sequential)
 
 
 def _serializes_children(layer):
@@ -31,7 +32,7 @@ def guard_save(model):
         return
 
     def save(*args, **kwargs):
-        for layer in model._flatten_layers(include_self=True, recursive=True):
+        for layer in _keras.flatten_layers(model):
             if "_kerasdrop_swaps" in layer.__dict__:
                 layer.get_config()  # raises with what to do instead
         return type(model).save(model, *args, **kwargs)

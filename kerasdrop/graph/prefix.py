@@ -7,17 +7,17 @@ into the part before its first dropout layers (run once per batch by
 """
 
 import keras
-from keras.src.models.functional import Functional
 
+from kerasdrop import _keras
 from kerasdrop.graph.sites import holds_kerasdrop
 
 
 def _graph_of(model):
     """The Functional graph of `model` (a Sequential's inner one), or None."""
-    if isinstance(model, Functional):  # keras-hub tasks and backbones too
+    if _keras.is_functional(model):  # keras-hub tasks and backbones too
         return model
     if isinstance(model, keras.Sequential):
-        return getattr(model, "_functional", None)
+        return _keras.sequential_graph(model)
     return None
 
 
@@ -39,8 +39,9 @@ def split_deterministic_prefix(model):
         return None, model
     stochastic = set()
     frontier = {}
-    for depth in sorted(functional._nodes_by_depth, reverse=True):
-        for node in functional._nodes_by_depth[depth]:
+    by_depth = _keras.nodes_by_depth(functional)
+    for depth in sorted(by_depth, reverse=True):
+        for node in by_depth[depth]:
             inputs = list(node.input_tensors)
             if _is_stochastic_op(node.operation) or any(
                 id(t) in stochastic for t in inputs
@@ -75,10 +76,10 @@ def split_deterministic_prefix(model):
 def producer(tensor):
     """`(operation, tensor_index, input_tensors)` of the graph node that
     computed a symbolic `tensor`, or None for a tensor without history."""
-    history = getattr(tensor, "_keras_history", None)
+    history = _keras.history(tensor)
     if history is None or history.operation is None:
         return None
-    node = history.operation._inbound_nodes[history.node_index]
+    node = _keras.inbound_nodes(history.operation)[history.node_index]
     inputs = keras.tree.flatten(node.input_tensors)
     return history.operation, history.tensor_index, inputs
 
@@ -87,7 +88,7 @@ def call_inputs(layer):
     """Every symbolic tensor `layer` was called on, in any graph."""
     return [
         tensor
-        for node in layer._inbound_nodes
+        for node in _keras.inbound_nodes(layer)
         for tensor in keras.tree.flatten(node.input_tensors)
     ]
 
@@ -99,7 +100,7 @@ def node_outputs(model):
         return None
     return [
         tensor
-        for nodes in functional._nodes_by_depth.values()
+        for nodes in _keras.nodes_by_depth(functional).values()
         for node in nodes
         for tensor in node.output_tensors
     ]

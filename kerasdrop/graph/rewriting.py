@@ -7,8 +7,8 @@ is recorded on it (`kerasdrop.graph.owners`).
 """
 
 import keras
-from keras.src.ops.node import KerasHistory
 
+from kerasdrop import _keras
 from kerasdrop.graph import owners
 from kerasdrop.graph.sites import find
 
@@ -21,16 +21,16 @@ def _replace_in(value, old, new, depth=0):
     if depth > 2:
         return value, False
     changed = False
-    if isinstance(value, list) or hasattr(value, "_storage"):
-        storage = getattr(value, "_storage", value)  # TF's ListWrapper
+    storage = _keras.list_storage(value)  # a list, or TF's ListWrapper's
+    if storage is not None:
         for i, item in enumerate(storage):
             item, hit = _replace_in(item, old, new, depth + 1)
             if hit:
                 list.__setitem__(storage, i, item)
                 changed = True
-        if changed and storage is not value:
+        if changed:
             # An in-place swap, not a user mutation: keep it saveable.
-            value._last_wrapped_list_snapshot = list(storage)
+            _keras.note_list_swap(value, storage)
     elif isinstance(value, dict):
         for key, item in list(value.items()):
             item, hit = _replace_in(item, old, new, depth + 1)
@@ -46,48 +46,24 @@ def _replace_in(value, old, new, depth=0):
 
 def _swap_in_holder(holder, old, new):
     """Replaces `old` by `new` wherever `holder` refers to it."""
-    tracker = getattr(holder, "_tracker", None)
-    was_locked = bool(tracker and tracker.locked)
-    if tracker is not None:
-        tracker.unlock()
-        ids = tracker.stored_ids.get("layers", set())
-        if id(old) in ids:
-            ids.discard(id(old))
-            ids.add(id(new))
-    try:
-        for attr, value in list(vars(holder).items()):
-            if attr == "_tracker":
-                continue
+    with _keras.unlocked_tracker(holder):
+        _keras.swap_tracked_id(holder, old, new)
+        for attr, value in _keras.untracked_attributes(holder):
             value, hit = _replace_in(value, old, new)
             if hit and value is not vars(holder)[attr]:
                 object.__setattr__(holder, attr, value)
-        functional = getattr(holder, "_functional", None)  # Sequential's graph
+        functional = _keras.sequential_graph(holder)
         if functional is not None:
             _swap_in_holder(functional, old, new)
-    finally:
-        if was_locked:
-            tracker.lock()
 
 
 def _swap_nodes(old, new):
     """Makes `new` the operation of every graph node `old` was called in."""
-    for node_index, node in enumerate(old._inbound_nodes):
+    for node_index, node in enumerate(_keras.inbound_nodes(old)):
         node.operation = new
         for tensor_index, tensor in enumerate(node.outputs):
-            tensor._keras_history = KerasHistory(new, node_index, tensor_index)
-    new._inbound_nodes = old._inbound_nodes
-    new._outbound_nodes = old._outbound_nodes
-
-
-def _rename_node_keys(holder, old, new):
-    """A Functional keeps its nodes as "<id(operation)>_ib-<index>" keys."""
-    nodes = getattr(holder, "_nodes", None)
-    if not isinstance(nodes, set):
-        return
-    prefix = f"{id(old)}_ib-"
-    for key in [k for k in nodes if k.startswith(prefix)]:
-        nodes.discard(key)
-        nodes.add(f"{id(new)}_ib-" + key[len(prefix) :])
+            _keras.set_history(tensor, new, node_index, tensor_index)
+    _keras.set_nodes(new, _keras.inbound_nodes(old), _keras.outbound_nodes(old))
 
 
 def rewrite(model, mapping, sites=None):
@@ -119,9 +95,9 @@ def rewrite(model, mapping, sites=None):
         _swap_nodes(site.layer, new)
         for holder, chain in site.holders:
             _swap_in_holder(holder, site.layer, new)
-            for functional in (holder, getattr(holder, "_functional", None)):
+            for functional in (holder, _keras.sequential_graph(holder)):
                 if functional is not None:
-                    _rename_node_keys(functional, site.layer, new)
+                    _keras.rename_node_keys(functional, site.layer, new)
             owners.record_owner_swap(chain, site, new)
         done.append(site)
     if done:
@@ -144,7 +120,7 @@ def rewrite_count():
 
 def reset_compiled(model):
     """Drops cached train/test/predict functions of `model` and nested models."""
-    for layer in model._flatten_layers(include_self=True, recursive=True):
+    for layer in _keras.flatten_layers(model):
         if isinstance(layer, keras.Model):
             for attr in ("train_function", "test_function", "predict_function"):
                 if getattr(layer, attr, None) is not None:

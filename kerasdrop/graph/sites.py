@@ -14,9 +14,8 @@ import warnings
 import weakref
 
 import keras
-from keras.src.models.functional import Functional
 
-from kerasdrop import _checks
+from kerasdrop import _checks, _keras
 from kerasdrop.graph import owners, registry
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers import recurrent as recurrent_lib
@@ -69,11 +68,13 @@ def _children(layer):
     if isinstance(layer, (base_lib.DropoutBase, keras.layers.RNN)):
         return []  # a Concrete wrapper's inner layer; an RNN's cell (one site)
     skip = {id(layer)}
-    if isinstance(layer, keras.layers.MultiHeadAttention) and not layer._dropout:
-        # With dropout=0 its call never runs `_dropout_layer` (and takes
-        # the fused attention path): that layer is no dropout to reach.
-        skip.add(id(getattr(layer, "_dropout_layer", None)))
-    return [c for c in getattr(layer, "_layers", []) if id(c) not in skip]
+    if isinstance(layer, keras.layers.MultiHeadAttention):
+        rate, dropout = _keras.attention_dropout(layer)
+        if not rate:
+            # With dropout=0 its call never runs that dropout layer (and
+            # takes the fused attention path): it is no dropout to reach.
+            skip.add(id(dropout))
+    return [c for c in _keras.tracked_sublayers(layer) if id(c) not in skip]
 
 
 def _rnn_site(layer):
@@ -126,14 +127,10 @@ def _step(holder, child):
     """The path element of `child` under `holder`: its name in a graph, else
     the attribute holding it (stable when the holder is rebuilt from config,
     where auto-generated names change)."""
-    if isinstance(holder, (Functional, keras.Sequential)) and child in holder.layers:
+    graph = _keras.is_functional(holder) or isinstance(holder, keras.Sequential)
+    if graph and child in holder.layers:
         return child.name
-    for attr, value in vars(holder).items():
-        if attr.startswith(("_tracker", "_self_")) or attr in (
-            "_layers",
-            "_functional",
-        ):
-            continue
+    for attr, value in _keras.named_attributes(holder):
         if value is child:
             return attr
         if isinstance(value, (list, tuple)):
@@ -367,4 +364,4 @@ def warn_unreached(model, who, sites=None, stacklevel=3):
 
 def all_layers(model):
     """`model`'s layers at every depth (Keras' tracked sublayers)."""
-    return model._flatten_layers(include_self=False, recursive=True)
+    return _keras.flatten_layers(model, include_self=False)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import _checks
+from kerasdrop import _checks, _keras
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
     mc_sample_groups,
@@ -168,8 +168,7 @@ class DropoutBase(keras.layers.Layer):
     _rate = None
     _step = None
 
-    #: A `Schedule` lent for one `fit` by `kerasdrop.callbacks.DropoutScheduler`
-    #: (`unit="batch"`): run in-graph like `schedule`, but not in the config.
+    #: The `Schedule` lent by `attach_driver` (see `driver`).
     _driver = None
 
     def __init__(self, rate, seed=None, mc=False, **kwargs):
@@ -184,9 +183,7 @@ class DropoutBase(keras.layers.Layer):
         self._create_rate_state(initial)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         # All state exists now: mark built as Keras core's Dropout does.
-        build_at_init = getattr(self, "_build_at_init", None)
-        if build_at_init is not None:
-            build_at_init()
+        _keras.build_at_init(self)
 
     def _create_rate_state(self, initial):
         """Creates the variables the rate lives in, from the `initial` rate.
@@ -304,6 +301,64 @@ class DropoutBase(keras.layers.Layer):
                 f"a schedule giving rates in [0, 1); it gives {value!r} at step {step}",
                 self.schedule,
             ) from None
+
+    # ------------------------------------------------------------------
+    # A schedule lent for a while.
+    # ------------------------------------------------------------------
+    @property
+    def driver(self):
+        """The schedule lent with `attach_driver`, or None (read-only)."""
+        return self._driver
+
+    def attach_driver(self, driver):
+        """Lends the layer a schedule that drives its rate in training calls.
+
+        Each training call then computes `driver(step)` in-graph, writes it
+        to the rate variable and advances the step, as the layer's own
+        `schedule` would; the driver is not part of the config. It is read
+        when a call is traced: a compiled train step traced before stays as
+        it was (`kerasdrop.callbacks.DropoutScheduler(unit="batch")` lends
+        one for each `fit` and traces the train step with it). A driver
+        attached before replaces the previous one. `release_driver()` takes
+        it back.
+
+        Args:
+            driver: a `kerasdrop.schedules.Schedule`.
+
+        Raises:
+            ValueError: the layer has its own schedule, or learns its rate
+                (no step to drive).
+
+        Example:
+
+        >>> import numpy as np, kerasdrop
+        >>> layer = kerasdrop.layers.Dropout(0.0, seed=1)
+        >>> layer.attach_driver(kerasdrop.schedules.Linear(0.0, 0.4, steps=4))
+        >>> for _ in range(3):
+        ...     _ = layer(np.ones((2, 3), "float32"), training=True)
+        >>> layer.step, layer.rate  # the rate of the third call, at step 2
+        (3, 0.2)
+        >>> layer.release_driver()
+        >>> layer.driver is None
+        True
+        """
+        _checks.check_type(
+            "driver", driver, schedules_lib.Schedule, "a `kerasdrop.schedules.Schedule`"
+        )
+        if self.schedule is not None or self._step is None:
+            why = "its own schedule" if self._step is not None else "a learned rate"
+            raise _checks.value_error(
+                "driver",
+                f"no driver for layer '{self.name}', which follows {why}",
+                driver,
+            )
+        self._driver = driver
+
+    def release_driver(self):
+        """Takes back the schedule lent with `attach_driver` (if any): the rate
+        is the rate variable's again from the next trace on; the step and
+        the rate stay where the driver left them."""
+        self._driver = None
 
     # ------------------------------------------------------------------
     # The single decision.

@@ -29,7 +29,7 @@ and found by `kerasdrop.graph.find` like any kerasdrop dropout layer.
 import keras
 from keras import ops
 
-from kerasdrop import _checks
+from kerasdrop import _checks, _keras
 from kerasdrop.layers import base as base_lib
 from kerasdrop.layers.dropout import Dropout
 
@@ -113,7 +113,7 @@ def _gru_step(cell, inputs, h_tm1, h_in):
 # ----------------------------------------------------------------------------
 # Layers.
 # ----------------------------------------------------------------------------
-class VariationalRNN:
+class VariationalRNN(_keras.StepLoopSwitch):
     """What kerasdrop's `LSTM`, `GRU` and `SimpleRNN` add to Keras' layer.
 
     Attributes:
@@ -150,7 +150,7 @@ class VariationalRNN:
     def _attach_dropout(self, dropout, recurrent_dropout, seed, mc, recurrent_mc):
         # Keras' constructor built its stock cell; our subclass only adds
         # `call`, so every attribute the constructor set stays valid.
-        self.cell.__class__ = self._cell_class
+        _keras.adopt_cell(self, self._cell_class)
         common = {"dtype": self.dtype_policy, "mc": mc}
         self.input_dropout = Dropout(
             dropout,
@@ -195,17 +195,10 @@ class VariationalRNN:
         finally:
             self.cell.state_mask = None
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if self.cell.state_mask is None:  # Keras' loop, cuDNN where it can
-            return super().inner_loop(
-                sequences, initial_state, mask=mask, training=training
-            )
-        # The state mask enters every step: Keras' generic step loop.
-        if keras.tree.is_nested(mask):
-            mask = mask[0]
-        return keras.layers.RNN.inner_loop(
-            self, sequences, initial_state, mask=mask, training=training
-        )
+    def _needs_step_loop(self):
+        # The state mask enters every step: Keras' generic step loop; else
+        # the Keras layer's own (cuDNN where it can).
+        return self.cell.state_mask is not None
 
     def get_config(self):
         config = super().get_config()

@@ -16,7 +16,7 @@ import threading
 
 import keras
 
-from kerasdrop import _checks, graph
+from kerasdrop import _checks, _keras, graph
 from kerasdrop.layers import base as base_lib
 
 
@@ -88,26 +88,6 @@ def sampling(model=None):
         yield
 
 
-class _StandIn:
-    """Stands in for a model while Keras builds one of its compiled
-    functions: Keras stores the function here, not on the model (another
-    thread may be reading the model's own)."""
-
-    def __init__(self, model):
-        object.__setattr__(self, "_model", model)
-
-    def __getattr__(self, name):
-        value = getattr(self._model, name)
-        if name.endswith("_step") and callable(value):
-            # A fresh callable per build: `jax.jit` caches traces by
-            # function, and two bound methods of one model compare equal.
-            return functools.partial(value)
-        return value
-
-    def __setattr__(self, name, value):
-        self.__dict__[name] = value
-
-
 class _ModeFunctions:
     """A model's `predict_function` or `test_function` once the model has
     been passed to `sampling()`: one compiled function per set of its
@@ -125,10 +105,8 @@ class _ModeFunctions:
         """Puts per-mode functions on `model`, now and whenever Keras builds
         them again (after `graph.reset_compiled`, a rewrite, `mc.enable`)."""
         for kind in ("predict", "test"):
-            make = f"make_{kind}_function"
-            if make not in model.__dict__:
-                maker = functools.partial(cls.make, model, kind)
-                object.__setattr__(model, make, maker)
+            maker = functools.partial(cls.make, model, kind)
+            _keras.override_function_maker(model, kind, maker)
             cls.make(model, kind)
 
     @classmethod
@@ -145,10 +123,9 @@ class _ModeFunctions:
         if function is None:
             with self.lock:
                 if mode not in self.functions:
-                    stand_in = _StandIn(self.model)
-                    build = getattr(type(self.model), f"make_{self.kind}_function")
-                    build(stand_in, force=True)
-                    self.functions[mode] = stand_in.__dict__[f"{self.kind}_function"]
+                    # Built aside: another thread may be reading the model's.
+                    function = _keras.build_function(self.model, self.kind)
+                    self.functions[mode] = function
                 function = self.functions[mode]
         return function(*args)
 

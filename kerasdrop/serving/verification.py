@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasdrop import _checks, graph
+from kerasdrop import _checks, _keras, graph
 
 
 class ExportError(ValueError):
@@ -40,9 +40,7 @@ def input_signature(model, sample_inputs=None):
             name=name or tensor.name,
         )
 
-    if getattr(model, "_inputs_struct", None) is None and not isinstance(
-        model, keras.Sequential
-    ):
+    if _keras.inputs_struct(model) is None and not isinstance(model, keras.Sequential):
         if sample_inputs is None:
             raise _checks.invalid_value(
                 "sample_inputs",

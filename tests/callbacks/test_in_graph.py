@@ -49,7 +49,7 @@ def test_batch_schedule_runs_in_graph_with_no_python_write_per_batch(monkeypatch
     # After fit: the last rate stays, the step and the config are the layer's own.
     assert inner.rate == pytest.approx(0.5 * sched(2 * STEPS - 1), abs=1e-6)
     assert (
-        inner.step == 0 and inner._driver is None and inner.get_config()["rate"] == 0.5
+        inner.step == 0 and inner.driver is None and inner.get_config()["rate"] == 0.5
     )
     # A second fit with the same schedule traces nothing new; one without it
     # runs the model's own train step (the rate stays put).
