@@ -21,7 +21,8 @@ from keras.src.ops.node import KerasHistory
 
 def loaded_class(path):
     """The class `path` ("package.module:Class") names, or None while its
-    module is not imported (keras-hub stays optional).
+    top package is not imported (keras-hub stays optional); once it is, the
+    module is imported if need be.
 
     Relies on: the private module paths of the classes the registry names
     (`keras.src.applications.convnext`, `keras_hub.src.models.*`). Raises

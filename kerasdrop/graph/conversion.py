@@ -57,28 +57,33 @@ def _stock_rate(layer, stacklevel=4):
     return rate
 
 
+def _stock_equivalent(layer):
+    """Its kind's `to_keras(layer)`, for a layer of exactly the kind's class
+    (a subclass may compute something else); None when there is none."""
+    kind = registry.kerasdrop_kind(layer)
+    if kind is None or kind.target is not type(layer) or kind.to_keras is None:
+        return None
+    new = kind.to_keras(layer)
+    if new is not None and (
+        not isinstance(new, keras.layers.Layer) or sites_lib.holds_kerasdrop(new)
+    ):
+        raise TypeError(
+            "Invalid value received for argument `to_keras` of the kind of "
+            f"{type(layer).__name__}. Expected a function returning a stock "
+            f"Keras layer. Received: {new!r}"
+        )
+    return new
+
+
 def _to_keras(layer):
-    """A stock Keras layer equivalent to a kerasdrop layer, or None."""
+    """The stock layer a kerasdrop layer goes back to, or None for a layer
+    that is not kerasdrop's; raises when it has none."""
     if not isinstance(layer, kd_layers.DropoutBase):
         return None
-    common = {"name": layer.name, "dtype": layer.dtype_policy, "seed": layer.seed}
-    rate = _stock_rate(layer)
-    for kd_cls, keras_cls in (
-        (kd_layers.SpatialDropout1D, keras.layers.SpatialDropout1D),
-        (kd_layers.SpatialDropout2D, keras.layers.SpatialDropout2D),
-        (kd_layers.SpatialDropout3D, keras.layers.SpatialDropout3D),
-    ):
-        if type(layer) is kd_cls:
-            if kd_cls is kd_layers.SpatialDropout1D:
-                if layer.data_format != "channels_last":
-                    break
-                return keras_cls(rate, **common)
-            return keras_cls(rate, data_format=layer.data_format, **common)
-    else:
-        if type(layer) is kd_layers.Dropout and layer.scaling == "inverted":
-            return keras.layers.Dropout(rate, noise_shape=layer.noise_shape, **common)
-        if type(layer) is kd_layers.GaussianDropout:
-            return keras.layers.GaussianDropout(rate, **common)
+    _stock_rate(layer)  # warns: an MC flag or a schedule does not carry over
+    new = _stock_equivalent(layer)
+    if new is not None:
+        return new
     classic = getattr(layer, "scaling", "") == "classic"
     first = getattr(layer, "data_format", "") == "channels_first"
     raise ValueError(

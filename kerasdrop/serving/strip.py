@@ -6,48 +6,33 @@ step of `kerasdrop.export`. Backend-agnostic.
 """
 
 import keras
-import numpy as np
-from keras import ops
 
 from kerasdrop import _checks, graph
+from kerasdrop.graph import registry
 from kerasdrop.layers import base as base_lib
-from kerasdrop.layers import dropout as dropout_lib
 from kerasdrop.layers import recurrent as recurrent_lib
-
-
-def _classic_scale(layer):
-    """The float32 keep probability 1 - p a classic Dropout multiplies by."""
-    rate = np.float32(ops.convert_to_numpy(layer.rate_variable.value))
-    return float(np.float32(1.0) - rate)
 
 
 def _stripped_replacement(site):
     """What a dropout-bearing site becomes in the stripped model, or None
-    (kept: RNN dropout, dropout inside a layer's call, and stock dropout
-    held inside a layer are all the identity at inference)."""
+    (kept): its kind's `stripped` (`kerasdrop.graph.registry`), except for
+    what is not about one kind. Kept: RNN dropout and dropout inside a
+    layer's call (no kind), stock dropout held inside a layer (the owner's
+    config rebuilds it); all are the identity at inference."""
     layer = site.layer
     if not isinstance(layer, base_lib.DropoutBase):
         kind = graph.kind_of(layer)
-        if site.status == "unreachable" and kind is None:
-            return None  # RNN or in-call dropout: identity at inference
-        if kind is not None and kind.carrier:
-            return None  # Keras' RNN dropout: identity at inference
-        if graph.owned(site):
-            return None  # stock, inside a block: its config rebuilds it
-        return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
+        if kind is None or graph.owned(site):
+            return None
+        return _checked(kind.stripped(layer), layer)
     original = graph.original_config(site)
     if original is not None:  # what the owner had before convert
         return graph.rebuild(original, layer.name)
     if layer.wrapped is not None:  # Concrete, DropConnect: the wrapped layer
         return layer.wrapped
-    if isinstance(layer, dropout_lib.Dropout) and layer.scaling == "classic":
-        # Classic dropout scales by the keep probability at test time.
-        return keras.layers.Rescaling(
-            _classic_scale(layer), name=layer.name, dtype=layer.dtype_policy
-        )
-    if type(layer).inference is not base_lib.DropoutBase.inference and not (
-        isinstance(layer, dropout_lib.Dropout)
-    ):
+    kind = registry.kerasdrop_kind(layer)
+    known = base_lib.DropoutBase if kind is None else kind.target
+    if type(layer).inference is not known.inference:
         raise ValueError(
             "Invalid value received for argument `model`. Layer "
             f"'{site.path}' ({type(layer).__name__}) overrides "
@@ -56,7 +41,20 @@ def _stripped_replacement(site):
             "layers. Replace it by stock layers computing its inference "
             f"before stripping. Received: model with layer {layer!r}"
         )
-    return keras.layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
+    if kind is None:
+        return registry.identity(layer)
+    return _checked(kind.stripped(layer), layer)
+
+
+def _checked(new, layer):
+    """`new`, a kind's `stripped(layer)`: a Keras layer, or None (kept)."""
+    if new is not None and not isinstance(new, keras.layers.Layer):
+        raise TypeError(
+            "Invalid value received for argument `stripped` of the kind of "
+            f"{type(layer).__name__}. Expected a function returning a Keras "
+            f"layer, or None. Received: {new!r}"
+        )
+    return new
 
 
 def strip_dropout(model):
@@ -67,7 +65,9 @@ def strip_dropout(model):
     depth. kerasdrop's dropout layers (MC layers too) and stock dropout-like
     graph layers (Keras' `Dropout`, `SpatialDropout*`, `GaussianDropout`,
     `GaussianNoise`, `AlphaDropout`, drop-path layers) become a
-    `keras.layers.Identity` of the same name. `ConcreteDropout` and
+    `keras.layers.Identity` of the same name (a class registered with
+    `kerasdrop.register_dropout`, and its kerasdrop layer: what its
+    `stripped` gives). `ConcreteDropout` and
     `SpatialConcreteDropout` are replaced by the layer they wrap. A kerasdrop
     `Dropout(scaling="classic")`, whose inference multiplies by the keep
     probability `1 - p`, becomes `keras.layers.Rescaling(1 - p)` with its
