@@ -67,10 +67,11 @@ def _stock_equivalent(layer):
     if new is not None and (
         not isinstance(new, keras.layers.Layer) or sites_lib.holds_kerasdrop(new)
     ):
-        raise TypeError(
-            "Invalid value received for argument `to_keras` of the kind of "
-            f"{type(layer).__name__}. Expected a function returning a stock "
-            f"Keras layer. Received: {new!r}"
+        raise _checks.invalid_type(
+            "to_keras",
+            "Expected a function returning a stock Keras layer.",
+            repr(new),
+            of=f"the kind of {type(layer).__name__}",
         )
     return new
 
@@ -86,13 +87,13 @@ def _to_keras(layer):
         return new
     classic = getattr(layer, "scaling", "") == "classic"
     first = getattr(layer, "data_format", "") == "channels_first"
-    raise ValueError(
-        "Invalid value received for argument `model`. Layer "
-        f"'{layer.name}' ({type(layer).__name__}"
+    raise _checks.invalid_value(
+        "model",
+        f"Layer '{layer.name}' ({type(layer).__name__}"
         f"{', scaling=classic' if classic else ''}"
         f"{', channels_first' if first else ''}"
-        ") has no stock Keras equivalent, so `to='keras'` cannot convert "
-        f"it. Received: model={layer!r}"
+        ") has no stock Keras equivalent, so `to='keras'` cannot convert it.",
+        f"model={layer!r}",
     )
 
 
@@ -102,10 +103,10 @@ def _check_args(model, to, mc, copy):
     _checks.check_bool("mc", mc)
     _checks.check_bool("copy", copy)
     if mc and to != "kerasdrop":
-        raise ValueError(
-            "Invalid value received for argument `mc`. Stock Keras dropout "
-            "has no MC mode, so `mc=True` needs `to='kerasdrop'`. "
-            f"Received: mc={mc!r} with to={to!r}"
+        raise _checks.invalid_value(
+            "mc",
+            "Stock Keras dropout has no MC mode, so `mc=True` needs `to='kerasdrop'`.",
+            f"mc={mc!r} with to={to!r}",
         )
 
 
@@ -121,10 +122,11 @@ def _chosen(sites, layers, status):
         if any(sites_lib.matches(item, site.layer, site.path) for item in items)
     ]
     if not chosen:
-        raise ValueError(
-            "Invalid value received for argument `layers`. It matches no "
-            f"dropout layer to convert; available: "
-            f"{[site.path for site in candidates]}. Received: layers={layers!r}"
+        raise _checks.invalid_value(
+            "layers",
+            "It matches no dropout layer to convert; available: "
+            f"{[site.path for site in candidates]}.",
+            f"layers={layers!r}",
         )
     return chosen
 
@@ -135,10 +137,11 @@ def _kerasdrop_mapping(mc):
             return None
         new = registry.kind_of(site.layer).to_kerasdrop(site.layer, mc)
         if not sites_lib.holds_kerasdrop(new):
-            raise TypeError(
-                "Invalid value received for argument `to_kerasdrop` of the "
-                f"registered class {type(site.layer).__name__}. Expected a "
-                f"function returning a kerasdrop layer. Received: {new!r}"
+            raise _checks.invalid_type(
+                "to_kerasdrop",
+                "Expected a function returning a kerasdrop layer.",
+                repr(new),
+                of=f"the registered class {type(site.layer).__name__}",
             )
         return new
 

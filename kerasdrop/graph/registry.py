@@ -413,10 +413,10 @@ def _check_registration(cls, to_kerasdrop, rate, to_keras, stripped, target):
             _checks.message("cls", "a subclass of `keras.layers.Layer`", cls)
         )
     if issubclass(cls, base_lib.DropoutBase):
-        raise ValueError(
-            "Invalid value received for argument `cls`. Expected a layer "
-            "class that is not already a kerasdrop dropout layer. "
-            f"Received: cls={cls.__name__}"
+        raise _checks.invalid_value(
+            "cls",
+            "Expected a layer class that is not already a kerasdrop dropout layer.",
+            f"cls={cls.__name__}",
         )
     if to_kerasdrop is not None and not callable(to_kerasdrop):
         raise TypeError(

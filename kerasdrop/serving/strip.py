@@ -33,13 +33,14 @@ def _stripped_replacement(site):
     kind = registry.kerasdrop_kind(layer)
     known = base_lib.DropoutBase if kind is None else kind.target
     if type(layer).inference is not known.inference:
-        raise ValueError(
-            "Invalid value received for argument `model`. Layer "
-            f"'{site.path}' ({type(layer).__name__}) overrides "
+        raise _checks.invalid_value(
+            "model",
+            f"Layer '{site.path}' ({type(layer).__name__}) overrides "
             "`inference()`, so removing it could change the outputs; "
             "strip_dropout only knows the inference of kerasdrop's own "
             "layers. Replace it by stock layers computing its inference "
-            f"before stripping. Received: model with layer {layer!r}"
+            "before stripping.",
+            f"model with layer {layer!r}",
         )
     if kind is None:
         return registry.identity(layer)
@@ -49,10 +50,11 @@ def _stripped_replacement(site):
 def _checked(new, layer):
     """`new`, a kind's `stripped(layer)`: a Keras layer, or None (kept)."""
     if new is not None and not isinstance(new, keras.layers.Layer):
-        raise TypeError(
-            "Invalid value received for argument `stripped` of the kind of "
-            f"{type(layer).__name__}. Expected a function returning a Keras "
-            f"layer, or None. Received: {new!r}"
+        raise _checks.invalid_type(
+            "stripped",
+            "Expected a function returning a Keras layer, or None.",
+            repr(new),
+            of=f"the kind of {type(layer).__name__}",
         )
     return new
 
@@ -115,10 +117,10 @@ def stripped_copy(model):
     left = graph.dropout_layers(stripped)
     if left:
         names = ", ".join(f"'{x.name}' ({type(x).__name__})" for x in left)
-        raise ValueError(
-            "Invalid value received for argument `model`. strip_dropout "
-            f"could not remove these layers: {names}. "
-            f"Received: model '{model.name}'"
+        raise _checks.invalid_value(
+            "model",
+            f"strip_dropout could not remove these layers: {names}.",
+            f"model '{model.name}'",
         )
     return stripped
 
