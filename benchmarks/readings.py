@@ -228,16 +228,16 @@ repetition). Timing ratios are median *paired* ratios: the variants of one
 repetition run back to back, and the ratio of each pair is taken before the
 median, so slow drifts of the machine cancel (`benchmarks/_timing.py`).
 
-Each section gives the table (the same one as README's), a chart of it and the
-command that measures it. After a run, regenerate the tables, charts and this
-page with
+Each section gives the table, a chart of it and the command that measures
+it; the two UCI tables stand on the [fidelity](guides/fidelity.md) page too.
+After a run, regenerate the charts, this page and that page's UCI tables with
 
 ```bash
-python benchmarks/tables.py --readme --docs
+python benchmarks/tables.py --docs
 ```
 
-This page is written by `benchmarks/tables.py --docs`: edit that script, not
-the page.
+This page and the block between the UCI markers of `docs/guides/fidelity.md`
+are written by `benchmarks/tables.py --docs`: edit that script, not the pages.
 """
 
 DEMO_SECTION = f"""\
@@ -277,8 +277,8 @@ def _section(bench, result):
     return (
         f"## {title}\n\n{bench.reading(result)}\n\n{caption}\n\n{rows}\n\n"
         f"![{title}](images/benchmarks/{name}.png)\n\n"
-        f"Reproduce:\n\n```bash\n{command}\npython benchmarks/tables.py --readme "
-        "--docs\n```\n"
+        f"Reproduce:\n\n```bash\n{command}\n"
+        "python benchmarks/tables.py --docs\n```\n"
     )
 
 

@@ -1,16 +1,20 @@
-"""Markdown tables and charts of benchmarks/results/*.json, for README.md and docs.
+"""Markdown tables and charts of benchmarks/results/*.json, for the docs site.
 
 Run:  python benchmarks/tables.py            (prints the tables)
-      python benchmarks/tables.py --readme   (rewrites README's blocks between
-                                              the BENCHMARKS and UCI markers)
       python benchmarks/tables.py --docs     (writes a chart per table to
-                                              docs/images/benchmarks/<name>.png
-                                              and the page docs/benchmarks.md)
+                                              docs/images/benchmarks/<name>.png,
+                                              the page docs/benchmarks.md and
+                                              the UCI tables of
+                                              docs/guides/fidelity.md, between
+                                              its UCI markers)
       python benchmarks/tables.py --demo-report DIR
                                              (copies the demo report's figures
                                               from DIR to docs/images/demo/)
 
-The demo figures come from one run of the demo, then the copy:
+The charts live in charts.py, what the figures say and the page's text in
+readings.py; this file holds the tables and ties each benchmark to its
+table, chart and reading. The demo figures come from one run of the demo,
+then the copy:
 
     python -m kerasdrop demo --out /tmp/kerasdrop-demo --no-export
     python benchmarks/tables.py --docs --demo-report /tmp/kerasdrop-demo
@@ -53,9 +57,9 @@ from readings import (
     uci_reading,
 )
 
-README = ROOT / "README.md"
 DEMO_IMAGES = DOCS / "images" / "demo"
-BEGIN, END = "<!-- BENCHMARKS:BEGIN -->", "<!-- BENCHMARKS:END -->"
+#: The page whose UCI tables `--docs` rewrites, between these two markers.
+FIDELITY = DOCS / "guides" / "fidelity.md"
 UCI_BEGIN, UCI_END = "<!-- UCI:BEGIN -->", "<!-- UCI:END -->"
 
 
@@ -393,13 +397,42 @@ UCI = (
 )
 
 
-def render():
+def render(benchmarks=BENCHMARKS):
+    """The tables of `benchmarks` whose results exist, one after the other."""
     parts = []
-    for bench in BENCHMARKS:
+    for bench in benchmarks:
         result = load(bench.name)
         if result is not None:
             parts.append("\n".join(bench.table(result)))
     return "\n\n".join(parts)
+
+
+def uci_text():
+    """The UCI tables: the block between the UCI markers of fidelity.md."""
+    return render(UCI)
+
+
+def fidelity_page(path=FIDELITY):
+    """The text of `path` with the block between its UCI markers regenerated."""
+    text = path.read_text(encoding="utf-8")
+    if UCI_BEGIN not in text or UCI_END not in text.split(UCI_BEGIN, 1)[1]:
+        raise SystemExit(f"{path} lacks the markers {UCI_BEGIN} ... {UCI_END}")
+    head, rest = text.split(UCI_BEGIN, 1)
+    _, tail = rest.split(UCI_END, 1)
+    return f"{head}{UCI_BEGIN}\n{uci_text()}\n{UCI_END}{tail}"
+
+
+def write_docs():
+    """The charts, docs/benchmarks.md and fidelity.md's UCI block."""
+    written = write_charts(BENCHMARKS + UCI)
+    pages = (
+        (DOCS / "benchmarks.md", docs_page(BENCHMARKS + UCI)),
+        (FIDELITY, fidelity_page()),
+    )
+    for path, text in pages:
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def copy_demo_figures(report_dir, out_dir=DEMO_IMAGES):
@@ -414,13 +447,14 @@ def copy_demo_figures(report_dir, out_dir=DEMO_IMAGES):
     return [shutil.copyfile(report_dir / name, out_dir / name) for name in DEMO_FIGURES]
 
 
-def main(argv=None):
+def command_line():
+    """The parser of `python benchmarks/tables.py`'s arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--readme", action="store_true")
     parser.add_argument(
         "--docs",
         action="store_true",
-        help="write the charts to docs/images/benchmarks/ and docs/benchmarks.md",
+        help="write the charts to docs/images/benchmarks/, docs/benchmarks.md "
+        "and the UCI tables of docs/guides/fidelity.md",
     )
     parser.add_argument(
         "--demo-report",
@@ -428,30 +462,19 @@ def main(argv=None):
         help="copy the PNGs of a `kerasdrop demo --out DIR` report to "
         "docs/images/demo/",
     )
-    args = parser.parse_args(argv)
-    text = render()
-    uci_text = "\n\n".join(
-        "\n".join(uci_table(r))
-        for r in (load("uci"), load("uci_batch128"))
-        if r is not None
-    )
-    if args.readme:
-        readme = README.read_text()
-        for begin, end, block in ((BEGIN, END, text), (UCI_BEGIN, UCI_END, uci_text)):
-            head, rest = readme.split(begin, 1)
-            _, tail = rest.split(end, 1)
-            readme = f"{head}{begin}\n{block}\n{end}{tail}"
-        README.write_text(readme)
+    return parser
+
+
+def main(argv=None):
+    args = command_line().parse_args(argv)
     if args.docs:
-        for path in write_charts(BENCHMARKS + UCI):
+        for path in write_docs():
             print(f"wrote {path.relative_to(ROOT)}")
-        (DOCS / "benchmarks.md").write_text(docs_page(BENCHMARKS + UCI))
-        print("wrote docs/benchmarks.md")
     if args.demo_report:
         for path in copy_demo_figures(args.demo_report):
             print(f"copied {Path(path).relative_to(ROOT)}")
     if not (args.docs or args.demo_report):
-        print(text + "\n\n" + uci_text)
+        print(render() + "\n\n" + uci_text())
 
 
 if __name__ == "__main__":

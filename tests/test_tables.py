@@ -4,6 +4,8 @@ that shows them (no benchmark is run)."""
 
 import ast
 import importlib.util
+import re
+import shlex
 import struct
 import sys
 from pathlib import Path
@@ -98,6 +100,45 @@ def test_committed_docs_are_current(tables, readings):
         assert (ROOT / "docs" / "images" / "benchmarks" / f"{name}.png").exists()
     for figure in readings.DEMO_FIGURES:
         assert (ROOT / "docs" / "images" / "demo" / figure).exists()
+
+
+def test_fidelity_page_uci_block_is_current(tables):
+    """The UCI tables of docs/guides/fidelity.md are what `tables.py --docs`
+    writes between its UCI markers, and the rest of the page stays."""
+    text = tables.FIDELITY.read_text(encoding="utf-8")
+    assert text.count(tables.UCI_BEGIN) == text.count(tables.UCI_END) == 1
+    block = text.split(tables.UCI_BEGIN, 1)[1].split(tables.UCI_END, 1)[0]
+    assert block == f"\n{tables.uci_text()}\n", (
+        "the UCI block of docs/guides/fidelity.md is stale: run "
+        "`python benchmarks/tables.py --docs`"
+    )
+    for bench in tables.UCI:
+        assert "\n".join(bench.table(tables.load(bench.name))) in block
+    assert tables.fidelity_page() == text
+
+
+def test_fidelity_page_needs_its_markers(tables, tmp_path):
+    page = tmp_path / "fidelity.md"
+    page.write_text("# Fidelity\n\nno markers\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="UCI:BEGIN"):
+        tables.fidelity_page(page)
+    begin, end = tables.UCI_BEGIN, tables.UCI_END
+    page.write_text(f"before\n{begin}\nold\n{end}\nafter\n", encoding="utf-8")
+    expected = f"before\n{begin}\n{tables.uci_text()}\n{end}\nafter\n"
+    assert tables.fidelity_page(page) == expected
+
+
+def test_documented_commands_parse(tables):
+    """Each `python benchmarks/tables.py ...` line of README.md and docs/ is
+    one the script accepts (`--readme` went with README's tables)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    pattern = re.compile(r"^python3? benchmarks/tables\.py(.*)$", re.MULTILINE)
+    commands = [
+        args for page in pages for args in pattern.findall(page.read_text("utf-8"))
+    ]
+    assert commands  # docs/benchmarks.md shows some
+    for args in commands:
+        tables.command_line().parse_args(shlex.split(args))
 
 
 def test_committed_pictures_are_small():
