@@ -1,0 +1,18 @@
+"""What benchmarks/tables.py, charts.py and readings.py share: where the
+results live and how a figure is read from them."""
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+
+
+def load(name):
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def pct(x):
+    return f"{100 * x:+.1f}%"
