@@ -1,6 +1,7 @@
 """Every dotted path the docs cite resolves; every `__all__` name exists.
 
-Where mentions are collected: the whole text of README.md, of every
+Where mentions are collected: the whole text of README.md, of the docs pages
+(`docs/**/*.md`), of every
 `kerasdrop/**/*.py`, `examples/**/*.py` and `benchmarks/*.py` -- not only
 docstrings and comments. Error messages, `#:` attribute comments and
 f-strings point readers at paths too, and a mention in code (an import, a
@@ -19,7 +20,7 @@ the package in pip commands (`pip install kerasdrop[export]`), the command
 remains, `FILE_SUFFIXES`: `kerasdrop.<suffix>` is a file name (a saved
 `kerasdrop.keras`, `kerasdrop.onnx`...), excluded only because the package
 has no attribute or submodule of that name (a test below keeps it so).
-At the time of writing no mention needs it.
+The API index page links `kerasdrop.md` (a page), the one mention that needs it.
 
 How a mention resolves (`resolve`): from `import kerasdrop`, one `getattr`
 per part. Only where the attribute is missing, the object is a package and
@@ -78,7 +79,12 @@ FACES = (
 
 def sources():
     yield ROOT / "README.md"
-    for pattern in ("kerasdrop/**/*.py", "examples/**/*.py", "benchmarks/*.py"):
+    for pattern in (
+        "docs/**/*.md",
+        "kerasdrop/**/*.py",
+        "examples/**/*.py",
+        "benchmarks/*.py",
+    ):
         yield from sorted(ROOT.glob(pattern))
 
 
