@@ -14,6 +14,17 @@ from kerasdrop.graph.rewriting import rewrite
 from kerasdrop.graph.sites import find
 
 
+class CopyError(TypeError):
+    """`copy_model` could not copy a model: Keras cannot rebuild it from its
+    config, or the rebuilt copy differs. A `TypeError` naming `model`; its
+    own class so that callers with a way around a copy (`kerasdrop.export`
+    serves the model as it is) catch this failure and no other."""
+
+
+def _refusal(text, received):
+    return CopyError(_checks.invalid("model", text, received))
+
+
 def _classes(model):
     return {type(layer).__name__: type(layer) for layer in _keras.flatten_layers(model)}
 
@@ -23,14 +34,14 @@ def copy_model(model, hint="Pass `copy=False` to rewrite it in place"):
 
     Rebuilt from the model's config (Keras serialization, as `clone_model`
     does for custom classes), replaying any in-place swap an owner's config
-    would not rebuild, then given the model's weights.
+    would not rebuild, then given the model's weights. Raises `CopyError`
+    (a `TypeError`) when that fails; `hint` ends its message.
     """
     with owners.config_bypass():
         try:
             copy = _rebuild_model(model)
         except Exception as err:
-            raise _checks.invalid_type(
-                "model",
+            raise _refusal(
                 f"kerasdrop cannot copy model '{model.name}' of class "
                 f"{type(model).__name__} from its config ({type(err).__name__}: "
                 f"{str(err).strip().splitlines()[0]}). {hint}.",
@@ -41,8 +52,7 @@ def copy_model(model, hint="Pass `copy=False` to rewrite it in place"):
         copy.build_from_config(model.get_build_config() or {})
     source, target = model.weights, copy.weights
     if [v.shape for v in source] != [v.shape for v in target]:
-        raise _checks.invalid_type(
-            "model",
+        raise _refusal(
             f"The copy of model '{model.name}' rebuilt from its config has "
             f"different weights ({len(target)} instead of {len(source)}). {hint}.",
             f"model of type {type(model).__name__}",
@@ -78,10 +88,10 @@ def _replay_swaps(model, copy):
     """
     ours, theirs = find(model), find(copy)
     if len(ours) != len(theirs):
-        raise _checks.invalid_type(
-            "model",
+        raise _refusal(
             f"Its copy rebuilt from config has {len(theirs)} dropout-bearing "
             f"layers instead of {len(ours)}.",
+            f"model of type {type(model).__name__}",
         )
     wanted = {
         id(other.layer): site.layer

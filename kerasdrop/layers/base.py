@@ -7,6 +7,8 @@ from keras import ops
 from kerasdrop import _checks, _keras
 from kerasdrop import schedules as schedules_lib
 from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
+    mc_held_off,
+    mc_inference_only,
     mc_sample_groups,
     mc_sampled_ids,
     mc_sampling_active,
@@ -367,10 +369,13 @@ class DropoutBase(keras.layers.Layer):
         """Whether the layer drops at all in this call (trace-time flag).
 
         Training calls, MC layers (`mc=True`) and calls by a thread that
-        samples this layer (`kerasdrop.mc.sampling(model)`) drop; everything
-        else is inference.
+        samples this layer (`kerasdrop.mc.sampling(model)`) drop, unless the
+        thread holds the layer at inference (`mc_inference_only`: a verified
+        export); everything else is inference.
         """
-        return bool(training) or self.mc or mc_sampling_active(self)
+        if training:
+            return True
+        return (self.mc or mc_sampling_active(self)) and not mc_held_off(self)
 
     def active_rate(self, training):
         """`None` when inactive, else the float32 rate tensor for this call.

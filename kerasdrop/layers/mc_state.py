@@ -20,6 +20,7 @@ class _MCState(threading.local):
 
     def __init__(self):
         self.sampled = {}
+        self.held = {}
         self.groups = None
 
 
@@ -80,18 +81,67 @@ def mc_sampling_layers(layers):
     >>> inside, mc_sampling_active(drop)
     (True, False)
     """
-    sampled = _MC_STATE.sampled
+    with _counted(_MC_STATE.sampled, layers):
+        yield
+
+
+def mc_held_off(layer):
+    """True when the calling thread holds `layer` at inference
+    (`mc_inference_only`): it does not drop in inference calls, even as an
+    MC layer or a sampled one.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> drop = kerasdrop.layers.Dropout(0.5, mc=True)
+    >>> with mc_inference_only([drop]):
+    ...     inside = mc_held_off(drop)
+    >>> inside, mc_held_off(drop)
+    (True, False)
+    """
+    return id(layer) in _MC_STATE.held
+
+
+@contextlib.contextmanager
+def mc_inference_only(layers):
+    """Makes the calling thread run `layers` at inference in the block's
+    inference calls, whatever their `mc` flag and `sampling()` say (training
+    calls still drop).
+
+    What a verified export needs: the reference outputs, and the serving
+    function traced from a model Keras cannot copy
+    (`kerasdrop.serving.as_is`), without touching the layers' flags (other
+    threads calling the model see them as they are).
+
+    Example:
+
+    >>> import numpy as np, kerasdrop
+    >>> drop = kerasdrop.layers.Dropout(0.5, mc=True)
+    >>> x = np.ones((1, 8), "float32")
+    >>> with mc_inference_only([drop]):
+    ...     same = bool(np.all(np.asarray(drop(x)) == x))
+    >>> same, drop.mc
+    (True, True)
+    """
+    with _counted(_MC_STATE.held, layers):
+        yield
+
+
+@contextlib.contextmanager
+def _counted(table, layers):
+    """Puts `layers` in a per-thread `table` (`id -> [layer, depth]`) for the
+    block; nests."""
     layers = list(layers)
     for layer in layers:
-        sampled.setdefault(id(layer), [layer, 0])[1] += 1
+        table.setdefault(id(layer), [layer, 0])[1] += 1
     try:
         yield
     finally:
         for layer in layers:
-            entry = sampled[id(layer)]
+            entry = table[id(layer)]
             entry[1] -= 1
             if not entry[1]:
-                del sampled[id(layer)]
+                del table[id(layer)]
 
 
 @dataclasses.dataclass(frozen=True)

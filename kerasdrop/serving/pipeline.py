@@ -53,7 +53,7 @@ import keras
 
 from kerasdrop import _checks
 from kerasdrop.mc.stats import CLASSIFIER_KINDS, flat_outputs
-from kerasdrop.serving import artifacts, onnx_litert, saved_model, strip, verification
+from kerasdrop.serving import artifacts, as_is, onnx_litert, saved_model, verification
 from kerasdrop.serving.verification import ExportError
 
 FORMATS = ("tf_saved_model", "onnx", "litert")
@@ -113,7 +113,7 @@ def export(
     _check_export_args(mc_samples, format, classifier, rtol, atol)
     target = _check_path(path, version, format, overwrite)
     _checks.check_model(model, built=True)
-    stripped = strip.stripped_copy(model)
+    stripped = as_is.served_model(model)  # the model itself if Keras cannot copy it
     mc = _mc_signature(model, mc_samples, classifier)
     sample_inputs, expected = _reference(model, stripped, sample_inputs, (rtol, atol))
     write, verify = _writer_and_verifier(
@@ -230,7 +230,7 @@ def _reference(model, stripped, sample_inputs, tolerance):
 
 def _writer_and_verifier(format, stripped, mc, sample_inputs, expected, tolerance):
     """`write(path)` and `verify(path)` of the artifact in `format`."""
-    signature = verification.input_signature(stripped, sample_inputs)
+    signature = verification.input_signature(as_is.source(stripped), sample_inputs)
     if keras.backend.backend() == "jax":
         signature = verification.fixed_unknown_dims(signature, sample_inputs)
     if format == "tf_saved_model":

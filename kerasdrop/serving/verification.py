@@ -14,6 +14,7 @@ import numpy as np
 from keras import ops
 
 from kerasdrop import _checks, _keras, graph
+from kerasdrop.layers import mc_state
 
 
 class ExportError(ValueError):
@@ -126,16 +127,8 @@ def inference_outputs(model, inputs):
     The reference the served model must reproduce: what the model computes
     at inference when no kerasdrop layer samples.
     """
-
-    layers = graph.dropout_layers(model)
-    flags = [layer.mc for layer in layers]
-    try:
-        for layer in layers:
-            layer.mc = False
+    with mc_state.mc_inference_only(graph.dropout_layers(model)):
         return to_numpy(model(inputs, training=False))
-    finally:
-        for layer, flag in zip(layers, flags):
-            layer.mc = flag
 
 
 def signature_outputs_in_order(result):
