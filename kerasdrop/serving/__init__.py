@@ -6,6 +6,8 @@
 - `pipeline`: `export` itself, the steps in order;
 - `strip`: `strip_dropout(model)`, a copy whose dropout is the identity,
   made of stock Keras layers only (backend-agnostic);
+- `as_is`: a model Keras cannot copy, served as it is with its dropout
+  held at inference (no copy, the model unchanged);
 - `verification`: the serving signature, sample inputs, the outputs the
   artifact must reproduce and their comparison (`ExportError`);
 - `saved_model`: the TensorFlow SavedModel writer and verifier (with the

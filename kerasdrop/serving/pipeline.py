@@ -45,6 +45,13 @@ inputs, since jax2tf cannot trace keras-hub's position embeddings with a
 symbolic length). ONNX and LiteRT follow Keras' support. TensorFlow is
 imported inside the functions that write or check SavedModels, never when
 `kerasdrop` is imported.
+
+No copy: a model Keras cannot copy (custom layers without `get_config`,
+subclassed models without `from_config`) is served as it is
+(`kerasdrop.serving.as_is`): traced with its kerasdrop dropout held at
+inference (MC layers too), then verified like a stripped one, in every
+format; the model is left exactly as it was. A subclassed model needs
+`sample_inputs`.
 """
 
 import functools
@@ -79,7 +86,8 @@ def export(
     is verified and how existing files are protected.
 
     Args:
-        model: a built `keras.Model` (any model `strip_dropout` copies).
+        model: a built `keras.Model`: any model `strip_dropout` copies, or
+            one Keras cannot copy (served as it is, unchanged).
         path: target directory (SavedModel) or file (ONNX, LiteRT).
         mc_samples: None, or an integer >= 2: add the `mc` signature.
         version: None, or a non-negative integer: write TF Serving's layout
@@ -222,8 +230,9 @@ def _reference(model, stripped, sample_inputs, tolerance):
     )
     if problem:
         raise ExportError(
-            "Verification failed before writing: strip_dropout(model) does "
-            f"not match model(x, training=False): {problem}."
+            "Verification failed before writing: the model to serve "
+            "(strip_dropout(model), or the model as it is when Keras cannot "
+            f"copy it) does not match model(x, training=False): {problem}."
         )
     return sample_inputs, expected
 

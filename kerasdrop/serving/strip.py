@@ -62,9 +62,12 @@ def _checked(new, layer):
 def strip_dropout(model):
     """A copy of `model` with its dropout made the identity, for serving.
 
-    Works on any model `kerasdrop.convert` reaches (Sequential, Functional,
-    keras-hub, subclassed models that rebuild from their config), at any
-    depth. kerasdrop's dropout layers (MC layers too) and stock dropout-like
+    Works on any model `kerasdrop.convert` reaches that Keras can rebuild
+    from its config (Sequential, Functional, keras-hub, subclassed models
+    that rebuild from their config), at any depth. A model it cannot copy
+    (custom layers without `get_config`, subclassed models without
+    `from_config`) raises a `TypeError` that says so: `kerasdrop.export`
+    serves such a model as it is, without a copy. kerasdrop's dropout layers (MC layers too) and stock dropout-like
     graph layers (Keras' `Dropout`, `SpatialDropout*`, `GaussianDropout`,
     `GaussianNoise`, `AlphaDropout`, drop-path layers) become a
     `keras.layers.Identity` of the same name (a class registered with
@@ -126,7 +129,10 @@ def stripped_copy(model):
 
 
 _COPY_HINT = (
-    "strip_dropout works on a copy. For serving, call "
-    "`kerasdrop.mc.disable(model)` and export it with Keras' "
-    "`model.export(path)` (kerasdrop dropout is the identity at inference)"
+    "strip_dropout returns a stripped copy, and cannot return one for this "
+    "model (nor the model itself: it would still hold its kerasdrop layers). "
+    "`kerasdrop.export(model, path)` serves it as it is, without a copy: "
+    "kerasdrop dropout is the identity at inference, so export traces the "
+    "model with its dropout held at inference (MC layers too), verifies the "
+    "artifact and leaves the model unchanged"
 )
