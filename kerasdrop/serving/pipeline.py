@@ -86,8 +86,7 @@ def export(
     is verified and how existing files are protected.
 
     Args:
-        model: a built `keras.Model`: any model `strip_dropout` copies, or
-            one Keras cannot copy (served as it is, unchanged).
+        model: a built `keras.Model` (one Keras cannot copy: served as is).
         path: target directory (SavedModel) or file (ONNX, LiteRT).
         mc_samples: None, or an integer >= 2: add the `mc` signature.
         version: None, or a non-negative integer: write TF Serving's layout

@@ -62,12 +62,9 @@ def _checked(new, layer):
 def strip_dropout(model):
     """A copy of `model` with its dropout made the identity, for serving.
 
-    Works on any model `kerasdrop.convert` reaches that Keras can rebuild
-    from its config (Sequential, Functional, keras-hub, subclassed models
-    that rebuild from their config), at any depth. A model it cannot copy
-    (custom layers without `get_config`, subclassed models without
-    `from_config`) raises a `TypeError` that says so: `kerasdrop.export`
-    serves such a model as it is, without a copy. kerasdrop's dropout layers (MC layers too) and stock dropout-like
+    Works on any model `kerasdrop.convert` reaches (Sequential, Functional,
+    keras-hub, subclassed models that rebuild from their config), at any
+    depth. kerasdrop's dropout layers (MC layers too) and stock dropout-like
     graph layers (Keras' `Dropout`, `SpatialDropout*`, `GaussianDropout`,
     `GaussianNoise`, `AlphaDropout`, drop-path layers) become a
     `keras.layers.Identity` of the same name (a class registered with
@@ -83,6 +80,13 @@ def strip_dropout(model):
     dropout inside a block and Keras' own RNN dropout stay: they are the
     identity at inference. Every other layer keeps its weights;
     the original model is left unchanged.
+
+    A model Keras cannot rebuild from its config (custom layers without
+    `get_config`, subclassed models without `from_config`) has no copy to
+    return, and the model itself would keep its kerasdrop layers: a
+    `TypeError` says so, and that `kerasdrop.export(model, path)` serves
+    such a model as it is (its dropout held at inference, the model left
+    unchanged).
 
     The copy holds stock Keras layers only (plus your own custom layers):
     its `.keras` file loads where kerasdrop is not installed. It is not
