@@ -17,7 +17,7 @@ from keras import layers, ops
 
 import kerasdrop
 from kerasdrop.layers import mc_state
-from kerasdrop.serving import as_is, random_ops
+from kerasdrop.serving import as_is, onnx_litert, random_ops
 
 
 class TransformerBlock(layers.Layer):
@@ -132,11 +132,11 @@ def subclassed(x):
     return kerasdrop.convert(model, copy=False)
 
 
-@pytest.mark.parametrize("fmt", ["tf_saved_model", "onnx"])
+@pytest.mark.parametrize("fmt", ["tf_saved_model", "onnx", "litert"])
 def test_subclassed_model_with_no_copy_is_served(fmt, tmp_path):
+    if fmt != "tf_saved_model" and keras.backend.backend() != "tensorflow":
+        pytest.skip("Keras writes ONNX from JAX through jax2onnx, LiteRT not")
     if fmt == "onnx":
-        if keras.backend.backend() != "tensorflow":
-            pytest.skip("Keras exports ONNX from JAX through jax2onnx")
         pytest.importorskip("tf2onnx", reason="ONNX export needs kerasdrop[export]")
         pytest.importorskip("onnxruntime", reason="needs kerasdrop[export]")
     x = np.random.default_rng(1).standard_normal((4, 3)).astype("float32")
@@ -146,14 +146,12 @@ def test_subclassed_model_with_no_copy_is_served(fmt, tmp_path):
     model.drop.rate = 0.3
     model(x, training=True)
     before = state(model)
-    name = "m.onnx" if fmt == "onnx" else "m"
+    name = {"onnx": "m.onnx", "litert": "m.tflite"}.get(fmt, "m")
     path = kerasdrop.export(model, tmp_path / name, format=fmt, sample_inputs=x)
     assert state(model) == before
     assert varies(model, x)
-    if fmt == "onnx":
-        from kerasdrop.serving import onnx_litert
-
-        (output,) = onnx_litert.runner(path, "onnx")(x)
+    if fmt != "tf_saved_model":
+        (output,) = onnx_litert.runner(path, fmt)(x)
     elif keras.backend.backend() == "tensorflow":
         signature = load_signatures(path)["serving_default"]
         assert random_ops(signature) == []
