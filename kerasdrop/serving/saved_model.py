@@ -179,8 +179,7 @@ def mc_failures(step, model=None):
     except Exception as err:
         cause = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
         raise verification.ExportError(
-            f"The `mc` signature{of} failed while {step}: "
-            f"{type(err).__name__}: {cause}"
+            f"The `mc` signature{of} failed while {step}: {type(err).__name__}: {cause}"
         ) from err
 
 
