@@ -76,16 +76,15 @@ def test_dict_output_model(tmp_path):
         "score_mean",
         "score_std",
     }
-    for key, tensor in outputs.items():  # mc.predict takes one output
-        result = predicted(keras.Model(x_in, tensor), x)
+    results = {  # mc.predict takes one output
+        key: predicted(keras.Model(x_in, tensor), x) for key, tensor in outputs.items()
+    }
+    for key, result in results.items():
         np.testing.assert_allclose(mc[f"{key}_mean"], result.mean, atol=1e-5)
+        np.testing.assert_allclose(mc[f"{key}_std"], result.std, atol=1e-5)
     np.testing.assert_allclose(
-        mc["probs_entropy"], result_entropy(x_in, outputs["probs"], x), atol=1e-5
+        mc["probs_entropy"], results["probs"].predictive_entropy, atol=1e-5
     )
-
-
-def result_entropy(x_in, tensor, x):
-    return predicted(keras.Model(x_in, tensor), x).predictive_entropy
 
 
 def test_two_input_model(tmp_path):
