@@ -48,15 +48,15 @@ def main(epochs=10, out=None):
     probs = loaded.signatures["serving_default"](pixels=x)["output_0"].numpy()
     mc = {k: v.numpy() for k, v in loaded.signatures["mc"](pixels=x).items()}
     accuracy = np.mean(probs.argmax(-1) == y_test)
-    mc_accuracy = np.mean(mc["mean"].argmax(-1) == y_test)
+    mc_accuracy = np.mean(mc["output_0_mean"].argmax(-1) == y_test)
     print(
         f"serving_default accuracy {accuracy:.3f}; mc mean accuracy {mc_accuracy:.3f}"
     )
-    wrong = mc["mean"].argmax(-1) != y_test
+    wrong = mc["output_0_mean"].argmax(-1) != y_test
     for name in ("entropy", "mutual_information"):
         right_v, wrong_v = (
-            mc[name][~wrong].mean(),
-            mc[name][wrong].mean() if wrong.any() else float("nan"),
+            mc[f"output_0_{name}"][~wrong].mean(),
+            mc[f"output_0_{name}"][wrong].mean() if wrong.any() else float("nan"),
         )
         print(
             f"mean {name}: correct {right_v:.3f} nats, misclassified {wrong_v:.3f} nats"

@@ -465,7 +465,7 @@ class DropoutBase(keras.layers.Layer):
             (groups.total, 1) + shape[1:], dtype="float32", seed=self.seed_generator
         )
         start = [groups.offset] + [0] * (len(full.shape) - 1)
-        mine = ops.slice(full, start, (groups.groups,) + tuple(full.shape[1:]))
+        mine = ops.slice(full, start, (groups.groups,) + tuple(ops.shape(full)[1:]))
         if per_sample:
             return ops.reshape(mine, shape)
         rows = shape[0] // groups.groups

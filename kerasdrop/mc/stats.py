@@ -30,12 +30,17 @@ Example:
 >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8),
 ...     kerasdrop.layers.Dropout(0.5, seed=1),
 ...     keras.layers.Dense(3, activation="sigmoid")])
->>> [stats] = statistics(model, np.ones((2, 4), "float32"), 10, ["sigmoid"])
+>>> by_output = statistics(model, np.ones((2, 4), "float32"), 10, ["sigmoid"])
+>>> list(by_output)  # keyed as `serving_default` names the outputs
+['output_0']
+>>> stats = by_output["output_0"]
 >>> tuple(stats["mean"].shape), tuple(stats["predictive_entropy"].shape)
 ((2, 3), (2,))
 >>> tuple(stats["max_probability"].shape)  # per unit: independent labels
 (2, 3)
 """
+
+import contextlib
 
 import keras
 import numpy as np
@@ -93,10 +98,24 @@ def output_activation(tensor, depth=0):
 
 
 def flat_outputs(outputs):
-    """Model outputs as a list in signature order (`output_0`, ... or keys)."""
+    """Model outputs as a list in signature order (`output_keys`)."""
     if isinstance(outputs, dict):
         return [outputs[k] for k in sorted(outputs)]
     return list(keras.tree.flatten(outputs))
+
+
+def output_keys(outputs):
+    """The names a TensorFlow signature gives a model's `outputs`, in
+    `flat_outputs` order: a dict's keys, else `output_0`, `output_1`, ...
+    (the keys of `serving_default`, and the prefixes of the `mc` signature's
+    statistics, in `kerasdrop.export`).
+
+    >>> output_keys({"score": 0, "probs": 1}), output_keys([0, 1])
+    (['probs', 'score'], ['output_0', 'output_1'])
+    """
+    if isinstance(outputs, dict):
+        return [str(key) for key in sorted(outputs)]
+    return [f"output_{i}" for i in range(len(keras.tree.flatten(outputs)))]
 
 
 # ----------------------------------------------------------------------
@@ -139,21 +158,30 @@ def draw(model, inputs, samples, groups=None):
     """`samples` stochastic passes of `model` on `inputs` in one call.
 
     Returns one float32 tensor `(samples, N, ...)` per output
-    (`flat_outputs` order). `groups`: a `base_lib.sample_groups` context
-    (consistent masks) or None.
+    (`flat_outputs` order); unknown dimensions (a sequence length) stay
+    unknown. `groups`: a `base_lib.sample_groups` context (consistent
+    masks) or None.
     """
+    return list(draw_outputs(model, inputs, samples, groups).values())
+
+
+def draw_outputs(model, inputs, samples, groups=None):
+    """`draw`'s tensors in a dict keyed by `output_keys`."""
     batch = ops.shape(keras.tree.flatten(inputs)[0])[0]
     tiled = tile(inputs, samples)
-    with sampling_traced(model):
-        if groups is None:
-            outputs = model(tiled, training=False)
-        else:
-            with groups:
-                outputs = model(tiled, training=False)
-    return [
-        ops.reshape(ops.cast(y, "float32"), (samples, batch) + tuple(y.shape[1:]))
-        for y in flat_outputs(outputs)
-    ]
+    with sampling_traced(model), groups or contextlib.nullcontext():
+        outputs = model(tiled, training=False)
+    return {
+        key: _by_sample(y, samples, batch)
+        for key, y in zip(output_keys(outputs), flat_outputs(outputs))
+    }
+
+
+def _by_sample(y, samples, batch):
+    """`y` `(samples * batch, ...)` as float32 `(samples, batch, ...)`; the
+    dynamic shape (`ops.shape`), so unknown dimensions work when traced."""
+    y = ops.cast(y, "float32")
+    return ops.reshape(y, (samples, batch) + tuple(ops.shape(y)[1:]))
 
 
 def probabilities(logits, kind):
@@ -244,15 +272,24 @@ def summary(stats, count, kind=None):
     return result
 
 
-def statistics(model, inputs, samples, kinds=None):
+def statistics(model, inputs, samples, kinds=None, consistent=False):
     """`summary` of `samples` MC passes of `model` on `inputs`, per output.
 
     The inputs are tiled `samples` times and go through `model` in one call
     with its kerasdrop dropout sampling; other layers stay in inference
     mode. `kinds`: one kind per output (None: regression for all; a single
-    kind: for all). Returns a list of dicts (`summary`), one per output.
+    kind: for all). `consistent`: sample `t` uses one mask for every input
+    (drawn as `kerasdrop.mc.predict(..., consistent=True)` draws it: the
+    same generator states give the same masks). Returns a dict of
+    `summary` dicts keyed by `output_keys`.
     """
-    outputs = draw(model, inputs, samples)
+    groups = None
+    if consistent:
+        groups = base_lib.sample_groups(samples, samples, 0, consistent=True)
+    outputs = draw_outputs(model, inputs, samples, groups)
     if kinds is None or len(kinds) != len(outputs):
         kinds = list(kinds or [None])[:1] * len(outputs)
-    return [summary(moments(y, kind), samples, kind) for y, kind in zip(outputs, kinds)]
+    return {
+        key: summary(moments(y, kind), samples, kind)
+        for (key, y), kind in zip(outputs.items(), kinds)
+    }

@@ -10,8 +10,11 @@ dropout layers converted, other layers in inference mode) as one batch of
 T x batch rows, and returns per output `mean` and `std` and, for classifiers,
 `entropy` and `mutual_information` (in nats, one value per input: a softmax
 row is one categorical distribution, the units of a sigmoid head independent
-Bernoullis, summed over units; the numbers of `kerasdrop.mc.predict`). With
-several outputs the keys are prefixed by the output name (`"<name>_mean"`).
+Bernoullis, summed over units; the numbers of `kerasdrop.mc.predict` with
+`consistent=True`), keyed `<output key>_<statistic>` after the output keys
+of `serving_default` (`"output_0_mean"`; a dict output's keys:
+`"probs_mean"`). Any shape the model takes works (unknown sequence lengths);
+a failure to build, trace or run it raises `ExportError` naming the cause.
 The SavedModel then also holds the original model's variables.
 `format="onnx"` or `"litert"` writes one file through Keras' `Model.export`
 on the stripped model (ONNX needs `tf2onnx`, `onnx` and `onnxruntime`:

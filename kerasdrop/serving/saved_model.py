@@ -8,7 +8,9 @@ SavedModel through Keras' `ExportArchive`; `verify` loads it back with
 TensorFlow is imported inside the functions that need it.
 """
 
+import contextlib
 import dataclasses
+import re
 import warnings
 
 import keras
@@ -127,34 +129,58 @@ def _live_random_nodes(concrete_function):
 @dataclasses.dataclass(frozen=True)
 class MCSignature:
     """The `mc` signature: `samples` MC passes of `model`, whose outputs are
-    read as `kinds` (one per output, None where unknown)."""
+    read as `kinds` (one per output, None where unknown).
+
+    Its keys are `<output key>_<statistic>`: the output keys of
+    `serving_default` (`mc_stats.output_keys`: a dict output's keys, else
+    `output_0`, `output_1`, ...) and the statistics of `MC_KEYS`. Masks are
+    consistent (sample `t` drops the same units for every row of a request),
+    drawn from the dropout layers' random streams as `kerasdrop.mc.predict`
+    with `consistent=True` draws them: from the same generator states, the
+    same numbers.
+    """
 
     model: keras.Model
     samples: int
     kinds: list = None
 
     def outputs(self, inputs):
-        """The signature's function: a dict of statistics (`MC_KEYS`), keys
-        prefixed by the output name when there are several outputs."""
-        stats = mc_stats.statistics(self.model, inputs, self.samples, self.kinds)
-        stats = [{k: s[v] for k, v in MC_KEYS.items() if v in s} for s in stats]
-        if len(stats) == 1:
-            return stats[0]
-        names = list(getattr(self.model, "output_names", []) or [])
-        if len(names) != len(stats):
-            names = [f"output_{i}" for i in range(len(stats))]
+        """The signature's function: a dict of statistics, keyed
+        `<output key>_<statistic>` (`MC_KEYS`)."""
+        stats = mc_stats.statistics(
+            self.model, inputs, self.samples, self.kinds, consistent=True
+        )
         return {
-            f"{name}_{key}": value
-            for name, s in zip(names, stats)
-            for key, value in s.items()
+            f"{key}_{name}": by_output[field]
+            for key, by_output in stats.items()
+            for name, field in MC_KEYS.items()
+            if field in by_output
         }
 
 
 def mc_signature(model, mc_samples, classifier=None):
     """The `MCSignature` of `model` (converted when some dropout would stay
-    off); `classifier` as `kerasdrop.export` takes it."""
-    kinds = _kinds(model, classifier)
-    return MCSignature(_mc_model(model, mc_samples), mc_samples, kinds)
+    off); `classifier` as `kerasdrop.export` takes it. Raises `ExportError`
+    when there is nothing to sample, or when building it fails."""
+    with mc_failures("building it", model):
+        kinds = _kinds(model, classifier)
+        return MCSignature(_mc_model(model, mc_samples), mc_samples, kinds)
+
+
+@contextlib.contextmanager
+def mc_failures(step, model=None):
+    """Runs the block; any failure but an `ExportError` comes out as one
+    naming the `mc` signature (of `model`), `step` and the cause (chained)."""
+    of = "" if model is None else f" of model '{model.name}'"
+    try:
+        yield
+    except verification.ExportError:
+        raise
+    except Exception as err:
+        cause = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(err)).split())
+        raise verification.ExportError(
+            f"The `mc` signature{of} failed while {step}: {type(err).__name__}: {cause}"
+        ) from err
 
 
 def _kinds(model, classifier):
@@ -184,11 +210,13 @@ def _mc_model(model, mc_samples):
         sites = graph.find(model)
     if not any(site.status == "kerasdrop" for site in sites):
         why = "; ".join(graph.describe(site) for site in sites) or "no dropout"
-        raise _checks.invalid_value(
-            "mc_samples",
-            "The `mc` signature needs dropout layers that can sample at "
-            f"inference, and model '{model.name}' has none ({why}).",
-            f"mc_samples={mc_samples!r}",
+        raise verification.ExportError(
+            _checks.invalid(
+                "mc_samples",
+                "The `mc` signature needs dropout layers that can sample at "
+                f"inference, and model '{model.name}' has none ({why}).",
+                f"mc_samples={mc_samples!r}",
+            )
         )
     graph.warn_unreached(
         model,
@@ -224,9 +252,15 @@ def write(path, stripped, signature, mc=None):
         **_endpoint_options(),
     )
     if mc is not None:
-        archive.add_endpoint(
-            "mc", mc.outputs, input_signature=signature, **_endpoint_options()
+        shapes = ", ".join(
+            f"{spec.name} {spec.dtype} {spec.shape}"
+            for spec in keras.tree.flatten(signature)
         )
+        with mc_failures(f"tracing it on the inputs ({shapes})", mc.model):
+            endpoint = archive.add_endpoint(
+                "mc", mc.outputs, input_signature=signature, **_endpoint_options()
+            )
+            endpoint.get_concrete_function()  # traced here, not in write_out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         archive.write_out(str(path), verbose=False)
@@ -251,8 +285,10 @@ def verify(path, signature, sample_inputs, expected, tolerance, mc=False):
         name: tf.constant(np.asarray(x))
         for name, x in zip(names, keras.tree.flatten(sample_inputs))
     }
+    served = serving(**feed)
     first, second = (
-        verification.signature_outputs_in_order(serving(**feed)) for _ in range(2)
+        verification.signature_outputs_in_order(result)
+        for result in (served, serving(**feed))
     )
     verification.check_outputs(
         expected,
@@ -263,7 +299,7 @@ def verify(path, signature, sample_inputs, expected, tolerance, mc=False):
     )
     _check_no_random_op(serving)
     if mc:
-        _check_mc(signatures, feed)
+        _check_mc(signatures, feed, served)
     return {"signatures": sorted(signatures), "inputs": names}
 
 
@@ -280,14 +316,27 @@ def _check_no_random_op(serving):
         )
 
 
-def _check_mc(signatures, feed):
+def _check_mc(signatures, feed, served):
+    """The `mc` signature exists, runs on the sample inputs, is finite and
+    holds `<key>_mean`, shaped like the output, for every output key of
+    `serving_default` (`served`: its outputs)."""
     if "mc" not in signatures:
         raise verification.ExportError(
             "Verification failed: no `mc` signature was written."
         )
-    for key, value in signatures["mc"](**feed).items():
-        if not np.all(np.isfinite(np.asarray(value))):
+    with mc_failures("running it, reloaded, on the sample inputs"):
+        result = {k: np.asarray(v) for k, v in signatures["mc"](**feed).items()}
+    for key, value in result.items():
+        if not np.all(np.isfinite(value)):
             raise verification.ExportError(
                 f"Verification failed: the `mc` signature's '{key}' is "
                 "not finite on the sample inputs."
+            )
+    for key, value in served.items():
+        mean = result.get(f"{key}_mean")
+        if mean is None or mean.shape != tuple(value.shape):
+            raise verification.ExportError(
+                f"Verification failed: the `mc` signature has no '{key}_mean' "
+                f"shaped {tuple(value.shape)} for output '{key}' of "
+                f"`serving_default` (its keys: {sorted(result)})."
             )

@@ -101,7 +101,9 @@ def test_quick_demo_writes_the_whole_report(tmp_path):
     assert export["error"] is None
     assert results["best"] in demo_lib.VARIANTS[1:]
     assert {"serving_default", "mc"} <= set(export["signatures"])
-    assert {"mean", "std", "entropy", "mutual_information"} <= set(export["mc_outputs"])
+    assert {"output_0_mean", "output_0_std", "output_0_entropy"} <= set(
+        export["mc_outputs"]
+    )
     assert export["verified_on"] == results["data"]["test"]
     assert export["atol"] + export["rtol"] < 1e-4  # probabilities <= 1
     assert "SavedModel verified:" in run.stdout

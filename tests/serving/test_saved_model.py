@@ -21,12 +21,12 @@ from kerasdrop.serving import inference_outputs, random_ops, sample_inputs_for
 def check_mc_endpoint(model, signatures, x, samples, bias=0.0):
     """MC outputs vary and their mean is the deterministic output within 5 SE."""
     first, second = call(signatures["mc"], x), call(signatures["mc"], x)
-    assert not np.array_equal(first["mean"], second["mean"])
-    assert np.all(first["std"] > 0)
+    assert not np.array_equal(first["output_0_mean"], second["output_0_mean"])
+    assert np.all(first["output_0_std"] > 0)
     det = flat(inference_outputs(model, x))[0]
-    tolerance = 5 * first["std"] / np.sqrt(samples) + bias * np.abs(det) + 1e-5
-    assert np.all(np.abs(first["mean"] - det) <= tolerance), (
-        np.abs(first["mean"] - det) / tolerance
+    tolerance = 5 * first["output_0_std"] / np.sqrt(samples) + bias * np.abs(det) + 1e-5
+    assert np.all(np.abs(first["output_0_mean"] - det) <= tolerance), (
+        np.abs(first["output_0_mean"] - det) / tolerance
     ).max()
 
 
@@ -49,7 +49,7 @@ def test_export_each_kind(kind, tmp_path):
         assert random_ops(signatures["mc"])  # the MC endpoint does sample
         bias = CONCRETE_BIAS if "Concrete" in kind else 0.0
         check_mc_endpoint(model, signatures, x, samples, bias)
-        assert set(call(signatures["mc"], x)) == {"mean", "std"}  # not a classifier
+        assert set(call(signatures["mc"], x)) == {"output_0_mean", "output_0_std"}
 
 
 @pytest.mark.tf_only
@@ -133,7 +133,7 @@ def test_export_serving_on_every_backend(tmp_path):
         atol=1e-6,
     )
     first, second = call(signatures["mc"], x), call(signatures["mc"], x)
-    assert not np.array_equal(first["mean"], second["mean"])
+    assert not np.array_equal(first["output_0_mean"], second["output_0_mean"])
 
 
 def test_mc_signature_of_a_sequential_classifier_has_entropy(tmp_path):
@@ -147,7 +147,9 @@ def test_mc_signature_of_a_sequential_classifier_has_entropy(tmp_path):
     )
     path = kerasdrop.export(model, tmp_path / "m", mc_samples=8)
     result = call(load_signatures(path)["mc"], sample_inputs_for(model))
-    assert {"mean", "std", "entropy", "mutual_information"} <= set(result)
+    assert set(result) == {
+        f"output_0_{key}" for key in ("mean", "std", "entropy", "mutual_information")
+    }
 
 
 @pytest.mark.tf_only
@@ -156,7 +158,8 @@ def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
 
     The SavedModel holds the dropout layer's generator state, so its `mc`
     signature draws the masks `mc.predict` draws next from the layer's own
-    stream (seed=None): the numbers must be equal, bit for bit. The four
+    stream (seed=None), consistent masks on both: the numbers must be
+    equal, bit for bit. The four
     sigmoid units are independent Bernoullis on both paths (entropies summed
     over units, one per input), as `metrics` with `multi_label=True`.
     """
@@ -172,9 +175,16 @@ def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
     x = np.random.default_rng(1).normal(size=(6, 5)).astype("float32")
     path = kerasdrop.export(model, tmp_path / "m", mc_samples=32)
     result = kerasdrop.mc.predict(
-        model, x, samples=32, return_samples=True, reuse_prefix=False, verbose=0
+        model,
+        x,
+        samples=32,
+        return_samples=True,
+        reuse_prefix=False,
+        verbose=0,
+        consistent=True,
     )
     exported = call(load_signatures(path)["mc"], x)
+    exported = {k.removeprefix("output_0_"): v for k, v in exported.items()}
     assert sorted(exported) == ["entropy", "mean", "mutual_information", "std"]
     assert exported["entropy"].shape == result.predictive_entropy.shape == (6,)
     fields = {
