@@ -199,10 +199,11 @@ def find(model):
     Besides the layers of known dropout classes (kerasdrop's, Keras', the
     registry's) it lists Keras' `LSTM`/`GRU`/`SimpleRNN` with a positive
     `dropout`/`recurrent_dropout` (convertible), other RNN layers with
-    dropout, and layers whose config declares a positive dropout that no
-    dropout sublayer carries (dropout computed inside their own `call`):
-    both unreachable. A kerasdrop RNN layer's sites are its dropout
-    sublayers (`lstm/input_dropout`, `lstm/state_dropout`).
+    dropout, layers whose config declares a positive dropout that no
+    dropout sublayer carries (dropout computed inside their own `call`),
+    and layers whose `call` draws random numbers (`draws`: read from the
+    class's source, never run): all unreachable. A kerasdrop RNN layer's
+    sites are its dropout sublayers (`lstm/input_dropout`, `lstm/state_dropout`).
 
     Returns:
         A list of `Site`.

@@ -138,5 +138,6 @@ def test_registered_it_is_no_longer_unreachable():
 @pytest.mark.tf_only
 def test_export_mc_signature_warns(tmp_path):
     model = model_fn()
-    with pytest.warns(UserWarning, match="(?s)export \\(mc signature\\).*" + REASON[4:]):
+    match = "(?s)export \\(mc signature\\).*" + REASON[4:]
+    with pytest.warns(UserWarning, match=match):
         kerasdrop.export(model, tmp_path / "m", mc_samples=2, sample_inputs=X)
