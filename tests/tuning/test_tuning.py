@@ -79,21 +79,14 @@ class Recorder(keras.callbacks.Callback):
     runs = []
 
     def on_train_begin(self, logs=None):
-        Recorder.runs.append(
-            {
-                "specs": specs_of(self.model),
-                "epochs": self.params["epochs"],
-                "logs": {},
-                "keys": key_of(self.model),
-            }
-        )
+        run = {"specs": specs_of(self.model), "epochs": self.params["epochs"]}
+        Recorder.runs.append({**run, "logs": {}, "keys": key_of(self.model)})
 
     def on_epoch_end(self, epoch, logs=None):
         Recorder.runs[-1]["logs"][epoch] = dict(logs)
 
 
-def key_of(model):
-    """`{layer name: logs key}` of the kerasdrop layers of `model`."""
+def key_of(model):  # {layer name: logs key}
     return {layer.name: key for key, layer in log_keys(model).items()}
 
 
