@@ -141,3 +141,32 @@ def test_export_mc_signature_warns(tmp_path):
     match = "(?s)export \\(mc signature\\).*" + REASON[4:]
     with pytest.warns(UserWarning, match=match):
         kerasdrop.export(model, tmp_path / "m", mc_samples=2, sample_inputs=X)
+
+
+def test_every_drawing_keras_hub_layer_is_a_kind_or_reviewed():
+    """On a keras-hub upgrade, a new drawing layer is listed here: register
+    it (dropout) or add it to `sites._NOT_DROPOUT` (no dropout)."""
+    import importlib
+    import pkgutil
+
+    import keras_hub
+
+    found = set()
+    for info in pkgutil.walk_packages(keras_hub.__path__, prefix="keras_hub."):
+        if "test" in info.name:
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except Exception:  # an optional dependency keras-hub lacks here
+            continue
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, keras.layers.Layer)
+                and value.__module__ == module.__name__
+                and sites_lib.draws(value)
+            ):
+                found.add(value)
+    kinds = graph.kinds()
+    assert [cls.__qualname__ for cls in found if cls not in kinds] == []
+    assert len(found) >= 5  # the drop paths, read like a user's layer
