@@ -17,10 +17,10 @@ class DropoutLogger(keras.callbacks.Callback):
 
     Keys are `dropout/<path>` (`kerasdrop.callbacks.log_keys`: the layer
     name for a layer of the model's own graph, `dropout/<block>/<attribute>`
-    inside a block), unique per layer and the same on every run, at each
-    epoch end (and each batch end
-    with `per_batch=True`), so History, CSVLogger, the progress bar and
-    `keras.callbacks.TensorBoard` (placed after it) record them. Learned
+    inside a block), unique per layer and the same on every run, written at
+    each epoch end (and each batch end with `per_batch=True`), so History,
+    CSVLogger, the progress bar and `keras.callbacks.TensorBoard` (placed
+    after it) record them. Learned
     rates (Concrete Dropout) are logged the same way.
 
     Example:
