@@ -2,17 +2,25 @@
 
 import keras
 
-from kerasdrop import _checks
-from kerasdrop.callbacks.selection import check_layers, log_rates, select_layers
+from kerasdrop import _checks, graph
+from kerasdrop.callbacks.selection import (
+    check_layers,
+    log_keys,
+    log_rates,
+    select_layers,
+)
 
 
 @keras.saving.register_keras_serializable(package="kerasdrop")
 class DropoutLogger(keras.callbacks.Callback):
     """Only logs: writes every kerasdrop layer's live rate into `logs`.
 
-    Keys are `dropout/<layer name>`, at each epoch end (and each batch end
-    with `per_batch=True`), so History, CSVLogger, the progress bar and
-    `keras.callbacks.TensorBoard` (placed after it) record them. Learned
+    Keys are `dropout/<path>` (`kerasdrop.callbacks.log_keys`: the layer
+    name for a layer of the model's own graph, `dropout/<block>/<attribute>`
+    inside a block), unique per layer and the same on every run, written at
+    each epoch end (and each batch end with `per_batch=True`), so History,
+    CSVLogger, the progress bar and `keras.callbacks.TensorBoard` (placed
+    after it) record them. Learned
     rates (Concrete Dropout) are logged the same way.
 
     Example:
@@ -29,7 +37,10 @@ class DropoutLogger(keras.callbacks.Callback):
         self._layers = None  # found at train begin, through `self.model`
 
     def on_train_begin(self, logs=None):
-        self._layers = select_layers(self.model, self.layers, who="DropoutLogger")
+        model = self.model
+        sites = graph.find(model)
+        layers = select_layers(model, self.layers, who="DropoutLogger", sites=sites)
+        self._layers = log_keys(model, layers, sites)  # {key: layer}
 
     def on_train_batch_end(self, batch, logs=None):
         if self.per_batch:

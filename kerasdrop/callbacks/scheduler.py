@@ -9,8 +9,8 @@ from kerasdrop import schedules as schedules_lib
 from kerasdrop.callbacks import in_graph
 from kerasdrop.callbacks.batch_index import BatchIndex
 from kerasdrop.callbacks.selection import (
-    LOG_PREFIX,
     check_layers,
+    log_keys,
     log_rates,
     select_layers,
 )
@@ -149,8 +149,9 @@ class DropoutScheduler(keras.callbacks.Callback):
         self._pairs = None  # (layer, schedule) for the current fit only
         self._model_id = None
         self._last = {}  # id(layer) -> rate last assigned or read
+        self._keys = {}  # id(layer) -> its logs key
         self._drive = None  # in_graph.Drive while the schedules run in-graph
-        self._logged = None  # in-graph: the layers logged at each epoch end
+        self._logged = None  # in-graph: {key: layer} logged at each epoch end
 
     # -- targets ------------------------------------------------------------
     def _targets(self, sites=None):
@@ -180,7 +181,11 @@ class DropoutScheduler(keras.callbacks.Callback):
     def _refresh(self):
         """Finds the targets through `self.model` and reads their live rates."""
         model = self.model
-        self._pairs = self._targets()
+        sites = graph.find(model)
+        self._pairs = self._targets(sites)
+        self._keys = {
+            id(layer): key for key, layer in log_keys(model, None, sites).items()
+        }
         self._model_id = id(model)
         self._check_own_schedules()
         self._last = {id(layer): layer.rate for layer, _ in self._pairs}
@@ -244,7 +249,7 @@ class DropoutScheduler(keras.callbacks.Callback):
     def _log(self, logs):
         if logs is not None:
             for layer, _ in self._pairs or ():
-                logs[LOG_PREFIX + layer.name] = self._last[id(layer)]
+                logs[self._keys[id(layer)]] = self._last[id(layer)]
 
     # -- hooks --------------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -255,7 +260,7 @@ class DropoutScheduler(keras.callbacks.Callback):
             return
         model = self.model
         sites = graph.find(model)  # once per fit: it is the costly part
-        self._logged = [site.layer for site in sites if site.status == "kerasdrop"]
+        self._logged = log_keys(model, None, sites)  # {key: layer}
         self._pairs = self._targets(sites)
         self._check_own_schedules()
         self._drive = in_graph.Drive.of(model)

@@ -1,9 +1,13 @@
 """Finding the layers a callback drives, and logging their rates."""
 
+import re
+
 from kerasdrop import _checks, graph
 
-#: Prefix of the logs keys the callbacks write: `dropout/<layer name>`.
+#: Prefix of the logs keys the callbacks write: `dropout/<site path>`.
 LOG_PREFIX = "dropout/"
+#: Characters a TensorBoard tag does not take (`tf.summary` replaces them).
+_UNSAFE = re.compile(r"[^A-Za-z0-9_./-]")
 
 
 def select_layers(
@@ -105,8 +109,66 @@ def check_layers(layers):
     return layers
 
 
+def log_key(path):
+    """The logs key of the dropout site at `path` (`graph.find`'s
+    `Site.path`): `dropout/<path>`, an item of a list or dict (`blocks[1]`,
+    `heads['q']`) as a path element (`blocks/1`, `heads/q`), and any
+    character a TensorBoard tag does not take as `_`.
+
+    Example:
+
+    >>> import kerasdrop
+    >>> kerasdrop.callbacks.log_key("encoder/blocks[1]/_dropout")
+    'dropout/encoder/blocks/1/_dropout'
+    """
+    tag = path.replace("[", "/").replace("]", "").replace("'", "").replace('"', "")
+    return LOG_PREFIX + _UNSAFE.sub("_", tag)
+
+
+def log_keys(model, layers=None, sites=None):
+    """`{logs key: layer}` for the kerasdrop layers of `model` (or those of
+    `layers`), in the order of `graph.find`.
+
+    Keys come from each layer's path (`log_key`), so two layers of the same
+    name in different blocks (keras-hub blocks reuse their sublayers' names)
+    keep one key each, and a model built again gets the same keys (a path
+    that is still taken gets `_2`, `_3`... in order). A layer of the model's
+    own graph has its name as path: `dropout/<name>`. `sites`: the
+    `graph.find(model)` a caller already has.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> inner = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.1, name="drop")], name="block")
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...     kerasdrop.layers.Dropout(0.2, name="drop"), inner])
+    >>> list(kerasdrop.callbacks.log_keys(model))
+    ['dropout/drop', 'dropout/block/drop']
+    """
+    sites = graph.find(model) if sites is None else sites
+    wanted = None if layers is None else {id(layer) for layer in layers}
+    keys = {}
+    for site in sites:
+        if site.status != "kerasdrop":
+            continue
+        if wanted is not None and id(site.layer) not in wanted:
+            continue
+        key = base = log_key(site.path)
+        count = 1
+        while key in keys:
+            count += 1
+            key = f"{base}_{count}"
+        keys[key] = site.layer
+    return keys
+
+
 def log_rates(model, logs, layers=None):
-    """Writes `dropout/<name>` = live rate for each kerasdrop layer into `logs`.
+    """Writes the live rate of each kerasdrop layer into `logs`, under its
+    `log_keys` key (`dropout/<path>`).
+
+    `layers`: None (all), a list of layers, or the `{key: layer}` of
+    `log_keys` (no search of the model: for a callback logging per batch).
 
     Example:
 
@@ -120,5 +182,6 @@ def log_rates(model, logs, layers=None):
     """
     if logs is None:
         return
-    for layer in layers if layers is not None else graph.dropout_layers(model):
-        logs[LOG_PREFIX + layer.name] = layer.rate
+    keys = layers if isinstance(layers, dict) else log_keys(model, layers)
+    for key, layer in keys.items():
+        logs[key] = layer.rate

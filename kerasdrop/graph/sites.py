@@ -8,8 +8,11 @@ arguments) and returns one `Site` per dropout-bearing layer; `unreached`,
 (`matches`, `check_selector`) pick sites by name, path or class.
 """
 
+import ast
 import dataclasses
+import inspect
 import re
+import textwrap
 import warnings
 import weakref
 
@@ -22,6 +25,33 @@ from kerasdrop.layers import recurrent as recurrent_lib
 
 #: Config keys that declare dropout computed inside a layer's own `call`.
 _DROPOUT_KEYS = ("dropout", "attention_dropout", "dropout_rate", "drop_rate")
+
+#: Functions of a `random` module (`keras.random`, `tf.random`, `jax.random`,
+#: `np.random`...) that draw random numbers.
+_DRAWS = frozenset(
+    "dropout uniform normal truncated_normal bernoulli binomial categorical "
+    "randint gamma beta shuffle rand randn".split()
+)
+#: Packages whose layers are never scanned for draws: Keras' own (its noise
+#: layers are registry kinds; its augmentation layers are no dropout) and
+#: kerasdrop's; nor are their functions followed from a user's `call`.
+_LIBRARIES = ("keras", "kerasdrop", "tensorflow", "jax", "numpy", "torch")
+#: keras-hub classes whose call draws random numbers that are no dropout
+#: (reviewed; keras-hub's drop-path classes are registry kinds instead).
+_NOT_DROPOUT = frozenset(
+    {
+        # Text preprocessing: masking and augmentation of the inputs.
+        "keras_hub.src.layers.preprocessing.masked_lm_mask_generator:"
+        "MaskedLMMaskGenerator",
+        "keras_hub.src.layers.preprocessing.random_deletion:RandomDeletion",
+        # Denoising queries of D-FINE's training, a VAE's latent sampling,
+        # Mixtral's router jitter (0 by default).
+        "keras_hub.src.models.d_fine.d_fine_layers:"
+        "DFineContrastiveDenoisingGroupGenerator",
+        "keras_hub.src.models.vae.vae_layers:DiagonalGaussianDistributionSampler",
+        "keras_hub.src.models.mixtral.mixtral_decoder:MixtralSparseMoeBlock",
+    }
+)
 
 
 @dataclasses.dataclass
@@ -169,10 +199,11 @@ def find(model):
     Besides the layers of known dropout classes (kerasdrop's, Keras', the
     registry's) it lists Keras' `LSTM`/`GRU`/`SimpleRNN` with a positive
     `dropout`/`recurrent_dropout` (convertible), other RNN layers with
-    dropout, and layers whose config declares a positive dropout that no
-    dropout sublayer carries (dropout computed inside their own `call`):
-    both unreachable. A kerasdrop RNN layer's sites are its dropout
-    sublayers (`lstm/input_dropout`, `lstm/state_dropout`).
+    dropout, layers whose config declares a positive dropout that no
+    dropout sublayer carries (dropout computed inside their own `call`),
+    and layers whose `call` draws random numbers (`draws`: read from the
+    class's source, never run): all unreachable. A kerasdrop RNN layer's
+    sites are its dropout sublayers (`lstm/input_dropout`, `lstm/state_dropout`).
 
     Returns:
         A list of `Site`.
@@ -201,22 +232,132 @@ def find(model):
         sites[id(layer)] = Site(path, layer, [(holder, chain)], *found)
         carriers.update(id(x) for x in chain)
     for layer, holder, chain, path in _walk(model):
-        if id(layer) in sites or id(layer) in carriers:
+        if id(layer) in sites or isinstance(layer, keras.layers.RNN):
             continue
-        if isinstance(layer, keras.layers.RNN) or registry.kind_of(layer):
-            continue
-        declared = _declared_dropout(layer)
-        if declared:
-            text = ", ".join(f"{k}={v:g}" for k, v in declared.items())
-            reason = (
-                f"layer '{layer.name}' ({type(layer).__name__}) computes its "
-                f"dropout ({text}) inside its own call, with no dropout "
-                "sublayer to replace"
-            )
-            sites[id(layer)] = Site(
-                path, layer, [(holder, chain)], "unreachable", text, reason
-            )
+        if registry.kind_of(layer) is None:
+            found = _in_call(layer, id(layer) in carriers)
+            if found:
+                sites[id(layer)] = Site(
+                    path, layer, [(holder, chain)], "unreachable", *found
+                )
     return list(sites.values())
+
+
+# ----------------------------------------------------------------------------
+# Dropout inside a layer's own call: declared in its config, or drawn.
+# ----------------------------------------------------------------------------
+_DRAWING = weakref.WeakKeyDictionary()  # class -> the draws its call makes
+
+
+def _module(obj):
+    module = getattr(obj, "__module__", None)
+    return module if isinstance(module, str) else ""
+
+
+def _root(obj):
+    return _module(obj).split(".")[0]
+
+
+def _dotted(node):
+    """`"a.b.c"` for a chain of names and attributes, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id] + parts[::-1])
+
+
+def _calls(function, methods):
+    """`(draws, functions it calls)` from the source of `function`: draws are
+    the dotted names of the random functions it calls (`keras.random.dropout`,
+    or a bare name imported from a `random` module); the functions followed
+    are `self.<method>` of `methods` and module functions outside the
+    libraries. Reads the source only: nothing is run."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):  # no source (exec, a C function)
+        return [], []
+    scope = getattr(function, "__globals__", {})
+    draws, follow = [], []
+    for node in ast.walk(tree):
+        name = _dotted(node.func) if isinstance(node, ast.Call) else None
+        if name is None:
+            continue
+        parts = name.split(".")
+        root = scope.get(parts[0])  # a module (`kr.dropout`), a function
+        origin = root.__name__ if inspect.ismodule(root) else _module(root)
+        target = root if len(parts) == 1 else None
+        if parts[-1] in _DRAWS and "random" in origin.split(".") + parts[:-1]:
+            draws.append(name)
+        elif name.endswith("nn.dropout"):  # tf.nn.dropout
+            draws.append(name)
+        elif parts[0] == "self" and len(parts) == 2 and parts[1] in methods:
+            follow.append(methods[parts[1]])
+        elif inspect.isfunction(target) and _root(target) not in _LIBRARIES:
+            follow.append(target)
+    return draws, follow
+
+
+def draws(cls):
+    """The random functions a layer class's `call` draws from, as written in
+    its source (`("keras.random.dropout",)`), following the methods and
+    module functions it calls; `()` for Keras' and kerasdrop's classes and
+    where no source is found. Static and cached per class: the source is
+    read, never run.
+
+    Example:
+
+    >>> import keras, kerasdrop
+    >>> kerasdrop.graph.sites.draws(keras.layers.Dense)
+    ()
+    """
+    try:
+        return _DRAWING[cls]
+    except KeyError:
+        pass
+    reviewed = f"{cls.__module__}:{cls.__qualname__}" in _NOT_DROPOUT
+    methods = {}
+    for klass in reversed(cls.__mro__):  # the last definition wins
+        if _root(klass) not in _LIBRARIES:
+            methods.update(
+                (k, v) for k, v in vars(klass).items() if inspect.isfunction(v)
+            )
+    found, seen = [], set()
+    todo = [methods["call"]] if "call" in methods and not reviewed else []
+    while todo and len(seen) < 64:
+        function = todo.pop()
+        if function not in seen:
+            seen.add(function)
+            new, follow = _calls(function, methods)
+            found += [n for i, n in enumerate(new) if n not in found + new[:i]]
+            todo += follow
+    _DRAWING[cls] = tuple(found)
+    return _DRAWING[cls]
+
+
+def _in_call(layer, carrier):
+    """`(rate text, reason)` for dropout `layer` computes in its own call
+    (declared in its config, unless a dropout sublayer may carry it; or
+    drawn from a random function), else None."""
+    declared = {} if carrier else _declared_dropout(layer)
+    if declared:
+        text = ", ".join(f"{k}={v:g}" for k, v in declared.items())
+        return text, (
+            f"layer '{layer.name}' ({type(layer).__name__}) computes its "
+            f"dropout ({text}) inside its own call, with no dropout "
+            "sublayer to replace"
+        )
+    drawn = draws(type(layer))
+    if drawn:
+        return "unknown", (
+            f"layer '{layer.name}' ({type(layer).__name__}): its call draws "
+            f"random numbers ({', '.join(drawn)}) without declaring a dropout "
+            "rate kerasdrop can read; register its class with "
+            "`kerasdrop.register_dropout`"
+        )
+    return None
 
 
 def layer_sites(model, predicate):

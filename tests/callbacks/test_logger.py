@@ -25,10 +25,10 @@ def test_rates_reach_history_csv_and_progress_bar(tmp_path, capsys):
         ],
     )
     assert history.history["dropout/input_drop"] == pytest.approx([0.5, 0.1])
-    assert history.history["dropout/inner_drop"] == pytest.approx([0.5, 0.1])
+    assert history.history["dropout/block/inner_drop"] == pytest.approx([0.5, 0.1])
     rows = list(csv.DictReader(open(path)))
     assert [float(r["dropout/input_drop"]) for r in rows] == pytest.approx([0.5, 0.1])
-    assert "dropout/inner_drop: 0.1000" in capsys.readouterr().out
+    assert "dropout/block/inner_drop: 0.1000" in capsys.readouterr().out
 
 
 @pytest.mark.tf_only
@@ -56,7 +56,7 @@ def test_tensorboard_event_file_holds_the_rates(tmp_path):
                 )
                 tags.setdefault(value.tag, []).append(float(tensor))
     assert any("dropout/input_drop" in tag for tag in tags), sorted(tags)
-    key = next(tag for tag in tags if "dropout/inner_drop" in tag)
+    key = next(tag for tag in tags if "dropout/block/inner_drop" in tag)
     assert tags[key] == pytest.approx([0.5, 0.5])
 
 
@@ -76,4 +76,4 @@ def test_logger_per_batch_and_learned_rates_style_keys():
         callbacks=[C.DropoutLogger(per_batch=True), Grab()],
     )
     assert all(s["dropout/input_drop"] == pytest.approx(0.1) for s in seen)
-    assert history.history["dropout/inner_drop"] == pytest.approx([0.5])
+    assert history.history["dropout/block/inner_drop"] == pytest.approx([0.5])

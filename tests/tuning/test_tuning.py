@@ -17,6 +17,7 @@ import pytest
 kt = pytest.importorskip("keras_tuner", reason="the `tuner` extra is not installed")
 
 from kerasdrop import schedules  # noqa: E402
+from kerasdrop.callbacks import log_keys  # noqa: E402
 from kerasdrop.tuning import (  # noqa: E402
     SCHEDULE_PARAMS,
     SCHEDULES,
@@ -78,12 +79,15 @@ class Recorder(keras.callbacks.Callback):
     runs = []
 
     def on_train_begin(self, logs=None):
-        Recorder.runs.append(
-            {"specs": specs_of(self.model), "epochs": self.params["epochs"], "logs": {}}
-        )
+        run = {"specs": specs_of(self.model), "epochs": self.params["epochs"]}
+        Recorder.runs.append({**run, "logs": {}, "keys": key_of(self.model)})
 
     def on_epoch_end(self, epoch, logs=None):
         Recorder.runs[-1]["logs"][epoch] = dict(logs)
+
+
+def key_of(model):  # {layer name: logs key}
+    return {layer.name: key for key, layer in log_keys(model).items()}
 
 
 def assert_rates_follow_schedules(run):
@@ -93,7 +97,7 @@ def assert_rates_follow_schedules(run):
         schedule = spec.build_schedule(run["epochs"])
         for layer_name in spec._layer_names:
             for epoch, logs in run["logs"].items():
-                logged = logs[f"dropout/{layer_name}"]
+                logged = logs[run["keys"][layer_name]]
                 assert logged == pytest.approx(schedule(epoch), abs=1e-6), (spec, epoch)
 
 
@@ -293,11 +297,12 @@ def test_independent_and_shared_spaces_drive_their_own_layers():
     Recorder.runs = []
     x, y = _data()
     history = hm.fit(hp, model, x, y, epochs=4, verbose=0, callbacks=[Recorder()])
-    assert history.history[f"dropout/{s0._layer_names[0]}"] == pytest.approx(
+    keys = key_of(model)
+    assert history.history[keys[s0._layer_names[0]]] == pytest.approx(
         [0.4, 0.3, 0.2, 0.1], abs=1e-6
     )  # down over all 4 epochs
     for name in s1._layer_names:  # late, cutoff = 1 epoch
-        assert history.history[f"dropout/{name}"] == pytest.approx([0, 0.2, 0.2, 0.2])
+        assert history.history[keys[name]] == pytest.approx([0, 0.2, 0.2, 0.2])
     assert_rates_follow_schedules(Recorder.runs[-1])
 
 
@@ -335,7 +340,7 @@ def test_one_table_entry_makes_a_new_schedule_searchable(restore_table):
     assert spec.build_schedule(4) == _halving(0.4, {"times": 2}, 4)
     x, y = _data()
     history = hm.fit(hp, model, x, y, epochs=4, verbose=0)
-    assert history.history[f"dropout/{spec._layer_names[0]}"] == pytest.approx(
+    assert history.history[key_of(model)[spec._layer_names[0]]] == pytest.approx(
         [0.4, 0.4, 0.2, 0.2]
     )
     with pytest.raises(ValueError, match="a new name"):
