@@ -113,9 +113,24 @@ def test_scaled_schedule_serializes_and_checks_its_factor():
 RECIPE_CASES = [
     (lambda: kerasdrop.recipes.stochastic_depth(None), TypeError, "model", "=None"),
     (lambda: kerasdrop.recipes.stochastic_depth("m"), TypeError, "model", "'m'"),
-    (lambda: kerasdrop.recipes.late_dropout(10, cutoff=20), ValueError, "cutoff", "=20"),
-    (lambda: kerasdrop.recipes.late_dropout(10, cutoff=10), ValueError, "cutoff", "=10"),
-    (lambda: kerasdrop.recipes.early_dropout(10, cutoff=10), ValueError, "cutoff", "=10"),
+    (
+        lambda: kerasdrop.recipes.late_dropout(10, cutoff=20),
+        ValueError,
+        "cutoff",
+        "=20",
+    ),
+    (
+        lambda: kerasdrop.recipes.late_dropout(10, cutoff=10),
+        ValueError,
+        "cutoff",
+        "=10",
+    ),
+    (
+        lambda: kerasdrop.recipes.early_dropout(10, cutoff=10),
+        ValueError,
+        "cutoff",
+        "=10",
+    ),
     (lambda: kerasdrop.recipes.early_dropout(5, cutoff=0), ValueError, "cutoff", "=0"),
     (lambda: kerasdrop.recipes.late_dropout(1), ValueError, "epochs", "epochs=1"),
     (lambda: kerasdrop.recipes.early_dropout(True), TypeError, "epochs", "=True"),

@@ -8,6 +8,14 @@ from helpers import assert_bad_input
 from kerasdrop import callbacks as C
 from kerasdrop import schedules as S
 
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """These probes build no model: no `clear_session` per case (the
+    conftest fixture's cost, paid hundreds of times, is most of their time)."""
+    yield
+
+
 BACKUP = [
     ({"save_freq": 0}, ValueError, "save_freq", "save_freq=0"),
     ({"save_freq": -5}, ValueError, "save_freq", "save_freq=-5"),

@@ -8,6 +8,14 @@ import pytest
 from helpers import assert_bad_input
 from kerasdrop import layers as L
 
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """These probes build no model: no `clear_session` per case (the
+    conftest fixture's cost, paid hundreds of times, is most of their time)."""
+    yield
+
+
 RNNS = (L.LSTM, L.GRU, L.SimpleRNN)
 
 # (keyword arguments, error type, argument named, received fragment)
