@@ -29,9 +29,7 @@ def early_dropout(epochs, rate=0.1, cutoff=None, mode="constant", layers=None):
     (0.1, 0.05, 0.0)
     >>> # model.fit(x, y, epochs=60, callbacks=[cb])
     """
-    epochs = _checks.check_int("epochs", epochs, minimum=1)
-    cutoff = _checks.check_int("cutoff", cutoff, minimum=1, allow_none=True)
-    cutoff = max(1, epochs // 6) if cutoff is None else cutoff
+    epochs, cutoff = _epochs_and_cutoff(epochs, cutoff, "never stops dropping")
     return DropoutScheduler(
         schedules.Early(rate, cutoff, mode=mode), layers=layers, unit="epoch"
     )
@@ -50,10 +48,26 @@ def late_dropout(epochs, rate=0.1, cutoff=None, layers=None):
     >>> cb.schedule(9), cb.schedule(10)
     (0.0, 0.2)
     """
-    epochs = _checks.check_int("epochs", epochs, minimum=1)
+    epochs, cutoff = _epochs_and_cutoff(epochs, cutoff, "never drops")
+    return DropoutScheduler(schedules.Late(rate, cutoff), layers=layers, unit="epoch")
+
+
+def _epochs_and_cutoff(epochs, cutoff, otherwise):
+    """`epochs` >= 2 and `cutoff` in `[1, epochs - 1]` (default: one sixth of
+    the epochs): the epoch where the rate switches must come in training."""
+    epochs = _checks.check_int(
+        "epochs", epochs, minimum=2, expected="an integer >= 2 (a switch needs two)"
+    )
     cutoff = _checks.check_int("cutoff", cutoff, minimum=1, allow_none=True)
     cutoff = max(1, epochs // 6) if cutoff is None else cutoff
-    return DropoutScheduler(schedules.Late(rate, cutoff), layers=layers, unit="epoch")
+    if cutoff >= epochs:
+        raise _checks.value_error(
+            "cutoff",
+            f"an integer in [1, {epochs - 1}], below epochs={epochs}: the rate "
+            f"switches at epoch `cutoff`, so the recipe {otherwise}",
+            cutoff,
+        )
+    return epochs, cutoff
 
 
 def curriculum_dropout(total_steps, final_rate=0.5, gamma=None, layers=None):
@@ -140,6 +154,7 @@ def stochastic_depth(
     [0.0, 0.1, 0.2]
     >>> # model.fit(x, y, callbacks=[cb])
     """
+    _checks.check_model(model)
     if not isinstance(max_rate, schedules.Schedule):
         max_rate = schedules.Constant(schedules.check_rate("max_rate", max_rate))
     chosen = _selected(model, layers)

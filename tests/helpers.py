@@ -11,3 +11,18 @@ class CountingDropout(L.Dropout):
     def call(self, inputs, training=False):
         type(self).traces += 1
         return super().call(inputs, training=training)
+
+
+def assert_bad_input(call, exc, name, received):
+    """`call()` raises exactly `exc` (ValueError or TypeError) in Keras'
+    format, naming argument `name` and showing `received` (a fragment of
+    the "Received: ..." part). Returns the message."""
+    import pytest
+
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    text = str(info.value)
+    assert type(info.value) is exc, text
+    assert f"Invalid value received for argument `{name}`" in text, text
+    assert received in text.split("Received:", 1)[-1], text
+    return text

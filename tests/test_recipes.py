@@ -108,3 +108,70 @@ def test_scaled_schedule_serializes_and_checks_its_factor():
     with pytest.raises(TypeError, match="schedule='x'"):
         S.Scaled("x", 0.5)
     assert S.Scaled(0.2, 0.5)(0) == pytest.approx(0.1)  # a float is a Constant
+
+
+RECIPE_CASES = [
+    (lambda: kerasdrop.recipes.stochastic_depth(None), TypeError, "model", "=None"),
+    (lambda: kerasdrop.recipes.stochastic_depth("m"), TypeError, "model", "'m'"),
+    (
+        lambda: kerasdrop.recipes.late_dropout(10, cutoff=20),
+        ValueError,
+        "cutoff",
+        "=20",
+    ),
+    (
+        lambda: kerasdrop.recipes.late_dropout(10, cutoff=10),
+        ValueError,
+        "cutoff",
+        "=10",
+    ),
+    (
+        lambda: kerasdrop.recipes.early_dropout(10, cutoff=10),
+        ValueError,
+        "cutoff",
+        "=10",
+    ),
+    (lambda: kerasdrop.recipes.early_dropout(5, cutoff=0), ValueError, "cutoff", "=0"),
+    (lambda: kerasdrop.recipes.late_dropout(1), ValueError, "epochs", "epochs=1"),
+    (lambda: kerasdrop.recipes.early_dropout(True), TypeError, "epochs", "=True"),
+    (lambda: kerasdrop.recipes.late_dropout(6, rate=1.0), ValueError, "rate", "1.0"),
+    (lambda: kerasdrop.recipes.early_dropout(6, mode="x"), ValueError, "mode", "'x'"),
+    (
+        lambda: kerasdrop.recipes.curriculum_dropout(0),
+        ValueError,
+        "total_steps",
+        "total_steps=0",
+    ),
+    (
+        lambda: kerasdrop.recipes.curriculum_dropout(10, final_rate=-0.1),
+        ValueError,
+        "final_rate",
+        "-0.1",
+    ),
+    (
+        lambda: kerasdrop.recipes.annealed_dropout(2.0),
+        TypeError,
+        "epochs",
+        "epochs=2.0",
+    ),
+    (
+        lambda: kerasdrop.recipes.annealed_dropout(5, initial_rate=float("nan")),
+        ValueError,
+        "initial_rate",
+        "nan",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, exc, name, received", RECIPE_CASES)
+def test_recipes_refuse_bad_arguments(call, exc, name, received):
+    """`late_dropout(epochs=10, cutoff=20)` never drops: refused, as is a
+    cutoff past the end of early dropout (it never stops)."""
+    from helpers import assert_bad_input
+
+    assert_bad_input(call, exc, name, received)
+
+
+def test_recipes_cutoff_just_below_epochs_is_fine():
+    assert kerasdrop.recipes.late_dropout(10, cutoff=9).schedule == S.Late(0.1, 9)
+    assert kerasdrop.recipes.early_dropout(2).schedule.cutoff == 1

@@ -23,32 +23,70 @@ from kerasdrop import _checks
 # ----------------------------------------------------------------------------
 # Flag types.
 # ----------------------------------------------------------------------------
-def _int_type(name, minimum, expected):
-    """An argparse type: the integer a flag's text spells, `>= minimum`."""
+#: The largest count a flag takes (epochs, samples, splits, batch size):
+#: far above any real run, low enough that no typo runs for ever.
+MAX_COUNT = 10**6
+#: The most worker processes `uci --jobs` starts.
+MAX_JOBS = 1024
+#: The largest seed (Keras and NumPy seed with 32-bit integers).
+MAX_SEED = 2**32 - 1
+#: The largest TF Serving version (an int64).
+MAX_VERSION = 2**63 - 1
 
-    def parse(text):
+
+def _flag_type(name, expected, parse):
+    """An argparse type: `parse(text)`, or an argparse error naming the flag
+    (exit status 2) for text `parse` refuses."""
+
+    def convert(text):
         try:
-            return _checks.check_int(name, int(text), minimum=minimum)
-        except ValueError:  # not an integer, or too small
+            return parse(text)
+        except (ValueError, TypeError, OverflowError):
             raise argparse.ArgumentTypeError(
                 _checks.invalid(
                     f"--{name}", f"Expected {expected}.", f"{name}={text!r}"
                 )
             ) from None
 
-    return parse
+    return convert
+
+
+def _int_type(name, minimum, expected, maximum=MAX_COUNT):
+    """The integer a flag's text spells, in `[minimum, maximum]`."""
+    expected = f"{expected}, at most {maximum}"
+    return _flag_type(
+        name,
+        expected,
+        lambda text: _checks.check_int(name, int(text), minimum, maximum),
+    )
 
 
 def _positive_int(name):
     return _int_type(name, 1, "a positive integer")
 
 
-def _non_negative_int(name):
-    return _int_type(name, 0, "a non-negative integer")
+def _seed(name):
+    return _int_type(name, 0, "a non-negative integer", maximum=MAX_SEED)
 
 
 def _mc_samples(name):
     return _int_type(name, 2, "an integer >= 2 (MC dropout needs several samples)")
+
+
+def _rate(name):
+    return _flag_type(
+        name,
+        "a dropout rate in [0, 1)",
+        lambda text: _checks.check_rate(name, float(text)),
+    )
+
+
+def _positive_number(name):
+    return _flag_type(
+        name,
+        "a positive finite number",
+        lambda text: _checks.check_number(name, float(text), minimum=0, strict=True),
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -86,7 +124,7 @@ def _add_demo(sub):
         help="MC dropout samples (default 50; 10 with --quick)",
     )
     p.add_argument("--batch-size", type=_positive_int("batch-size"), default=64)
-    p.add_argument("--seed", type=_non_negative_int("seed"), default=0)
+    p.add_argument("--seed", type=_seed("seed"), default=0)
     p.add_argument(
         "--quick",
         action="store_true",
@@ -128,7 +166,7 @@ def _add_export(sub):
     )
     p.add_argument(
         "--version",
-        type=_non_negative_int("version"),
+        type=_int_type("version", 0, "a non-negative integer", MAX_VERSION),
         default=None,
         help="write TF Serving's layout OUT/<version>/",
     )
@@ -198,10 +236,14 @@ def _add_uci(sub):
         help="the paper's (p, tau), or a grid search by validation LL",
     )
     for flag, default, text in _UCI_COUNTS:
-        p.add_argument(flag, type=_positive_int(flag[2:]), default=default, help=text)
-    p.add_argument("--rate", type=float, default=None, help="fixed-mode p")
-    p.add_argument("--tau", type=float, default=None, help="fixed-mode tau")
-    p.add_argument("--seed", type=int, default=0)
+        most = MAX_JOBS if flag == "--jobs" else MAX_COUNT
+        kind = _int_type(flag[2:], 1, "a positive integer", most)
+        p.add_argument(flag, type=kind, default=default, help=text)
+    p.add_argument("--rate", type=_rate("rate"), default=None, help="fixed-mode p")
+    p.add_argument(
+        "--tau", type=_positive_number("tau"), default=None, help="fixed-mode tau"
+    )
+    p.add_argument("--seed", type=_seed("seed"), default=0)
     p.add_argument(
         "--out",
         default=None,

@@ -6,7 +6,8 @@ import weakref
 
 import keras
 
-from kerasdrop import _keras, graph
+from kerasdrop import _checks, _keras, graph
+from kerasdrop.serving import artifacts
 
 #: model -> (epoch, batches trained before it) where a kerasdrop
 #: `BackupAndRestore` resumed the model's training; read by `DropoutScheduler`.
@@ -46,6 +47,10 @@ class BackupAndRestore(_keras.BackupWithSaveHook):
         double_checkpoint=False,
         delete_checkpoint=True,
     ):
+        artifacts.as_path(backup_dir, name="backup_dir")
+        save_freq = _check_save_freq(save_freq)
+        _checks.check_bool("double_checkpoint", double_checkpoint)
+        _checks.check_bool("delete_checkpoint", delete_checkpoint)
         super().__init__(
             backup_dir,
             save_freq=save_freq,
@@ -106,3 +111,13 @@ class BackupAndRestore(_keras.BackupWithSaveHook):
         }
         with open(_keras.backup_metadata_path(self), "w") as f:
             json.dump(metadata, f)
+
+
+def _check_save_freq(save_freq):
+    """`'epoch'`, or a checkpoint every `save_freq` >= 1 batches (an `int`)."""
+    expected = "'epoch' or an integer >= 1 (a checkpoint every that many batches)"
+    if isinstance(save_freq, str):
+        if save_freq != "epoch":
+            raise _checks.value_error("save_freq", expected, save_freq)
+        return save_freq
+    return _checks.check_int("save_freq", save_freq, minimum=1, expected=expected)

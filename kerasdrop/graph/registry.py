@@ -113,8 +113,31 @@ class Kind:
         return True
 
     def read_rate(self, layer):
-        value = self.rate(layer) if callable(self.rate) else getattr(layer, self.rate)
-        return float(value)
+        """The layer's rate as a float; a clear error naming the registered
+        `rate` when the layer has no such attribute or it holds no number
+        (an attribute name cannot be checked at registration: layers set
+        theirs in `__init__`)."""
+        if callable(self.rate):
+            value = self.rate(layer)
+        elif hasattr(layer, self.rate):
+            value = getattr(layer, self.rate)
+        else:
+            raise _checks.invalid_value(
+                "rate",
+                f"Expected the name of the attribute of {type(layer).__name__} "
+                "layers holding their rate (given to `register_dropout`).",
+                f"rate={self.rate!r}, which layer '{layer.name}' does not have",
+            )
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise _checks.invalid_type(
+                "rate",
+                "Expected an attribute name or a function giving the layer's "
+                "rate as a number.",
+                f"rate={self.rate!r} giving {value!r} of type "
+                f"{type(value).__name__} for layer '{layer.name}'",
+            ) from None
 
     def rate_text(self, layer):
         """The rate as `inspect` shows it ("0.1", "stddev 0.1")."""

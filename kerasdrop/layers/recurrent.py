@@ -141,6 +141,8 @@ class VariationalRNN(_keras.StepLoopSwitch):
         recurrent_mc=None,
         **kwargs,
     ):
+        units = _checks.check_int("units", units, minimum=1)
+        _check_keras_args(kwargs)
         checked = _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs)
         super().__init__(
             units, *args, dropout=0.0, recurrent_dropout=0.0, seed=checked[2], **kwargs
@@ -214,6 +216,64 @@ class VariationalRNN(_keras.StepLoopSwitch):
         if hasattr(self.cell, "implementation"):  # LSTM, GRU
             config["implementation"] = self.cell.implementation
         return config
+
+
+#: Keras' boolean arguments of the recurrent layers (each layer takes some).
+_BOOL_ARGS = (
+    "use_bias",
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "stateful",
+    "unroll",
+    "unit_forget_bias",
+    "reset_after",
+)
+
+
+def _check_keras_args(kwargs):
+    """The Keras arguments Keras itself takes as they come (`return_sequences=
+    "yes"` is truthy, `implementation=3` runs as 2), checked before its
+    constructor runs; an argument the layer lacks is left to Keras' own
+    "Unrecognized keyword arguments" error."""
+    for name in _BOOL_ARGS:
+        if name in kwargs:
+            _checks.check_bool(name, kwargs[name])
+    for name, value in kwargs.items():
+        kind = name.rsplit("_", 1)[-1]  # activation, initializer, ...
+        if kind in _IDENTIFIERS:
+            _check_identifier(name, value, kind)
+    if "use_cudnn" in kwargs:
+        _checks.check_choice("use_cudnn", kwargs["use_cudnn"], ("auto", True, False))
+    if "implementation" in kwargs:
+        value = kwargs["implementation"]
+        if not _checks.is_int(value):
+            raise _checks.type_error("implementation", "1 or 2", value)
+        _checks.check_choice("implementation", value, (1, 2))
+
+
+#: Keras' getters of the objects an RNN argument names by identifier.
+_IDENTIFIERS = {
+    "activation": keras.activations.get,
+    "initializer": keras.initializers.get,
+    "regularizer": keras.regularizers.get,
+    "constraint": keras.constraints.get,
+}
+
+
+def _check_identifier(name, value, kind):
+    """None, a callable, or a Keras `kind` (activation, initializer...) named
+    by string or config dict: what Keras' getter takes, with an error naming
+    the argument."""
+    expected = f"None, a callable or the name of a Keras {kind}"
+    if value is None or callable(value):
+        return
+    if not isinstance(value, (str, dict)):
+        raise _checks.type_error(name, expected, value)
+    try:
+        _IDENTIFIERS[kind](value)
+    except (ValueError, TypeError):
+        raise _checks.value_error(name, expected, value) from None
 
 
 def _init_args(dropout, recurrent_dropout, seed, mc, recurrent_mc, kwargs):

@@ -13,8 +13,9 @@ from kerasdrop import _checks
 from kerasdrop.metrics.entropies import class_distributions
 
 
-def array(name, value, min_ndim=1):
-    """`value` as a non-empty, finite float64 array of `min_ndim`+ dims.
+def array(name, value, min_ndim=1, max_ndim=None):
+    """`value` as a non-empty, finite float64 array of `min_ndim` to
+    `max_ndim` (None: any) dims.
 
     >>> array("scores", [1, 2]).dtype
     dtype('float64')
@@ -23,10 +24,15 @@ def array(name, value, min_ndim=1):
         result = np.asarray(value, dtype="float64")
     except (TypeError, ValueError):
         raise _checks.type_error(name, "an array of numbers", value) from None
-    if result.ndim < min_ndim:
+    if result.ndim < min_ndim or (max_ndim is not None and result.ndim > max_ndim):
+        dims = (
+            f"at least {min_ndim}" if max_ndim is None else f"{min_ndim} to {max_ndim}"
+        )
+        if max_ndim == min_ndim:
+            dims = str(min_ndim)
         raise _checks.invalid_value(
             name,
-            f"Expected an array with at least {min_ndim} dimension(s).",
+            f"Expected an array with {dims} dimension(s).",
             f"{name} of shape {result.shape}",
         )
     if result.size == 0:
@@ -40,9 +46,9 @@ def array(name, value, min_ndim=1):
     return result
 
 
-def probs(name, value, min_ndim=1, multi_label=False):
+def probs(name, value, min_ndim=1, multi_label=False, max_ndim=None):
     """Checked probabilities `(..., K)` as `class_distributions` of them."""
-    values = array(name, value, min_ndim)
+    values = array(name, value, min_ndim, max_ndim)
     if values.min() < -1e-6 or values.max() > 1 + 1e-6:
         raise _checks.invalid_value(
             name,
@@ -65,7 +71,7 @@ def probs(name, value, min_ndim=1, multi_label=False):
 def class_rows(value):
     """Checked probabilities `(N, K)` of one classifier (a single column:
     `[1 - p, p]`), for the calibration and selective metrics."""
-    return probs("probs", value, min_ndim=2)[..., 0, :]
+    return probs("probs", value, min_ndim=2, max_ndim=2)[..., 0, :]
 
 
 def tau(value):
@@ -119,15 +125,17 @@ def labels(y_true, rows):
     return result
 
 
-def per_row(name, value, n):
-    """A finite score per input, `(n,)` (an `(n, 1)` column is accepted)."""
+def scores(name, value, n=None):
+    """A finite score per input, `(n,)` (an `(n, 1)` column is accepted;
+    `n` None: any number of inputs)."""
     values = array(name, value)
     if values.ndim == 2 and values.shape[-1] == 1:
         values = values[:, 0]
-    if values.shape != (n,):
+    if values.ndim != 1 or (n is not None and values.shape[0] != n):
+        rows = "N" if n is None else n
         raise _checks.invalid_value(
             name,
-            f"Expected one score per input, shape ({n},).",
+            f"Expected one score per input, shape ({rows},) (or a column ({rows}, 1)).",
             f"{name} of shape {np.shape(value)}",
         )
     return values
@@ -148,4 +156,4 @@ def top_label(y_true, probs_value, confidence=None):
     correct = (rows.argmax(axis=-1) == y).astype("float64")
     if confidence is None:
         return rows.max(axis=-1), correct
-    return per_row("confidence", confidence, rows.shape[0]), correct
+    return scores("confidence", confidence, rows.shape[0]), correct

@@ -22,6 +22,8 @@ from kerasdrop.metrics import _inputs
 from kerasdrop.metrics._numeric import tie_means
 
 BINNINGS = ("uniform", "adaptive")
+#: The most bins a diagram takes (each bin holds a few float64 values).
+MAX_BINS = 10**6
 
 
 def _uniform_bins(confidence, n_bins):
@@ -53,7 +55,8 @@ def reliability_diagram(y_true, probs, n_bins=15, binning="uniform"):
     Args:
         y_true: integer labels `(N,)` or one-hot rows `(N, K)`.
         probs: class probabilities `(N, K)`.
-        n_bins: number of bins (>= 1; with "adaptive", at most `N`).
+        n_bins: number of bins, in `[1, MAX_BINS]` (a million); with
+            "adaptive", at most `N` are used.
         binning: "uniform" (equal-width confidence bins over [0, 1]) or
             "adaptive" (equal-mass: bins of equal count, edges halfway
             between neighbouring bins, from the lowest to the highest
@@ -72,7 +75,7 @@ def reliability_diagram(y_true, probs, n_bins=15, binning="uniform"):
     >>> d["count"].tolist(), d["accuracy"].tolist(), d["edges"].round(3).tolist()
     ([2.0, 2.0], [0.5, 1.0], [0.55, 0.65, 0.9])
     """
-    n_bins = _checks.check_int("n_bins", n_bins, minimum=1)
+    n_bins = _checks.check_int("n_bins", n_bins, minimum=1, maximum=MAX_BINS)
     _checks.check_choice("binning", binning, BINNINGS)
     confidence, correct = _inputs.top_label(y_true, probs)
     if binning == "uniform":

@@ -41,8 +41,12 @@ def _detection_counts(positives, negatives):
 
 
 def _pair(scores_in, scores_out):
-    inside = _inputs.array("scores_in", scores_in).ravel()
-    return inside, _inputs.array("scores_out", scores_out).ravel()
+    """One score per input each: `(N,)`, or an `(N, 1)` column; a 2-D array
+    of several columns is refused, not flattened."""
+    return (
+        _inputs.scores("scores_in", scores_in),
+        _inputs.scores("scores_out", scores_out),
+    )
 
 
 def ood_auroc(scores_in, scores_out):

@@ -61,6 +61,7 @@ def regression_log_likelihood(y_true, samples, tau, reduction="mean"):
     -0.918939
     """
     tau = _inputs.tau(tau)
+    _check_reduction(reduction)
     samples = _inputs.array("samples", samples, min_ndim=2)
     y = _matched_targets(_inputs.array("y_true", y_true), samples)
     ll = (
@@ -72,12 +73,17 @@ def regression_log_likelihood(y_true, samples, tau, reduction="mean"):
     return _reduce(ll, reduction)
 
 
+def _check_reduction(reduction):
+    """`reduction`: "mean" or None, checked before any work."""
+    if reduction is not None and not (
+        isinstance(reduction, str) and reduction == "mean"
+    ):
+        raise _checks.value_error("reduction", "'mean' or None", reduction)
+    return reduction
+
+
 def _reduce(values, reduction):
-    if reduction == "mean":
-        return float(np.mean(values))
-    if reduction is None:
-        return values
-    raise _checks.value_error("reduction", "'mean' or None", reduction)
+    return float(np.mean(values)) if reduction == "mean" else values
 
 
 def _hetero_pair(mean_samples, log_var_samples):
@@ -129,6 +135,7 @@ def heteroscedastic_log_likelihood(
     >>> round(heteroscedastic_log_likelihood([0.0], [[0.0]], [[0.0]]), 6)
     -0.918939
     """
+    _check_reduction(reduction)
     means, log_vars = _hetero_pair(mean_samples, log_var_samples)
     y = _inputs.array("y_true", y_true)
     if means.shape[1:] != y.shape:

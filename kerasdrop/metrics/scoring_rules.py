@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from kerasdrop import _checks
 from kerasdrop.metrics import _inputs
 
 
@@ -11,6 +12,11 @@ def negative_log_likelihood(y_true, probs, eps=1e-12):
     >>> round(negative_log_likelihood([0, 1], [[0.5, 0.5], [0.5, 0.5]]), 6)
     0.693147
     """
+    eps = _checks.check_number(
+        "eps", eps, minimum=0, strict=True, expected="a small number in (0, 1)"
+    )
+    if eps >= 1:
+        raise _checks.value_error("eps", "a small number in (0, 1)", eps)
     rows = _inputs.class_rows(probs)
     labels = _inputs.labels(y_true, rows)
     picked = rows[np.arange(labels.shape[0]), labels]

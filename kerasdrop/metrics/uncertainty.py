@@ -29,7 +29,7 @@ def predictive_entropy(probs, multi_label=False):
     >>> float(predictive_entropy([[0.5, 0.5]], multi_label=True)[0])  # 2 log 2
     1.3862943611198906
     """
-    dists = _inputs.probs("probs", probs, multi_label=multi_label)
+    dists = _inputs.probs("probs", probs, multi_label=multi_label, max_ndim=3)
     if np.ndim(probs) == 3:
         dists = dists.mean(axis=0)
     return entropy(dists)
@@ -82,7 +82,7 @@ def max_probability(probs, multi_label=False):
     >>> max_probability([[0.1, 0.9], [0.5, 0.5]]).tolist()
     [0.9, 0.5]
     """
-    dists = _inputs.probs("probs", probs, multi_label=multi_label)
+    dists = _inputs.probs("probs", probs, multi_label=multi_label, max_ndim=3)
     if np.ndim(probs) == 3:
         dists = dists.mean(axis=0)
     return per_input(dists.max(axis=-1))
