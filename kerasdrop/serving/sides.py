@@ -68,9 +68,13 @@ def error(why, received, name="path"):
 # Lock.
 # ----------------------------------------------------------------------------
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows
-_LOCK_FLAGS = (
-    os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)  # a FIFO
-) | getattr(os, "O_CLOEXEC", 0)
+_LOCK_FLAGS = (  # O_NONBLOCK: opening a FIFO planted there does not hang
+    os.O_RDWR
+    | os.O_CREAT
+    | _NOFOLLOW
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 _LOCK_TEXT = re.compile(r"(?:kerasdrop export lock: process )?(\d+)\n")  # or PID
 _MARKER_TEXT = re.compile(r"kerasdrop (tmp|backup) of (.+), written by process \d+\n")
 
@@ -140,7 +144,9 @@ class locked:
     def _claim(self, fd):
         """Under the lock: writes this PID, if the file is empty or a lock."""
         text = _read_small(fd)
-        if text and not _LOCK_TEXT.fullmatch(text):
+        if os.fstat(fd).st_size > len(text) or (
+            text and not _LOCK_TEXT.fullmatch(text)
+        ):
             raise self._foreign("it holds data that is not a kerasdrop lock")
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)

@@ -83,8 +83,9 @@ def test_a_hard_link_or_a_user_file_at_the_lock_is_refused(tmp_path):
     os.link(victim, tmp_path / LOCK)
     refuses_and_keeps_everything(tmp_path, "other hard links")
     os.unlink(tmp_path / LOCK)
-    (tmp_path / LOCK).write_bytes(b"my notes, not a lock\n")
-    refuses_and_keeps_everything(tmp_path, "not a kerasdrop lock")
+    for text in (b"my notes, not a lock\n", b"12345\n" * 100):
+        (tmp_path / LOCK).write_bytes(text)
+        refuses_and_keeps_everything(tmp_path, "not a kerasdrop lock")
 
 
 def test_a_fifo_or_a_directory_at_the_lock_is_refused(tmp_path):
