@@ -309,6 +309,7 @@ def _load(path):
     import keras
 
     import kerasdrop  # noqa: F401  (registers the layers for loading)
+    from kerasdrop.apps import archives
 
     if not os.path.exists(path):
         raise ValueError(f"Model file '{path}' does not exist.")
@@ -327,6 +328,7 @@ def _load(path):
             "`.keras` model (a `.keras` file is a zip archive; this one is "
             "not, or is truncated)."
         )
+    archives.check_unpack_size(path)  # before Keras unpacks anything
     try:
         return keras.saving.load_model(path)
     except Exception as err:  # corrupt member, unknown custom layer, ...

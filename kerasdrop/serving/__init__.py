@@ -13,7 +13,8 @@
 - `saved_model`: the TensorFlow SavedModel writer and verifier (with the
   optional `mc` signature of `kerasdrop.mc.stats` statistics);
 - `onnx_litert`: ONNX and LiteRT files and their runners;
-- `artifacts`: where and how files are written (atomically).
+- `artifacts`: where and how files are written (atomically);
+- `sides`: the lock, staging and backup names beside a target, and recovery.
 
 >>> import keras, kerasdrop
 >>> model = keras.Sequential([keras.Input((4,)),

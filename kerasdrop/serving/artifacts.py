@@ -1,24 +1,30 @@
 """Export files: what may be replaced, a lock, a verified copy, a safe swap.
 
 `kerasdrop.export` writes through `write_atomic`. Beside a target `T` in a
-directory `P` it uses three hidden names of its own:
+directory `P` it uses three hidden names of its own (`kerasdrop.serving.sides`):
 
 - `P/.T.kerasdrop-lock`: a lock file. An export holds an OS lock on it
   (`flock`) from before it writes until the artifact is in place; the
   kernel drops that lock when the process dies, so a killed export never
   blocks the next one, and a second export to `T` while one runs raises
-  `ValueError` (exactly one of two concurrent exports wins).
+  `ValueError` (exactly one of two concurrent exports wins). A symbolic
+  link, a non-regular file or a file with foreign content under that name
+  is refused and left untouched.
 - `P/.T.kerasdrop-tmp-XXXXXXXX/`: where the new artifact is written and
   verified before it is renamed to `T`.
-- `P/.T.kerasdrop-backup`: the previous artifact, during an overwrite,
-  between its rename out of `T` and the new artifact's rename into `T`.
+- `P/.T.kerasdrop-backup/`: holds the previous artifact, during an
+  overwrite, between its rename out of `T` and the new artifact's rename
+  into `T`.
 
 Recovery: before writing, an export to `T` that finds such names takes the
 lock, which proves that the process that left them is dead, removes the
 temporary directories and either restores `T` from the backup (the export
 was killed between the two renames, `T` is missing) or deletes the backup
-(it was killed after the swap). After any crash the old or the new artifact
-is at `T`, or is put back there by the next export to `T`.
+(it was killed after the swap). It acts only on directories carrying the
+marker kerasdrop writes in them (or empty ones); a user's file or directory
+under those names makes the export refuse, with nothing changed. After any
+crash the old or the new artifact is at `T`, or is put back there by the
+next export to `T`.
 
 Overwrite replaces only what `why_foreign` accepts as an export artifact:
 a SavedModel directory, an ONNX or LiteRT file (recognised by content) or
@@ -44,30 +50,16 @@ True
 import errno
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-    import msvcrt
-
 from kerasdrop import _checks
+from kerasdrop.serving import sides
+from kerasdrop.serving.sides import TAG, side_path
 
-TAG = ".kerasdrop-"
 SAVED_MODEL_FILES = frozenset({"saved_model.pb", "saved_model.pbtxt", "fingerprint.pb"})
 SAVED_MODEL_DIRS = frozenset({"variables", "assets"})
 _VARIABLE_FILE = re.compile(r"variables\.(index|data-\d+-of-\d+)$")
-_TEMP_SUFFIX = re.compile(r"tmp-[a-z0-9_]{8}$")  # tempfile.mkdtemp's names
 _LONGEST_SIDE_NAME = len(TAG) + len("tmp-") + 8 + 1  # ".", TAG, "tmp-XXXXXXXX"
-
-
-def side_path(target, kind):
-    """The hidden name beside `target` for `kind` ("lock", "backup", "tmp-")."""
-    target = Path(target)
-    return target.parent / f".{target.name}{TAG}{kind}"
 
 
 def as_path(path, name="path"):
@@ -190,8 +182,7 @@ def _is_onnx(path):
 # ----------------------------------------------------------------------------
 # Checks before writing.
 # ----------------------------------------------------------------------------
-def _error(why, received, name="path"):
-    return _checks.invalid_value(name, why, f"{name}={str(received)!r}")
+_error = sides.error
 
 
 def check_target(target, overwrite, received=None):
@@ -222,9 +213,9 @@ def check_target(target, overwrite, received=None):
             "system cannot hold.",
             received,
         )
-    if _leftovers(target):
-        with _locked(target, received):
-            _recover(target)
+    if sides.leftovers(target):
+        with sides.locked(target, received):
+            sides.recover(target, received)
     _check_existing(target, overwrite, received)
 
 
@@ -290,112 +281,6 @@ def _name_max(target):
 
 
 # ----------------------------------------------------------------------------
-# Lock and recovery.
-# ----------------------------------------------------------------------------
-class _locked:
-    """Holds the OS lock of `.T.kerasdrop-lock` for an export to `target`."""
-
-    def __init__(self, target, received):
-        self.path = side_path(target, "lock")
-        self.target, self.received = target, received
-
-    def __enter__(self):
-        while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as err:
-                raise self._unwritable(err) from err
-            if not _try_lock(fd):
-                owner = os.read(fd, 32).decode(errors="replace").strip() or "?"
-                os.close(fd)
-                raise _error(
-                    f"Another export to '{self.target}' is running (process "
-                    f"{owner}); nothing was written. Retry once it finished.",
-                    self.received,
-                )
-            if _same_file(fd, self.path):  # not unlinked by a finishing export
-                break
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self.fd = fd
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            os.unlink(self.path)  # while still holding the lock
-        except OSError:
-            pass
-        os.close(self.fd)
-
-    def _unwritable(self, err):
-        return _error(
-            f"Expected a writable location; cannot write in "
-            f"'{self.target.parent}': {err.strerror or err}.",
-            self.received,
-        )
-
-
-def _try_lock(fd):
-    """Takes the exclusive lock of `fd` without waiting; False when held."""
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError as err:
-        if fcntl is None or err.errno in (errno.EAGAIN, errno.EACCES):
-            return False
-        raise
-    return True
-
-
-def _same_file(fd, path):
-    try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
-    except FileNotFoundError:
-        return False
-
-
-def _leftovers(target):
-    """The hidden names of killed exports to `target` (lock, backup, temp)."""
-    prefix = f".{target.name}{TAG}"
-    try:
-        names = os.listdir(target.parent)
-    except OSError:
-        return []
-    return [
-        target.parent / n
-        for n in names
-        if n.startswith(prefix)
-        and (
-            n[len(prefix) :] in ("lock", "backup")
-            or _TEMP_SUFFIX.match(n[len(prefix) :])
-        )
-    ]
-
-
-def _recover(target):
-    """Under the lock: drops dead temp dirs, restores or drops the backup."""
-    backup = side_path(target, "backup")
-    for path in _leftovers(target):
-        if path not in (backup, side_path(target, "lock")):
-            shutil.rmtree(path, ignore_errors=True)
-    if os.path.lexists(backup):
-        if os.path.lexists(target):
-            _remove(backup)  # killed after the swap: the new one is in place
-        else:
-            os.rename(backup, target)  # killed between the renames
-
-
-def _remove(path):
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
-
-
-# ----------------------------------------------------------------------------
 # Writing.
 # ----------------------------------------------------------------------------
 def write_atomic(target, write, check, overwrite=False, received=None):
@@ -416,24 +301,20 @@ def write_atomic(target, write, check, overwrite=False, received=None):
     check_target(target, overwrite, received)
     created = _make_parents(target, received)
     try:
-        with _locked(target, received) as lock:
-            _recover(target)
+        with sides.locked(target, received) as lock:
+            sides.recover(target, received)
             _check_existing(target, overwrite, received)
-            try:
-                tmp = Path(
-                    tempfile.mkdtemp(
-                        prefix=f".{target.name}{TAG}tmp-", dir=target.parent
-                    )
-                )
-            except OSError as err:
-                raise lock._unwritable(err) from err
+            tmp = sides.staging_dir(target, lock)
             try:
                 staged = tmp / target.name
                 write(staged)
                 result = check(staged)
                 _install(staged, target, received)
             finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+                try:
+                    sides.remove_side(tmp, target)
+                except OSError:
+                    pass  # left marked: the next export to `target` removes it
         return result
     except BaseException:
         for folder in reversed(created):
@@ -469,17 +350,26 @@ def _make_parents(target, received):
 
 
 def _install(staged, target, received):
-    """Renames `staged` to `target`, through the backup name if it exists."""
+    """Renames `staged` to `target`, through the backup directory if it exists.
+
+    The backup is a marked directory `.T.kerasdrop-backup/` holding the
+    previous artifact under its own name, so that recovery can prove it is
+    kerasdrop's before restoring or deleting it.
+    """
     if not os.path.lexists(target):
         return _place_new(staged, target, received)
     backup = side_path(target, "backup")
-    os.rename(target, backup)
+    os.mkdir(backup)
+    sides.make_side(backup, target, "backup")
+    old = backup / target.name
+    os.rename(target, old)
     try:
         os.rename(staged, target)
     except BaseException:
-        os.rename(backup, target)
+        os.rename(old, target)
+        sides.remove_side(backup, target)
         raise
-    _remove(backup)
+    sides.remove_side(backup, target)
 
 
 def _place_new(staged, target, received):

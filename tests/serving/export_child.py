@@ -11,9 +11,10 @@ POINT is where the child prints "paused" and sleeps until it is killed:
 "write" (inside the write: the temporary directory and the lock exist),
 "swap" (between an overwrite's two renames: the old artifact moved aside,
 the new one not yet in place), "cleanup" (after the swap, before the old
-artifact is deleted); "go:FILE" prints "ready", waits for FILE, then runs to the
-end. The pauses hook `os.rename` and `shutil.rmtree`, so the library needs
-no test hooks. The child prints "ok" or "refused: <message>" at the end.
+artifact in the backup directory is deleted); "go:FILE" prints "ready",
+waits for FILE, then runs to the end. The pauses hook `os.rename` and
+`shutil.rmtree`, so the library needs no test hooks. The child prints "ok"
+or "refused: <message>" at the end.
 """
 
 import os
@@ -61,14 +62,20 @@ def _load_alone(name, path):
 
 
 def _artifacts_alone():
-    """serving/artifacts.py without Keras: its one kerasdrop import,
-    `_checks` (NumPy only), is loaded alone under a bare `kerasdrop`."""
+    """serving/artifacts.py without Keras: its kerasdrop imports, `_checks`
+    (NumPy only) and `serving.sides`, are loaded alone under bare packages."""
     import types
 
     package = sys.modules.setdefault("kerasdrop", types.ModuleType("kerasdrop"))
     package.__path__ = []  # a package with nothing else to find
+    serving = types.ModuleType("kerasdrop.serving")
+    serving.__path__ = []
+    package.serving = sys.modules["kerasdrop.serving"] = serving
     package._checks = _load_alone(
         "kerasdrop._checks", ROOT / "kerasdrop" / "_checks.py"
+    )
+    serving.sides = _load_alone(
+        "kerasdrop.serving.sides", ROOT / "kerasdrop" / "serving" / "sides.py"
     )
     return _load_alone("artifacts", ROOT / "kerasdrop" / "serving" / "artifacts.py")
 
@@ -105,7 +112,11 @@ def main(mode, target, point, overwrite, content="new"):
     if point == "swap":
         _hook(os, "rename", lambda src, dst: os.path.abspath(dst) == target)
     elif point == "cleanup":
-        _hook(shutil, "rmtree", lambda path: os.path.abspath(path) == backup)
+        _hook(  # removing the old artifact, inside the backup directory
+            shutil,
+            "rmtree",
+            lambda path: os.path.abspath(path).startswith(backup + os.sep),
+        )
     elif point.startswith("go:"):
         print("ready", flush=True)
         while not os.path.exists(point[3:]):

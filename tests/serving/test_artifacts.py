@@ -199,7 +199,7 @@ def test_killed_between_the_renames_restores_the_old_artifact(tmp_path):
     fake_saved_model(target, "old")
     kill_when_paused(start_child(target, "swap"))
     assert not target.exists()  # the old artifact is aside, the new one staged
-    assert content(tmp_path / ".served.kerasdrop-backup") == "old"
+    assert content(tmp_path / ".served.kerasdrop-backup" / "served") == "old"
     with pytest.raises(ValueError, match="already exists"):  # overwrite=False
         artifacts.check_target(target, overwrite=False)
     assert content(target) == "old" and listing(tmp_path) == ["served"]
@@ -210,7 +210,7 @@ def test_killed_after_the_swap_keeps_the_new_artifact(tmp_path):
     fake_saved_model(target, "old")
     kill_when_paused(start_child(target, "cleanup"))
     assert content(target) == "new"
-    assert content(tmp_path / ".served.kerasdrop-backup") == "old"
+    assert content(tmp_path / ".served.kerasdrop-backup" / "served") == "old"
     artifacts.check_target(target, overwrite=True)
     assert content(target) == "new" and listing(tmp_path) == ["served"]
 
