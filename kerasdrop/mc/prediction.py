@@ -255,7 +255,7 @@ def _guarded(plan, call, *args):
     try:
         return call(*args)
     except Exception as error:
-        raise _SplitFailed(plan) from error
+        raise _SplitFailed() from error
 
 
 def _drop_split(model, error):
@@ -269,7 +269,7 @@ def _drop_split(model, error):
         "run on its real inputs (%s: %s); sampling the whole model instead.",
         model.name,
         type(error).__name__,
-        str(error).strip().splitlines()[0] if str(error).strip() else "",
+        " ".join(str(error).split())[:400],
     )
     return whole
 
