@@ -54,11 +54,12 @@ _LOCKS_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def exclusive(layers):
-    """Runs the block holding every layer's lock (taken in one global order,
-    so two calls never deadlock): `predict` calls that share
-    dropout layers run one at a time. The layers' generator states are
-    shared: a call reseeds them, draws from them and puts them back, and
-    two calls interleaved would draw from each other's streams."""
+    """Runs the block holding the lock of every layer (or model) of `layers`,
+    taken in one global order so that two calls never deadlock: `predict`
+    calls that share a model or dropout layers run one at a time. The
+    layers' generator states are shared: a call reseeds them, draws from
+    them and puts them back, and two calls interleaved would draw from each
+    other's streams (on JAX, also read arrays the other call replaced)."""
     with _LOCKS_LOCK:
         locks = [_LOCKS.setdefault(layer, threading.RLock()) for layer in layers]
     with contextlib.ExitStack() as stack:

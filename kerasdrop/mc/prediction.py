@@ -345,10 +345,18 @@ def predict(
     _checks.check_model(model)
     options = _check_counts(samples, batch_size, seed, memory_budget)
     options |= _check_flags(task, return_samples, reuse_prefix, verbose, consistent)
-    job = _prepare(model, x, options)
-    with guards.exclusive(job.layers):
+    with guards.exclusive(_shared_state(model)):
+        job = _prepare(model, x, options)
         outputs = _run(job)
     return _result(job, outputs)
+
+
+def _shared_state(model):
+    """What two `predict` calls must not use at once: the model and its
+    kerasdrop layers (found without reading a variable: on JAX a call
+    replaces the arrays of the variables it runs)."""
+    layers = graph.all_layers(model)
+    return [model, *(x for x in layers if isinstance(x, base_lib.DropoutBase))]
 
 
 @dataclasses.dataclass
