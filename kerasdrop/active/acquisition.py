@@ -7,6 +7,16 @@ on `chunk_size`), and only the best keys seen so far are kept
 (`topk.TopK`): memory does not grow with the pool. `batch_bald` keeps
 the `candidates` rows of highest BALD in that pass, samples them again
 (same seed, same masks) and runs greedy BatchBALD on them (`batch_bald`).
+
+Refused before anything runs (a `ValueError`): `samples < 2` for a
+strategy of `DISAGREEMENT` (with one sample every row scores 0), and a
+value other than the default for an argument the strategy ignores
+(`candidates` and `configurations` but for `batch_bald`, `beta` but for
+`power_*`; the MC arguments `samples`, `batch_size` and `task` go with
+every strategy, so that `run_loop` compares strategies with the same
+arguments). A NaN or inf in the pool, or in the model's outputs on it, is
+a `ValueError` naming the first such pool row
+(`kerasdrop.mc.guards.NonFiniteError`).
 """
 
 import typing
@@ -83,9 +93,8 @@ def acquire(
             `kerasdrop.active.scores`), `"random"`, `"batch_bald"` (greedy
             BatchBALD), or `"power_<score>"` (`count` rows drawn without
             replacement with probability proportional to `score ** beta`).
-        samples: MC dropout samples `T` per row (at most
-            `kerasdrop.mc.prediction.MAX_SAMPLES`; at least 2 for the
-            strategies of `DISAGREEMENT`, which score how samples differ).
+        samples: MC dropout samples `T` per row (>= 2 for `DISAGREEMENT`,
+            at most `kerasdrop.mc.prediction.MAX_SAMPLES`).
         seed: an int (the same seed picks the same rows) or None (a fresh one).
         batch_size: rows per `mc.predict` batch (default 128; memory, not results).
         chunk_size: rows per `mc.predict` call (memory, not results).
@@ -94,19 +103,14 @@ def acquire(
         configurations: `batch_bald` only: joint label configurations held
             (all `C^n` while at most this many, then this many sampled).
         beta: `power_*` only: the power (> 0); large `beta` tends to top-k.
-            (`candidates`, `configurations`, `beta`: a value other than the
-            default is refused with a strategy that does not use it.)
-        task: "auto", "classification" or "logits" (a linear head of class
-            logits), as in `kerasdrop.mc.predict`.
+        task: "auto", "classification" or "logits", as in `mc.predict`.
         verbose: 0 or 1 (a Keras progress bar over the pool).
 
-    Returns an `Acquisition`: `indices` (int64) and `scores`. A NaN or
-    inf in the pool or in the model's outputs is a `ValueError` naming the
-    first such pool row (`kerasdrop.mc.guards.NonFiniteError`). Example:
+    Returns an `Acquisition`: `indices` (int64) and `scores` (refusals:
+    `kerasdrop.active.acquisition`). Example:
 
     >>> import numpy as np, keras, kerasdrop
-    >>> model = keras.Sequential([keras.Input((4,)),
-    ...     keras.layers.Dense(16, activation="relu"),
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, "relu"),
     ...     kerasdrop.layers.Dropout(0.5),
     ...     keras.layers.Dense(3, activation="softmax")])
     >>> pool = np.random.default_rng(0).normal(size=(100, 4))
@@ -117,7 +121,7 @@ def acquire(
     _checks.check_model(model, built=True)
     options = _check_options(strategy, count, samples, seed, chunk_size, beta)
     options |= _check_extras(candidates, configurations, batch_size, task, verbose)
-    _check_used(strategy, options)
+    _check_used(strategy, options)  # refusals of the module docstring
     rows = _check_pool(pool, options["count"])
     if strategy != "random":
         _check_classifier(model, task, strategy)

@@ -91,8 +91,9 @@ class NonFiniteError(ValueError):
 
     Example:
 
-    >>> str(NonFiniteError("net", "x", 5, inputs=False))[:60]
-    'Invalid value received for argument `model`. Expected finite'
+    >>> error = NonFiniteError("net", "x", 5, inputs=False)
+    >>> error.moved("pool", lambda row: 100 + row).row
+    105
     """
 
     def __init__(self, model_name, argument, row, inputs):

@@ -20,6 +20,24 @@ created under, or an active `keras.distribution` on JAX), each batch is
 split over the devices, with the same result as on one device for the
 same seed: see `kerasdrop.mc.devices`.
 
+Prefix fallback: Keras cuts the graph by the shapes layers declare; where
+one declares a wrong shape (keras-hub's XLNet declares `(None, None)` for
+`(B, L, L)` tensors), the prefix or the rest fails on the first batch, and
+`predict` samples the whole model instead, for this call and later ones
+(one debug-level note on the "kerasdrop" logger per model).
+
+Threads: calls that share a model or dropout layers run one at a time
+(`kerasdrop.mc.guards.exclusive`): the layers' generator states are shared,
+and a seeded call reseeds, draws and puts them back, so interleaved calls
+would mix streams. A seeded result is the same whatever other threads'
+`predict` calls do (calling the model yourself inside `mc.sampling` in
+another thread meanwhile still moves the same streams).
+
+Non-finite values: a NaN or inf in `x` is refused naming its first row; a
+NaN or inf output on finite inputs (one cheap reduction per chunk) is a
+`ValueError` naming the model and the first such row, rather than NaN
+means with `predicted_class=0` (both: `kerasdrop.mc.guards.NonFiniteError`).
+
 `predict` reads as: argument checks (`_check_options`), input preparation
 (`_prepare`), the batch loop (`_run`, `_sample_batch`) and the result
 (`_result`).
@@ -291,24 +309,19 @@ def predict(
     consistent=False,
 ):
     """Monte-Carlo dropout prediction: a `MCResult` of `samples` stochastic
-    passes per input (kerasdrop dropout drops; how: `kerasdrop.mc.prediction`).
-    For a model created under a `tf.distribute` Mirrored strategy, or with
-    a `keras.distribution` active (JAX), batches are sharded over the
-    devices, with the one-device result (`kerasdrop.mc.devices`).
+    passes per input (kerasdrop dropout drops; how, on one device or
+    several, with threads: `kerasdrop.mc.prediction`).
 
     Args:
         model: a `keras.Model` with at least one kerasdrop dropout layer
             (stock Keras or keras-hub dropout: `kerasdrop.convert(model)`).
         x: NumPy array (or list/dict of arrays for several inputs), or a
             batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`.
-        samples: the number `T` of stochastic passes, in
-            `[1, MAX_SAMPLES]`.
+        samples: `T`, the stochastic passes, in `[1, MAX_SAMPLES]`.
         batch_size: rows per batch (default 128; a dataset's own batches
             are used, split when larger).
-        seed: optional int. The same seed gives exactly the same result;
-            the layers' own random streams are left where they were. Calls
-            that share dropout layers (the same model from several threads)
-            run one at a time, so a seeded result does not depend on them.
+        seed: optional int. The same seed gives exactly the same result
+            (from any thread); the layers' own streams are left as they were.
         return_samples: keep all `(T, N, ...)` outputs in the result.
         task: "auto" (classification for a softmax or sigmoid head, else
             regression; warns on a linear multi-unit head), "regression",
@@ -317,19 +330,12 @@ def predict(
             a classification result), or "heteroscedastic" (last axis:
             mean and log-variance). Sigmoid units are independent labels.
         memory_budget: bytes of activations one compiled chunk may use.
-        reuse_prefix: run the deterministic prefix once per batch (where
-            the prefix cannot run on the real inputs, e.g. a layer declares
-            a wrong output shape, the whole model is sampled: a debug-level
-            note on the "kerasdrop" logger, once per model).
-        verbose: "auto" (a progress bar from `PROGRESS_SAMPLES` sampled
-            rows or 50 compiled calls on), 0 or 1.
+        reuse_prefix: run the deterministic prefix once per batch (or the
+            whole model where the prefix fails: `kerasdrop.mc.prediction`).
+        verbose: "auto" (a progress bar for `PROGRESS_SAMPLES`), 0 or 1.
         consistent: if True, sample `t` uses the same masks for every
             input, batch and chunk (baal's consistent dropout, as BatchBALD
             needs); otherwise every row draws its own masks.
-
-    Raises a `ValueError` (`kerasdrop.mc.guards.NonFiniteError`) naming
-    the first row of `x` whose inputs, or else whose outputs, are NaN or
-    inf.
 
     Example:
 
@@ -337,8 +343,7 @@ def predict(
     >>> model = keras.Sequential([
     ...     keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
     ...     kerasdrop.layers.Dropout(0.2), keras.layers.Dense(1)])
-    >>> result = kerasdrop.mc.predict(model, np.ones((8, 4)), samples=50,
-    ...                               seed=0)
+    >>> result = kerasdrop.mc.predict(model, np.ones((8, 4)), samples=50, seed=0)
     >>> result.mean.shape, result.std.shape
     ((8, 1), (8, 1))
     """
