@@ -45,6 +45,7 @@ means with `predicted_class=0` (both: `kerasdrop.mc.guards.NonFiniteError`).
 
 import dataclasses
 import logging
+import re
 import threading
 import warnings
 import weakref
@@ -287,7 +288,7 @@ def _drop_split(model, error):
         "run on its real inputs (%s: %s); sampling the whole model instead.",
         model.name,
         type(error).__name__,
-        " ".join(str(error).split())[:400],
+        " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())[:400],
     )
     return whole
 

@@ -129,6 +129,11 @@ def test_non_finite_outputs_name_the_first_row(consistent):
     assert "inputs are finite" in message
     assert caught.value.row == 5 and not caught.value.inputs
     assert isinstance(caught.value, ValueError)
+    drop = next(x for x in model.layers if isinstance(x, kerasdrop.layers.Dropout))
+    state = np.array(drop.seed_generator.state)
+    with pytest.raises(guards.NonFiniteError):  # unseeded: streams put back
+        mc.predict(model, x, samples=3, batch_size=2, consistent=consistent)
+    np.testing.assert_array_equal(np.array(drop.seed_generator.state), state)
     mc.predict(model, np.abs(x), samples=3, batch_size=2)  # finite: fine
 
 
