@@ -7,6 +7,16 @@ on `chunk_size`), and only the best keys seen so far are kept
 (`topk.TopK`): memory does not grow with the pool. `batch_bald` keeps
 the `candidates` rows of highest BALD in that pass, samples them again
 (same seed, same masks) and runs greedy BatchBALD on them (`batch_bald`).
+
+Refused before anything runs (a `ValueError`): `samples < 2` for a
+strategy of `DISAGREEMENT` (with one sample every row scores 0), and a
+value other than the default for an argument the strategy ignores
+(`candidates` and `configurations` but for `batch_bald`, `beta` but for
+`power_*`; the MC arguments `samples`, `batch_size` and `task` go with
+every strategy, so that `run_loop` compares strategies with the same
+arguments). A NaN or inf in the pool, or in the model's outputs on it, is
+a `ValueError` naming the first such pool row
+(`kerasdrop.mc.guards.NonFiniteError`).
 """
 
 import typing
@@ -15,6 +25,7 @@ import keras
 import numpy as np
 
 from kerasdrop import _checks, metrics
+from kerasdrop.mc import guards as mc_guards
 from kerasdrop.mc import inputs as mc_inputs
 from kerasdrop.mc import prediction as mc_prediction
 from kerasdrop.mc import tasks as mc_tasks
@@ -26,6 +37,15 @@ from kerasdrop.active import topk
 POWER = tuple(f"power_{name}" for name in scores_lib.SCORES)
 #: Every strategy `acquire` takes.
 STRATEGIES = (*scores_lib.SCORES, "random", "batch_bald", *POWER)
+#: Strategies that measure how the samples disagree (0 for one sample):
+#: they need `samples >= 2`.
+DISAGREEMENT = (
+    "bald",
+    "variation_ratio",
+    "batch_bald",
+    "power_bald",
+    "power_variation_ratio",
+)
 #: Tasks `acquire` scores (all classification).
 ACQUIRE_TASKS = ("auto", "classification", "logits")
 DEFAULT_CHUNK_SIZE = 8192
@@ -73,7 +93,8 @@ def acquire(
             `kerasdrop.active.scores`), `"random"`, `"batch_bald"` (greedy
             BatchBALD), or `"power_<score>"` (`count` rows drawn without
             replacement with probability proportional to `score ** beta`).
-        samples: MC dropout samples `T` per row.
+        samples: MC dropout samples `T` per row (>= 2 for `DISAGREEMENT`,
+            at most `kerasdrop.mc.prediction.MAX_SAMPLES`).
         seed: an int (the same seed picks the same rows) or None (a fresh one).
         batch_size: rows per `mc.predict` batch (default 128; memory, not results).
         chunk_size: rows per `mc.predict` call (memory, not results).
@@ -82,15 +103,14 @@ def acquire(
         configurations: `batch_bald` only: joint label configurations held
             (all `C^n` while at most this many, then this many sampled).
         beta: `power_*` only: the power (> 0); large `beta` tends to top-k.
-        task: "auto", "classification" or "logits" (a linear head of class
-            logits), as in `kerasdrop.mc.predict`.
+        task: "auto", "classification" or "logits", as in `mc.predict`.
         verbose: 0 or 1 (a Keras progress bar over the pool).
 
-    Returns an `Acquisition`: `indices` (int64) and `scores`. Example:
+    Returns an `Acquisition`: `indices` (int64) and `scores` (refusals:
+    `kerasdrop.active.acquisition`). Example:
 
     >>> import numpy as np, keras, kerasdrop
-    >>> model = keras.Sequential([keras.Input((4,)),
-    ...     keras.layers.Dense(16, activation="relu"),
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, "relu"),
     ...     kerasdrop.layers.Dropout(0.5),
     ...     keras.layers.Dense(3, activation="softmax")])
     >>> pool = np.random.default_rng(0).normal(size=(100, 4))
@@ -101,6 +121,7 @@ def acquire(
     _checks.check_model(model, built=True)
     options = _check_options(strategy, count, samples, seed, chunk_size, beta)
     options |= _check_extras(candidates, configurations, batch_size, task, verbose)
+    _check_used(strategy, options)  # refusals of the module docstring
     rows = _check_pool(pool, options["count"])
     if strategy != "random":
         _check_classifier(model, task, strategy)
@@ -118,7 +139,7 @@ def _check_options(strategy, count, samples, seed, chunk_size, beta):
     return {
         "strategy": strategy,
         "count": _checks.check_int("count", count, minimum=1),
-        "samples": _checks.check_int("samples", samples, minimum=1),
+        "samples": _checks.check_int("samples", samples, 1, mc_prediction.MAX_SAMPLES),
         "seed": seed,
         "chunk_size": _checks.check_int("chunk_size", chunk_size, minimum=1),
         "beta": _checks.check_number("beta", beta, minimum=0, strict=True),
@@ -140,6 +161,35 @@ def _check_extras(candidates, configurations, batch_size, task, verbose):
         "task": task,
         "verbose": verbose,
     }
+
+
+#: `argument: (default, strategies that use it)` of the arguments only some
+#: strategies use: any other value with another strategy is refused.
+_SPECIFIC = {
+    "candidates": (None, ("batch_bald",)),
+    "configurations": (batch_bald_lib.DEFAULT_CONFIGURATIONS, ("batch_bald",)),
+    "beta": (1.0, POWER),
+}
+
+
+def _check_used(strategy, options):
+    """Refuses `samples < 2` for a strategy of `DISAGREEMENT` (every score
+    would be 0), and a strategy-specific argument the strategy ignores."""
+    if strategy in DISAGREEMENT and options["samples"] < 2:
+        raise _checks.value_error(
+            "samples",
+            f"an integer >= 2 for strategy={strategy!r}, which scores how the "
+            "MC samples disagree (one sample scores every row 0)",
+            options["samples"],
+        )
+    for name, (default, users) in _SPECIFIC.items():
+        if strategy not in users and options[name] != default:
+            raise _checks.value_error(
+                name,
+                f"the default ({default!r}) for strategy={strategy!r}, which "
+                f"does not use `{name}` (only {', '.join(users)} do)",
+                options[name],
+            )
 
 
 def _check_pool(pool, count):
@@ -219,8 +269,15 @@ class _Run:
             return Acquisition(top.indices, top.values)
         return self.batch_bald(top.indices)
 
-    def predict(self, x, return_samples=False):
-        """`mc.predict` with consistent masks from the one seed of the call."""
+    def predict(self, x, rows, return_samples=False):
+        """`mc.predict` with consistent masks from the one seed of the call;
+        its errors about a row of `x` name pool row `rows(row)`."""
+        try:
+            return self._predict(x, return_samples)
+        except mc_guards.NonFiniteError as error:
+            raise error.moved("pool", rows) from None
+
+    def _predict(self, x, return_samples):
         return mc_prediction.predict(
             self.model,
             x,
@@ -243,28 +300,31 @@ class _Run:
         for start in range(0, self.rows, step):
             stop = min(self.rows, start + step)
             keys, values = self._keys(
-                _take(self.pool, slice(start, stop)), stop - start
+                _take(self.pool, slice(start, stop)), start, stop - start
             )
             top.add(keys, start, values)
             if progbar is not None:
                 progbar.update(stop)
         return top
 
-    def _keys(self, chunk, rows):
+    def _keys(self, chunk, start, rows):
         """`(keys, scores)` of one chunk's rows."""
         strategy = self.options["strategy"]
         if strategy == "random":
             draws = self.rng.random(rows)
             return draws, draws
         name = "bald" if strategy == "batch_bald" else strategy
-        values = scores_lib.score(name.removeprefix("power_"), self.predict(chunk))
+        result = self.predict(chunk, rows=lambda row: start + row)
+        values = scores_lib.score(name.removeprefix("power_"), result)
         if strategy in POWER:
             return topk.power_keys(values, self.options["beta"], self.rng), values
         return values, values
 
     def batch_bald(self, indices):
         """Greedy BatchBALD on the pool's rows `indices` (the candidates)."""
-        result = self.predict(_take(self.pool, indices), return_samples=True)
+        result = self.predict(
+            _take(self.pool, indices), indices.__getitem__, return_samples=True
+        )
         probs = metrics.class_distributions(result.samples)[..., 0, :]
         picks, gains = batch_bald_lib.batch_bald(
             probs, self.options["count"], self.rng, self.options["configurations"]

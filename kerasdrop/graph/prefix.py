@@ -32,7 +32,10 @@ def split_deterministic_prefix(model):
     deterministic tensors the stochastic part needs (the "frontier"), and
     `suffix` maps those to the model outputs; `suffix(prefix(x))` is the
     model. Returns `(None, model)` when there is nothing to reuse (the first
-    dropout layer reads a model input, or the model is subclassed).
+    dropout layer reads a model input, or the model is subclassed). The cut
+    follows the shapes layers declare: where one declares a wrong shape,
+    the halves fail on real inputs, and `kerasdrop.mc.predict` samples the
+    whole model instead.
     """
     functional = _graph_of(model)
     if functional is None:

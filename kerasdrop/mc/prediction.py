@@ -20,13 +20,33 @@ created under, or an active `keras.distribution` on JAX), each batch is
 split over the devices, with the same result as on one device for the
 same seed: see `kerasdrop.mc.devices`.
 
+Prefix fallback: Keras cuts the graph by the shapes layers declare; where
+one declares a wrong shape (keras-hub's XLNet declares `(None, None)` for
+`(B, L, L)` tensors), the prefix or the rest fails on the first batch, and
+`predict` samples the whole model instead, for this call and later ones
+(one debug-level note on the "kerasdrop" logger per model).
+
+Threads: calls that share a model or dropout layers run one at a time
+(`kerasdrop.mc.guards.exclusive`): the layers' generator states are shared,
+and a seeded call reseeds, draws and puts them back, so interleaved calls
+would mix streams. A seeded result is the same whatever other threads'
+`predict` calls do (calling the model yourself inside `mc.sampling` in
+another thread meanwhile still moves the same streams).
+
+Non-finite values: a NaN or inf in `x` is refused naming its first row; a
+NaN or inf output on finite inputs (one cheap reduction per chunk) is a
+`ValueError` naming the model and the first such row, rather than NaN
+means with `predicted_class=0` (both: `kerasdrop.mc.guards.NonFiniteError`).
+
 `predict` reads as: argument checks (`_check_options`), input preparation
 (`_prepare`), the batch loop (`_run`, `_sample_batch`) and the result
 (`_result`).
 """
 
-import contextlib
 import dataclasses
+import logging
+import re
+import threading
 import warnings
 import weakref
 
@@ -35,7 +55,7 @@ import numpy as np
 from keras import ops
 
 from kerasdrop import _checks, graph
-from kerasdrop.mc import devices
+from kerasdrop.mc import devices, guards
 from kerasdrop.mc import inputs as inputs_lib
 from kerasdrop.mc import stats as stats_lib
 from kerasdrop.mc import switch as switch_lib
@@ -44,6 +64,12 @@ from kerasdrop.layers import base as base_lib
 
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_MEMORY_BUDGET = 128 * 2**20
+#: Most samples `predict` takes per input (a larger `T` is a mistake: its
+#: Monte-Carlo error, `1 / sqrt(T)`, is already 0.001 of the spread).
+MAX_SAMPLES = 10**6
+#: `verbose="auto"` shows a progress bar from this many sampled rows
+#: (`samples` times the rows of `x`) on, or from 50 compiled calls on.
+PROGRESS_SAMPLES = 10**6
 split_deterministic_prefix = graph.split_deterministic_prefix
 
 
@@ -146,6 +172,11 @@ class _ChunkSampler(keras.Model):
             **sharding,
         )
         [outputs] = stats_lib.draw(self.body, inputs, self.chunk, groups)
+        # 1.0 where every sample of the row is finite (`guards.check_finite`).
+        finite = ops.isfinite(
+            ops.reshape(outputs, (self.chunk, ops.shape(outputs)[1], -1))
+        )
+        finite = ops.cast(ops.all(ops.all(finite, axis=2), axis=0), "float32")
         if self.task == "heteroscedastic":
             tasks_lib.check_heteroscedastic((None, *outputs.shape[2:]), self.body.name)
         kind = tasks_lib.output_kind(self.task, self.head, outputs.shape[-1])
@@ -156,6 +187,7 @@ class _ChunkSampler(keras.Model):
             stats["bounds"] = _bounds(outputs)
         if self.keep_samples:
             stats["samples"] = outputs
+        stats["finite"] = finite
         return stats
 
 
@@ -178,51 +210,11 @@ def _row_bytes(body):
 
 
 # ----------------------------------------------------------------------
-# Seeds and compiled samplers.
+# Compiled samplers.
 # ----------------------------------------------------------------------
-def _derived_seeds(seed, count):
-    rng = np.random.default_rng(seed)
-    return [int(s) for s in rng.integers(1, 2**31 - 1, size=count)]
-
-
-@contextlib.contextmanager
-def _seeded(layers, seed):
-    """Runs the block with every dropout layer's generator reseeded from
-    `seed` (when given); puts the generators' states back afterwards, and
-    whenever the block raises (a refused call moves no random stream)."""
-    generators = [layer.seed_generator for layer in layers]
-    put_back = _rewinder(layers)
-    if seed is not None:
-        for generator, value in zip(generators, _derived_seeds(seed, len(generators))):
-            generator.state.assign(
-                ops.convert_to_tensor(np.array([value, 0]), dtype=generator.state.dtype)
-            )
-    restore = seed is not None
-    try:
-        yield
-    except BaseException:
-        restore = True
-        raise
-    finally:
-        if restore:
-            put_back()
-
-
-def _rewinder(layers):
-    """A function that puts every layer's generator back to its state now:
-    with it, each chunk of each batch draws the same noise (consistent
-    masks)."""
-    generators = [layer.seed_generator for layer in layers]
-    saved = [ops.convert_to_numpy(g.state.value) for g in generators]
-
-    def rewind():
-        for generator, value in zip(generators, saved):
-            generator.state.assign(value)
-
-    return rewind
-
-
 _PLANS = weakref.WeakKeyDictionary()
+_PLANS_LOCK = threading.Lock()
+_LOG = logging.getLogger("kerasdrop")
 
 
 class _Plan:
@@ -234,6 +226,8 @@ class _Plan:
         else:
             self.prefix, self.body = None, model
         self.head = tasks_lib.head_activation(model)
+        # Whether a batch has run through the split (`_run`'s fallback).
+        self.proven = self.prefix is None
         self.row_bytes = _row_bytes(self.body)
         self.samplers = {}
 
@@ -257,13 +251,46 @@ class _Plan:
 
 
 def _plan(model, reuse_prefix):
-    plans = _PLANS.setdefault(model, {})
-    if plans.get("rewrites") != graph.rewrite_count():
-        plans.clear()  # a layer was swapped in place: traced samplers are stale
-        plans["rewrites"] = graph.rewrite_count()
-    if reuse_prefix not in plans:
-        plans[reuse_prefix] = _Plan(model, reuse_prefix)
-    return plans[reuse_prefix]
+    with _PLANS_LOCK:
+        plans = _PLANS.setdefault(model, {})
+        if plans.get("rewrites") != graph.rewrite_count():
+            plans.clear()  # a layer was swapped in place: traced samplers are stale
+            plans["rewrites"] = graph.rewrite_count()
+        if reuse_prefix not in plans:
+            plans[reuse_prefix] = _Plan(model, reuse_prefix)
+        return plans[reuse_prefix]
+
+
+class _SplitFailed(Exception):
+    """The prefix/suffix split of a plan failed on its first real batch."""
+
+
+def _guarded(plan, call, *args):
+    """`call(*args)`, its failure a `_SplitFailed` while `plan`'s split is
+    unproven (Keras cut the graph by its declared shapes, which a layer may
+    get wrong: XLNet's declare `(None, None)` for `(B, L, L)` tensors)."""
+    if plan.proven:
+        return call(*args)
+    try:
+        return call(*args)
+    except Exception as error:
+        raise _SplitFailed() from error
+
+
+def _drop_split(model, error):
+    """The whole-model plan, from now on also `model`'s `reuse_prefix` plan
+    (until a rewrite); says why at debug level."""
+    whole = _plan(model, False)
+    with _PLANS_LOCK:
+        _PLANS[model][True] = whole
+    _LOG.debug(
+        "kerasdrop.mc.predict: the deterministic prefix of model '%s' cannot "
+        "run on its real inputs (%s: %s); sampling the whole model instead.",
+        model.name,
+        type(error).__name__,
+        " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())[:400],
+    )
+    return whole
 
 
 # ----------------------------------------------------------------------
@@ -283,21 +310,19 @@ def predict(
     consistent=False,
 ):
     """Monte-Carlo dropout prediction: a `MCResult` of `samples` stochastic
-    passes per input (kerasdrop dropout drops; how: `kerasdrop.mc.prediction`).
-    For a model created under a `tf.distribute` Mirrored strategy, or with
-    a `keras.distribution` active (JAX), batches are sharded over the
-    devices, with the one-device result (`kerasdrop.mc.devices`).
+    passes per input (kerasdrop dropout drops; how, on one device or
+    several, with threads: `kerasdrop.mc.prediction`).
 
     Args:
         model: a `keras.Model` with at least one kerasdrop dropout layer
             (stock Keras or keras-hub dropout: `kerasdrop.convert(model)`).
         x: NumPy array (or list/dict of arrays for several inputs), or a
             batched `tf.data.Dataset` yielding `x` or `(x, y, ...)`.
-        samples: int >= 1, the number `T` of stochastic passes.
+        samples: `T`, the stochastic passes, in `[1, MAX_SAMPLES]`.
         batch_size: rows per batch (default 128; a dataset's own batches
             are used, split when larger).
-        seed: optional int. The same seed gives exactly the same result;
-            the layers' own random streams are left where they were.
+        seed: optional int. The same seed gives exactly the same result
+            (from any thread); the layers' own streams are left as they were.
         return_samples: keep all `(T, N, ...)` outputs in the result.
         task: "auto" (classification for a softmax or sigmoid head, else
             regression; warns on a linear multi-unit head), "regression",
@@ -306,8 +331,9 @@ def predict(
             a classification result), or "heteroscedastic" (last axis:
             mean and log-variance). Sigmoid units are independent labels.
         memory_budget: bytes of activations one compiled chunk may use.
-        reuse_prefix: run the deterministic prefix once per batch.
-        verbose: "auto" (a progress bar for long runs), 0 or 1.
+        reuse_prefix: run the deterministic prefix once per batch (or the
+            whole model where the prefix fails: `kerasdrop.mc.prediction`).
+        verbose: "auto" (a progress bar for `PROGRESS_SAMPLES`), 0 or 1.
         consistent: if True, sample `t` uses the same masks for every
             input, batch and chunk (baal's consistent dropout, as BatchBALD
             needs); otherwise every row draws its own masks.
@@ -318,16 +344,25 @@ def predict(
     >>> model = keras.Sequential([
     ...     keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
     ...     kerasdrop.layers.Dropout(0.2), keras.layers.Dense(1)])
-    >>> result = kerasdrop.mc.predict(model, np.ones((8, 4)), samples=50,
-    ...                               seed=0)
+    >>> result = kerasdrop.mc.predict(model, np.ones((8, 4)), samples=50, seed=0)
     >>> result.mean.shape, result.std.shape
     ((8, 1), (8, 1))
     """
     _checks.check_model(model)
     options = _check_counts(samples, batch_size, seed, memory_budget)
     options |= _check_flags(task, return_samples, reuse_prefix, verbose, consistent)
-    job = _prepare(model, x, options)
-    return _result(job, _run(job))
+    with guards.exclusive(_shared_state(model)):
+        job = _prepare(model, x, options)
+        outputs = _run(job)
+    return _result(job, outputs)
+
+
+def _shared_state(model):
+    """What two `predict` calls must not use at once: the model and its
+    kerasdrop layers (found without reading a variable: on JAX a call
+    replaces the arrays of the variables it runs)."""
+    layers = graph.all_layers(model)
+    return [model, *(x for x in layers if isinstance(x, base_lib.DropoutBase))]
 
 
 @dataclasses.dataclass
@@ -349,12 +384,13 @@ class _Job:
     verbose: object
     consistent: bool
     runner: object  # a `kerasdrop.mc.devices` engine
+    progbar: object = None  # None, or a `keras.utils.Progbar` of sampled rows
 
 
 def _check_counts(samples, batch_size, seed, memory_budget):
     """`predict`'s integer arguments, checked, as a dict of ints."""
     return {
-        "samples": _checks.check_int("samples", samples, minimum=1),
+        "samples": _checks.check_int("samples", samples, 1, MAX_SAMPLES),
         "batch_size": _checks.check_int("batch_size", batch_size, 1, allow_none=True),
         "seed": _checks.check_int("seed", seed, minimum=0, allow_none=True),
         "memory_budget": _checks.check_int("memory_budget", memory_budget, 1),
@@ -442,22 +478,20 @@ def _run(job):
     batch_size = job.batch_size
     if batch_size is None and total_rows:  # a dataset's first batch sets it
         batch_size = min(DEFAULT_BATCH_SIZE, total_rows)
-    progbar, outputs = None, []
-    with job.runner.scope(), _seeded(job.layers, job.seed):
-        rewind = _rewinder(job.layers) if job.consistent else None
+    outputs, start = [], 0
+    with job.runner.scope(), guards.seeded(job.layers, job.seed):
+        rewind = guards.rewinder(job.layers) if job.consistent else None
         batches = inputs_lib.batches(job.x, batch_size or 2**31 - 1)
         for index, batch in enumerate(batches):
             batch_size = batch_size or inputs_lib.row_count(batch)
+            guards.check_finite_inputs(job.model.name, batch, start)
             inputs_lib.check_batch(job.model, batch, index)
             rows = inputs_lib.row_count(batch)
-            chunk = job.memory_budget // (job.plan.row_bytes * batch_size)
-            chunk = max(1, min(job.samples, chunk))
             if index == 0:
-                progbar = _progress_bar(job, chunk, batch_size, total_rows)
+                job.progbar = _progress_bar(job, batch_size, total_rows)
             batch = inputs_lib.pad(batch, batch_size)
-            outputs.append(_sample_batch(job, batch, rows, chunk, rewind))
-            if progbar is not None:
-                progbar.add(rows)
+            outputs.append(_batch(job, batch, (start, rows), rewind))
+            start += rows
     if not outputs:
         raise _checks.invalid_value(
             "x", "Expected at least one row.", "x (a dataset) with no batches"
@@ -465,23 +499,53 @@ def _run(job):
     return outputs
 
 
-def _progress_bar(job, chunk, batch_size, total_rows):
-    """A Keras progress bar when asked (`verbose=1`) or for long runs."""
+def _chunk(job, batch_size):
+    """Samples per compiled call: one chunk's activations fit the budget."""
+    chunk = job.memory_budget // (job.plan.row_bytes * batch_size)
+    return max(1, min(job.samples, chunk))
+
+
+def _progress_bar(job, batch_size, total_rows):
+    """A Keras progress bar of sampled rows when asked (`verbose=1`) or for
+    long runs (`PROGRESS_SAMPLES` sampled rows, or 50 calls)."""
     batches = -(-total_rows // batch_size) if total_rows else 1
-    calls = -(-job.samples // chunk) * batches
-    if job.verbose == 1 or (job.verbose == "auto" and calls >= 50):
-        return keras.utils.Progbar(total_rows, unit_name="input")
+    calls = -(-job.samples // _chunk(job, batch_size)) * batches
+    sampled = job.samples * (total_rows or 0)
+    long_run = calls >= 50 or sampled >= PROGRESS_SAMPLES
+    if job.verbose == 1 or (job.verbose == "auto" and long_run):
+        return keras.utils.Progbar(sampled or None, unit_name="sample")
     return None
 
 
-def _sample_batch(job, batch, rows, chunk, rewind=None):
-    """All `T` samples of one batch (padded to the batch size), chunk by
-    chunk, merged; on several devices, padded further and split over them
+def _batch(job, batch, rows, rewind):
+    """`_sample_batch`; on the first batch through a prefix/suffix split
+    that fails, the generators put back and the whole model instead (its
+    errors are the caller's), for this call and the later ones."""
+    if job.plan.proven:
+        return _sample_batch(job, batch, rows, rewind)
+    put_back = guards.rewinder(job.layers)
+    try:
+        result = _sample_batch(job, batch, rows, rewind)
+    except _SplitFailed as failed:
+        put_back()
+        job.plan = _drop_split(job.model, failed.__cause__)
+        return _sample_batch(job, batch, rows, rewind)
+    job.plan.proven = True
+    return result
+
+
+def _sample_batch(job, batch, rows, rewind=None):
+    """All `T` samples of one batch (padded to the batch size; `rows`:
+    `(index of its first row in x, its real rows)`), chunk by chunk,
+    merged; on several devices, padded further and split over them
     (`job.runner`)."""
-    plan, runner = job.plan, job.runner
+    (start, rows), plan, runner = rows, job.plan, job.runner
     batch_size = inputs_lib.row_count(batch)
+    chunk = _chunk(job, batch_size)
     placed = runner.place(inputs_lib.pad(batch, runner.padded(batch_size)))
-    body_inputs = placed if plan.prefix is None else runner.prefix(plan.prefix, placed)
+    body_inputs = placed
+    if plan.prefix is not None:
+        body_inputs = _guarded(plan, runner.prefix, plan.prefix, placed)
     engine = None
     if runner.key is not None:
         engine = (runner.key, runner.noise_rows(batch_size))
@@ -493,7 +557,9 @@ def _sample_batch(job, batch, rows, chunk, rewind=None):
         if rewind is not None:  # the same generator states, this chunk's masks
             rewind()
             sampler.offset.assign(count)
-        chunk_stats = runner.sample(sampler, body_inputs)
+        chunk_stats = _guarded(plan, runner.sample, sampler, body_inputs)
+        finite = chunk_stats.pop("finite")
+        guards.check_finite(job.model.name, finite, start, rows)
         bounds = chunk_stats.pop("bounds", None)
         if job.check is not None:
             job.check(np.asarray(bounds))
@@ -501,6 +567,8 @@ def _sample_batch(job, batch, rows, chunk, rewind=None):
             kept.append(np.asarray(chunk_stats.pop("samples"))[:, :rows])
         total = stats_lib.merge(total, count, chunk_stats, size)
         count += size
+        if job.progbar is not None:
+            job.progbar.add(size * rows)
     total = {key: value[:rows] for key, value in total.items()}
     return total, (np.concatenate(kept, axis=0) if job.return_samples else None)
 
