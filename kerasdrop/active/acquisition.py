@@ -119,13 +119,34 @@ def acquire(
     ((5,), (5,))
     """
     _checks.check_model(model, built=True)
-    options = _check_options(strategy, count, samples, seed, chunk_size, beta)
-    options |= _check_extras(candidates, configurations, batch_size, task, verbose)
-    _check_used(strategy, options)  # refusals of the module docstring
+    args = (samples, seed, batch_size, chunk_size, candidates, configurations)
+    options = checked_options(count, strategy, *args, beta, task, verbose)
     rows = _check_pool(pool, options["count"])
     if strategy != "random":
         _check_classifier(model, task, strategy)
     return _Run(model, pool, rows, options).acquire()
+
+
+def checked_options(
+    count,
+    strategy="bald",
+    samples=20,
+    seed=None,
+    batch_size=None,
+    chunk_size=DEFAULT_CHUNK_SIZE,
+    candidates=None,
+    configurations=batch_bald_lib.DEFAULT_CONFIGURATIONS,
+    beta=1.0,
+    task="auto",
+    verbose=0,
+):
+    """`acquire`'s arguments but the model and pool, checked as `acquire`
+    checks them (the one home of those checks: `run_loop` checks its
+    `acquire_kwargs` here before its first fit), as a dict."""
+    options = _check_options(strategy, count, samples, seed, chunk_size, beta)
+    options |= _check_extras(candidates, configurations, batch_size, task, verbose)
+    _check_used(strategy, options)  # refusals of the module docstring
+    return options
 
 
 def _check_options(strategy, count, samples, seed, chunk_size, beta):

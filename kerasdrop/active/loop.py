@@ -202,7 +202,6 @@ def _check_sizes(rounds, count, pool_rows):
 def _check_acquire(count, strategy, acquire_kwargs):
     """`strategy` and `**acquire_kwargs` checked as `acquire` checks them,
     before the first fit (not after it, at the first acquisition)."""
-    signature = inspect.signature(acquisition.acquire)
     own = [key for key in ("model", "pool", "count") if key in acquire_kwargs]
     if own:
         raise _checks.invalid_type(
@@ -212,18 +211,16 @@ def _check_acquire(count, strategy, acquire_kwargs):
             f"{own[0]}={acquire_kwargs[own[0]]!r}",
         )
     try:
-        bound = signature.bind(None, None, count, strategy, **acquire_kwargs)
+        inspect.signature(acquisition.checked_options).bind(
+            count, strategy, **acquire_kwargs
+        )
     except TypeError as err:
         raise _checks.invalid_type(
             "acquire_kwargs",
             f"Expected arguments of `kerasdrop.active.acquire` ({err}).",
             f"{sorted(acquire_kwargs)}",
         ) from None
-    bound.apply_defaults()
-    for check in (acquisition._check_options, acquisition._check_extras):
-        names = inspect.signature(check).parameters
-        if set(names) <= set(bound.arguments):
-            check(**{name: bound.arguments[name] for name in names})
+    acquisition.checked_options(count, strategy, **acquire_kwargs)
 
 
 def _progress(progbar, rounds, round_index, result):
