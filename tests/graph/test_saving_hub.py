@@ -5,7 +5,10 @@ with a `DropoutScheduler` and `ModelCheckpoint("<name>.keras")`, then loaded
 in a fresh Python process (one for all files): same class, rates, steps
 and flags, equal `training=False` outputs, varying MC samples; and, with
 kerasdrop's import blocked there, Keras' error names the kerasdrop entry.
-The library code is covered on both backends by test_saving.py.
+The library code is covered on both backends by test_saving.py, so this
+one runs on one backend in CI (on JAX it compiles four models: minutes);
+it passes on JAX as well:
+`KERAS_BACKEND=jax python3 -m pytest -q tests/graph/test_saving_hub.py`.
 """
 
 import importlib.util
@@ -131,6 +134,7 @@ print("FACTS" + json.dumps(facts))
 
 @hub
 @pytest.mark.slow
+@pytest.mark.one_backend
 def test_hub_models_checkpoint_then_load_in_a_fresh_process(tmp_path):
     expected, files, inputs = {}, {}, {}
     for name in CASES:
