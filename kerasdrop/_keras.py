@@ -487,14 +487,3 @@ def on_serialized(obj, hook):
         global_state.set_global_attribute(_SHARED_CONFIGS, entries)
     entries.hooks[id(obj)] = hook
     return True
-
-
-def sharing_scope():
-    """The object-sharing scope Keras opens around a model it saves, for
-    serializing a model to a config outside a file, as saving does.
-
-    Relies on: `keras.src.saving.serialization_lib.ObjectSharingScope`.
-    """
-    from keras.src.saving.serialization_lib import ObjectSharingScope
-
-    return ObjectSharingScope()

@@ -217,7 +217,7 @@ class ConvertedOwner:
     >>> model.save("/tmp/converted_owner_doc.keras")
     >>> loaded = keras.saving.load_model("/tmp/converted_owner_doc.keras")
     >>> type(loaded.layers[0]).__name__, type(loaded.layers[0].drop).__module__
-    ('Block', 'kerasdrop.layers.core')
+    ('Block', 'kerasdrop.layers.dropout')
     """
 
     @classmethod

@@ -210,7 +210,8 @@ def test_crafted_swaps_are_refused(saved_config, tmp_path, craft):
     crafted = tmp_path / "crafted.keras"
     with zipfile.ZipFile(crafted, "w") as archive:
         for name, data in files.items():
-            archive.writestr(name, json.dumps(config) if name == "config.json" else data)
+            text = json.dumps(config) if name == "config.json" else data
+            archive.writestr(name, text)
     with pytest.raises(ValueError, match=message) as info:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

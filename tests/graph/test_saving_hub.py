@@ -144,8 +144,9 @@ def test_hub_models_checkpoint_then_load_in_a_fresh_process(tmp_path):
             inputs[name] = str(tmp_path / f"{name}_x.npy")
             np.save(inputs[name], CASES[name][1]())
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+    args = [json.dumps(files), json.dumps(inputs), str(HERE)]
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, json.dumps(files), json.dumps(inputs), str(HERE)],
+        [sys.executable, "-c", SCRIPT, *args],
         capture_output=True,
         text=True,
         env=env,
