@@ -10,18 +10,20 @@ kerasdrop swapped layers in becomes a `ConvertedOwner` entry:
     {"module": "kerasdrop.graph.saving", "class_name": "ConvertedOwner",
      "registered_name": "kerasdrop>ConvertedOwner",
      "config": {"requires": ..., "owner": <the owner's own entry>,
-                "swaps": {<path from the owner>: <kerasdrop layer entry>}},
+                "swaps": {<path from the owner>: <kerasdrop layer entry>},
+                "order": [<paths of its dropout-bearing layers, walk order>]},
      "compile_config": ...}
 
-On load `ConvertedOwner.from_config` checks every swap (a registered
-kerasdrop layer class, a path naming a dropout-bearing layer of the rebuilt
-owner) before it deserializes anything, rebuilds the owner from its own
-entry (same class: `type(loaded) is BertTextClassifier`) and builds it,
-swaps the
-kerasdrop layers back in at the same attribute paths, so Keras then loads
-the saved weights (rates, steps, Concrete logits) into them; the `mc` flag
-is in each layer's entry. Nothing in the entry runs code: classes resolve
-through Keras' registry, under the caller's `safe_mode` and custom objects.
+On load `ConvertedOwner.from_config` checks that every swap names a
+registered kerasdrop layer class before it deserializes anything, rebuilds
+the owner from its own entry (same class: `type(loaded) is
+BertTextClassifier`) and builds it, checks that every swap path names a
+dropout-bearing layer of it (by path; for a keras-hub model that numbers
+its layers anew, by walk order, against the saved `order`), and swaps the
+kerasdrop layers in there, so Keras then loads the saved weights (rates,
+steps, Concrete logits) into them; the `mc` flag is in each layer's entry.
+Nothing in the entry runs code: classes resolve through Keras' registry,
+under the caller's `safe_mode` and custom objects.
 
 How the entry is written: the owner's per-instance `get_config` asks Keras
 to hand it the owner's finished entry (`kerasdrop._keras.on_serialized`,
@@ -32,6 +34,8 @@ class alone; the rest of the format is Keras' own. A bare `get_config()`
 (no saving scope) still refuses: a config dict cannot carry the swaps
 under the owner's own class.
 """
+
+import re
 
 import keras
 
@@ -96,12 +100,18 @@ def owner_config(owner):
         entry.update(
             module=__name__,
             class_name="ConvertedOwner",
-            config={"requires": _REQUIRES, "owner": own, "swaps": swaps},
+            config={
+                "requires": _REQUIRES,
+                "owner": own,
+                "swaps": swaps,
+                "order": order,
+            },
             registered_name=_NAME,
         )
         if compiled is not None:  # compiled after the swaps
             entry["compile_config"] = compiled
 
+    order = [site.path for site in find(owner)]
     if not _keras.on_serialized(owner, to_converted):
         raise _refusal(owner)
     return owners.class_config(owner)
@@ -152,29 +162,57 @@ def _check_config(config):
         or not isinstance(swaps, dict)
         or not swaps
         or not all(isinstance(path, str) for path in swaps)
+        or not isinstance(config.get("order", []), list)
+        or not all(isinstance(path, str) for path in config.get("order", []))
     ):
         raise _checks.invalid_value(
             "config",
             "A ConvertedOwner entry holds 'owner' (the entry of a layer or "
             "model that is not itself a ConvertedOwner) and 'swaps' (a "
-            "non-empty dict: path from the owner -> kerasdrop layer entry).",
+            "non-empty dict: path from the owner -> kerasdrop layer entry), "
+            "and may hold 'order' (a list of paths).",
             f"config={_short(config)}",
         )
-    return own, swaps
+    return own, swaps, config.get("order", [])
 
 
-def _replay(owner, swaps):
-    """Swaps the kerasdrop layers of `swaps` into the rebuilt `owner`."""
-    targets = {site.path: site for site in find(owner)}
+def _unnumbered(path):
+    """`path` without the counters Keras appends to generated layer names."""
+    return re.sub(r"_\d+(?=/|\[|$)", "", path)
+
+
+def _targets(owner, swaps, order):
+    """{swap path: site of the rebuilt `owner`}: by path, else (a keras-hub
+    model numbering its layers anew) by walk order, when the saved `order`
+    of dropout-bearing layers matches the rebuilt one up to those numbers."""
+    sites = find(owner)
+    by_path = {site.path: site for site in sites}
+    same_walk = len(order) == len(sites) and all(
+        _unnumbered(a) == _unnumbered(b.path) for a, b in zip(order, sites)
+    )
+    targets = {}
+    for path in swaps:
+        if path in by_path:
+            targets[path] = by_path[path]
+        elif same_walk and path in order:
+            targets[path] = sites[order.index(path)]
     missing = sorted(set(swaps) - set(targets))
+    if len({id(site.layer) for site in targets.values()}) < len(targets):
+        missing = sorted(targets)  # two paths for one layer
     if missing:
         raise _checks.invalid_value(
             "config",
             f"The swaps of a ConvertedOwner entry name paths that hold no "
             f"dropout-bearing layer of the rebuilt {type(owner).__name__} "
-            f"'{owner.name}' (its dropout-bearing layers: {sorted(targets)}).",
+            f"'{owner.name}' (its dropout-bearing layers: {sorted(by_path)}).",
             f"swaps with paths {missing}",
         )
+    return targets
+
+
+def _replay(owner, swaps, order):
+    """Swaps the kerasdrop layers of `swaps` into the rebuilt `owner`."""
+    targets = _targets(owner, swaps, order)
     layers = {}
     for path, entry in swaps.items():
         name = targets[path].layer.name
@@ -187,8 +225,9 @@ def _replay(owner, swaps):
                 f"a {type(layer).__name__}",
             )
         layers[path] = layer
-    chosen = [targets[path] for path in swaps]
-    rewrite(owner, lambda site: layers.get(site.path), chosen)
+    chosen = {id(targets[path].layer): path for path in swaps}
+    sites = [targets[path] for path in swaps]
+    rewrite(owner, lambda site: layers[chosen[id(site.layer)]], sites)
 
 
 @keras.saving.register_keras_serializable(package="kerasdrop")
@@ -222,11 +261,11 @@ class ConvertedOwner:
 
     @classmethod
     def from_config(cls, config):
-        own, swaps = _check_config(config)
+        own, swaps, order = _check_config(config)
         for path, entry in swaps.items():
             _swap_class(path, entry)
         owner = keras.saving.deserialize_keras_object(own)
-        _replay(owner, swaps)
+        _replay(owner, swaps, order)
         return owner
 
     def get_config(self):

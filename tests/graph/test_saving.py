@@ -199,21 +199,37 @@ CRAFTS = {
 }
 
 
-@pytest.mark.parametrize("craft", sorted(CRAFTS))
-def test_crafted_swaps_are_refused(saved_config, tmp_path, craft):
-    path, files = saved_config
-    config = json.loads(files["config.json"])
-    entry = _entry(config)
-    assert sorted(entry["swaps"]) == ["drop"]
-    change, message = CRAFTS[craft]
-    change(entry["swaps"])
-    crafted = tmp_path / "crafted.keras"
-    with zipfile.ZipFile(crafted, "w") as archive:
+def _write(files, config, path):
+    with zipfile.ZipFile(path, "w") as archive:
         for name, data in files.items():
             text = json.dumps(config) if name == "config.json" else data
             archive.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize("craft", sorted(CRAFTS))
+def test_crafted_swaps_are_refused(saved_config, tmp_path, craft):
+    _, files = saved_config
+    config = json.loads(files["config.json"])
+    entry = _entry(config)
+    assert sorted(entry["swaps"]) == entry["order"] == ["drop"]
+    change, message = CRAFTS[craft]
+    change(entry["swaps"])
+    crafted = _write(files, config, tmp_path / "crafted.keras")
     with pytest.raises(ValueError, match=message) as info:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             keras.saving.load_model(crafted)
     assert "ConvertedOwner" in str(info.value)
+
+
+def test_renumbered_layers_are_paired_by_walk_order(saved_config, tmp_path):
+    """A keras-hub model rebuilt in another process may number its
+    generated layer names anew: the saved order pairs the swaps."""
+    _, files = saved_config
+    config = json.loads(files["config.json"])
+    entry = _entry(config)
+    entry["swaps"] = {"drop_3": entry["swaps"]["drop"]}
+    entry["order"] = ["drop_3"]
+    loaded = keras.saving.load_model(_write(files, config, tmp_path / "n.keras"))
+    assert type(loaded.get_layer("block").drop).__module__.startswith("kerasdrop.")
