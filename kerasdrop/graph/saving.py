@@ -243,7 +243,7 @@ class ConvertedOwner:
 
     Example:
 
-    >>> import keras, kerasdrop
+    >>> import os, tempfile, keras, kerasdrop
     >>> @keras.saving.register_keras_serializable(package="doc")
     ... class Block(keras.layers.Layer):
     ...     def __init__(self, **kwargs):
@@ -253,8 +253,9 @@ class ConvertedOwner:
     ...         return self.drop(x, training=training)
     >>> model = keras.Sequential([keras.Input((4,)), Block(name="block")])
     >>> model = kerasdrop.convert(model)
-    >>> model.save("/tmp/converted_owner_doc.keras")
-    >>> loaded = keras.saving.load_model("/tmp/converted_owner_doc.keras")
+    >>> path = os.path.join(tempfile.mkdtemp(), "block.keras")
+    >>> model.save(path)
+    >>> loaded = keras.saving.load_model(path)
     >>> type(loaded.layers[0]).__name__, type(loaded.layers[0].drop).__module__
     ('Block', 'kerasdrop.layers.dropout')
     """
