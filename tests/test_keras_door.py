@@ -306,6 +306,23 @@ def test_recurrent_hooks():
     assert calls == [False, True]
 
 
+@covers("on_serialized")
+def test_on_serialized_sees_the_entry_keras_saves(tmp_path):
+    model = _functional()
+    layer = model.get_layer("dense")
+    assert not _keras.on_serialized(layer, lambda entry: None)  # no saving scope
+    seen = []
+
+    def get_config():
+        _keras.on_serialized(layer, seen.append)
+        return type(layer).get_config(layer)
+
+    object.__setattr__(layer, "get_config", get_config)
+    model.save(tmp_path / "m.keras")
+    (entry,) = seen
+    assert entry["class_name"] == "Dense" and "build_config" in entry
+
+
 @covers("loaded_class")
 def test_loaded_class():
     path = "keras.src.models.functional:Functional"

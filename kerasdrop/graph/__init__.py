@@ -9,6 +9,7 @@ The one package that knows a model's structure; `convert`, `strip_dropout`,
 - `rewriting`: `rewrite(model, mapping)` swaps layers in place;
 - `owners`: layers whose config rebuilds their own sublayers;
 - `copying`: `copy_model(model)`, the copy convert and strip rewrite;
+- `saving`: `ConvertedOwner`, the `.keras` entry of a converted owner;
 - `prefix`: `split_deterministic_prefix(model)` for MC prefix reuse;
 - `conversion`: `convert(model)`, stock Keras dropout to kerasdrop and back.
 
@@ -34,6 +35,7 @@ from kerasdrop.graph.registry import (
     unregister_dropout,
 )
 from kerasdrop.graph.rewriting import reset_compiled, rewrite, rewrite_count
+from kerasdrop.graph.saving import ConvertedOwner
 from kerasdrop.graph.sites import (
     Site,
     all_layers,
@@ -50,6 +52,7 @@ from kerasdrop.graph.sites import (
 )
 
 __all__ = [
+    "ConvertedOwner",
     "Site",
     "all_layers",
     "call_inputs",

@@ -1,9 +1,11 @@
 """Owners: layers whose config rebuilds their own sublayers.
 
 A swap inside an owner (a keras-hub block or model, a custom layer whose
-constructor creates its dropout) is recorded on it; the owner's config then
-refuses with instructions instead of saving a file that would silently load
-stock dropout back. Graph containers (Functional, Sequential) and
+constructor creates its dropout) is recorded on it, keyed by its path from
+the owner: its config alone would rebuild stock dropout, so when a model is
+saved the owner's entry in the file becomes a `ConvertedOwner` that replays
+the swaps on load (`kerasdrop.graph.saving`); a bare `get_config()` refuses
+with instructions. Graph containers (Functional, Sequential) and
 `Bidirectional` serialize the layers they hold as they are: they are not
 owners.
 """
@@ -26,15 +28,17 @@ def _serializes_children(layer):
 
 
 def guard_save(model):
-    """`model.save` refuses before it opens a file when an owner would lose
-    its kerasdrop layers (Keras writes the file before asking for configs)."""
+    """`model.save` checks that every owner's swaps can be saved before it
+    opens a file (Keras opens it before asking for configs)."""
     if "save" in model.__dict__:
         return
 
     def save(*args, **kwargs):
+        from kerasdrop.graph import saving
+
         for layer in _keras.flatten_layers(model):
             if "_kerasdrop_swaps" in layer.__dict__:
-                layer.get_config()  # raises with what to do instead
+                saving.swap_entries(layer)  # raises on a swap it cannot save
         return type(model).save(model, *args, **kwargs)
 
     object.__setattr__(model, "save", save)
@@ -58,19 +62,27 @@ def _owner_config(owner):
     def get_config():
         if _Bypass.depth:
             return type(owner).get_config(owner)
-        paths = sorted(owner._kerasdrop_swaps)
-        raise ValueError(
-            f"Layer '{owner.name}' ({type(owner).__name__}) holds dropout "
-            f"layers that kerasdrop replaced in place ({', '.join(paths)}); "
-            "its config rebuilds its own dropout, so a `.keras` file or "
-            "config would silently lose them. Save the weights instead "
-            "(`model.save_weights('model.weights.h5')`) and restore them "
-            "into `kerasdrop.convert(build_model())`; for serving use "
-            "`kerasdrop.export(model, path)`; or call "
-            "`kerasdrop.convert(model, to='keras')` first."
-        )
+        from kerasdrop.graph import saving
+
+        return saving.owner_config(owner)
 
     return get_config
+
+
+def class_config(owner):
+    """`owner`'s own config, as its class writes it (nested owners too)."""
+    with config_bypass():
+        return type(owner).get_config(owner)
+
+
+def relative_path(site, chain, owner):
+    """The path of `site` from `owner`, one of the layers in `chain` (the
+    layers from the model down to a holder of the site)."""
+    steps = site.path.split("/")
+    depth = next(i for i, layer in enumerate(chain) if layer is owner)
+    if len(steps) != len(chain):  # a step with "/" in it (a dict key)
+        return site.path
+    return "/".join(steps[depth:])
 
 
 def record_owner_swap(chain, site, new):
@@ -83,11 +95,12 @@ def record_owner_swap(chain, site, new):
             swaps = {}
             object.__setattr__(owner, "_kerasdrop_swaps", swaps)
             object.__setattr__(owner, "get_config", _owner_config(owner))
-        if site.path not in swaps:
+        path = relative_path(site, chain, owner)
+        if path not in swaps:
             with config_bypass():
-                swaps[site.path] = keras.saving.serialize_keras_object(site.layer)
-        elif _same_class(new, swaps[site.path]):
-            del swaps[site.path]  # back to the class the config rebuilds
+                swaps[path] = keras.saving.serialize_keras_object(site.layer)
+        elif _same_class(new, swaps[path]):
+            del swaps[path]  # back to the class the config rebuilds
         if not swaps:
             del owner.__dict__["_kerasdrop_swaps"]
             del owner.__dict__["get_config"]
@@ -106,8 +119,9 @@ def original_config(site):
     for _, chain in site.holders:
         for owner in chain:
             swaps = owner.__dict__.get("_kerasdrop_swaps") or {}
-            if site.path in swaps:
-                return swaps[site.path]
+            path = relative_path(site, chain, owner)
+            if path in swaps:
+                return swaps[path]
     return None
 
 
