@@ -14,7 +14,7 @@ from export_models import call, load_signatures
 
 import kerasdrop
 from kerasdrop import layers as L
-from kerasdrop.mc import prediction, stats, switch
+from kerasdrop.mc import guards, stats, switch
 from kerasdrop.serving import ExportError
 
 SEED = 7
@@ -25,7 +25,7 @@ def seeded_export(model, path, x):
     """`export` with the dropout generators where `mc.predict(seed=SEED)`
     puts them (and put back afterwards)."""
     layers = switch.reachable_layers(model, "test")
-    with prediction._seeded(layers, SEED):
+    with guards.seeded(layers, SEED):
         return kerasdrop.export(model, path, sample_inputs=x, mc_samples=SAMPLES)
 
 
