@@ -19,7 +19,8 @@ Models built with stock Keras dropout layers go through
 This package face gathers the public names; the code lives in `switch`
 (sampling on and off), `prediction` (`predict`, `MCResult`), `stats` (the
 statistics), `tasks` (task detection), `inputs` (input checks and batching),
-`guards` (seeding, the per-model lock, the non-finite checks) and `devices` (one device, `tf.distribute`, `keras.distribution`).
+`guards` (seeding, the per-model lock, the non-finite checks) and
+`devices` (one device, `tf.distribute`, `keras.distribution`).
 """
 
 from kerasdrop.mc.prediction import (
