@@ -9,7 +9,8 @@ The one package that knows a model's structure; `convert`, `strip_dropout`,
 - `rewriting`: `rewrite(model, mapping)` swaps layers in place;
 - `owners`: layers whose config rebuilds their own sublayers;
 - `copying`: `copy_model(model)`, the copy convert and strip rewrite;
-- `saving`: `ConvertedOwner`, the `.keras` entry of a converted owner;
+- `saving` and `loading`: the `.keras` entry of a converted owner
+  (`ConvertedOwner`), written and read back;
 - `prefix`: `split_deterministic_prefix(model)` for MC prefix reuse;
 - `conversion`: `convert(model)`, stock Keras dropout to kerasdrop and back.
 
@@ -35,7 +36,7 @@ from kerasdrop.graph.registry import (
     unregister_dropout,
 )
 from kerasdrop.graph.rewriting import reset_compiled, rewrite, rewrite_count
-from kerasdrop.graph.saving import ConvertedOwner
+from kerasdrop.graph.loading import ConvertedOwner
 from kerasdrop.graph.sites import (
     Site,
     all_layers,

@@ -4,7 +4,8 @@ A swap inside an owner (a keras-hub block or model, a custom layer whose
 constructor creates its dropout) is recorded on it, keyed by its path from
 the owner: its config alone would rebuild stock dropout, so when a model is
 saved the owner's entry in the file becomes a `ConvertedOwner` that replays
-the swaps on load (`kerasdrop.graph.saving`); a bare `get_config()` refuses
+the swaps on load (`kerasdrop.graph.saving` writes it,
+`kerasdrop.graph.loading` reads it); a bare `get_config()` refuses
 with instructions. Graph containers (Functional, Sequential) and
 `Bidirectional` serialize the layers they hold as they are: they are not
 owners.
@@ -27,23 +28,6 @@ def _serializes_children(layer):
     return is_graph_container(layer) or type(layer) is keras.layers.Bidirectional
 
 
-def guard_save(model):
-    """`model.save` checks that every owner's swaps can be saved before it
-    opens a file (Keras opens it before asking for configs)."""
-    if "save" in model.__dict__:
-        return
-
-    def save(*args, **kwargs):
-        from kerasdrop.graph import saving
-
-        for layer in _keras.flatten_layers(model):
-            if "_kerasdrop_swaps" in layer.__dict__:
-                saving.swap_entries(layer)  # raises on a swap it cannot save
-        return type(model).save(model, *args, **kwargs)
-
-    object.__setattr__(model, "save", save)
-
-
 class _Bypass:
     depth = 0
 
@@ -58,15 +42,9 @@ def config_bypass():
         _Bypass.depth -= 1
 
 
-def _owner_config(owner):
-    def get_config():
-        if _Bypass.depth:
-            return type(owner).get_config(owner)
-        from kerasdrop.graph import saving
-
-        return saving.owner_config(owner)
-
-    return get_config
+def bypassed():
+    """True inside `config_bypass()`."""
+    return _Bypass.depth > 0
 
 
 def class_config(owner):
@@ -85,8 +63,10 @@ def relative_path(site, chain, owner):
     return "/".join(steps[depth:])
 
 
-def record_owner_swap(chain, site, new):
-    """Notes the swap on every owner in `chain` (not plain graph containers)."""
+def record_owner_swap(chain, site, new, get_config_for):
+    """Notes the swap on every owner in `chain` (not plain graph containers);
+    an owner that starts holding swaps gets `get_config_for(owner)` as its
+    `get_config` (`kerasdrop.graph.saving`), dropped when it holds none."""
     for owner in chain:
         if _serializes_children(owner):
             continue
@@ -94,7 +74,7 @@ def record_owner_swap(chain, site, new):
         if swaps is None:
             swaps = {}
             object.__setattr__(owner, "_kerasdrop_swaps", swaps)
-            object.__setattr__(owner, "get_config", _owner_config(owner))
+            object.__setattr__(owner, "get_config", get_config_for(owner))
         path = relative_path(site, chain, owner)
         if path not in swaps:
             with config_bypass():

@@ -9,7 +9,7 @@ is recorded on it (`kerasdrop.graph.owners`).
 import keras
 
 from kerasdrop import _keras
-from kerasdrop.graph import owners
+from kerasdrop.graph import owners, saving
 from kerasdrop.graph.sites import find
 
 
@@ -98,13 +98,13 @@ def rewrite(model, mapping, sites=None):
             for functional in (holder, _keras.sequential_graph(holder)):
                 if functional is not None:
                     _keras.rename_node_keys(functional, site.layer, new)
-            owners.record_owner_swap(chain, site, new)
+            owners.record_owner_swap(chain, site, new, saving.get_config_for)
         done.append(site)
     if done:
         _Rewrites.count += 1
         reset_compiled(model)
         if any(owners.owned(site) for site in done):
-            owners.guard_save(model)
+            saving.guard_save(model)
     return done
 
 

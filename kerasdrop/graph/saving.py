@@ -1,4 +1,4 @@
-"""Saving a converted model to a `.keras` file and loading it back.
+"""Saving a converted model to a `.keras` file: the writing side.
 
 An owner (a keras-hub model or block, a subclassed model, a custom layer:
 `kerasdrop.graph.owners`) rebuilds its own dropout from its config, so a
@@ -7,26 +7,19 @@ Keras saves a model (`model.save`, `keras.saving.save_model`,
 `keras.callbacks.ModelCheckpoint`), the entry of every outermost owner that
 kerasdrop swapped layers in becomes a `ConvertedOwner` entry:
 
-    {"module": "kerasdrop.graph.saving", "class_name": "ConvertedOwner",
+    {"module": "kerasdrop.graph.loading", "class_name": "ConvertedOwner",
      "registered_name": "kerasdrop>ConvertedOwner",
      "config": {"requires": ..., "owner": <the owner's own entry>,
                 "swaps": {<path from the owner>: <kerasdrop layer entry>},
                 "order": [<paths of its dropout-bearing layers, walk order>]},
      "compile_config": ...}
 
-On load `ConvertedOwner.from_config` checks that every swap names a
-registered kerasdrop layer class before it deserializes anything, rebuilds
-the owner from its own entry (same class: `type(loaded) is
-BertTextClassifier`) and builds it, checks that every swap path names a
-dropout-bearing layer of it (by path; for a keras-hub model that numbers
-its layers anew, by walk order, against the saved `order`), and swaps the
-kerasdrop layers in there, so Keras then loads the saved weights (rates,
-steps, Concrete logits) into them; the `mc` flag is in each layer's entry.
-Nothing in the entry runs code: classes resolve through Keras' registry,
-under the caller's `safe_mode` and custom objects.
+`kerasdrop.graph.loading.ConvertedOwner` reads it back (the checks made on
+load are there).
 
-How the entry is written: the owner's per-instance `get_config` asks Keras
-to hand it the owner's finished entry (`kerasdrop._keras.on_serialized`,
+How the entry is written: the owner's per-instance `get_config`
+(`get_config_for`, installed when `graph.rewriting` records a swap) asks
+Keras to hand it the owner's finished entry (`kerasdrop._keras.on_serialized`,
 through the object-sharing scope every `.keras` save opens) and rewrites it
 in place. It is the one way that covers the three ways of saving, an owner
 at the top and one nested in a Functional model, and leaves the model's
@@ -35,16 +28,13 @@ class alone; the rest of the format is Keras' own. A bare `get_config()`
 under the owner's own class.
 """
 
-import re
-
 import keras
 
 from kerasdrop import _checks, _keras
 from kerasdrop.graph import owners
-from kerasdrop.graph.rewriting import rewrite
-from kerasdrop.graph.sites import find, holds_kerasdrop, layer_sites
+from kerasdrop.graph.sites import find, layer_sites
 
-_NAME = "kerasdrop>ConvertedOwner"
+NAME = "kerasdrop>ConvertedOwner"
 _REQUIRES = (
     "kerasdrop: this owner's dropout layers were replaced by kerasdrop "
     "layers; `import kerasdrop` before loading"
@@ -73,7 +63,7 @@ def swap_entries(owner):
     entries = {}
     for path in sorted(swaps):
         layer = held.get(path)
-        if layer is None or not _is_kerasdrop_class(type(layer)):
+        if layer is None or not is_kerasdrop_class(type(layer)):
             found = "nothing" if layer is None else type(layer).__name__
             raise _checks.invalid_value(
                 "model",
@@ -98,7 +88,7 @@ def owner_config(owner):
         own = dict(entry)  # with its build config: built before the swaps
         entry.clear()
         entry.update(
-            module=__name__,
+            module="kerasdrop.graph.loading",
             class_name="ConvertedOwner",
             config={
                 "requires": _REQUIRES,
@@ -106,7 +96,7 @@ def owner_config(owner):
                 "swaps": swaps,
                 "order": order,
             },
-            registered_name=_NAME,
+            registered_name=NAME,
         )
         if compiled is not None:  # compiled after the swaps
             entry["compile_config"] = compiled
@@ -117,7 +107,7 @@ def owner_config(owner):
     return owners.class_config(owner)
 
 
-def _is_kerasdrop_class(cls):
+def is_kerasdrop_class(cls):
     return (
         isinstance(cls, type)
         and issubclass(cls, keras.layers.Layer)
@@ -126,148 +116,28 @@ def _is_kerasdrop_class(cls):
     )
 
 
-def _swap_class(path, entry):
-    """The registered kerasdrop layer class `entry` names, checked before
-    anything is deserialized."""
-    name = entry.get("registered_name") if isinstance(entry, dict) else None
-    cls = None
-    if isinstance(name, str) and name.startswith("kerasdrop>"):
-        cls = keras.saving.get_registered_object(name)
-    if (
-        cls is None
-        or not _is_kerasdrop_class(cls)
-        or not isinstance(entry.get("config"), dict)
-    ):
-        raise _checks.invalid_value(
-            "config",
-            f"The swap at '{path}' of a ConvertedOwner entry must be a "
-            "registered kerasdrop layer (registered name 'kerasdrop>...').",
-            f"swaps[{path!r}]={_short(entry)}",
-        )
-    return cls
+def get_config_for(owner):
+    """The per-instance `get_config` of an owner holding swaps: its class's
+    config inside `owners.config_bypass()` (copying), else `owner_config`."""
+
+    def get_config():
+        if owners.bypassed():
+            return type(owner).get_config(owner)
+        return owner_config(owner)
+
+    return get_config
 
 
-def _short(value, limit=160):
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def guard_save(model):
+    """`model.save` checks that every owner's swaps can be saved before it
+    opens a file (Keras opens it before asking for configs)."""
+    if "save" in model.__dict__:
+        return
 
+    def save(*args, **kwargs):
+        for layer in _keras.flatten_layers(model):
+            if "_kerasdrop_swaps" in layer.__dict__:
+                swap_entries(layer)  # raises on a swap it cannot save
+        return type(model).save(model, *args, **kwargs)
 
-def _check_config(config):
-    own = config.get("owner") if isinstance(config, dict) else None
-    swaps = config.get("swaps") if isinstance(config, dict) else None
-    if (
-        not isinstance(own, dict)
-        or not isinstance(own.get("class_name"), str)
-        or own.get("registered_name") == _NAME
-        or not isinstance(swaps, dict)
-        or not swaps
-        or not all(isinstance(path, str) for path in swaps)
-        or not isinstance(config.get("order", []), list)
-        or not all(isinstance(path, str) for path in config.get("order", []))
-    ):
-        raise _checks.invalid_value(
-            "config",
-            "A ConvertedOwner entry holds 'owner' (the entry of a layer or "
-            "model that is not itself a ConvertedOwner) and 'swaps' (a "
-            "non-empty dict: path from the owner -> kerasdrop layer entry), "
-            "and may hold 'order' (a list of paths).",
-            f"config={_short(config)}",
-        )
-    return own, swaps, config.get("order", [])
-
-
-def _unnumbered(path):
-    """`path` without the counters Keras appends to generated layer names."""
-    return re.sub(r"_\d+(?=/|\[|$)", "", path)
-
-
-def _targets(owner, swaps, order):
-    """{swap path: site of the rebuilt `owner`}: by path, else (a keras-hub
-    model numbering its layers anew) by walk order, when the saved `order`
-    of dropout-bearing layers matches the rebuilt one up to those numbers."""
-    sites = find(owner)
-    by_path = {site.path: site for site in sites}
-    same_walk = len(order) == len(sites) and all(
-        _unnumbered(a) == _unnumbered(b.path) for a, b in zip(order, sites)
-    )
-    targets = {}
-    for path in swaps:
-        if path in by_path:
-            targets[path] = by_path[path]
-        elif same_walk and path in order:
-            targets[path] = sites[order.index(path)]
-    missing = sorted(set(swaps) - set(targets))
-    if len({id(site.layer) for site in targets.values()}) < len(targets):
-        missing = sorted(targets)  # two paths for one layer
-    if missing:
-        raise _checks.invalid_value(
-            "config",
-            f"The swaps of a ConvertedOwner entry name paths that hold no "
-            f"dropout-bearing layer of the rebuilt {type(owner).__name__} "
-            f"'{owner.name}' (its dropout-bearing layers: {sorted(by_path)}).",
-            f"swaps with paths {missing}",
-        )
-    return targets
-
-
-def _replay(owner, swaps, order):
-    """Swaps the kerasdrop layers of `swaps` into the rebuilt `owner`."""
-    targets = _targets(owner, swaps, order)
-    layers = {}
-    for path, entry in swaps.items():
-        name = targets[path].layer.name
-        entry = {**entry, "config": {**entry["config"], "name": name}}
-        layer = keras.saving.deserialize_keras_object(entry)
-        if not holds_kerasdrop(layer):
-            raise _checks.invalid_value(
-                "config",
-                f"The swap at '{path}' must rebuild a kerasdrop dropout layer.",
-                f"a {type(layer).__name__}",
-            )
-        layers[path] = layer
-    chosen = {id(targets[path].layer): path for path in swaps}
-    sites = [targets[path] for path in swaps]
-    rewrite(owner, lambda site: layers[chosen[id(site.layer)]], sites)
-
-
-@keras.saving.register_keras_serializable(package="kerasdrop")
-class ConvertedOwner:
-    """The entry of a converted owner in a `.keras` file; loading it gives
-    the owner back, of its own class, with kerasdrop's layers in place.
-
-    Never instantiated: `from_config` returns the owner. Keras writes this
-    entry when it saves a model that `kerasdrop.convert` changed inside a
-    layer or model whose config rebuilds its own dropout (keras-hub models
-    and blocks, subclassed models, custom layers); see the module docstring
-    for the format and the checks made on load.
-
-    Example:
-
-    >>> import os, tempfile, keras, kerasdrop
-    >>> @keras.saving.register_keras_serializable(package="doc")
-    ... class Block(keras.layers.Layer):
-    ...     def __init__(self, **kwargs):
-    ...         super().__init__(**kwargs)
-    ...         self.drop = keras.layers.Dropout(0.2)
-    ...     def call(self, x, training=False):
-    ...         return self.drop(x, training=training)
-    >>> model = keras.Sequential([keras.Input((4,)), Block(name="block")])
-    >>> model = kerasdrop.convert(model)
-    >>> path = os.path.join(tempfile.mkdtemp(), "block.keras")
-    >>> model.save(path)
-    >>> loaded = keras.saving.load_model(path)
-    >>> type(loaded.layers[0]).__name__, type(loaded.layers[0].drop).__module__
-    ('Block', 'kerasdrop.layers.dropout')
-    """
-
-    @classmethod
-    def from_config(cls, config):
-        own, swaps, order = _check_config(config)
-        for path, entry in swaps.items():
-            _swap_class(path, entry)
-        owner = keras.saving.deserialize_keras_object(own)
-        _replay(owner, swaps, order)
-        return owner
-
-    def get_config(self):
-        raise TypeError("ConvertedOwner is never instantiated.")
+    object.__setattr__(model, "save", save)

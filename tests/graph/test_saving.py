@@ -1,4 +1,4 @@
-"""`.keras` files of converted owners (kerasdrop.graph.saving).
+"""`.keras` files of converted owners (kerasdrop.graph.saving and loading).
 
 A layer or model whose config rebuilds its own dropout (a custom layer, a
 subclassed model; keras-hub ones in test_saving_hub.py) saves and loads
