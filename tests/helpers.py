@@ -26,3 +26,17 @@ def assert_bad_input(call, exc, name, received):
     assert f"Invalid value received for argument `{name}`" in text, text
     assert received in text.split("Received:", 1)[-1], text
     return text
+
+
+def to_numpy(x):
+    """Any backend's tensor (or a nest of them) as NumPy: torch tensors that
+    require grad are detached, lists/tuples/dicts are converted leaf by leaf."""
+    import keras
+    import numpy as np
+
+    def one(leaf):
+        if leaf is None or isinstance(leaf, (str, bytes)):
+            return leaf
+        return np.asarray(keras.ops.convert_to_numpy(leaf))
+
+    return keras.tree.map_structure(one, x)
