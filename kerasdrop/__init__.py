@@ -10,7 +10,11 @@ The packages, from the bottom up: `schedules` (rates over time), `layers`
 >>> layer = kerasdrop.layers.Dropout(kerasdrop.schedules.Linear(0.0, 0.3, 100))
 """
 
-from kerasdrop import (
+from kerasdrop._backend import require_backend
+
+require_backend()
+
+from kerasdrop import (  # noqa: E402
     active,
     callbacks,
     graph,
@@ -21,8 +25,8 @@ from kerasdrop import (
     schedules,
     serving,
 )
-from kerasdrop.graph import convert, register_dropout, unregister_dropout
-from kerasdrop.serving import ExportError, export, strip_dropout
+from kerasdrop.graph import convert, register_dropout, unregister_dropout  # noqa: E402
+from kerasdrop.serving import ExportError, export, strip_dropout  # noqa: E402
 
 __version__ = "0.2.0"
 
