@@ -18,11 +18,20 @@ import time
 
 
 def set_threads(threads):
+    """Pins the backend's CPU threads (TensorFlow's op pools, or torch's
+    intra-op pool); JAX fixes its pool at start-up, so nothing is set there."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if not threads or backend == "jax":
+        return threads
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return threads
     import tensorflow as tf
 
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
     return threads
 
 
