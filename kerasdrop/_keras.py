@@ -110,16 +110,51 @@ _TRACKING_PREFIXES = ("_tracker", "_self_")
 def named_attributes(layer):
     """`(name, value)` of the instance attributes `layer`'s class set,
     without Keras' and TensorFlow's tracking bookkeeping (the tracker, the
-    list of tracked layers, a Sequential's graph, TF's `_self_*`).
+    list of tracked layers, a Sequential's graph, TF's `_self_*`) or
+    torch's: on the torch backend a layer is a `torch.nn.Module`, whose
+    `__setattr__` keeps sublayers in `_modules`; they are listed under their
+    own names, so that site paths read the same on every backend.
 
     Relies on: the names of that bookkeeping (`Layer._tracker`,
-    `Layer._layers`, `Sequential._functional`, TF's `Trackable._self_*`).
+    `Layer._layers`, `Sequential._functional`, TF's `Trackable._self_*`,
+    torch's `Module._modules` and `TorchLayer._torch_params`).
     """
-    return [
-        (name, value)
-        for name, value in vars(layer).items()
-        if not name.startswith(_TRACKING_PREFIXES) and name not in _TRACKING
-    ]
+    items = []
+    torch_names = _torch_module_attributes()
+    for name, value in vars(layer).items():
+        if name.startswith(_TRACKING_PREFIXES) or name in _TRACKING:
+            continue
+        if name == "_modules" and torch_names:
+            items += [(k, v) for k, v in value.items() if k != "_torch_params"]
+        elif name not in torch_names:
+            items.append((name, value))
+    return items
+
+
+@functools.cache
+def _torch_module_attributes():
+    """The instance attributes of a bare `torch.nn.Module` (torch's own
+    bookkeeping) on the torch backend; empty on the others."""
+    if keras.backend.backend() != "torch":
+        return frozenset()
+    import torch
+
+    return frozenset(vars(torch.nn.Module()))
+
+
+def refresh_variable_registries(model):
+    """After sublayers were swapped in place: makes every layer's backend
+    registry of variables list its variables again. On torch each layer
+    keeps a `ParameterDict` of its variables (`model.parameters()` reads
+    them), filled when it was built; elsewhere there is nothing to do.
+
+    Relies on: `TorchLayer._torch_params` and `TorchLayer._track_variables`.
+    """
+    if keras.backend.backend() != "torch":
+        return
+    for layer in flatten_layers(model):
+        if "_torch_params" in getattr(layer, "_modules", {}):
+            layer._track_variables()
 
 
 def untracked_attributes(layer):

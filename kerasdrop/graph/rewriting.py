@@ -102,6 +102,7 @@ def rewrite(model, mapping, sites=None):
         done.append(site)
     if done:
         _Rewrites.count += 1
+        _keras.refresh_variable_registries(model)
         reset_compiled(model)
         if any(owners.owned(site) for site in done):
             saving.guard_save(model)
