@@ -29,14 +29,23 @@ def assert_bad_input(call, exc, name, received):
 
 
 def to_numpy(x):
-    """Any backend's tensor (or a nest of them) as NumPy: torch tensors that
-    require grad are detached, lists/tuples/dicts are converted leaf by leaf."""
+    """`x` as NumPy on any backend: torch tensors that require grad are
+    detached, Keras variables read, dicts converted value by value, lists
+    and tuples stacked (kept as a list of arrays when ragged); anything else
+    goes through `np.asarray`."""
     import keras
     import numpy as np
 
-    def one(leaf):
-        if leaf is None or isinstance(leaf, (str, bytes)):
-            return leaf
-        return np.asarray(keras.ops.convert_to_numpy(leaf))
-
-    return keras.tree.map_structure(one, x)
+    if isinstance(x, dict):
+        return {key: to_numpy(value) for key, value in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [to_numpy(item) for item in x]
+        try:
+            return np.asarray(items)
+        except ValueError:  # ragged
+            return items
+    if isinstance(x, keras.Variable):
+        return np.asarray(keras.ops.convert_to_numpy(x))
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

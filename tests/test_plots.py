@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kerasdrop import metrics, plots
+from helpers import to_numpy
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_reliability_diagram_shows_bin_counts(tmp_path, figures):
     (figure,) = figures
     twin = figure.axes[1]
     heights = [patch.get_height() for patch in twin.patches]
-    assert heights == list(np.asarray(d["count"], dtype=float))
+    assert heights == list(np.asarray(to_numpy(d["count"]), dtype=float))
     assert sum(heights) == 200
     assert twin.get_ylabel() == "examples per bin (bars)"
 
@@ -79,7 +80,7 @@ def test_reliability_diagram_shows_adaptive_bins(tmp_path, figures):
     bars = figure.axes[1].patches
     assert [bar.get_height() for bar in bars] == [15.0] * 8  # equal mass
     widths = [bar.get_width() for bar in bars]
-    np.testing.assert_allclose(widths, np.diff(d["edges"]))
+    np.testing.assert_allclose(to_numpy(widths), np.diff(to_numpy(d["edges"])))
     assert bars[0].get_x() == pytest.approx(d["edges"][0])
 
 
@@ -109,7 +110,9 @@ def test_risk_coverage_plot_names_each_curve_with_its_aurc(tmp_path, figures):
     # Colour per model, line style per mode; the curve is the metric's.
     assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
     assert lines[0].get_linestyle() != lines[1].get_linestyle()
-    np.testing.assert_allclose(lines[1].get_ydata(), curves["model A"]["MC dropout"][1])
+    np.testing.assert_allclose(
+        to_numpy(lines[1].get_ydata()), to_numpy(curves["model A"]["MC dropout"][1])
+    )
     assert ax.get_xlim() == (0.0, 1.0)
     renderer = figure.canvas.get_renderer()
     legend = ax.get_legend().get_window_extent(renderer)

@@ -8,6 +8,7 @@ import kerasdrop
 from kerasdrop import schedules as S
 from kerasdrop.layers import DropPath, Dropout
 from kerasdrop.layers.drop_path import depth_rates
+from helpers import to_numpy
 
 
 def residual_model(depth, width=4):
@@ -26,7 +27,9 @@ def test_linear_rule_equals_linspace_in_depth_order(depth, max_rate):
     model = residual_model(depth)
     callback = kerasdrop.recipes.stochastic_depth(model, max_rate)
     got = [model.get_layer(f"dp_{i}").rate for i in range(depth)]
-    np.testing.assert_allclose(got, np.linspace(0, max_rate, depth), atol=1e-7)
+    np.testing.assert_allclose(
+        to_numpy(got), np.linspace(0, max_rate, depth), atol=1e-7
+    )
     assert model.get_layer("head_dropout").rate == 0.5  # not a DropPath
     # The callback keeps them at every epoch, also after someone moved them.
     model.get_layer("dp_0").rate = 0.4
@@ -41,7 +44,7 @@ def test_stage_rule_is_constant_within_stages():
     model = residual_model(6)
     kerasdrop.recipes.stochastic_depth(model, 0.4, rule="stage", stages=[1, 2, 3])
     got = [model.get_layer(f"dp_{i}").rate for i in range(6)]
-    np.testing.assert_allclose(got, [0.0, 0.2, 0.2, 0.4, 0.4, 0.4], atol=1e-7)
+    np.testing.assert_allclose(to_numpy(got), [0.0, 0.2, 0.2, 0.4, 0.4, 0.4], atol=1e-7)
     assert depth_rates(0.2, rule="stage", stages=[2, 2]) == [0.0, 0.0, 0.2, 0.2]
     assert depth_rates(0.3, 1) == [0.0]  # numpy's and timm's linspace
 
@@ -94,7 +97,7 @@ def test_depth_rule_composes_with_a_time_schedule():
         callbacks=[callback, Record()],
     )
     np.testing.assert_allclose(
-        seen, [[0.0, 0.25, 0.5], [0.0, 0.25, 0.5], [0.0, 0.0, 0.0]], atol=1e-7
+        to_numpy(seen), [[0.0, 0.25, 0.5], [0.0, 0.25, 0.5], [0.0, 0.0, 0.0]], atol=1e-7
     )
 
 

@@ -11,6 +11,7 @@ from keras import ops
 import kerasdrop
 from kerasdrop import active
 from kerasdrop.active import acquisition
+from helpers import to_numpy
 
 
 def _mlp():
@@ -25,7 +26,9 @@ def _mlp():
 
 
 def _pool(n=10):
-    return np.abs(np.random.default_rng(0).normal(size=(n, 4))).astype("float32")
+    return np.abs(to_numpy(np.random.default_rng(0).normal(size=(n, 4)))).astype(
+        "float32"
+    )
 
 
 @pytest.mark.parametrize("strategy", acquisition.DISAGREEMENT)

@@ -14,6 +14,7 @@ import kerasdrop
 from kerasdrop import active, metrics
 from kerasdrop.active import batch_bald as batch_bald_lib
 from kerasdrop.active import topk
+from helpers import to_numpy
 
 
 def _voting_model():
@@ -83,9 +84,13 @@ def test_batch_bald_does_not_pick_a_duplicate():
     assert bald.indices[0] // 2 == bald.indices[1] // 2  # BALD: both copies
     batch = active.acquire(model, pool, 2, "batch_bald", samples=40, seed=0)
     assert batch.indices[0] == bald.indices[0]
-    np.testing.assert_allclose(batch.scores[0], bald.scores[0], rtol=1e-4)
+    np.testing.assert_allclose(
+        to_numpy(batch.scores[0]), to_numpy(bald.scores[0]), rtol=1e-4
+    )
     assert batch.indices[0] // 2 != batch.indices[1] // 2
-    assert not np.allclose(pool[batch.indices[0]], pool[batch.indices[1]])
+    assert not np.allclose(
+        to_numpy(pool[batch.indices[0]]), to_numpy(pool[batch.indices[1]])
+    )
     # Picking all 12: every distinct point comes before any second copy.
     full = active.acquire(model, pool, 12, "batch_bald", samples=40, seed=0)
     assert len(set((full.indices[:6] // 2).tolist())) == 6
@@ -116,12 +121,16 @@ def test_batch_bald_gains_match_enumeration():
             _brute_conditional_entropy(probs, picks[:n], m) - expected[m]
             for m in range(7)
         ]
-        assert pick == int(np.argmax(np.where(np.isin(range(7), picks[:n]), -9, brute)))
-        np.testing.assert_allclose(gains[n], brute[pick], rtol=1e-9, atol=1e-12)
+        assert pick == int(
+            np.argmax(np.where(np.isin(range(7), to_numpy(picks[:n])), -9, brute))
+        )
+        np.testing.assert_allclose(
+            to_numpy(gains[n]), to_numpy(brute[pick]), rtol=1e-9, atol=1e-12
+        )
     # Sampled configurations (9 < 3^3) estimate the same gains.
     sampled = batch_bald_lib.batch_bald(probs, 3, rng, configurations=4000)
     assert sampled[0][:2] == picks[:2]
-    np.testing.assert_allclose(sampled[1][2], gains[2], atol=0.05)
+    np.testing.assert_allclose(to_numpy(sampled[1][2]), to_numpy(gains[2]), atol=0.05)
 
 
 @pytest.mark.parametrize("strategy", active.STRATEGIES)
@@ -131,12 +140,14 @@ def test_seeded_and_independent_of_chunks(strategy):
     kwargs = dict(samples=10, seed=5, batch_size=64)
     a = active.acquire(model, pool, 6, strategy, chunk_size=300, **kwargs)
     b = active.acquire(model, pool, 6, strategy, chunk_size=70, **kwargs)
-    np.testing.assert_array_equal(a.indices, b.indices)
-    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(to_numpy(a.indices), to_numpy(b.indices))
+    np.testing.assert_allclose(
+        to_numpy(a.scores), to_numpy(b.scores), rtol=1e-5, atol=1e-7
+    )
     assert a.indices.dtype == np.int64 and len(set(a.indices.tolist())) == 6
     if strategy == "random" or strategy.startswith("power_"):
         other = active.acquire(model, pool, 6, strategy, seed=6, samples=10)
-        assert not np.array_equal(a.indices, other.indices)
+        assert not np.array_equal(to_numpy(a.indices), to_numpy(other.indices))
 
 
 def test_top_k_strategies_rank_by_their_score():
@@ -146,7 +157,10 @@ def test_top_k_strategies_rank_by_their_score():
     result = kerasdrop.mc.predict(
         model, pool, samples=10, seed=mc_seed, consistent=True
     )
-    top1, top2 = np.sort(result.mean, axis=-1)[:, -1], np.sort(result.mean)[:, -2]
+    top1, top2 = (
+        np.sort(to_numpy(result.mean), axis=-1)[:, -1],
+        np.sort(to_numpy(result.mean))[:, -2],
+    )
     expected = {
         "bald": result.mutual_information,
         "entropy": result.predictive_entropy,
@@ -155,7 +169,9 @@ def test_top_k_strategies_rank_by_their_score():
     }
     for strategy, values in expected.items():
         picks = active.acquire(model, pool, 50, strategy, samples=10, seed=0)
-        np.testing.assert_allclose(picks.scores, np.sort(values)[::-1], atol=1e-6)
+        np.testing.assert_allclose(
+            to_numpy(picks.scores), to_numpy(np.sort(to_numpy(values))[::-1]), atol=1e-6
+        )
 
 
 def test_power_draws_in_proportion_to_score_power():
@@ -164,9 +180,9 @@ def test_power_draws_in_proportion_to_score_power():
         firsts = np.zeros(4)
         for seed in range(4000):
             keys = topk.power_keys(scores, beta, np.random.default_rng(seed))
-            firsts[np.argmax(keys)] += 1
+            firsts[np.argmax(to_numpy(keys))] += 1
         want = scores**beta / np.sum(scores**beta)
-        np.testing.assert_allclose(firsts / 4000, want, atol=0.025)
+        np.testing.assert_allclose(firsts / 4000, to_numpy(want), atol=0.025)
 
 
 def test_logits_and_sigmoid_heads():
@@ -258,7 +274,7 @@ def test_run_loop(capsys):
     )
     assert result.labelled == [10, 15, 20, 25]
     assert [len(a) for a in result.acquired] == [5, 5, 5, 0]
-    acquired = np.concatenate(result.acquired)
+    acquired = np.concatenate(to_numpy(result.acquired))
     assert len(set(acquired.tolist())) == 15 and acquired.max() < 60
     assert set(result.logs[0]) >= {"accuracy", "loss"}
     assert "round" in capsys.readouterr().out  # the progress bar

@@ -11,6 +11,7 @@ from kerasdrop import callbacks as C
 from kerasdrop import layers as L
 from kerasdrop import recipes
 from kerasdrop import schedules as S
+from helpers import to_numpy
 
 
 @pytest.mark.parametrize("unit", ["epoch", "batch"])
@@ -123,7 +124,7 @@ def test_bad_schedule_value_fails_at_its_step_with_state_intact(bad):
     class Snapshot(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             nonlocal weights_before
-            weights_before = [np.array(w) for w in self.model.get_weights()]
+            weights_before = [np.array(to_numpy(w)) for w in self.model.get_weights()]
 
     cb = C.DropoutScheduler(lambda epoch, rate: 0.3 if epoch < 2 else bad)
     with pytest.raises(
@@ -135,7 +136,7 @@ def test_bad_schedule_value_fails_at_its_step_with_state_intact(bad):
     assert model.get_layer("input_drop").rate == 0.3
     assert model.get_layer("block").get_layer("inner_drop").rate == 0.3
     for a, b in zip(weights_before, model.get_weights()):
-        np.testing.assert_array_equal(a, np.array(b))
+        np.testing.assert_array_equal(to_numpy(a), np.array(to_numpy(b)))
 
 
 def test_scheduler_refuses_a_layer_with_its_own_schedule_and_verbose_prints(capsys):

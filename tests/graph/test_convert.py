@@ -7,6 +7,7 @@ import pytest
 import kerasdrop
 from kerasdrop import layers as L
 from kerasdrop import schedules as S
+from helpers import to_numpy
 
 
 def stock_model():
@@ -63,7 +64,9 @@ def test_convert_replaces_stock_layers_and_keeps_weights():
     assert converted.get_layer("gauss").rate == 0.1
     assert converted.get_layer("inner").layers[-1].rate == 0.2
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), converted.predict(x, verbose=0), rtol=1e-6
+        to_numpy(model.predict(x, verbose=0)),
+        to_numpy(converted.predict(x, verbose=0)),
+        rtol=1e-6,
     )
     # The original is untouched.
     assert type(model.get_layer("drop")) is keras.layers.Dropout
@@ -84,7 +87,9 @@ def test_convert_back_to_keras_round_trip():
     assert type(back.get_layer("gauss")) is keras.layers.GaussianDropout
     assert type(back.get_layer("inner").layers[-1]) is keras.layers.SpatialDropout2D
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), back.predict(x, verbose=0), rtol=1e-6
+        to_numpy(model.predict(x, verbose=0)),
+        to_numpy(back.predict(x, verbose=0)),
+        rtol=1e-6,
     )
 
 
@@ -106,7 +111,9 @@ def test_convert_warns_when_nothing_replaced():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.warns(UserWarning, match="found no stock Keras dropout layer"):
         clone = kerasdrop.convert(model)
-    np.testing.assert_array_equal(clone.get_weights()[0], model.get_weights()[0])
+    np.testing.assert_array_equal(
+        to_numpy(clone.get_weights()[0]), to_numpy(model.get_weights()[0])
+    )
     with pytest.warns(UserWarning, match="found no kerasdrop dropout layer"):
         kerasdrop.convert(model, to="keras")
 

@@ -19,6 +19,7 @@ from kerasdrop.inspection import dropout_summary, format_summary
 from kerasdrop.serving import random_ops
 
 import zoo
+from helpers import to_numpy
 
 
 BACKEND = keras.backend.backend()
@@ -36,7 +37,7 @@ def _rates(model, value):
 
 def _bn_state(model):
     return [
-        np.array(v.value)
+        np.array(to_numpy(v.value))
         for layer in model._flatten_layers()
         if isinstance(layer, keras.layers.BatchNormalization)
         for v in layer.non_trainable_variables
@@ -80,12 +81,12 @@ def test_shared_dropout_dict_io_and_nested_functional(tmp_path):
     x = {"a": np.ones((2, 6), "float32"), "b": np.zeros((2, 6), "float32")}
     ref = model(x)
     for key, value in converted(x).items():
-        np.testing.assert_allclose(value, ref[key], rtol=1e-6)
+        np.testing.assert_allclose(to_numpy(value), to_numpy(ref[key]), rtol=1e-6)
     with kerasdrop.mc.sampling(converted):
         sampled = converted(x)
-    assert any(not np.allclose(sampled[k], ref[k]) for k in ref)
+    assert any(not np.allclose(to_numpy(sampled[k]), to_numpy(ref[k])) for k in ref)
     for key, value in kerasdrop.strip_dropout(converted)(x).items():
-        np.testing.assert_allclose(value, ref[key], rtol=1e-6)
+        np.testing.assert_allclose(to_numpy(value), to_numpy(ref[key]), rtol=1e-6)
     converted.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert len(graph.dropout_layers(loaded)) == 2
@@ -99,12 +100,14 @@ def test_mha_and_custom_layer_dropout_found_and_sampled():
     assert sum(status == "convertible" for status in paths.values()) >= 3
     converted = kerasdrop.convert(model)
     assert all(s.status == "kerasdrop" for s in graph.find(converted))
-    np.testing.assert_allclose(converted(x), model(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(converted(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-6
+    )
     bn = _bn_state(converted)
     result = kerasdrop.mc.predict(converted, x, samples=20, seed=0, verbose=0)
     assert float(result.std.max()) > 0
     for a, b in zip(bn, _bn_state(converted)):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     # The original model is untouched.
     assert all(s.status != "kerasdrop" for s in graph.find(model))
 
@@ -273,9 +276,9 @@ def _check_mc_keeps_bn(model, x):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # logits/regression heads
         result = kerasdrop.mc.predict(model, x, samples=6, seed=0, verbose=0)
-    assert float(np.max(result.std)) > 0
+    assert float(np.max(to_numpy(result.std))) > 0
     for a, b in zip(bn, _bn_state(model)):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
 
 
 def _check_strip_and_export(model, x, tmp_path):
@@ -283,7 +286,7 @@ def _check_strip_and_export(model, x, tmp_path):
     stripped = kerasdrop.strip_dropout(model)
     assert not graph.dropout_layers(stripped)
     for a, b in zip(keras.tree.flatten(stripped(x)), ref):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-4, atol=1e-5)
     path = kerasdrop.export(model, tmp_path / "served", sample_inputs=x)
     if BACKEND == "tensorflow":
         import tensorflow as tf
@@ -341,7 +344,7 @@ def test_reach_contract(name, tmp_path):
         keras.tree.flatten(model(x, training=False)),
         keras.tree.flatten(original(x, training=False)),
     ):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-4, atol=1e-5)
     _check_fit_reaches_nested_dropout(model, x, y, loss)
     _check_mc_keeps_bn(model, x)
     _check_strip_and_export(model, x, tmp_path)
@@ -383,7 +386,7 @@ def test_keras_hub_drop_path_layers_become_drop_path(name, kind):
     again = kerasdrop.convert(converted, to="keras")  # copies replay the swaps
     assert [type(s.layer) for s in graph.find(again)] == [type(s.layer) for s in before]
     for a, b in zip(keras.tree.flatten(converted(x)), keras.tree.flatten(model(x))):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-5, atol=1e-5)
 
 
 def test_convnext_stochastic_depth_becomes_drop_path():
@@ -409,7 +412,7 @@ def test_keras_hub_bert_logits_and_convert_back(tmp_path):
             model, x, samples=10, seed=0, task="logits", verbose=0
         )
     assert result.task == "classification"
-    np.testing.assert_allclose(result.mean.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(result.mean.sum(-1)), 1.0, rtol=1e-5)
     assert float(result.mutual_information.max()) > 0
     with pytest.warns(UserWarning, match="task='logits'"):
         kerasdrop.mc.predict(model, x, samples=2, verbose=0)
@@ -417,7 +420,9 @@ def test_keras_hub_bert_logits_and_convert_back(tmp_path):
     assert all(s.status == "convertible" for s in graph.find(back))
     back.save(tmp_path / "back.keras")  # the blocks hold their own dropout again
     loaded = keras.saving.load_model(tmp_path / "back.keras")
-    np.testing.assert_allclose(loaded(x), model(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(loaded(x)), to_numpy(model(x)), rtol=1e-5, atol=1e-6
+    )
     if BACKEND == "tensorflow":
         kerasdrop.export(model, tmp_path / "served", sample_inputs=x, mc_samples=4)
 

@@ -11,10 +11,11 @@ from numpy.lib.stride_tricks import sliding_window_view
 import kerasdrop
 from kerasdrop import layers as L
 from kerasdrop import schedules as S
+from helpers import to_numpy
 
 
 def to_np(x):
-    return np.asarray(ops.convert_to_numpy(x))
+    return np.asarray(to_numpy(ops.convert_to_numpy(x)))
 
 
 def zeros_come_in_blocks(zero, block):
@@ -24,7 +25,7 @@ def zeros_come_in_blocks(zero, block):
     full = sliding_window_view(padded, block).all(axis=tuple(range(-len(block), 0)))
     # Window k of `full` covers units k - (b - 1) ... k.
     covered = sliding_window_view(full, block).any(axis=tuple(range(-len(block), 0)))
-    return bool(np.array_equal(covered, zero))
+    return bool(np.array_equal(to_numpy(covered), to_numpy(zero)))
 
 
 @pytest.mark.parametrize("block_size", [1, 3, 5])
@@ -35,8 +36,11 @@ def test_dropped_fraction_is_the_rate(block_size, rate):
     # Units of a block are dropped together: the standard error comes from
     # independent draws, not from the unit count.
     fractions = [float((to_np(layer(x, training=True)) == 0).mean()) for _ in range(20)]
-    se = np.std(fractions, ddof=1) / np.sqrt(len(fractions))
-    assert abs(np.mean(fractions) - rate) <= 5 * se + 1e-3, (np.mean(fractions), se)
+    se = np.std(to_numpy(fractions), ddof=1) / np.sqrt(len(fractions))
+    assert abs(np.mean(to_numpy(fractions)) - rate) <= 5 * se + 1e-3, (
+        np.mean(to_numpy(fractions)),
+        se,
+    )
 
 
 @pytest.mark.parametrize("block_size", [2, 3, 4])
@@ -52,7 +56,7 @@ def test_zeros_come_in_block_squares(block_size, data_format):
         for c in range(4):  # each channel draws its own blocks
             assert zeros_come_in_blocks(zero[b, :, :, c], (block_size, block_size))
     # Channels differ: the mask is not shared across them.
-    assert not np.array_equal(zero[..., 0], zero[..., 1])
+    assert not np.array_equal(to_numpy(zero[..., 0]), to_numpy(zero[..., 1]))
 
 
 def test_block_size_per_axis_and_3d():
@@ -84,10 +88,12 @@ def test_kept_units_are_normalised_and_the_mean_is_preserved():
     y = to_np(layer(x, training=True))
     keep = y != 0
     scale = keep.size / keep.sum()
-    np.testing.assert_allclose(y[keep], x[keep] * scale, rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(y[keep]), x[keep] * scale, rtol=1e-5)
     means = [to_np(layer(x, training=True)).mean() for _ in range(30)]
-    assert abs(np.mean(means) - x.mean()) < 0.01 * x.mean()
-    np.testing.assert_array_equal(to_np(layer(x)), x)  # inference: identity
+    assert abs(np.mean(to_numpy(means)) - x.mean()) < 0.01 * x.mean()
+    np.testing.assert_array_equal(
+        to_numpy(to_np(layer(x))), to_numpy(x)
+    )  # inference: identity
 
 
 @pytest.mark.filterwarnings("ignore:The model does not have any trainable weights")
@@ -137,9 +143,11 @@ def test_schedule_mc_strip_and_keras_round_trip(tmp_path):
     model.get_layer("db").step = 10  # rate 0.3
     with kerasdrop.mc.sampling(model):
         draws = [to_np(model(x)) for _ in range(3)]
-    assert not np.allclose(draws[0], draws[1])
+    assert not np.allclose(to_numpy(draws[0]), to_numpy(draws[1]))
     stripped = kerasdrop.strip_dropout(model)
-    np.testing.assert_allclose(to_np(stripped(x)), to_np(model(x)), rtol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(to_np(stripped(x))), to_numpy(to_np(model(x))), rtol=1e-6
+    )
     assert not [layer for layer in stripped.layers if isinstance(layer, L.DropBlock2D)]
 
 

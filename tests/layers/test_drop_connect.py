@@ -7,10 +7,11 @@ from keras import ops
 
 import kerasdrop
 from kerasdrop import layers as L
+from helpers import to_numpy
 
 
 def to_np(x):
-    return np.asarray(ops.convert_to_numpy(x))
+    return np.asarray(to_numpy(ops.convert_to_numpy(x)))
 
 
 def dense_model(rate=0.3, units=6, features=5, seed=0):
@@ -34,9 +35,11 @@ def test_effective_weights_drop_at_the_rate_and_keep_scaled():
     n = dropped.size
     assert abs(dropped.mean() - rate) <= 5 * np.sqrt(rate * (1 - rate) / n)
     np.testing.assert_allclose(
-        effective[~dropped], kernel[~dropped] / (1 - rate), rtol=1e-5
+        to_numpy(effective[~dropped]), kernel[~dropped] / (1 - rate), rtol=1e-5
     )
-    np.testing.assert_allclose(to_np(model(np.eye(features))), kernel, rtol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(to_np(model(np.eye(features)))), to_numpy(kernel), rtol=1e-6
+    )
 
 
 def test_mc_samples_draw_fresh_weight_masks():
@@ -47,12 +50,14 @@ def test_mc_samples_draw_fresh_weight_masks():
     )
     samples = result.samples
     # One weight mask per sample: identical rows agree within a sample ...
-    np.testing.assert_allclose(samples[:, 0], samples[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(samples[:, 0]), to_numpy(samples[:, 1]), rtol=1e-6
+    )
     # ... and samples differ (a mask per sample, not one per stacked chunk).
-    assert len({tuple(np.round(s[0], 5)) for s in samples}) == 8
+    assert len({tuple(np.round(to_numpy(s[0]), 5)) for s in samples}) == 8
     with kerasdrop.mc.sampling(model):
         a, b = to_np(model(x)), to_np(model(x))
-    assert not np.allclose(a, b)
+    assert not np.allclose(to_numpy(a), to_numpy(b))
 
 
 def test_stripped_model_is_the_wrapped_layer():
@@ -61,7 +66,9 @@ def test_stripped_model_is_the_wrapped_layer():
     stripped = kerasdrop.strip_dropout(model)
     assert not [layer for layer in stripped.layers if isinstance(layer, L.DropConnect)]
     assert any(isinstance(layer, keras.layers.Dense) for layer in stripped.layers)
-    np.testing.assert_allclose(to_np(stripped(x)), to_np(model(x)), rtol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(to_np(stripped(x))), to_numpy(to_np(model(x))), rtol=1e-6
+    )
 
 
 def test_conv_trains_and_round_trips(tmp_path):
@@ -74,12 +81,16 @@ def test_conv_trains_and_round_trips(tmp_path):
     kernel_before = to_np(model.get_layer("dc").layer.kernel).copy()
     x = np.random.default_rng(0).random((8, 6, 6, 2)).astype("float32")
     model.fit(x, np.ones((8, 3)), epochs=1, batch_size=4, verbose=0)
-    assert not np.allclose(to_np(model.get_layer("dc").layer.kernel), kernel_before)
+    assert not np.allclose(
+        to_numpy(to_np(model.get_layer("dc").layer.kernel)), to_numpy(kernel_before)
+    )
     assert len(model.trainable_weights) == 2  # the wrapped kernel and bias
     path = tmp_path / "m.keras"
     model.save(path)
     restored = keras.saving.load_model(path)
-    np.testing.assert_allclose(to_np(restored(x)), to_np(model(x)), rtol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(to_np(restored(x))), to_numpy(to_np(model(x))), rtol=1e-5
+    )
     assert restored.get_layer("dc").rate == pytest.approx(0.2)
 
 

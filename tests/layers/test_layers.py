@@ -8,10 +8,11 @@ from keras import ops
 import kerasdrop
 from kerasdrop import layers as L
 from kerasdrop import schedules as S
+from helpers import to_numpy
 
 
 def to_np(x):
-    return np.asarray(ops.convert_to_numpy(x))
+    return np.asarray(to_numpy(ops.convert_to_numpy(x)))
 
 
 def within_5_se(observed, p, n):
@@ -47,7 +48,7 @@ def test_dropout_zero_fraction_and_mean(rate):
     y = to_np(L.Dropout(rate, seed=7)(x, training=True))
     assert within_5_se((y == 0).mean(), rate, n)
     kept = y[y != 0]
-    np.testing.assert_allclose(kept, 1.0 / (1.0 - rate), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(kept), 1.0 / (1.0 - rate), rtol=1e-6)
     # Mean preserved: per-element variance of the output is p / (1 - p).
     se = math.sqrt(rate / (1 - rate) / n) if rate else 0.0
     assert abs(y.mean() - 1.0) <= 5 * se + 1e-6
@@ -58,8 +59,10 @@ def test_identity_at_inference(make):
     x = np.random.default_rng(0).normal(size=SHAPES[KIND_IDS[ALL_KINDS.index(make)]])
     x = x.astype("float32")
     layer = make(0.5, seed=1)
-    np.testing.assert_array_equal(to_np(layer(x, training=False)), x)
-    np.testing.assert_array_equal(to_np(layer(x)), x)
+    np.testing.assert_array_equal(
+        to_numpy(to_np(layer(x, training=False))), to_numpy(x)
+    )
+    np.testing.assert_array_equal(to_numpy(to_np(layer(x))), to_numpy(x))
 
 
 @pytest.mark.parametrize(
@@ -82,7 +85,7 @@ def test_spatial_variants_zero_whole_channels(cls, shape, data_format, channel_a
     )
     spatial = tuple(a for a in range(1, len(shape)) if a != (channel_axis % len(shape)))
     zero = (y == 0).all(axis=spatial)
-    full = np.isclose(y, 1 / (1 - rate)).all(axis=spatial)
+    full = np.isclose(to_numpy(y), 1 / (1 - rate)).all(axis=spatial)
     assert (zero | full).all(), "a channel was partly dropped"
     assert within_5_se(zero.mean(), rate, zero.size)
 
@@ -92,7 +95,7 @@ def test_drop_path_zeroes_whole_examples():
     y = to_np(L.DropPath(rate, seed=5)(np.ones((4000, 3, 2), "float32"), training=True))
     per_example = y.reshape(len(y), -1)
     zero = (per_example == 0).all(axis=1)
-    full = np.isclose(per_example, 1 / (1 - rate)).all(axis=1)
+    full = np.isclose(to_numpy(per_example), 1 / (1 - rate)).all(axis=1)
     assert (zero | full).all()
     assert within_5_se(zero.mean(), rate, len(zero))
     unscaled = to_np(
@@ -100,7 +103,7 @@ def test_drop_path_zeroes_whole_examples():
             np.ones((10, 2), "float32"), training=True
         )
     )
-    assert set(np.unique(unscaled)) <= {0.0, 1.0}
+    assert set(np.unique(to_numpy(unscaled))) <= {0.0, 1.0}
 
 
 def test_gaussian_dropout_moments():
@@ -120,14 +123,16 @@ def test_classic_variant_scales_by_keep_probability_at_inference():
     x = np.random.default_rng(1).normal(size=(50, 40)).astype("float32")
     layer = L.Dropout(rate, scaling="classic", seed=2)
     np.testing.assert_allclose(
-        to_np(layer(x, training=False)), (1 - rate) * x, rtol=1e-6
+        to_numpy(to_np(layer(x, training=False))), (1 - rate) * x, rtol=1e-6
     )
     y = to_np(layer(x, training=True))
     kept = y != 0
-    np.testing.assert_array_equal(y[kept], x[kept])  # no training-time scaling
+    np.testing.assert_array_equal(
+        to_numpy(y[kept]), to_numpy(x[kept])
+    )  # no training-time scaling
     assert within_5_se(1 - kept.mean(), rate, kept.size)
     layer.rate = 0.5  # the live rate drives inference too
-    np.testing.assert_allclose(to_np(layer(x)), 0.5 * x, rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(to_np(layer(x))), 0.5 * x, rtol=1e-6)
 
 
 def test_noise_shape_shares_the_mask():
@@ -151,7 +156,9 @@ def test_masking_is_supported():
     x[:, :2] = 1.0
     assert model.predict(x, verbose=0).shape == (2, 2)
     mask = np.array([[True, False]])
-    np.testing.assert_array_equal(to_np(layer.compute_mask(None, mask)), mask)
+    np.testing.assert_array_equal(
+        to_numpy(to_np(layer.compute_mask(None, mask))), to_numpy(mask)
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -167,7 +174,7 @@ def test_rate_lives_in_a_float32_variable_and_seed_generator_exists_at_zero(make
     layer.rate = 0.5
     assert layer.rate == 0.5
     x = np.ones(SHAPES[KIND_IDS[ALL_KINDS.index(make)]], "float32")
-    assert not np.array_equal(to_np(layer(x, training=True)), x)
+    assert not np.array_equal(to_numpy(to_np(layer(x, training=True))), to_numpy(x))
 
 
 def test_schedule_runs_in_layer_and_advances_step():
@@ -192,12 +199,12 @@ def test_seeds_reproduce_masks():
     x = np.ones((20, 30), "float32")
     a = to_np(L.Dropout(0.5, seed=42)(x, training=True))
     b = to_np(L.Dropout(0.5, seed=42)(x, training=True))
-    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     layer = L.Dropout(0.5, seed=42)
     first, second = (to_np(layer(x, training=True)) for _ in range(2))
-    assert not np.array_equal(first, second)
+    assert not np.array_equal(to_numpy(first), to_numpy(second))
     c = to_np(L.Dropout(0.5, seed=43)(x, training=True))
-    assert not np.array_equal(a, c)
+    assert not np.array_equal(to_numpy(a), to_numpy(c))
 
 
 # ----------------------------------------------------------------------------
@@ -246,7 +253,7 @@ def test_keras_file_keeps_live_rate_and_step(tmp_path):
     assert loaded.get_layer("sched").schedule == S.Linear(0.0, 0.5, steps=100)
     x = np.ones((3, 8), "float32")
     np.testing.assert_allclose(
-        model.predict(x, verbose=0), loaded.predict(x, verbose=0)
+        to_numpy(model.predict(x, verbose=0)), to_numpy(loaded.predict(x, verbose=0))
     )
 
 
@@ -263,7 +270,7 @@ def test_mixed_precision(policy, make):
     x = np.ones(shape, "float32")
     y = layer(x, training=True)
     assert keras.backend.standardize_dtype(y.dtype) == policy.split("_")[1]
-    assert np.isfinite(to_np(ops.cast(y, "float32"))).all()
+    assert np.isfinite(to_numpy(to_np(ops.cast(y, "float32")))).all()
     assert layer.rate_variable.dtype == "float32"
 
 
@@ -293,7 +300,7 @@ def test_mixed_precision_model_trains():
     history = model.fit(
         np.ones((32, 6)), np.ones((32, 1)), epochs=2, batch_size=8, verbose=0
     )
-    assert np.isfinite(history.history["loss"]).all()
+    assert np.isfinite(to_numpy(history.history["loss"])).all()
     assert model.layers[1].rate_variable.dtype == "float32"
     assert model.layers[1].step == 8
 
@@ -347,14 +354,14 @@ def test_largest_rate_stays_below_one_and_outputs_finite(make):
     assert 0.99 < layer.rate < 1.0
     assert float(to_np(layer.rate_variable.value)) == S.MAX_RATE
     y = to_np(layer(np.ones((64, 4), "float32"), training=True))
-    assert np.isfinite(y).all()
+    assert np.isfinite(to_numpy(y)).all()
 
 
 @pytest.mark.parametrize("make", [L.Dropout, L.DropPath, L.SpatialDropout1D])
 def test_float16_rate_near_one_drops_to_zero_not_nan(make):
     layer = make(0.99999, seed=0, dtype="mixed_float16")  # scale 1e5: inf in float16
     y = to_np(ops.cast(layer(np.ones((16, 2, 2), "float16"), training=True), "float32"))
-    assert not np.isnan(y).any() and (y == 0).any()
+    assert not np.isnan(to_numpy(y)).any() and (y == 0).any()
 
 
 def test_scheduler_callable_rounding_to_one_assigns_nothing():
@@ -455,7 +462,7 @@ def test_step_stops_at_the_int32_maximum():
     layer.step = 2**31 - 1  # the largest step: accepted
     y = to_np(layer(np.ones((4, 3), "float32"), training=True))
     assert layer.step == 2**31 - 1  # saturated: it used to wrap to -2**31
-    assert layer.rate == pytest.approx(S.MAX_RATE) and np.isfinite(y).all()
+    assert layer.rate == pytest.approx(S.MAX_RATE) and np.isfinite(to_numpy(y)).all()
 
 
 class _NaNAfterTen(S.Schedule):

@@ -18,6 +18,7 @@ import kerasdrop
 from kerasdrop import graph, serving
 from kerasdrop import layers as L
 from kerasdrop import schedules as S
+from helpers import to_numpy
 
 BACKEND = keras.backend.backend()
 CLASSES = [L.LSTM, L.GRU, L.SimpleRNN]
@@ -76,7 +77,7 @@ def masks(layer, batch, training=True):
     out = ops.convert_to_numpy(
         layer(x, initial_state=initial_state(cls, batch), training=training)
     )
-    dropped = np.abs(out) < ZERO
+    dropped = np.abs(to_numpy(out)) < ZERO
     return dropped[..., :F], dropped[..., F:], out
 
 
@@ -109,10 +110,12 @@ def test_kept_units_scaled_by_inverse_keep_probability():
     dropped_in, dropped_state, out = masks(layer, 64)
     # SimpleRNN probe: tanh(mask * 1) at step 0, kept mask = 1 / (1 - p).
     np.testing.assert_allclose(
-        out[:, 0, :F][~dropped_in[:, 0]], np.tanh(1 / (1 - p_in)), rtol=1e-6
+        to_numpy(out[:, 0, :F][~dropped_in[:, 0]]), np.tanh(1 / (1 - p_in)), rtol=1e-6
     )
     np.testing.assert_allclose(
-        out[:, 0, F:][~dropped_state[:, 0]], np.tanh(1 / (1 - p_state)), rtol=1e-6
+        to_numpy(out[:, 0, F:][~dropped_state[:, 0]]),
+        np.tanh(1 / (1 - p_state)),
+        rtol=1e-6,
     )
 
 
@@ -140,8 +143,8 @@ def test_masked_step_at_rate_zero_is_the_keras_step(cls, kwargs):
     layer(x)  # builds it
     stock = L.recurrent.to_stock(layer)
     np.testing.assert_allclose(
-        ops.convert_to_numpy(layer(x, training=True)),
-        ops.convert_to_numpy(stock(x)),
+        to_numpy(ops.convert_to_numpy(layer(x, training=True))),
+        to_numpy(ops.convert_to_numpy(stock(x))),
         rtol=1e-5,
         atol=1e-6,
     )
@@ -156,8 +159,8 @@ def test_state_mask_enters_only_the_recurrent_matmul(cls):
     layer(x)
     layer.cell.recurrent_kernel.assign(np.zeros(layer.cell.recurrent_kernel.shape))
     np.testing.assert_allclose(
-        ops.convert_to_numpy(layer(x, training=True)),
-        ops.convert_to_numpy(layer(x)),
+        to_numpy(ops.convert_to_numpy(layer(x, training=True))),
+        to_numpy(ops.convert_to_numpy(layer(x))),
         rtol=1e-5,
         atol=1e-6,
     )
@@ -279,7 +282,7 @@ def test_schedules_run_in_graph_during_fit():
     recorder = Recorder()
     fit_probe(model, recorder, batches=6)
     expected = [(up(t), down(t)) for t in range(12)]
-    assert np.allclose(recorder.rates, expected, atol=1e-6)
+    assert np.allclose(to_numpy(recorder.rates), to_numpy(expected), atol=1e-6)
     assert_rates_seen(recorder)
     lstm = model.get_layer("lstm")
     assert lstm.input_dropout.step == lstm.state_dropout.step == 12
@@ -341,8 +344,10 @@ def test_mc_sampling_varies_outputs():
     det = numpy(model(x, training=False))
     with kerasdrop.mc.sampling(model):
         first, second = numpy(model(x)), numpy(model(x))
-    assert not np.allclose(first, second)
-    np.testing.assert_array_equal(numpy(model(x)), det)  # outside: deterministic
+    assert not np.allclose(to_numpy(first), to_numpy(second))
+    np.testing.assert_array_equal(
+        numpy(model(x)), to_numpy(det)
+    )  # outside: deterministic
     result = kerasdrop.mc.predict(model, x, samples=6, task="regression", verbose=0)
     assert (result.std > 0).all()
     same = np.concatenate([x[:1]] * 8)  # consistent: sample t, one mask everywhere
@@ -371,7 +376,7 @@ def test_strip_gives_stock_rnns_equal_to_inference():
     assert keras.layers.LSTM in kinds and keras.layers.SimpleRNN in kinds
     bigru = stripped.get_layer("bigru")
     assert type(bigru.forward_layer) is type(bigru.backward_layer) is keras.layers.GRU
-    np.testing.assert_array_equal(numpy(stripped(x)), expected)
+    np.testing.assert_array_equal(numpy(stripped(x)), to_numpy(expected))
 
 
 @pytest.mark.tf_only
@@ -416,15 +421,15 @@ def test_convert_and_strip_keep_weights_and_outputs(kind):
     assert len(model.trainable_weights) == len(converted.trainable_weights)
     for old, new in zip(model.trainable_weights, converted.trainable_weights):
         np.testing.assert_array_equal(numpy(old.value), numpy(new.value))
-    np.testing.assert_array_equal(numpy(converted(x)), expected)
+    np.testing.assert_array_equal(numpy(converted(x)), to_numpy(expected))
     np.testing.assert_array_equal(
-        numpy(kerasdrop.strip_dropout(converted)(x)), expected
+        numpy(kerasdrop.strip_dropout(converted)(x)), to_numpy(expected)
     )
     back = kerasdrop.convert(converted, to="keras")
     assert [(s.path, s.rate) for s in graph.find(back)] == [
         (s.path, s.rate) for s in before
     ]
-    np.testing.assert_array_equal(numpy(back(x)), expected)
+    np.testing.assert_array_equal(numpy(back(x)), to_numpy(expected))
 
 
 def test_converted_rates_and_no_state_dropout_when_stock_has_none():
@@ -451,7 +456,8 @@ def test_keras_file_round_trip(tmp_path):
     assert not loaded.get_layer("bigru").backward_layer.state_dropout.mc
     assert [s.layer.mc for s in after].count(True) == 1
     np.testing.assert_array_equal(
-        serving.inference_outputs(loaded, x), serving.inference_outputs(model, x)
+        to_numpy(serving.inference_outputs(loaded, x)),
+        to_numpy(serving.inference_outputs(model, x)),
     )
 
 

@@ -23,6 +23,7 @@ import pytest
 import kerasdrop
 from kerasdrop.mc import devices
 import mc_distributed_child as child
+from helpers import to_numpy
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = ROOT / "tests" / "mc" / "mc_distributed_child.py"
@@ -32,10 +33,16 @@ def assert_runs_equal(expected, actual):
     assert sorted(actual) == sorted(expected)
     for key, value in expected.items():
         if key.endswith("predicted_class"):
-            np.testing.assert_array_equal(actual[key], value, err_msg=key)
+            np.testing.assert_array_equal(
+                to_numpy(actual[key]), to_numpy(value), err_msg=key
+            )
         else:  # the same masks; matrix products of other sizes may round apart
             np.testing.assert_allclose(
-                actual[key], value, rtol=1e-5, atol=1e-6, err_msg=key
+                to_numpy(actual[key]),
+                to_numpy(value),
+                rtol=1e-5,
+                atol=1e-6,
+                err_msg=key,
             )
 
 

@@ -4,7 +4,7 @@ inputs it reads, and consistent masks (BatchBALD)."""
 import keras
 import numpy as np
 import pytest
-from helpers import CountingDropout
+from helpers import CountingDropout, to_numpy
 from mc_models import bn_model, data
 
 import kerasdrop
@@ -18,18 +18,19 @@ def test_seeds_reproduce_and_differ():
     a = mc.predict(model, x, samples=20, seed=7)
     b = mc.predict(model, x, samples=20, seed=7)
     c = mc.predict(model, x, samples=20, seed=8)
-    np.testing.assert_array_equal(a.mean, b.mean)
-    np.testing.assert_array_equal(a.variance, b.variance)
-    assert not np.allclose(a.mean, c.mean)
+    np.testing.assert_array_equal(to_numpy(a.mean), to_numpy(b.mean))
+    np.testing.assert_array_equal(to_numpy(a.variance), to_numpy(b.variance))
+    assert not np.allclose(to_numpy(a.mean), to_numpy(c.mean))
     # Unseeded calls follow the layers' own streams: they differ...
     u1 = mc.predict(model, x, samples=20)
     u2 = mc.predict(model, x, samples=20)
-    assert not np.allclose(u1.mean, u2.mean)
+    assert not np.allclose(to_numpy(u1.mean), to_numpy(u2.mean))
     # ...and a seeded call does not move those streams.
-    state = np.array(model.get_layer("drop").seed_generator.state)
+    state = np.array(to_numpy(model.get_layer("drop").seed_generator.state))
     mc.predict(model, x, samples=20, seed=7)
     np.testing.assert_array_equal(
-        np.array(model.get_layer("drop").seed_generator.state), state
+        np.array(to_numpy(model.get_layer("drop").seed_generator.state)),
+        to_numpy(state),
     )
 
 
@@ -41,22 +42,34 @@ def test_streaming_statistics_match_the_samples_across_chunks():
     )
     s = small.samples.astype("float64")
     assert s.shape == (23, 50, 3)
-    np.testing.assert_allclose(small.mean, s.mean(axis=0), atol=1e-6)
-    np.testing.assert_allclose(small.variance, s.var(axis=0), atol=1e-6)
     np.testing.assert_allclose(
-        small.predictive_entropy, M.predictive_entropy(s.mean(axis=0)), atol=1e-5
+        to_numpy(small.mean), to_numpy(s.mean(axis=0)), atol=1e-6
     )
-    np.testing.assert_allclose(small.expected_entropy, M.expected_entropy(s), atol=1e-5)
     np.testing.assert_allclose(
-        small.mutual_information, M.mutual_information(s), atol=1e-5
+        to_numpy(small.variance), to_numpy(s.var(axis=0)), atol=1e-6
     )
-    np.testing.assert_allclose(small.variation_ratio, M.variation_ratio(s))
-    np.testing.assert_allclose(small.max_probability, M.max_probability(s), atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(small.predictive_entropy),
+        to_numpy(M.predictive_entropy(s.mean(axis=0))),
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        to_numpy(small.expected_entropy), to_numpy(M.expected_entropy(s)), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(small.mutual_information), to_numpy(M.mutual_information(s)), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(small.variation_ratio), to_numpy(M.variation_ratio(s))
+    )
+    np.testing.assert_allclose(
+        to_numpy(small.max_probability), to_numpy(M.max_probability(s)), atol=1e-6
+    )
     assert np.all(small.mutual_information >= 0)
     # Without samples, the same statistics (streamed, one chunk).
     big = mc.predict(model, x, samples=23, seed=0)
     assert big.samples is None and big.task == "classification"
-    np.testing.assert_allclose(big.mean, small.mean, atol=0.25)
+    np.testing.assert_allclose(to_numpy(big.mean), to_numpy(small.mean), atol=0.25)
 
 
 def test_prefix_reuse_gives_the_same_samples_as_full_sampling():
@@ -69,7 +82,9 @@ def test_prefix_reuse_gives_the_same_samples_as_full_sampling():
         model, x, samples=40, seed=3, return_samples=True, reuse_prefix=False
     )
     # Same seed path: the dropout masks are drawn identically.
-    np.testing.assert_allclose(reused.samples, full.samples, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(reused.samples), to_numpy(full.samples), atol=1e-5
+    )
     # Dropout reading a model input: nothing to reuse.
     direct = keras.Sequential(
         [keras.Input((6,)), L.Dropout(0.2), keras.layers.Dense(2)]
@@ -88,13 +103,15 @@ def test_prefix_of_a_branching_graph():
     assert prefix is not None
     x = data(n=12)
     np.testing.assert_allclose(
-        np.array(suffix(prefix(x))), np.array(model(x)), atol=1e-6
+        np.array(to_numpy(suffix(prefix(x)))), np.array(to_numpy(model(x))), atol=1e-6
     )
     reused = mc.predict(model, x, samples=10, seed=0, return_samples=True)
     full = mc.predict(
         model, x, samples=10, seed=0, return_samples=True, reuse_prefix=False
     )
-    np.testing.assert_allclose(reused.samples, full.samples, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(reused.samples), to_numpy(full.samples), atol=1e-5
+    )
 
 
 def test_compiled_once_per_model_and_sample_count():
@@ -114,7 +131,7 @@ def test_compiled_once_per_model_and_sample_count():
 def test_regression_mean_converges_and_ll_matches_hand_computation():
     model, x = bn_model(rate=0.1), data(n=20)
     result = mc.predict(model, x, samples=400, seed=0, return_samples=True)
-    deterministic = np.array(model(x))
+    deterministic = np.array(to_numpy(model(x)))
     # Inverted dropout keeps the expectation of the first layer after it:
     # the last layer is linear, so the MC mean estimates the inference output.
     err = np.abs(result.mean - deterministic)
@@ -147,7 +164,9 @@ def test_dataset_input_and_binary_classifier():
     from_ds = mc.predict(model, dataset, samples=20, seed=0)
     from_array = mc.predict(model, x, samples=20, seed=0, batch_size=32)
     assert from_ds.task == "classification"
-    np.testing.assert_allclose(from_ds.mean, from_array.mean, atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(from_ds.mean), to_numpy(from_array.mean), atol=1e-6
+    )
     assert from_ds.mean.shape == (70, 1)
     assert from_ds.predictive_entropy.shape == (70,)
     assert np.all(from_ds.predictive_entropy <= np.log(2) + 1e-6)
@@ -202,15 +221,21 @@ def test_consistent_masks_do_not_depend_on_order_batching_or_chunks():
 
     reference = samples(x)
     np.testing.assert_allclose(
-        samples(x[perm])[:, np.argsort(perm)], reference, rtol=1e-5
+        to_numpy(samples(x[perm])[:, np.argsort(to_numpy(perm))]),
+        to_numpy(reference),
+        rtol=1e-5,
     )
-    np.testing.assert_allclose(samples(x, batch_size=3), reference, rtol=1e-5)
     np.testing.assert_allclose(
-        samples(x, memory_budget=1), reference, rtol=1e-5
+        to_numpy(samples(x, batch_size=3)), to_numpy(reference), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(samples(x, memory_budget=1)), to_numpy(reference), rtol=1e-5
     )  # chunk 1
-    np.testing.assert_allclose(samples(x, reuse_prefix=False), reference, rtol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(samples(x, reuse_prefix=False)), to_numpy(reference), rtol=1e-5
+    )
     assert not all(
-        np.allclose(reference[0], r) for r in reference[1:]
+        np.allclose(to_numpy(reference[0]), to_numpy(r)) for r in reference[1:]
     )  # samples differ
     # Without consistent masks, another batching changes the draws.
     plain = kerasdrop.mc.predict(
@@ -219,7 +244,7 @@ def test_consistent_masks_do_not_depend_on_order_batching_or_chunks():
     batched = kerasdrop.mc.predict(
         model, x, samples=10, seed=0, return_samples=True, verbose=0, batch_size=3
     )
-    assert not np.allclose(batched.samples, plain.samples)
+    assert not np.allclose(to_numpy(batched.samples), to_numpy(plain.samples))
 
 
 def test_consistent_masks_are_shared_by_the_rows_of_a_sample():
@@ -228,6 +253,6 @@ def test_consistent_masks_are_shared_by_the_rows_of_a_sample():
     s = kerasdrop.mc.predict(
         model, x, samples=4, seed=0, consistent=True, return_samples=True, verbose=0
     ).samples
-    np.testing.assert_allclose(s, np.repeat(s[:, :1], 5, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(s), np.repeat(s[:, :1], 5, axis=1), rtol=1e-6)
     with pytest.raises(TypeError, match="consistent=1"):
         kerasdrop.mc.predict(model, x, samples=4, consistent=1)

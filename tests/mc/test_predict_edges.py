@@ -14,6 +14,7 @@ import kerasdrop
 from kerasdrop import mc
 from kerasdrop.mc import guards
 from kerasdrop.mc import prediction
+from helpers import to_numpy
 
 
 class _Outer(keras.layers.Layer):
@@ -56,8 +57,8 @@ def test_prefix_split_on_wrong_declared_shapes_falls_back(caplog):
         split = mc.predict(model, x, **options)
         again = mc.predict(model, x, **options)
     whole = mc.predict(model, x, reuse_prefix=False, **options)
-    np.testing.assert_array_equal(split.mean, whole.mean)
-    np.testing.assert_array_equal(again.variance, whole.variance)
+    np.testing.assert_array_equal(to_numpy(split.mean), to_numpy(whole.mean))
+    np.testing.assert_array_equal(to_numpy(again.variance), to_numpy(whole.variance))
     assert np.all(split.variance > 0)
     [note] = _notes(caplog)  # once per model, at debug level
     assert note.levelno == logging.DEBUG and "misdeclared" in note.getMessage()
@@ -94,7 +95,7 @@ def test_xlnet_backbone_samples_by_default():
         model, x, samples=4, seed=0, task="regression", reuse_prefix=False
     )
     assert reused.mean.shape == (3, 12, 4)
-    np.testing.assert_array_equal(reused.mean, whole.mean)
+    np.testing.assert_array_equal(to_numpy(reused.mean), to_numpy(whole.mean))
 
 
 class _Poison(keras.layers.Layer):
@@ -115,7 +116,9 @@ def poisoned(classes=3):
 
 
 def _finite_rows(n=9):
-    return np.abs(np.random.default_rng(1).normal(size=(n, 4))).astype("float32")
+    return np.abs(to_numpy(np.random.default_rng(1).normal(size=(n, 4)))).astype(
+        "float32"
+    )
 
 
 @pytest.mark.parametrize("consistent", [False, True])
@@ -130,11 +133,13 @@ def test_non_finite_outputs_name_the_first_row(consistent):
     assert caught.value.row == 5 and not caught.value.inputs
     assert isinstance(caught.value, ValueError)
     drop = next(x for x in model.layers if isinstance(x, kerasdrop.layers.Dropout))
-    state = np.array(drop.seed_generator.state)
+    state = np.array(to_numpy(drop.seed_generator.state))
     with pytest.raises(guards.NonFiniteError):  # unseeded: streams put back
         mc.predict(model, x, samples=3, batch_size=2, consistent=consistent)
-    np.testing.assert_array_equal(np.array(drop.seed_generator.state), state)
-    mc.predict(model, np.abs(x), samples=3, batch_size=2)  # finite: fine
+    np.testing.assert_array_equal(
+        np.array(to_numpy(drop.seed_generator.state)), to_numpy(state)
+    )
+    mc.predict(model, np.abs(to_numpy(x)), samples=3, batch_size=2)  # finite: fine
 
 
 def test_non_finite_inputs_name_the_first_row():
@@ -175,8 +180,10 @@ def test_seeded_calls_from_threads_are_bit_identical(consistent):
     for thread in threads:
         thread.join()
     for result in (r for pair in results for r in pair):
-        np.testing.assert_array_equal(result.mean, reference.mean)
-        np.testing.assert_array_equal(result.variance, reference.variance)
+        np.testing.assert_array_equal(to_numpy(result.mean), to_numpy(reference.mean))
+        np.testing.assert_array_equal(
+            to_numpy(result.variance), to_numpy(reference.variance)
+        )
 
 
 def test_samples_bound():

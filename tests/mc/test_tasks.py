@@ -9,6 +9,7 @@ from mc_models import bn_model, data
 from kerasdrop import layers as L
 from kerasdrop import mc
 from kerasdrop import metrics as M
+from helpers import to_numpy
 
 
 def test_heteroscedastic_task():
@@ -22,10 +23,18 @@ def test_heteroscedastic_task():
     )
     s = result.samples.astype("float64")
     split = M.heteroscedastic_uncertainty(s[..., 0], s[..., 1])
-    np.testing.assert_allclose(result.mean, split["mean"], atol=1e-5)
-    np.testing.assert_allclose(result.aleatoric, split["aleatoric"], rtol=1e-5)
-    np.testing.assert_allclose(result.epistemic, split["epistemic"], atol=1e-5)
-    np.testing.assert_allclose(result.total, split["total"], rtol=1e-4)
+    np.testing.assert_allclose(
+        to_numpy(result.mean), to_numpy(split["mean"]), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(result.aleatoric), to_numpy(split["aleatoric"]), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(result.epistemic), to_numpy(split["epistemic"]), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(result.total), to_numpy(split["total"]), rtol=1e-4
+    )
 
 
 def head_model(head):
@@ -54,19 +63,20 @@ def head_model(head):
 )
 def test_task_must_fit_the_head(head, task, match):
     model = head_model(head)
-    state = np.array(model.get_layer("drop").seed_generator.state)
+    state = np.array(to_numpy(model.get_layer("drop").seed_generator.state))
     with pytest.raises(ValueError, match=f"(?s)argument `task`.*{match}"):
         mc.predict(model, data(), samples=4, task=task)
     # A refused call moves no random stream.
     np.testing.assert_array_equal(
-        np.array(model.get_layer("drop").seed_generator.state), state
+        np.array(to_numpy(model.get_layer("drop").seed_generator.state)),
+        to_numpy(state),
     )
 
 
 def test_classification_on_an_unknown_head_checks_the_probabilities():
     model = head_model("lambda_softmax")  # a softmax no layer declares
     result = mc.predict(model, data(), samples=4, task="classification")
-    np.testing.assert_allclose(result.mean.sum(axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(result.mean.sum(axis=-1)), 1.0, atol=1e-5)
 
 
 def test_heteroscedastic_head_of_a_subclassed_model():
@@ -115,7 +125,9 @@ def test_sigmoid_units_are_independent_labels_and_fields_are_fixed():
         "max_probability",
     ):
         expected = getattr(M, field)(s, multi_label=True)
-        np.testing.assert_allclose(getattr(result, field), expected, atol=1e-5)
+        np.testing.assert_allclose(
+            to_numpy(getattr(result, field)), to_numpy(expected), atol=1e-5
+        )
     assert result.predictive_entropy.shape == (12,)
     assert result.variation_ratio.shape == result.predicted_class.shape == (12, 3)
     assert result.aleatoric is None and result.total is None

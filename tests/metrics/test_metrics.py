@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kerasdrop import metrics as M
+from helpers import to_numpy
 
 LOG2 = math.log(2.0)
 
@@ -14,7 +15,9 @@ LOG2 = math.log(2.0)
 def test_entropies_by_hand():
     assert M.predictive_entropy([[0.5, 0.5]])[0] == pytest.approx(LOG2)
     # One-hot rows: zero entropy (0 log 0 = 0, no NaN).
-    np.testing.assert_array_equal(M.predictive_entropy([[1.0, 0.0, 0.0]]), [0.0])
+    np.testing.assert_array_equal(
+        to_numpy(M.predictive_entropy([[1.0, 0.0, 0.0]])), [0.0]
+    )
     p = [0.2, 0.3, 0.5]
     by_hand = -sum(q * math.log(q) for q in p)
     assert M.predictive_entropy([p])[0] == pytest.approx(by_hand)
@@ -56,18 +59,23 @@ def test_regression_log_likelihood_by_hand():
         per.append(
             math.log(sum(terms) / 3) - 0.5 * math.log(2 * math.pi) + 0.5 * math.log(tau)
         )
-    assert M.regression_log_likelihood(y, samples, tau) == pytest.approx(np.mean(per))
+    assert M.regression_log_likelihood(y, samples, tau) == pytest.approx(
+        np.mean(to_numpy(per))
+    )
     np.testing.assert_allclose(
-        M.regression_log_likelihood(y, samples, tau, reduction=None), per
+        to_numpy(M.regression_log_likelihood(y, samples, tau, reduction=None)),
+        to_numpy(per),
     )
     # (N, 1) targets with (T, N, 1) samples, and a far-off target stays
     # finite thanks to logsumexp.
     assert M.regression_log_likelihood(
         y[:, None], samples[..., None], tau
-    ) == pytest.approx(np.mean(per))
-    assert np.isfinite(M.regression_log_likelihood([1e4], [[0.0], [1.0]], 100.0))
+    ) == pytest.approx(np.mean(to_numpy(per)))
+    assert np.isfinite(
+        to_numpy(M.regression_log_likelihood([1e4], [[0.0], [1.0]], 100.0))
+    )
     np.testing.assert_allclose(
-        M.predictive_variance(samples, tau=tau), samples.var(axis=0) + 2.0
+        to_numpy(M.predictive_variance(samples, tau=tau)), samples.var(axis=0) + 2.0
     )
 
 
@@ -75,10 +83,10 @@ def test_heteroscedastic_split_and_likelihood():
     means = np.array([[0.0, 1.0], [2.0, 1.0]])  # (T=2, N=2)
     log_vars = np.log(np.array([[1.0, 4.0], [3.0, 4.0]]))
     split = M.heteroscedastic_uncertainty(means, log_vars)
-    np.testing.assert_allclose(split["mean"], [1.0, 1.0])
-    np.testing.assert_allclose(split["aleatoric"], [2.0, 4.0])
-    np.testing.assert_allclose(split["epistemic"], [1.0, 0.0])
-    np.testing.assert_allclose(split["total"], [3.0, 4.0])
+    np.testing.assert_allclose(to_numpy(split["mean"]), [1.0, 1.0])
+    np.testing.assert_allclose(to_numpy(split["aleatoric"]), [2.0, 4.0])
+    np.testing.assert_allclose(to_numpy(split["epistemic"]), [1.0, 0.0])
+    np.testing.assert_allclose(to_numpy(split["total"]), [3.0, 4.0])
 
     def normal(y, mu, var):
         return math.exp(-((y - mu) ** 2) / (2 * var)) / math.sqrt(2 * math.pi * var)
@@ -105,7 +113,7 @@ def test_calibration_by_hand():
     assert M.expected_calibration_error(y, probs, n_bins=10) == pytest.approx(by_hand)
     diagram = M.reliability_diagram(y, probs, n_bins=10)
     assert diagram["count"].sum() == 4 and len(diagram["edges"]) == 11
-    assert np.isnan(diagram["accuracy"][0])  # empty bin
+    assert np.isnan(to_numpy(diagram["accuracy"][0]))  # empty bin
     nll = -np.mean(np.log([0.9, 0.7, 0.4, 0.55]))
     assert M.negative_log_likelihood(y, probs) == pytest.approx(nll)
     brier = np.mean([0.1**2 * 2, 0.3**2 * 2, 0.6**2 * 2, 0.45**2 * 2])
@@ -118,7 +126,7 @@ def test_calibration_by_hand():
     assert M.brier_score(y, onehot) == 0.0
     assert M.negative_log_likelihood(y, onehot) == pytest.approx(0.0)
     # Zero probability on the true class: clipped, finite.
-    assert np.isfinite(M.negative_log_likelihood([1], [[1.0, 0.0]]))
+    assert np.isfinite(to_numpy(M.negative_log_likelihood([1], [[1.0, 0.0]])))
 
 
 @pytest.mark.parametrize(
@@ -129,7 +137,7 @@ def test_ece_of_a_perfectly_calibrated_synthetic_case_is_small(ece):
     n = 100_000
     confidence = rng.uniform(0.5, 1.0, size=n)
     correct = rng.uniform(size=n) < confidence  # Bernoulli(confidence)
-    labels = np.where(correct, 0, 1)
+    labels = np.where(to_numpy(correct), 0, 1)
     probs = np.stack([confidence, 1 - confidence], axis=-1)
     # Sampling noise only: each of the 15 bins' accuracy has a standard
     # deviation <= 0.5 / sqrt(n / 15) ~ 0.006.
@@ -236,9 +244,11 @@ def test_multi_label_rows_are_independent_bernoullis_summed_over_units():
     assert M.mutual_information(samples, multi_label=True)[0] == pytest.approx(LOG2)
     assert M.expected_entropy(samples, multi_label=True)[0] == pytest.approx(h(0.2))
     # Decisions are per unit.
-    np.testing.assert_allclose(M.max_probability(probs, multi_label=True), [[0.5, 0.9]])
     np.testing.assert_allclose(
-        M.variation_ratio(samples, multi_label=True), [[0.5, 0.0]]
+        to_numpy(M.max_probability(probs, multi_label=True)), [[0.5, 0.9]]
+    )
+    np.testing.assert_allclose(
+        to_numpy(M.variation_ratio(samples, multi_label=True)), [[0.5, 0.0]]
     )
     # Without multi_label, such rows are refused (they do not sum to 1).
     with pytest.raises(ValueError, match="multi_label=True"):
@@ -252,10 +262,12 @@ def _reference_adaptive_ece(confidence, correct, n_bins):
     """torch-uncertainty's AdaptiveCalibrationError (L1) re-derived: sort by
     confidence, cut into `n_bins` runs of near-equal size (the first ones
     one larger), sum of bin weight x |accuracy - confidence|."""
-    order = np.argsort(confidence)
+    order = np.argsort(to_numpy(confidence))
     total = 0.0
-    for part in np.array_split(order, n_bins):
-        gap = abs(np.mean(correct[part]) - np.mean(confidence[part]))
+    for part in np.array_split(to_numpy(order), to_numpy(n_bins)):
+        gap = abs(
+            np.mean(to_numpy(correct[part])) - np.mean(to_numpy(confidence[part]))
+        )
         total += len(part) / len(confidence) * gap
     return total
 
@@ -278,7 +290,7 @@ def test_adaptive_ece_by_hand_and_against_its_reference():
     correct = (probs.argmax(axis=-1) == labels).astype(float)
     d = M.reliability_diagram(labels, probs, n_bins=3, binning="adaptive")
     assert d["count"].tolist() == [3.0, 2.0, 2.0]
-    assert np.all(np.diff(d["edges"]) > 0)
+    assert np.all(np.diff(to_numpy(d["edges"])) > 0)
     assert d["edges"][0] == confidence.min() and d["edges"][-1] == confidence.max()
     for n_bins in (1, 2, 3, 5, 7):
         assert M.adaptive_calibration_error(labels, probs, n_bins) == pytest.approx(
@@ -311,8 +323,8 @@ def _geifman_aurc(confidence, errors):
     """Geifman et al. 2019: mean over k of the error rate of the k most
     confident inputs (distinct confidences)."""
     order = np.argsort(-confidence)
-    risks = [np.mean(errors[order[:k]]) for k in range(1, len(errors) + 1)]
-    return np.mean(risks)
+    risks = [np.mean(to_numpy(errors[order[:k]])) for k in range(1, len(errors) + 1)]
+    return np.mean(to_numpy(risks))
 
 
 def _fd_shifts_augrc(confidence, errors):
@@ -325,17 +337,17 @@ def _fd_shifts_augrc(confidence, errors):
     for threshold in sorted(set(confidence), reverse=True):
         accepted = confidence >= threshold
         points.append((accepted.sum() / n, errors[accepted].sum() / n))
-    cov, risk = np.array(points).T
-    return np.sum(np.diff(cov) * (risk[1:] + risk[:-1]) / 2)
+    cov, risk = np.array(to_numpy(points)).T
+    return np.sum(np.diff(to_numpy(cov)) * (risk[1:] + risk[:-1]) / 2)
 
 
 def _torch_uncertainty_aurc(confidence, errors):
     """torch-uncertainty's AURC re-derived: error rates of the k most
     confident, trapezoids over coverage k/N in [1/N, 1], / (1 - 1/N)."""
     n = len(errors)
-    rates = np.cumsum(errors[np.argsort(-confidence)]) / np.arange(1, n + 1)
+    rates = np.cumsum(to_numpy(errors[np.argsort(-confidence)])) / np.arange(1, n + 1)
     cov = np.arange(1, n + 1) / n
-    return np.sum(np.diff(cov) * (rates[1:] + rates[:-1]) / 2) / (1 - 1 / n)
+    return np.sum(np.diff(to_numpy(cov)) * (rates[1:] + rates[:-1]) / 2) / (1 - 1 / n)
 
 
 def test_risk_coverage_by_hand():
@@ -343,8 +355,8 @@ def test_risk_coverage_by_hand():
     probs = [[0.9, 0.1], [0.4, 0.6], [0.8, 0.2], [0.3, 0.7], [0.65, 0.35]]
     # By confidence: .9 right, .8 right, .7 wrong, .65 right, .6 wrong.
     coverage, risk = M.risk_coverage_curve(y, probs)
-    np.testing.assert_allclose(coverage, [0.2, 0.4, 0.6, 0.8, 1.0])
-    np.testing.assert_allclose(risk, [0, 0, 1 / 3, 1 / 4, 2 / 5])
+    np.testing.assert_allclose(to_numpy(coverage), [0.2, 0.4, 0.6, 0.8, 1.0])
+    np.testing.assert_allclose(to_numpy(risk), [0, 0, 1 / 3, 1 / 4, 2 / 5])
     assert M.aurc(y, probs) == pytest.approx((1 / 3 + 1 / 4 + 2 / 5) / 5)
     generalized = [0, 0, 0, 0.2, 0.2, 0.4]  # accepted and wrong / 5
     trapezoids = sum((a + b) / 2 * 0.2 for a, b in zip(generalized, generalized[1:]))
@@ -361,7 +373,7 @@ def test_risk_coverage_by_hand():
     # the two errors first.
     own = [0.1, 0.9, 0.2, 0.8, 0.3]
     np.testing.assert_allclose(
-        M.risk_coverage_curve(y, probs, own)[1], [1, 1, 2 / 3, 2 / 4, 2 / 5]
+        to_numpy(M.risk_coverage_curve(y, probs, own)[1]), [1, 1, 2 / 3, 2 / 4, 2 / 5]
     )
 
 
@@ -388,7 +400,7 @@ def test_ties_in_confidence_give_the_expectation_over_their_order():
     y = np.zeros(6, dtype=int)
     probs = np.stack([1 - errors, errors], axis=-1)  # predict 0 when right
     orders = list(itertools.permutations(range(6)))
-    orders = [o for o in orders if np.all(np.diff(confidence[list(o)]) <= 0)]
+    orders = [o for o in orders if np.all(np.diff(to_numpy(confidence[list(o)])) <= 0)]
     assert len(orders) == 3 * 2 * 1 * 2  # 3! orders of the 0.7s, 2! of the 0.5s
     expected_aurc = np.mean([_geifman_run(errors[list(o)]) for o in orders])
     assert M.aurc(y, probs, confidence) == pytest.approx(expected_aurc)
@@ -405,7 +417,7 @@ def test_ties_in_confidence_give_the_expectation_over_their_order():
 
 def _geifman_run(ranked_errors):
     n = len(ranked_errors)
-    return np.mean(np.cumsum(ranked_errors) / np.arange(1, n + 1))
+    return np.mean(np.cumsum(to_numpy(ranked_errors)) / np.arange(1, n + 1))
 
 
 # ----------------------------------------------------------------------
@@ -461,7 +473,7 @@ def test_fpr95_against_torch_uncertainty_definition():
     as with 20 OOD inputs and distinct scores, both agree."""
     rng = np.random.default_rng(4)
     scores_in, scores_out = rng.normal(size=30), rng.normal(size=20) + 1.5
-    thresholds = np.sort(np.r_[scores_in, scores_out])[::-1]
+    thresholds = np.sort(to_numpy(np.r_[scores_in, scores_out]))[::-1]
     recall = np.array([(scores_out >= t).mean() for t in thresholds])
     fpr = np.array([(scores_in >= t).mean() for t in thresholds])
     closest = fpr[np.argmin(np.abs(recall - 0.95))]
@@ -473,9 +485,9 @@ def test_fpr95_against_torch_uncertainty_definition():
 # ----------------------------------------------------------------------
 def test_max_logit_and_energy_by_hand():
     logits = [[2.0, -1.0, 0.5], [0.0, 0.0, 0.0]]
-    np.testing.assert_allclose(M.max_logit(logits), [2.0, 0.0])
+    np.testing.assert_allclose(to_numpy(M.max_logit(logits)), [2.0, 0.0])
     energy = [-math.log(math.exp(2) + math.exp(-1) + math.exp(0.5)), -math.log(3)]
-    np.testing.assert_allclose(M.energy_score(logits), energy)
+    np.testing.assert_allclose(to_numpy(M.energy_score(logits)), to_numpy(energy))
     # Temperature: -T log sum exp(z / T).
     t = 2.0
     by_hand = -t * math.log(math.exp(1.0) + math.exp(-0.5) + math.exp(0.25))
@@ -486,7 +498,7 @@ def test_max_logit_and_energy_by_hand():
     )
     assert M.energy_score(logits, temperature=1e-3)[0] == pytest.approx(-2.0)
     # A binary head's single logit z is softmax over [0, z].
-    np.testing.assert_allclose(M.max_logit([[-3.0], [2.0]]), [0.0, 2.0])
+    np.testing.assert_allclose(to_numpy(M.max_logit([[-3.0], [2.0]])), [0.0, 2.0])
     assert M.energy_score([[0.0]])[0] == pytest.approx(-math.log(2))
     # Higher energy flags OOD as it is; max logit after negation.
     assert M.ood_auroc(M.energy_score([[5.0, 0.0]]), M.energy_score([[0.1, 0.0]])) == 1

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from keras import ops
 
 from kerasdrop import schedules as S
+from helpers import to_numpy
 
 ALL = [
     S.Constant(0.3),
@@ -68,7 +69,9 @@ def test_tensor_formula_matches_python(schedule):
     in_graph = ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps)))
     python = np.array([schedule(int(t)) for t in steps])
     assert in_graph.dtype == np.float32
-    np.testing.assert_allclose(in_graph, python, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(in_graph), to_numpy(python), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("schedule", ALL, ids=IDS)
@@ -319,8 +322,8 @@ def _valid_schedules(per_class, seed=16):
 
 
 def _assert_rates(values):
-    values = np.asarray(values)
-    assert np.isfinite(values).all()
+    values = np.asarray(to_numpy(values))
+    assert np.isfinite(to_numpy(values)).all()
     assert (values >= 0).all() and (values <= S.MAX_RATE).all()
     assert (values.astype("float32") < 1).all()
 
@@ -337,7 +340,9 @@ def test_every_valid_schedule_gives_finite_rates_below_one():
 def test_every_valid_schedule_in_graph_matches_python():
     schedules = _valid_schedules(per_class=1)
     python = np.array([[s(t) for t in HUGE_STEPS] for s in schedules])
-    steps = ops.convert_to_tensor(np.array(HUGE_STEPS, "int32"))  # as the layer's
+    steps = ops.convert_to_tensor(
+        np.array(to_numpy(HUGE_STEPS), "int32")
+    )  # as the layer's
 
     def values(t):
         return ops.stack([ops.cast(s(t), "float32") for s in schedules])
@@ -345,10 +350,10 @@ def test_every_valid_schedule_in_graph_matches_python():
     for got in (values(steps), _compiled(values)(steps)):
         got = ops.convert_to_numpy(got)
         _assert_rates(got)
-        bad = ~np.isclose(got, python, rtol=1e-5, atol=1e-6)
+        bad = ~np.isclose(to_numpy(got), to_numpy(python), rtol=1e-5, atol=1e-6)
         assert not bad.any(), [
             (schedules[i], HUGE_STEPS[j], python[i, j], got[i, j])
-            for i, j in zip(*np.nonzero(bad))
+            for i, j in zip(*np.nonzero(to_numpy(bad)))
         ]
 
 
@@ -371,9 +376,12 @@ def test_configs_written_by_0_1_0_load_with_the_same_values(saved):
     assert S.serialize(schedule)["config"] == saved["config"]["config"]
     python = [schedule(t) for t in SAVED["steps"]]
     assert python == pytest.approx(saved["values"], rel=1e-12, abs=0)
-    steps = ops.convert_to_tensor(np.array(SAVED["steps"], "int32"))
+    steps = ops.convert_to_tensor(np.array(to_numpy(SAVED["steps"]), "int32"))
     np.testing.assert_allclose(
-        ops.convert_to_numpy(schedule(steps)), saved["values"], rtol=1e-6, atol=1e-7
+        to_numpy(ops.convert_to_numpy(schedule(steps))),
+        to_numpy(saved["values"]),
+        rtol=1e-6,
+        atol=1e-7,
     )
 
 

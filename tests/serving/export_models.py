@@ -5,6 +5,7 @@ import numpy as np
 
 import kerasdrop
 from kerasdrop import layers as L
+from helpers import to_numpy
 
 
 # Kind -> (input shape, layer factory). Each model is
@@ -109,8 +110,8 @@ def mixed_model():
 
 def flat(outputs):
     if isinstance(outputs, dict):
-        return [np.asarray(outputs[k]) for k in sorted(outputs)]
-    return [np.asarray(o) for o in keras.tree.flatten(outputs)]
+        return [np.asarray(to_numpy(outputs[k])) for k in sorted(outputs)]
+    return [np.asarray(to_numpy(o)) for o in keras.tree.flatten(outputs)]
 
 
 class Subclassed(keras.Model):
@@ -135,6 +136,6 @@ def call(signature, x):
     if not isinstance(x, dict):
         x = {"x": x}
     return {
-        k: np.asarray(v)
+        k: np.asarray(to_numpy(v))
         for k, v in signature(**{k: tf.constant(v) for k, v in x.items()}).items()
     }

@@ -16,6 +16,7 @@ import kerasdrop
 from kerasdrop import layers as L
 from kerasdrop.mc import guards, stats, switch
 from kerasdrop.serving import ExportError
+from helpers import to_numpy
 
 SEED = 7
 SAMPLES = 8
@@ -47,8 +48,12 @@ def test_variable_length_model(tmp_path):
     mc = call(signatures["mc"], x)
     assert set(mc) == {"output_0_mean", "output_0_std"}
     result = predicted(model, x, "regression")
-    np.testing.assert_allclose(mc["output_0_mean"], result.mean, atol=1e-5)
-    np.testing.assert_allclose(mc["output_0_std"], result.std, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(mc["output_0_mean"]), to_numpy(result.mean), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        to_numpy(mc["output_0_std"]), to_numpy(result.std), atol=1e-5
+    )
     if keras.backend.backend() == "tensorflow":  # JAX fixes the length
         longer = call(signatures["mc"], np.ones((2, 11, 8), "float32"))
         assert longer["output_0_mean"].shape == (2, 11, 4)
@@ -80,10 +85,16 @@ def test_dict_output_model(tmp_path):
         key: predicted(keras.Model(x_in, tensor), x) for key, tensor in outputs.items()
     }
     for key, result in results.items():
-        np.testing.assert_allclose(mc[f"{key}_mean"], result.mean, atol=1e-5)
-        np.testing.assert_allclose(mc[f"{key}_std"], result.std, atol=1e-5)
+        np.testing.assert_allclose(
+            to_numpy(mc[f"{key}_mean"]), to_numpy(result.mean), atol=1e-5
+        )
+        np.testing.assert_allclose(
+            to_numpy(mc[f"{key}_std"]), to_numpy(result.std), atol=1e-5
+        )
     np.testing.assert_allclose(
-        mc["probs_entropy"], results["probs"].predictive_entropy, atol=1e-5
+        to_numpy(mc["probs_entropy"]),
+        to_numpy(results["probs"].predictive_entropy),
+        atol=1e-5,
     )
 
 
@@ -101,7 +112,9 @@ def test_two_input_model(tmp_path):
     mc = call(signatures["mc"], x)
     assert set(mc) == {"output_0_mean", "output_0_std"}
     result = predicted(model, [x["a"], x["b"]], "regression")
-    np.testing.assert_allclose(mc["output_0_mean"], result.mean, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(mc["output_0_mean"]), to_numpy(result.mean), atol=1e-5
+    )
 
 
 def test_list_outputs_are_keyed_as_serving_default_keys_them():

@@ -18,6 +18,7 @@ from keras import layers, ops
 import kerasdrop
 from kerasdrop.layers import mc_state
 from kerasdrop.serving import as_is, onnx_litert, random_ops
+from helpers import to_numpy
 
 
 class TransformerBlock(layers.Layer):
@@ -94,14 +95,18 @@ def state(model):
 
 def varies(model, x):
     """True when two inference calls differ (the MC layers still sample)."""
-    return not np.array_equal(model(x, training=False), model(x, training=False))
+    return not np.array_equal(
+        to_numpy(model(x, training=False)), to_numpy(model(x, training=False))
+    )
 
 
 def test_transformer_without_get_config_is_served_as_it_is(tmp_path):
     keras.utils.set_random_seed(0)
     model = transformer()
     x = tokens()
-    expected = np.asarray(model(x, training=False))  # stock dropout: inference
+    expected = np.asarray(
+        to_numpy(model(x, training=False))
+    )  # stock dropout: inference
     assert kerasdrop.convert(model, copy=False, mc=True) is model
     dropout = kerasdrop.graph.dropout_layers(model)
     assert len(dropout) == 4  # the block's two and the head's two
@@ -123,7 +128,9 @@ def test_transformer_without_get_config_is_served_as_it_is(tmp_path):
         assert sorted(signatures) == ["mc", "serve", "serving_default"]
         served = call(signatures["serving_default"], {"tokens": x})
         (output,) = served.values()
-        np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            to_numpy(output), to_numpy(expected), rtol=1e-5, atol=1e-6
+        )
 
 
 def subclassed(x):
@@ -151,7 +158,7 @@ def test_subclassed_model_with_no_copy_is_served(fmt, tmp_path):
         pytest.importorskip("onnxruntime", reason="needs kerasdrop[export]")
     x = np.random.default_rng(1).standard_normal((4, 3)).astype("float32")
     model = subclassed(x)
-    expected = np.asarray(model(x, training=False))
+    expected = np.asarray(to_numpy(model(x, training=False)))
     model.drop.mc = True  # samples at inference: the export must not
     model.drop.rate = 0.3
     model(x, training=True)
@@ -166,13 +173,15 @@ def test_subclassed_model_with_no_copy_is_served(fmt, tmp_path):
         signature = load_signatures(path)["serving_default"]
         assert random_ops(signature) == []
         (output,) = call(signature, {"input_0": x}).values()
-    np.testing.assert_allclose(output, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(output), to_numpy(expected), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_export_inside_a_sampling_block_serves_inference(tmp_path):
     x = np.ones((2, 3), "float32")
     model = subclassed(x)
-    expected = np.asarray(model(x, training=False))
+    expected = np.asarray(to_numpy(model(x, training=False)))
     with kerasdrop.mc.sampling(model):
         before = state(model)
         kerasdrop.export(model, tmp_path / "m", sample_inputs=x)
@@ -180,7 +189,7 @@ def test_export_inside_a_sampling_block_serves_inference(tmp_path):
         assert varies(model, x)
     served = as_is.AsIs(model)
     with kerasdrop.mc.sampling(model):
-        np.testing.assert_allclose(served(x), expected, rtol=1e-6)
+        np.testing.assert_allclose(to_numpy(served(x)), to_numpy(expected), rtol=1e-6)
         assert varies(model, x)
 
 
@@ -190,16 +199,16 @@ def test_inference_only_is_per_thread_and_training_still_drops():
     seen = {}
 
     def other_thread():
-        seen["other"] = bool(np.all(np.asarray(drop(x)) == x))
+        seen["other"] = bool(np.all(np.asarray(to_numpy(drop(x))) == x))
 
     with mc_state.mc_inference_only([drop]):
-        assert np.array_equal(drop(x), x)
-        assert not np.array_equal(drop(x, training=True), x)
+        assert np.array_equal(to_numpy(drop(x)), to_numpy(x))
+        assert not np.array_equal(to_numpy(drop(x, training=True)), to_numpy(x))
         worker = threading.Thread(target=other_thread)
         worker.start()
         worker.join()
     assert seen == {"other": False}  # the other thread's MC layer sampled
-    assert drop.mc and not np.array_equal(drop(x), x)
+    assert drop.mc and not np.array_equal(to_numpy(drop(x)), to_numpy(x))
 
 
 def test_a_model_that_copies_is_still_served_stripped():

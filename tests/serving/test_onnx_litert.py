@@ -8,6 +8,7 @@ from export_models import flat, kind_model, mixed_model
 
 import kerasdrop
 from kerasdrop.serving import inference_outputs, sample_inputs_for
+from helpers import to_numpy
 
 
 @pytest.mark.tf_only
@@ -30,7 +31,9 @@ def test_export_onnx_matches_keras(tmp_path):
     for key in ("probs", "value"):
         match = [v for k, v in by_name.items() if key in k]
         assert match, by_name.keys()
-        np.testing.assert_allclose(match[0], expected[key], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            to_numpy(match[0]), to_numpy(expected[key]), rtol=1e-4, atol=1e-5
+        )
 
 
 @pytest.mark.tf_only
@@ -50,5 +53,8 @@ def test_export_litert_matches_keras(tmp_path):
     interpreter.invoke()
     got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     np.testing.assert_allclose(
-        got, flat(inference_outputs(model, x))[0], rtol=1e-4, atol=1e-5
+        to_numpy(got),
+        to_numpy(flat(inference_outputs(model, x))[0]),
+        rtol=1e-4,
+        atol=1e-5,
     )

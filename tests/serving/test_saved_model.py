@@ -16,15 +16,22 @@ from export_models import (
 import kerasdrop
 from kerasdrop import layers as L
 from kerasdrop.serving import inference_outputs, random_ops, sample_inputs_for
+from helpers import to_numpy
 
 
 def check_mc_endpoint(model, signatures, x, samples, bias=0.0):
     """MC outputs vary and their mean is the deterministic output within 5 SE."""
     first, second = call(signatures["mc"], x), call(signatures["mc"], x)
-    assert not np.array_equal(first["output_0_mean"], second["output_0_mean"])
+    assert not np.array_equal(
+        to_numpy(first["output_0_mean"]), to_numpy(second["output_0_mean"])
+    )
     assert np.all(first["output_0_std"] > 0)
     det = flat(inference_outputs(model, x))[0]
-    tolerance = 5 * first["output_0_std"] / np.sqrt(samples) + bias * np.abs(det) + 1e-5
+    tolerance = (
+        5 * first["output_0_std"] / np.sqrt(to_numpy(samples))
+        + bias * np.abs(to_numpy(det))
+        + 1e-5
+    )
     assert np.all(np.abs(first["output_0_mean"] - det) <= tolerance), (
         np.abs(first["output_0_mean"] - det) / tolerance
     ).max()
@@ -41,9 +48,14 @@ def test_export_each_kind(kind, tmp_path):
     serving = signatures["serving_default"]
     assert random_ops(serving) == []
     once, twice = call(serving, x), call(serving, x)
-    np.testing.assert_array_equal(once["output_0"], twice["output_0"])
+    np.testing.assert_array_equal(
+        to_numpy(once["output_0"]), to_numpy(twice["output_0"])
+    )
     np.testing.assert_allclose(
-        once["output_0"], flat(inference_outputs(model, x))[0], rtol=1e-5, atol=1e-6
+        to_numpy(once["output_0"]),
+        to_numpy(flat(inference_outputs(model, x))[0]),
+        rtol=1e-5,
+        atol=1e-6,
     )
     if samples:
         assert random_ops(signatures["mc"])  # the MC endpoint does sample
@@ -102,8 +114,10 @@ def test_mixed_export_serving_is_deterministic_and_equal(mixed_export):
     once, twice = call(serving, x), call(serving, x)
     expected = inference_outputs(model, x)
     for key in ("probs", "value"):
-        np.testing.assert_array_equal(once[key], twice[key])
-        np.testing.assert_allclose(once[key], expected[key], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(to_numpy(once[key]), to_numpy(twice[key]))
+        np.testing.assert_allclose(
+            to_numpy(once[key]), to_numpy(expected[key]), rtol=1e-5, atol=1e-6
+        )
 
 
 @pytest.mark.tf_only
@@ -111,8 +125,10 @@ def test_mixed_export_mc_signature(mixed_export):
     model, _, path, x = mixed_export
     mc = load_signatures(path)["mc"]
     first, second = call(mc, x), call(mc, x)
-    assert not np.array_equal(first["probs_mean"], second["probs_mean"])
-    np.testing.assert_allclose(first["probs_mean"].sum(-1), 1.0, rtol=1e-5)
+    assert not np.array_equal(
+        to_numpy(first["probs_mean"]), to_numpy(second["probs_mean"])
+    )
+    np.testing.assert_allclose(to_numpy(first["probs_mean"].sum(-1)), 1.0, rtol=1e-5)
     assert np.all(first["probs_std"] > 0) and np.all(first["value_std"] > 0)
     # Mutual information is the part of the entropy that varies with masks.
     assert np.all(first["probs_mutual_information"] > 0)
@@ -127,13 +143,15 @@ def test_export_serving_on_every_backend(tmp_path):
     path = kerasdrop.export(model, tmp_path / "m", mc_samples=16)
     signatures = load_signatures(path)
     np.testing.assert_allclose(
-        call(signatures["serving_default"], x)["output_0"],
-        flat(inference_outputs(model, x))[0],
+        to_numpy(call(signatures["serving_default"], x)["output_0"]),
+        to_numpy(flat(inference_outputs(model, x))[0]),
         rtol=1e-5,
         atol=1e-6,
     )
     first, second = call(signatures["mc"], x), call(signatures["mc"], x)
-    assert not np.array_equal(first["output_0_mean"], second["output_0_mean"])
+    assert not np.array_equal(
+        to_numpy(first["output_0_mean"]), to_numpy(second["output_0_mean"])
+    )
 
 
 def test_mc_signature_of_a_sequential_classifier_has_entropy(tmp_path):
@@ -194,22 +212,26 @@ def test_mc_signature_equals_mc_predict_on_a_multi_unit_sigmoid_head(tmp_path):
         "mutual_information": "mutual_information",
     }
     for key, field in fields.items():
-        np.testing.assert_array_equal(exported[key], getattr(result, field), key)
+        np.testing.assert_array_equal(
+            to_numpy(exported[key]), to_numpy(getattr(result, field)), key
+        )
     assert np.all(result.mutual_information > 0)
     # metrics: the same entropy (float64, from the samples themselves).
     s = result.samples.astype("float64")
     p = s.mean(axis=0)
-    by_hand = -(p * np.log(p) + (1 - p) * np.log(1 - p)).sum(axis=-1)
+    by_hand = -(p * np.log(to_numpy(p)) + (1 - p) * np.log(1 - p)).sum(axis=-1)
     for got in (
         result.predictive_entropy,
         kerasdrop.metrics.predictive_entropy(s, multi_label=True),
     ):
-        np.testing.assert_allclose(got, by_hand, rtol=1e-5)
+        np.testing.assert_allclose(to_numpy(got), to_numpy(by_hand), rtol=1e-5)
     np.testing.assert_allclose(
-        result.mutual_information,
-        kerasdrop.metrics.mutual_information(s, multi_label=True),
+        to_numpy(result.mutual_information),
+        to_numpy(kerasdrop.metrics.mutual_information(s, multi_label=True)),
         atol=1e-5,
     )
     # Per-unit decisions of independent labels.
     assert result.predicted_class.shape == result.max_probability.shape == (6, 4)
-    np.testing.assert_array_equal(result.predicted_class, (p > 0.5).astype("int64"))
+    np.testing.assert_array_equal(
+        to_numpy(result.predicted_class), to_numpy((p > 0.5).astype("int64"))
+    )

@@ -13,6 +13,7 @@ import kerasdrop
 from kerasdrop import layers as L
 from kerasdrop.graph import is_dropout_layer
 from kerasdrop.serving import inference_outputs, sample_inputs_for
+from helpers import to_numpy
 
 
 def assert_no_dropout(model):
@@ -33,7 +34,9 @@ def test_strip_each_kind_matches_inference(kind):
     assert isinstance(stripped, keras.Sequential)
     expected = flat(inference_outputs(model, x))
     got = flat(stripped(x, training=False))
-    np.testing.assert_allclose(got[0], expected[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        to_numpy(got[0]), to_numpy(expected[0]), rtol=1e-6, atol=1e-7
+    )
     # The original model is untouched.
     assert any(is_dropout_layer(x) for x in model._flatten_layers(recursive=True))
 
@@ -47,7 +50,8 @@ def test_strip_classic_dropout_becomes_rescaling_with_live_rate():
     assert scaling[0].scale == pytest.approx(0.55)
     x = sample_inputs_for(model)
     np.testing.assert_array_equal(
-        np.asarray(stripped(x)), np.asarray(model(x, training=False))
+        np.asarray(to_numpy(stripped(x))),
+        np.asarray(to_numpy(model(x, training=False))),
     )
 
 
@@ -59,9 +63,11 @@ def test_strip_mixed_model_multi_io_nested():
     assert sorted(stripped.output_names) == sorted(model.output_names)
     assert isinstance(stripped.get_layer("nested"), keras.Sequential)
     for e, g in zip(flat(inference_outputs(model, x)), flat(stripped(x))):
-        np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(to_numpy(g), to_numpy(e), rtol=1e-6, atol=1e-6)
     # Deterministic although the model has an MC layer.
-    np.testing.assert_array_equal(flat(stripped(x))[0], flat(stripped(x))[0])
+    np.testing.assert_array_equal(
+        to_numpy(flat(stripped(x))[0]), to_numpy(flat(stripped(x))[0])
+    )
 
 
 def test_strip_keeps_output_names_and_shared_weights_are_copies():
@@ -70,7 +76,8 @@ def test_strip_keeps_output_names_and_shared_weights_are_copies():
     dense = stripped.get_layer("y")
     assert dense is not model.get_layer("y")
     np.testing.assert_array_equal(
-        dense.get_weights()[0], model.get_layer("y").get_weights()[0]
+        to_numpy(dense.get_weights()[0]),
+        to_numpy(model.get_layer("y").get_weights()[0]),
     )
     inp = keras.Input((4,), name="x")
     out = L.Dropout(0.5, name="last")(keras.layers.Dense(3)(inp))
@@ -103,7 +110,7 @@ def test_strip_subclassed_model_that_rebuilds_from_config():
     stripped = kerasdrop.strip_dropout(model)
     assert type(stripped) is SubclassedWithConfig
     assert isinstance(stripped.drop, keras.layers.Identity)
-    np.testing.assert_array_equal(stripped(x), model(x))
+    np.testing.assert_array_equal(to_numpy(stripped(x)), to_numpy(model(x)))
     inp = keras.Input((3,))
     outer = keras.Model(inp, model(inp))  # nested in a graph
     assert not kerasdrop.graph.dropout_layers(kerasdrop.strip_dropout(outer))
