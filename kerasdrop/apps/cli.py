@@ -133,7 +133,7 @@ def _add_demo(sub):
     p.add_argument(
         "--no-export",
         action="store_true",
-        help="skip exporting the best model as a SavedModel",
+        help="skip exporting the best model (a SavedModel; ONNX on torch)",
     )
 
 
@@ -176,7 +176,8 @@ def _add_export(sub):
         default=None,
         help=(
             "default: from OUT's suffix (.onnx: onnx, .tflite: litert), "
-            "else tf_saved_model; must agree with that suffix"
+            "else the backend's serving format (tf_saved_model; onnx on "
+            "torch, written to OUT.onnx); must agree with that suffix"
         ),
     )
     p.add_argument(
@@ -345,7 +346,7 @@ def _export_format(args):
     suffix = os.path.splitext(args.out)[1]
     implied = SUFFIX_FORMATS.get(suffix.lower())
     if args.format is None:
-        return implied or "tf_saved_model"
+        return implied  # None: the backend's serving format
     if implied is not None and implied != args.format:
         raise _checks.invalid_value(
             "--format",
@@ -353,6 +354,13 @@ def _export_format(args):
             f"--format {args.format} with OUT={args.out!r}",
         )
     return args.format
+
+
+def _written_format(target):
+    """The format of a written artifact, from its name."""
+    from kerasdrop.serving import SUFFIX_FORMATS
+
+    return SUFFIX_FORMATS.get(target.suffix.lower(), "tf_saved_model")
 
 
 def export_command(args, out=None):
@@ -374,6 +382,7 @@ def export_command(args, out=None):
         overwrite=args.overwrite,
         format=format,
     )
+    format = format or _written_format(target)
     extra = (
         f" with an `mc` signature ({args.mc_samples} samples)"
         if (args.mc_samples)

@@ -45,7 +45,13 @@ jax2tf `ExportArchive`; the random-op check cannot see inside the compiled
 JAX module there, outputs are still compared; unknown non-batch dimensions,
 such as a text model's sequence length, are fixed to those of the sample
 inputs, since jax2tf cannot trace keras-hub's position embeddings with a
-symbolic length). ONNX and LiteRT follow Keras' support. TensorFlow is
+symbolic length). On PyTorch, Keras cannot write SavedModels: the serving
+format there is ONNX (Keras' own torch export path, `torch.onnx`), which
+the default `format=None` picks, with a warning saying so;
+`format="tf_saved_model"` and `mc_samples` raise `ExportError` naming the
+alternatives, before anything is written. LiteRT on PyTorch needs Keras'
+`litert-torch` package, which kerasdrop neither installs nor tests.
+ONNX and LiteRT otherwise follow Keras' support. TensorFlow is
 imported inside the functions that write or check SavedModels, never when
 `kerasdrop` is imported.
 
@@ -58,6 +64,7 @@ format; the model is left exactly as it was. A subclassed model needs
 """
 
 import functools
+import warnings
 
 import keras
 
@@ -67,6 +74,12 @@ from kerasdrop.serving import artifacts, as_is, onnx_litert, saved_model, verifi
 from kerasdrop.serving.verification import ExportError
 
 FORMATS = ("tf_saved_model", "onnx", "litert")
+#: The format `format=None` writes on each backend: what it can serve.
+BACKEND_FORMATS = {
+    "tensorflow": "tf_saved_model",
+    "jax": "tf_saved_model",
+    "torch": "onnx",
+}
 #: File name suffixes that name an export format.
 SUFFIX_FORMATS = {".onnx": "onnx", ".tflite": "litert"}
 
@@ -77,7 +90,7 @@ def export(
     mc_samples=None,
     version=None,
     overwrite=False,
-    format="tf_saved_model",
+    format=None,
     sample_inputs=None,
     classifier=None,
     rtol=1e-5,
@@ -96,8 +109,11 @@ def export(
             `path/<version>/` (SavedModel only).
         overwrite: replace an existing export artifact at the target
             (never other files or directories).
-        format: "tf_saved_model", "onnx" or "litert". A path ending in
-            '.onnx' or '.tflite' must have the matching format.
+        format: "tf_saved_model", "onnx" or "litert"; None (the default):
+            the backend's serving format, "tf_saved_model" on TensorFlow and
+            JAX, "onnx" on PyTorch (where `path` gets the suffix '.onnx' if
+            it has none). A path ending in '.onnx' or '.tflite' must have
+            the matching format.
         sample_inputs: inputs for verification, structured like the model's
             inputs; by default random ones from the input specs
             (`sample_inputs_for(model)`).
@@ -116,10 +132,11 @@ def export(
     >>> model = keras.Sequential([keras.Input((4,), name="x"),
     ...     keras.layers.Dense(8), kerasdrop.layers.Dropout(0.3),
     ...     keras.layers.Dense(1)])
-    >>> out = kerasdrop.export(model, tempfile.mkdtemp() + "/m", version=1)
-    >>> out.name
-    '1'
+    >>> out = kerasdrop.export(model, tempfile.mkdtemp() + "/m")
+    >>> out.name  # a SavedModel directory; 'm.onnx' on torch, served through ONNX
+    'm...'
     """
+    format, path = _backend_format(format, path, mc_samples)
     _check_export_args(mc_samples, format, classifier, rtol, atol)
     target = _check_path(path, version, format, overwrite)
     _checks.check_model(model, built=True)
@@ -136,6 +153,44 @@ def export(
 # ----------------------------------------------------------------------------
 # Check.
 # ----------------------------------------------------------------------------
+def _backend_format(format, path, mc_samples):
+    """`(format, path)` with `format=None` resolved to the backend's serving
+    format; an `ExportError` for what the backend cannot serve (SavedModels
+    and the `mc` signature on PyTorch), raised before anything is written."""
+    if format is not None:
+        _checks.check_type("format", format, str, f"one of {FORMATS}")
+        _checks.check_choice("format", format, FORMATS)
+    _checks.check_int("mc_samples", mc_samples, minimum=2, allow_none=True)
+    backend = keras.backend.backend()
+    if format is not None or backend not in BACKEND_FORMATS:
+        chosen = format
+    else:
+        chosen = BACKEND_FORMATS[backend]
+    if backend == "torch" and (chosen == "tf_saved_model" or mc_samples is not None):
+        what = "a SavedModel" if mc_samples is None else "the `mc` signature"
+        raise ExportError(
+            f"Keras cannot write a SavedModel on the torch backend, so {what} "
+            f"cannot be exported here (format={format!r}, "
+            f"mc_samples={mc_samples!r}). Alternatives: format='onnx' "
+            "(deterministic serving, verified in onnxruntime), or run the export "
+            "with KERAS_BACKEND=tensorflow or jax (the .keras file loads there), "
+            "where SavedModels and the `mc` signature are written; for MC "
+            "predictions on torch, call `kerasdrop.mc.predict`. Nothing was written."
+        )
+    if format is None and chosen == "onnx":
+        target = artifacts.as_path(path)
+        if target.suffix.lower() != ".onnx":
+            path = target.with_name(target.name + ".onnx")
+        warnings.warn(
+            f"kerasdrop.export: the {backend} backend serves through ONNX "
+            f"(Keras cannot write SavedModels there); writing '{path}'. Pass "
+            "format='onnx' to choose it explicitly.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return chosen, path
+
+
 def _check_export_args(mc_samples, format, classifier, rtol, atol):
     """Checks the plain arguments (not the path, not the model)."""
     _checks.check_type("format", format, str, f"one of {FORMATS}")
@@ -278,6 +333,12 @@ def _write_verified(target, write, verify, overwrite, path, format):
     except (ExportError, ValueError, TypeError):
         raise
     except ImportError as err:
+        if format == "litert" and keras.backend.backend() == "torch":
+            raise ImportError(
+                f"Keras exports LiteRT on the torch backend through a package "
+                f"that is not installed ({err}); kerasdrop neither installs nor "
+                "tests it. format='onnx' is the torch serving format."
+            ) from err
         raise ImportError(
             f"Exporting to format={format!r} needs a package that is not "
             f"installed ({err}); `pip install kerasdrop[export]` installs "

@@ -223,6 +223,18 @@ def _export_text(results):
             f"The best variant, **{results['best']}**, could not be exported: "
             f"{info['error']}"
         )
+    if info.get("format") == "onnx":
+        return (
+            f"The best dropout variant by MC validation NLL, "
+            f"**{results['best']}**, was exported with "
+            f"`kerasdrop.export(model, '{MODEL_DIR}.onnx', format='onnx', "
+            f"sample_inputs=x_test)` to `{info['path']}` (the torch backend "
+            "serves through ONNX: Keras writes no SavedModel there), which ran "
+            f"it back in onnxruntime and checked it on the {info['verified_on']} "
+            f"test digits: it matches `model(x, training=False)` to "
+            f"rtol={info['rtol']:g}, atol={info['atol']:g}, deterministically. "
+            "MC predictions on torch come from `kerasdrop.mc.predict`, as above."
+        )
     return (
         f"The best dropout variant by MC validation NLL, "
         f"**{results['best']}**, was exported with "

@@ -1,9 +1,15 @@
-"""The demo's export: the best model as a SavedModel with an `mc` signature.
+"""The demo's export: the best model in the format its backend serves.
 
-`export_best` calls `kerasdrop.export` (which loads the SavedModel back
-and checks both signatures on the test digits) and reads the signatures
-that `saved_model.pb` declares, for the report.
+On TensorFlow and JAX, a SavedModel with an `mc` signature: `export_best`
+calls `kerasdrop.export` (which loads the SavedModel back and checks both
+signatures on the test digits) and reads the signatures that
+`saved_model.pb` declares, for the report. On PyTorch, where Keras writes
+no SavedModel, an ONNX file (`model.onnx`), run back in onnxruntime and
+checked on the test digits; MC predictions there come from
+`kerasdrop.mc.predict`, which the report already shows.
 """
+
+import keras
 
 from kerasdrop.apps.demo.settings import EXPORT_ATOL, EXPORT_RTOL
 
@@ -36,6 +42,8 @@ def export_best(model, path, samples, x):
     """
     import kerasdrop
 
+    if keras.backend.backend() == "torch":
+        return _export_onnx(model, path, x)
     target = kerasdrop.export(
         model,
         path,
@@ -48,10 +56,37 @@ def export_best(model, path, samples, x):
     )
     signatures = _declared_signatures(target)
     return {
+        "format": "tf_saved_model",
         "path": str(target),
         "signatures": sorted(signatures),
         "mc_samples": samples,
         "mc_outputs": signatures["mc"],
+        "verified_on": len(x),
+        "rtol": EXPORT_RTOL,
+        "atol": EXPORT_ATOL,
+    }
+
+
+def _export_onnx(model, path, x):
+    """The torch backend's export: a verified ONNX file, no `mc` signature."""
+    import kerasdrop
+
+    target = kerasdrop.export(
+        model,
+        path.with_name(path.name + ".onnx"),
+        format="onnx",
+        overwrite=True,
+        classifier="softmax",
+        sample_inputs=x,
+        rtol=EXPORT_RTOL,
+        atol=EXPORT_ATOL,
+    )
+    return {
+        "format": "onnx",
+        "path": str(target),
+        "signatures": [],
+        "mc_samples": None,
+        "mc_outputs": [],
         "verified_on": len(x),
         "rtol": EXPORT_RTOL,
         "atol": EXPORT_ATOL,

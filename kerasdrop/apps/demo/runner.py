@@ -195,18 +195,30 @@ def _export_step(model, out, results, x, stream):
     try:
         info = exporting.export_best(model, out / MODEL_DIR, results["mc_samples"], x)
         info["error"] = None
-        _say(
-            stream,
-            f"SavedModel verified: {info['path']} (signatures "
-            f"{', '.join(info['signatures'])}; kerasdrop.export reloaded it: "
-            f"serving_default matches the model on the {info['verified_on']} "
-            f"test digits to rtol={info['rtol']:g}, atol={info['atol']:g}).",
-        )
+        _say(stream, _export_line(info))
     except Exception as err:  # reported, and the exit status says so
         info = {"path": str(out / MODEL_DIR), "error": f"{type(err).__name__}: {err}"}
         _say(stream, f"Export FAILED: {info['error']}")
     info["seconds"] = round(time.perf_counter() - t0, 2)
     return info
+
+
+def _export_line(info):
+    """The console line of a verified export."""
+    check = (
+        f"on the {info['verified_on']} test digits to rtol={info['rtol']:g}, "
+        f"atol={info['atol']:g}"
+    )
+    if info["format"] == "onnx":
+        return (
+            f"ONNX verified: {info['path']} (the torch backend serves through "
+            f"ONNX; onnxruntime ran it: it matches the model {check})."
+        )
+    return (
+        f"SavedModel verified: {info['path']} (signatures "
+        f"{', '.join(info['signatures'])}; kerasdrop.export reloaded it: "
+        f"serving_default matches the model {check})."
+    )
 
 
 def _jsonable(value):
