@@ -49,3 +49,26 @@ def to_numpy(x):
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+#: Why a trace count is not checked on eager torch.
+NO_TRACE_ON_TORCH = "torch runs eagerly: there is no trace to count"
+
+
+def traces_python_once(jit_compile="auto"):
+    """Whether a trace count is meaningful: Keras' compiled step runs a
+    layer's `call` in Python once (a trace), not per step, on TensorFlow and
+    JAX. Eager torch runs Python at every step, and under `torch.compile`
+    the counter itself (a Python side effect) makes dynamo recompile, so no
+    trace is counted on torch."""
+    import keras
+
+    del jit_compile  # the same answer with and without compilation
+    return keras.backend.backend() != "torch"
+
+
+def assert_no_retrace(traces, jit_compile="auto"):
+    """The trace counts recorded after each step never grew (no retrace),
+    where a trace exists (`traces_python_once`)."""
+    if traces_python_once(jit_compile):
+        assert len(set(traces)) == 1, f"retraced: {sorted(set(traces))}"

@@ -198,9 +198,12 @@ class VariationalRNN(_keras.StepLoopSwitch):
             self.cell.state_mask = None
 
     def _needs_step_loop(self):
-        # The state mask enters every step: Keras' generic step loop; else
-        # the Keras layer's own (cuDNN where it can).
-        return self.cell.state_mask is not None
+        # The state mask enters every step: Keras' generic step loop. A layer
+        # with state dropout takes it at inference too, as a stock layer with
+        # `recurrent_dropout` does (Keras never runs its fused kernel there):
+        # the same kernels, so `convert` is exact. Else the Keras layer's own
+        # path (its fused kernel, cuDNN where it can).
+        return self.cell.state_mask is not None or self.state_dropout is not None
 
     def get_config(self):
         config = super().get_config()
@@ -474,6 +477,7 @@ def from_stock(layer, mc=False):
         dropout=rates["dropout"],
         recurrent_dropout=rates["recurrent_dropout"] or None,
         mc=mc,
+        **_kernel_path(layer),
     )
     new = KERASDROP_CLASS[stock_class(layer)].from_config(config)
     _copy_weights(layer, new)
@@ -498,10 +502,23 @@ def to_stock(layer, dropout=0.0, recurrent_dropout=0.0):
     config = _keras_options(layer, layer.get_config())
     for key in ("mc", "recurrent_mc"):
         config.pop(key, None)
-    config.update(dropout=dropout, recurrent_dropout=recurrent_dropout)
+    config.update(
+        dropout=dropout, recurrent_dropout=recurrent_dropout, **_kernel_path(layer)
+    )
     new = stock_class(layer).from_config(config)
     _copy_weights(layer, new)
     return new
+
+
+def _kernel_path(layer):
+    """`{"implementation": n}` of an LSTM/GRU cell, to carry over: Keras
+    splits the gate matmuls (implementation 1) whenever `recurrent_dropout`
+    is set, and one fused matmul rounds differently on some backends (torch:
+    up to 1e-7), so a converted or stripped layer keeps the original's
+    (kerasdrop's layers save it in their config; a stock layer's config
+    leaves it out, and a stripped one runs Keras' fused kernel anyway)."""
+    implementation = getattr(getattr(layer, "cell", None), "implementation", None)
+    return {} if implementation is None else {"implementation": implementation}
 
 
 def is_variational(layer):

@@ -5,7 +5,7 @@ JAX DataParallel."""
 import keras
 import pytest
 from callback_models import BATCH, STEPS, Trace, model_fn, xy
-from helpers import CountingDropout
+from helpers import CountingDropout, assert_no_retrace, traces_python_once
 
 import kerasdrop
 from kerasdrop import callbacks as C
@@ -22,7 +22,7 @@ def test_hundreds_of_changes_never_retrace():
     model.fit(x, y, batch_size=BATCH, epochs=6, verbose=0, callbacks=[cb, trace])
     assert len(trace.rates) == 300
     assert len({round(r["input_drop"], 6) for r in trace.rates}) > 40
-    assert len(set(trace.traces)) == 1
+    assert_no_retrace(trace.traces)
 
 
 def test_batch_schedule_runs_in_graph_with_no_python_write_per_batch(monkeypatch):
@@ -63,7 +63,8 @@ def test_batch_schedule_runs_in_graph_with_no_python_write_per_batch(monkeypatch
             C.DropoutScheduler(sched, unit="batch", mode="scale", layers="inner_drop")
         ],
     )
-    assert CountingDropout.traces == traces
+    if traces_python_once():
+        assert CountingDropout.traces == traces
     inner.rate = 0.3
     model.fit(*xy(), batch_size=BATCH, epochs=1, verbose=0)
     assert inner.rate == pytest.approx(0.3) and inner.step == 0

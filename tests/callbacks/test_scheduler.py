@@ -11,7 +11,7 @@ from kerasdrop import callbacks as C
 from kerasdrop import layers as L
 from kerasdrop import recipes
 from kerasdrop import schedules as S
-from helpers import to_numpy
+from helpers import assert_no_retrace, to_numpy
 
 
 @pytest.mark.parametrize("unit", ["epoch", "batch"])
@@ -33,7 +33,7 @@ def test_exact_trajectory_per_unit_mode_and_layer(unit, mode):
         for name, base in (("input_drop", 0.1), ("inner_drop", 0.5)):
             expected = sched(index) * (base if mode == "scale" else 1.0)
             assert seen[name] == pytest.approx(expected, abs=1e-6), (i, name)
-    assert len(set(trace.traces)) == 1
+    assert_no_retrace(trace.traces)
 
 
 def test_per_layer_schedules_and_selection():

@@ -18,7 +18,7 @@ import kerasdrop
 from kerasdrop import graph, serving
 from kerasdrop import layers as L
 from kerasdrop import schedules as S
-from helpers import to_numpy
+from helpers import assert_no_retrace, to_numpy
 
 BACKEND = keras.backend.backend()
 CLASSES = [L.LSTM, L.GRU, L.SimpleRNN]
@@ -258,7 +258,7 @@ def assert_rates_seen(recorder):
     for (p_in, p_state), (seen_in, seen_state) in zip(recorder.rates, recorder.seen):
         assert within_5_se(seen_in, p_in, BATCH * F), (p_in, seen_in)
         assert within_5_se(seen_state, p_state, BATCH * F), (p_state, seen_state)
-    assert len(set(recorder.traces)) == 1, f"retraced: {sorted(set(recorder.traces))}"
+    assert_no_retrace(recorder.traces)
 
 
 def test_assigned_rates_take_effect_in_compiled_fit_without_retrace():
@@ -366,6 +366,16 @@ def test_mc_sampling_varies_outputs():
     assert not np.allclose(numpy(mc_model(x)), numpy(mc_model(x)))
 
 
+def assert_stripped_equal(served, expected, fused):
+    """Stripped outputs equal inference bit for bit; but on torch, where a
+    stripped LSTM (recurrent_dropout 0) takes Keras' fused kernel, which
+    rounds differently from the step loop, within float32 rounding."""
+    if fused and keras.backend.backend() == "torch":
+        np.testing.assert_allclose(served, expected, rtol=0, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(served, expected)
+
+
 def test_strip_gives_stock_rnns_equal_to_inference():
     model, x = rnn_model(mc=True), xs()
     model.get_layer("lstm").input_dropout.rate = 0.5
@@ -376,7 +386,7 @@ def test_strip_gives_stock_rnns_equal_to_inference():
     assert keras.layers.LSTM in kinds and keras.layers.SimpleRNN in kinds
     bigru = stripped.get_layer("bigru")
     assert type(bigru.forward_layer) is type(bigru.backward_layer) is keras.layers.GRU
-    np.testing.assert_array_equal(numpy(stripped(x)), to_numpy(expected))
+    assert_stripped_equal(numpy(stripped(x)), to_numpy(expected), fused=True)
 
 
 @pytest.mark.tf_only
@@ -422,9 +432,8 @@ def test_convert_and_strip_keep_weights_and_outputs(kind):
     for old, new in zip(model.trainable_weights, converted.trainable_weights):
         np.testing.assert_array_equal(numpy(old.value), numpy(new.value))
     np.testing.assert_array_equal(numpy(converted(x)), to_numpy(expected))
-    np.testing.assert_array_equal(
-        numpy(kerasdrop.strip_dropout(converted)(x)), to_numpy(expected)
-    )
+    served = numpy(kerasdrop.strip_dropout(converted)(x))
+    assert_stripped_equal(served, to_numpy(expected), fused=kind != "gru")
     back = kerasdrop.convert(converted, to="keras")
     assert [(s.path, s.rate) for s in graph.find(back)] == [
         (s.path, s.rate) for s in before

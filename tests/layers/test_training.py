@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
-from helpers import CountingDropout
+from helpers import CountingDropout, assert_no_retrace
 from keras import ops
 
 from kerasdrop import schedules as S
@@ -74,7 +74,10 @@ class Recorder(keras.callbacks.Callback):
         self.traces.append(CountingDropout.traces)
 
 
-JIT = [False, True] if keras.backend.backend() == "tensorflow" else ["auto"]
+#: TensorFlow: graph and XLA; torch: eager ("auto") and `torch.compile`.
+JIT = {"tensorflow": [False, True], "torch": ["auto", True]}.get(
+    keras.backend.backend(), ["auto"]
+)
 
 
 @pytest.mark.parametrize("jit_compile", JIT)
@@ -92,7 +95,7 @@ def test_rate_assigned_per_batch_takes_effect_without_retrace(jit_compile):
     for wanted, seen in zip(rec.wanted, rec.seen):
         assert abs(seen - wanted) <= se(wanted), (wanted, seen)
     assert rec.rates == pytest.approx(rec.wanted)
-    assert len(set(rec.traces)) == 1, f"call was retraced: {sorted(set(rec.traces))}"
+    assert_no_retrace(rec.traces, jit_compile)
 
 
 @pytest.mark.parametrize("jit_compile", JIT)
@@ -110,7 +113,7 @@ def test_rate_assigned_between_epochs_takes_effect(jit_compile):
     for epoch, rate in enumerate(epoch_rates):
         for seen in rec.seen[epoch * 5 : (epoch + 1) * 5]:
             assert abs(seen - rate) <= se(rate)
-    assert len(set(rec.traces)) == 1
+    assert_no_retrace(rec.traces, jit_compile)
 
 
 @pytest.mark.parametrize("jit_compile", JIT)
@@ -125,7 +128,7 @@ def test_schedule_runs_in_graph_during_fit(jit_compile):
     for rate, seen in zip(expected, rec.seen):
         assert abs(seen - rate) <= se(rate)
     assert model.get_layer("drop").step == 60
-    assert len(set(rec.traces)) == 1
+    assert_no_retrace(rec.traces, jit_compile)
 
 
 def test_stock_keras_dropout_ignores_assignment():
@@ -148,4 +151,9 @@ def test_stock_keras_dropout_ignores_assignment():
 
     x, y = data(2)
     model.fit(x, y, batch_size=BATCH, epochs=2, callbacks=[Cb()], verbose=0)
-    assert all(abs(s - 0.5) < 0.05 for s in seen)  # rate 0 in epoch 2 ignored
+    if keras.backend.backend() == "torch":
+        # Eager torch reads the Python float at every step: assigning works
+        # there (at the cost of never compiling the rate into the step).
+        assert all(abs(s - 0.5) < 0.05 for s in seen[:2]) and seen[2:] == [0.0] * 2
+    else:  # a traced step baked 0.5 in: rate 0 in epoch 2 is ignored
+        assert all(abs(s - 0.5) < 0.05 for s in seen)

@@ -4,7 +4,7 @@ inputs it reads, and consistent masks (BatchBALD)."""
 import keras
 import numpy as np
 import pytest
-from helpers import CountingDropout, to_numpy
+from helpers import NO_TRACE_ON_TORCH, CountingDropout, to_numpy, traces_python_once
 from mc_models import bn_model, data
 
 import kerasdrop
@@ -114,6 +114,7 @@ def test_prefix_of_a_branching_graph():
     )
 
 
+@pytest.mark.skipif(not traces_python_once(), reason=NO_TRACE_ON_TORCH)
 def test_compiled_once_per_model_and_sample_count():
     CountingDropout.traces = 0
     model = keras.Sequential(
