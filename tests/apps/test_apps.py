@@ -25,25 +25,27 @@ CORE = (
 # Keras itself imports matplotlib and scikit-learn when they are installed
 # (keras.src.visualization, keras.src.wrappers) and does without them, so
 # "not in sys.modules" can only hold where they are missing: the child makes
-# them missing, records which module asked for them, and uses the core.
+# them missing as Python sees a missing package (None in sys.modules, which
+# `importlib.util.find_spec` probes, as torch._dynamo does, answer with
+# None), records which module imported them, and uses the core.
 CHILD = """
+import builtins
 import sys
 
 ASKED = []
+HIDDEN = ("matplotlib", "sklearn")
+for hidden in HIDDEN:  # what `import` and `find_spec` see for a missing package
+    sys.modules[hidden] = None
+real_import = builtins.__import__
 
 
-class Missing:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] not in ("matplotlib", "sklearn"):
-            return None
-        frame = sys._getframe(1)
-        while frame.f_code.co_filename.startswith("<frozen"):
-            frame = frame.f_back
-        ASKED.append(frame.f_globals.get("__name__"))
-        raise ImportError(f"No module named {name!r} (hidden by the test)")
+def recording_import(name, globals=None, *args, **kwargs):
+    if name.split(".")[0] in HIDDEN:
+        ASKED.append((globals or {}).get("__name__"))
+    return real_import(name, globals, *args, **kwargs)
 
 
-sys.meta_path.insert(0, Missing())
+builtins.__import__ = recording_import
 for name in CORE:
     __import__(name)
 import keras
@@ -57,9 +59,9 @@ model = keras.Sequential([
 result = kerasdrop.mc.predict(model, np.ones((3, 4), "float32"), samples=4, verbose=0)
 kerasdrop.strip_dropout(model)
 print(result.mean.shape)
-print(sorted(n for n in ASKED if n.startswith("kerasdrop")))
-print(sorted(m for m in sys.modules
-             if m.split(".")[0] in ("matplotlib", "sklearn")
+print(sorted(n for n in ASKED if str(n).startswith("kerasdrop")))
+print(sorted(m for m, v in sys.modules.items()
+             if (m.split(".")[0] in HIDDEN and v is not None)
              or m.startswith("kerasdrop.apps")))
 """
 
