@@ -146,7 +146,10 @@ def refresh_variable_registries(model):
     """After sublayers were swapped in place: makes every layer's backend
     registry of variables list its variables again. On torch each layer
     keeps a `ParameterDict` of its variables (`model.parameters()` reads
-    them), filled when it was built; elsewhere there is nothing to do.
+    them), filled when it was built; elsewhere there is nothing to do. A
+    layer whose `ParameterDict` torch does not hold (keras-hub's task models
+    register none: their `model.parameters()` is empty before any rewrite)
+    is left as Keras left it.
 
     Relies on: `TorchLayer._torch_params` and `TorchLayer._track_variables`.
     """
@@ -155,6 +158,30 @@ def refresh_variable_registries(model):
     for layer in flatten_layers(model):
         if "_torch_params" in getattr(layer, "_modules", {}):
             layer._track_variables()
+
+
+def register_torch_parameters(model):
+    """On torch, makes `model` itself hold every variable its layers use as
+    a registered torch parameter, so that `torch.onnx` can trace it. Keras
+    registers variables layer by layer, and a layer whose registry torch
+    does not hold (keras-hub's task models; a subclassed model rebuilt from
+    its config) leaves tensors the tracer would have to bake in as
+    constants. Only for models kerasdrop serves (stripped copies, `AsIs`
+    wrappers); nothing on other backends.
+
+    Relies on: `TorchLayer._torch_params` (a `torch.nn.ParameterDict`).
+    """
+    if keras.backend.backend() != "torch":
+        return
+    import torch
+
+    values = {}
+    for variable in model.variables:
+        values.setdefault(id(variable.value), variable.value)
+    params = torch.nn.ParameterDict(
+        {f"v{i}": value for i, value in enumerate(values.values())}
+    )
+    torch.nn.Module.__setattr__(model, "_torch_params", params)
 
 
 def untracked_attributes(layer):

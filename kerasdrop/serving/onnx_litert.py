@@ -11,6 +11,7 @@ import warnings
 import keras
 import numpy as np
 
+from kerasdrop import _keras
 from kerasdrop.serving import verification
 
 #: The tolerance of a file format's comparison is at least this (its
@@ -20,6 +21,7 @@ MIN_TOLERANCE = (1e-4, 1e-5)
 
 def write(path, stripped, format, signature):
     """Writes `stripped` as one `format` file ("onnx" or "litert")."""
+    _keras.register_torch_parameters(stripped)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stripped.export(
