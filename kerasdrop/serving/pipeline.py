@@ -116,8 +116,8 @@ def export(
             (never other files or directories).
         format: "tf_saved_model", "onnx" or "litert"; None (the default):
             the backend's serving format, "tf_saved_model" on TensorFlow and
-            JAX, "onnx" on PyTorch (with a warning saying so; `path` gets
-            the suffix '.onnx' if it has none), "tf_saved_model" wherever
+            JAX, "onnx" on PyTorch (where a `path` not ending in '.onnx'
+            gets that suffix, with a warning saying so), "tf_saved_model" wherever
             `mc_samples` or `version` is given (on PyTorch: `ExportError`).
             A path ending in '.onnx' or '.tflite' must have the matching
             format.
@@ -185,8 +185,9 @@ def _backend_format(format, path, mc_samples, version):
     if format is not None or chosen != "onnx":
         return chosen, path, None
     target = artifacts.as_path(path)
-    if target.suffix.lower() != ".onnx":
-        path = target.with_name(target.name + ".onnx")
+    if target.suffix.lower() == ".onnx":  # the name asks for ONNX already
+        return chosen, path, None
+    path = target.with_name(target.name + ".onnx")
     note = (
         f"kerasdrop.export: the {backend} backend serves through ONNX "
         f"(Keras cannot write SavedModels there); writing '{path}'. Pass "
