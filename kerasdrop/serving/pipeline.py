@@ -85,6 +85,9 @@ BACKEND_FORMATS = {
     "jax": "tf_saved_model",
     "torch": "onnx",
 }
+#: Keras' writers of a (backend, format) through a package outside
+#: kerasdrop's extras (not installed, not tested here).
+FOREIGN_WRITERS = {("jax", "onnx"): "jax2onnx", ("torch", "litert"): "litert-torch"}
 #: File name suffixes that name an export format.
 SUFFIX_FORMATS = {".onnx": "onnx", ".tflite": "litert"}
 
@@ -360,19 +363,27 @@ def _write_verified(target, write, verify, overwrite, path, format):
     except (ExportError, ValueError, TypeError):
         raise
     except ImportError as err:
-        if format == "litert" and keras.backend.backend() == "torch":
-            raise ImportError(
-                f"Keras exports LiteRT on the torch backend through a package "
-                f"that is not installed ({err}); kerasdrop neither installs nor "
-                "tests it. format='onnx' is the torch serving format."
-            ) from err
-        raise ImportError(
-            f"Exporting to format={format!r} needs a package that is not "
-            f"installed ({err}); `pip install kerasdrop[export]` installs "
-            "them."
-        ) from err
+        raise _missing_package(format, err) from err
     except Exception as err:
         raise ExportError(
             f"Export to '{target}' (format={format!r}) failed: "
             f"{type(err).__name__}: {err}. The target was left as it was."
         ) from err
+
+
+def _missing_package(format, err):
+    """The `ImportError` of a writer or runtime that is not installed."""
+    backend = keras.backend.backend()
+    package = FOREIGN_WRITERS.get((backend, format))
+    if package is None:
+        return ImportError(
+            f"Exporting to format={format!r} needs a package that is not "
+            f"installed ({err}); `pip install kerasdrop[export]` installs "
+            "them."
+        )
+    return ImportError(
+        f"Keras exports format={format!r} on the {backend} backend through "
+        f"`{package}`, which is not installed ({err}); kerasdrop neither "
+        f"installs nor tests it. The {backend} backend's serving format is "
+        f"format={BACKEND_FORMATS[backend]!r}."
+    )
