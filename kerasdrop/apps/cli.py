@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import sys
+import warnings
 
 from kerasdrop import _checks
 
@@ -374,14 +375,17 @@ def export_command(args, out=None):
         target = target / str(args.version)
     artifacts.check_not_input(target, [args.model], received=args.out)
     model = _load(args.model)
-    target = export(
-        model,
-        args.out,
-        mc_samples=args.mc_samples,
-        version=args.version,
-        overwrite=args.overwrite,
-        format=format,
-    )
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always", UserWarning)
+        target = export(
+            model,
+            args.out,
+            mc_samples=args.mc_samples,
+            version=args.version,
+            overwrite=args.overwrite,
+            format=format,
+        )
+    _print_notes(notes)
     format = format or _written_format(target)
     extra = (
         f" with an `mc` signature ({args.mc_samples} samples)"
@@ -392,6 +396,20 @@ def export_command(args, out=None):
         f"Exported '{args.model}' ({format}){extra} to '{target}'; verified.",
         file=out or sys.stdout,
     )
+
+
+def _print_notes(notes):
+    """`export`'s own warnings (the backend's format chosen) as lines in
+    flags; any other warning as Python shows it."""
+    for note in notes:
+        text = str(note.message)
+        if text.startswith("kerasdrop.export: "):
+            text = _in_flags(text.removeprefix("kerasdrop.export: "))
+            print(f"kerasdrop export: note: {text}", file=sys.stderr)
+        else:
+            warnings.showwarning(
+                note.message, note.category, note.filename, note.lineno
+            )
 
 
 #: How export's keyword arguments are spelled on the command line.
@@ -408,6 +426,7 @@ _EXPORT_FLAGS = {
 def _in_flags(message):
     """An error of `kerasdrop.export` with its keyword arguments as flags."""
     message = message.replace("`overwrite=True`", "`--overwrite`")
+    message = re.sub(r"(?<![\w-])format='(\w+)'", r"--format \1", message)
     for keyword, flag in _EXPORT_FLAGS.items():
         message = message.replace(f"argument `{keyword}`", f"argument `{flag}`")
         message = re.sub(rf"(?<![\w-]){keyword}=", f"{flag}=", message)

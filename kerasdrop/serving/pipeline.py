@@ -48,8 +48,13 @@ inputs, since jax2tf cannot trace keras-hub's position embeddings with a
 symbolic length). On PyTorch, Keras cannot write SavedModels: the serving
 format there is ONNX (Keras' own torch export path, `torch.onnx`), which
 the default `format=None` picks, with a warning saying so;
-`format="tf_saved_model"` and `mc_samples` raise `ExportError` naming the
-alternatives, before anything is written. LiteRT on PyTorch needs Keras'
+`format="tf_saved_model"`, `mc_samples` and `version` raise `ExportError`
+naming the alternatives, before anything is written (an `mc` signature is a
+SavedModel's; the ONNX file is deterministic, and MC predictions on PyTorch
+come from `kerasdrop.mc.predict`). Keras 3.15 traces PyTorch models for ONNX
+with `torch.onnx`, which cannot export `LayerNormalization` with a dynamic
+batch (so no transformer block): that export raises `ExportError` naming the
+cause. LiteRT on PyTorch needs Keras'
 `litert-torch` package, which kerasdrop neither installs nor tests.
 ONNX and LiteRT otherwise follow Keras' support. TensorFlow is
 imported inside the functions that write or check SavedModels, never when
@@ -80,6 +85,9 @@ BACKEND_FORMATS = {
     "jax": "tf_saved_model",
     "torch": "onnx",
 }
+#: Keras' writers of a (backend, format) through a package outside
+#: kerasdrop's extras (not installed, not tested here).
+FOREIGN_WRITERS = {("jax", "onnx"): "jax2onnx", ("torch", "litert"): "litert-torch"}
 #: File name suffixes that name an export format.
 SUFFIX_FORMATS = {".onnx": "onnx", ".tflite": "litert"}
 
@@ -111,9 +119,11 @@ def export(
             (never other files or directories).
         format: "tf_saved_model", "onnx" or "litert"; None (the default):
             the backend's serving format, "tf_saved_model" on TensorFlow and
-            JAX, "onnx" on PyTorch (where `path` gets the suffix '.onnx' if
-            it has none). A path ending in '.onnx' or '.tflite' must have
-            the matching format.
+            JAX, "onnx" on PyTorch (where a `path` not ending in '.onnx'
+            gets that suffix, with a warning saying so), "tf_saved_model" wherever
+            `mc_samples` or `version` is given (on PyTorch: `ExportError`).
+            A path ending in '.onnx' or '.tflite' must have the matching
+            format.
         sample_inputs: inputs for verification, structured like the model's
             inputs; by default random ones from the input specs
             (`sample_inputs_for(model)`).
@@ -136,9 +146,11 @@ def export(
     >>> out.name  # a SavedModel directory; 'm.onnx' on torch, served through ONNX
     'm...'
     """
-    format, path = _backend_format(format, path, mc_samples)
+    format, path, note = _backend_format(format, path, mc_samples, version)
     _check_export_args(mc_samples, format, classifier, rtol, atol)
     target = _check_path(path, version, format, overwrite)
+    if note:
+        warnings.warn(note, UserWarning, stacklevel=2)
     _checks.check_model(model, built=True)
     stripped = as_is.served_model(model)  # the model itself if Keras cannot copy it
     mc = _mc_signature(model, mc_samples, classifier)
@@ -153,42 +165,60 @@ def export(
 # ----------------------------------------------------------------------------
 # Check.
 # ----------------------------------------------------------------------------
-def _backend_format(format, path, mc_samples):
-    """`(format, path)` with `format=None` resolved to the backend's serving
-    format; an `ExportError` for what the backend cannot serve (SavedModels
-    and the `mc` signature on PyTorch), raised before anything is written."""
+def _backend_format(format, path, mc_samples, version):
+    """`(format, path, note)` with `format=None` resolved to the backend's
+    serving format (`note`: the warning to give when that is ONNX); an
+    `ExportError` for what the backend cannot serve (SavedModels, their
+    `mc` signature and TF Serving versions on PyTorch), raised before
+    anything is written."""
     if format is not None:
         _checks.check_type("format", format, str, f"one of {FORMATS}")
         _checks.check_choice("format", format, FORMATS)
     _checks.check_int("mc_samples", mc_samples, minimum=2, allow_none=True)
     backend = keras.backend.backend()
-    if format is not None or backend not in BACKEND_FORMATS:
-        chosen = format
-    else:
-        chosen = BACKEND_FORMATS[backend]
-    if backend == "torch" and (chosen == "tf_saved_model" or mc_samples is not None):
-        what = "a SavedModel" if mc_samples is None else "the `mc` signature"
-        raise ExportError(
-            f"Keras cannot write a SavedModel on the torch backend, so {what} "
-            f"cannot be exported here (format={format!r}, "
-            f"mc_samples={mc_samples!r}). Alternatives: format='onnx' "
-            "(deterministic serving, verified in onnxruntime), or run the export "
-            "with KERAS_BACKEND=tensorflow or jax (the .keras file loads there), "
-            "where SavedModels and the `mc` signature are written; for MC "
-            "predictions on torch, call `kerasdrop.mc.predict`. Nothing was written."
-        )
-    if format is None and chosen == "onnx":
-        target = artifacts.as_path(path)
-        if target.suffix.lower() != ".onnx":
-            path = target.with_name(target.name + ".onnx")
-        warnings.warn(
-            f"kerasdrop.export: the {backend} backend serves through ONNX "
-            f"(Keras cannot write SavedModels there); writing '{path}'. Pass "
-            "format='onnx' to choose it explicitly.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return chosen, path
+    chosen = format
+    if format is None:
+        # `mc_samples` and `version` are SavedModel features: asking for
+        # them asks for a SavedModel.
+        saved = mc_samples is not None or version is not None
+        chosen = "tf_saved_model" if saved else BACKEND_FORMATS.get(backend)
+        chosen = chosen or "tf_saved_model"
+    if backend == "torch" and chosen == "tf_saved_model":
+        raise _no_saved_model_error(format, mc_samples, version)
+    if format is not None or chosen != "onnx":
+        return chosen, path, None
+    target = artifacts.as_path(path)
+    if target.suffix.lower() == ".onnx":  # the name asks for ONNX already
+        return chosen, path, None
+    path = target.with_name(target.name + ".onnx")
+    note = (
+        f"kerasdrop.export: the {backend} backend serves through ONNX "
+        f"(Keras cannot write SavedModels there); writing '{path}'. Pass "
+        "format='onnx' to choose it explicitly."
+    )
+    return chosen, path, note
+
+
+def _no_saved_model_error(format, mc_samples, version):
+    """The `ExportError` of a SavedModel feature asked for on PyTorch."""
+    asked = {"format": format, "mc_samples": mc_samples, "version": version}
+    received = ", ".join(f"{k}={v!r}" for k, v in asked.items() if v is not None)
+    what = (
+        "the `mc` signature"
+        if mc_samples is not None
+        else "a TF Serving version directory"
+        if version is not None
+        else "a SavedModel"
+    )
+    return ExportError(
+        f"Keras cannot write a SavedModel on the torch backend, so {what} "
+        f"cannot be exported here ({received}). Alternatives: format='onnx' "
+        "(deterministic serving, verified in onnxruntime), or run the export "
+        "with KERAS_BACKEND=tensorflow or jax (the .keras file loads there), "
+        "where SavedModels, versions and the `mc` signature are written; for "
+        "MC predictions on torch, call `kerasdrop.mc.predict`. Nothing was "
+        "written."
+    )
 
 
 def _check_export_args(mc_samples, format, classifier, rtol, atol):
@@ -333,19 +363,27 @@ def _write_verified(target, write, verify, overwrite, path, format):
     except (ExportError, ValueError, TypeError):
         raise
     except ImportError as err:
-        if format == "litert" and keras.backend.backend() == "torch":
-            raise ImportError(
-                f"Keras exports LiteRT on the torch backend through a package "
-                f"that is not installed ({err}); kerasdrop neither installs nor "
-                "tests it. format='onnx' is the torch serving format."
-            ) from err
-        raise ImportError(
-            f"Exporting to format={format!r} needs a package that is not "
-            f"installed ({err}); `pip install kerasdrop[export]` installs "
-            "them."
-        ) from err
+        raise _missing_package(format, err) from err
     except Exception as err:
         raise ExportError(
             f"Export to '{target}' (format={format!r}) failed: "
             f"{type(err).__name__}: {err}. The target was left as it was."
         ) from err
+
+
+def _missing_package(format, err):
+    """The `ImportError` of a writer or runtime that is not installed."""
+    backend = keras.backend.backend()
+    package = FOREIGN_WRITERS.get((backend, format))
+    if package is None:
+        return ImportError(
+            f"Exporting to format={format!r} needs a package that is not "
+            f"installed ({err}); `pip install kerasdrop[export]` installs "
+            "them."
+        )
+    return ImportError(
+        f"Keras exports format={format!r} on the {backend} backend through "
+        f"`{package}`, which is not installed ({err}); kerasdrop neither "
+        f"installs nor tests it. The {backend} backend's serving format is "
+        f"format={BACKEND_FORMATS[backend]!r}."
+    )

@@ -75,8 +75,12 @@ def test_export_never_replaces_its_input_model(tmp_path, monkeypatch, capsys):
 
 
 def test_export_errors_speak_in_flags(tmp_path, capsys):
+    import keras
+
     model = str(saved_model_file(tmp_path))
-    out = tmp_path / "out"
+    # The target the backend's format writes: OUT itself, or OUT.onnx on
+    # PyTorch (its serving format, ONNX), so a name already ending in it.
+    out = tmp_path / ("out.onnx" if keras.backend.backend() == "torch" else "out")
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     code, err = run_cli(["export", model, str(out)], capsys)
@@ -96,7 +100,7 @@ def test_export_errors_speak_in_flags(tmp_path, capsys):
     assert code == 2 and "argument `--mc-samples`. Expected an integer >= 2" in err
     for line in err.splitlines():
         assert "overwrite=" not in line and "mc_samples" not in line
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", out.name]
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
@@ -106,7 +110,7 @@ def test_export_format_follows_the_suffix_of_out():
         ("m.onnx", [], "onnx"),
         ("m.ONNX", [], "onnx"),
         ("m.tflite", [], "litert"),
-        ("served", [], "tf_saved_model"),
+        ("served", [], None),  # the backend's format, chosen by export
         ("m.onnx", ["--format", "onnx"], "onnx"),
         ("model", ["--format", "onnx"], "onnx"),
     ]:
@@ -145,3 +149,29 @@ def test_corrupt_model_file_is_reported_as_corrupt(tmp_path, capsys):
     code, err = run_cli(["inspect", str(tmp_path / "dir.keras")], capsys)
     assert code == 1 and "Expected a Keras v3 `.keras` file" in err, err
     assert not (tmp_path / "o").exists()
+
+
+def _backend():
+    import keras
+
+    return keras.backend.backend()
+
+
+@pytest.mark.skipif(_backend() != "torch", reason="torch serving path")
+def test_export_on_torch_writes_onnx_and_says_so(tmp_path, capsys):
+    model = str(saved_model_file(tmp_path))
+    code = cli.main(["export", model, str(tmp_path / "served")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "(onnx)" in captured.out and "served.onnx'; verified." in captured.out
+    assert "note: the torch backend serves through ONNX" in captured.err
+    assert "Pass --format onnx to choose it explicitly" in captured.err
+    assert "UserWarning" not in captured.err  # a line, not a Python warning
+    for flags, what in [
+        (["--mc-samples", "8"], "the `mc` signature"),
+        (["--version", "1"], "a TF Serving version"),
+        (["--format", "tf_saved_model"], "a SavedModel"),
+    ]:
+        code, err = run_cli(["export", model, str(tmp_path / "m")] + flags, capsys)
+        assert code == 1 and what in err and "Alternatives: --format onnx" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras", "served.onnx"]

@@ -2,10 +2,23 @@
 
 import keras
 import numpy as np
+import pytest
 
 import kerasdrop
 from kerasdrop import layers as L
 from helpers import to_numpy
+
+
+BACKEND = keras.backend.backend()
+
+#: SavedModels (and their `mc` signature and version layout): Keras writes
+#: none on PyTorch, where kerasdrop serves ONNX (tests/serving/test_torch.py).
+needs_saved_model = pytest.mark.skipif(
+    BACKEND == "torch",
+    reason="torch serving path: Keras writes no SavedModel on the torch backend",
+)
+#: The PyTorch serving path (ONNX through torch.onnx, refusals).
+torch_only = pytest.mark.skipif(BACKEND != "torch", reason="torch serving path")
 
 
 # Kind -> (input shape, layer factory). Each model is

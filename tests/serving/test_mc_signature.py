@@ -1,4 +1,5 @@
-"""The `mc` signature of `kerasdrop.export` on any model shape, TF and JAX.
+"""The `mc` signature of `kerasdrop.export` on any model shape, TF and JAX
+(a SavedModel's: on PyTorch it is an `ExportError`, tests/serving/test_torch.py).
 
 Reloaded with `tf.saved_model.load`, its statistics are those of
 `kerasdrop.mc.predict(..., seed=s, consistent=True)` when the export holds
@@ -10,7 +11,7 @@ from the layers' own streams, as `mc.predict` does. Its keys are
 import keras
 import numpy as np
 import pytest
-from export_models import call, load_signatures
+from export_models import call, load_signatures, needs_saved_model
 
 import kerasdrop
 from kerasdrop import layers as L
@@ -36,6 +37,7 @@ def predicted(model, x, task="auto"):
     )
 
 
+@needs_saved_model
 def test_variable_length_model(tmp_path):
     """A text-like model (unknown sequence length): the issue's example."""
     keras.utils.set_random_seed(0)
@@ -59,6 +61,7 @@ def test_variable_length_model(tmp_path):
         assert longer["output_0_mean"].shape == (2, 11, 4)
 
 
+@needs_saved_model
 def test_dict_output_model(tmp_path):
     """Keys after the dict's keys, not the layers' names."""
     keras.utils.set_random_seed(0)
@@ -98,6 +101,7 @@ def test_dict_output_model(tmp_path):
     )
 
 
+@needs_saved_model
 def test_two_input_model(tmp_path):
     keras.utils.set_random_seed(0)
     a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
@@ -123,6 +127,7 @@ def test_list_outputs_are_keyed_as_serving_default_keys_them():
     assert stats.output_keys({"b": 1, "a": 2}) == ["a", "b"]
 
 
+@needs_saved_model
 def test_failures_are_export_errors_naming_the_cause(tmp_path, monkeypatch):
     model = keras.Sequential(
         [keras.Input((4,), name="x"), L.Dropout(0.3), keras.layers.Dense(2)]

@@ -11,6 +11,7 @@ from export_models import (
     flat,
     kind_model,
     load_signatures,
+    needs_saved_model,
 )
 
 import kerasdrop
@@ -136,8 +137,10 @@ def test_mixed_export_mc_signature(mixed_export):
     assert first["probs_entropy"].shape == (4,)
 
 
+@needs_saved_model
 def test_export_serving_on_every_backend(tmp_path):
-    """SavedModel export also runs on JAX (jax2tf); outputs are verified."""
+    """SavedModel export also runs on JAX (jax2tf); outputs are verified.
+    PyTorch serves ONNX instead (tests/serving/test_torch.py)."""
     model = kind_model("Dropout_mc")
     x = sample_inputs_for(model)
     path = kerasdrop.export(model, tmp_path / "m", mc_samples=16)
@@ -154,6 +157,7 @@ def test_export_serving_on_every_backend(tmp_path):
     )
 
 
+@needs_saved_model
 def test_mc_signature_of_a_sequential_classifier_has_entropy(tmp_path):
     model = keras.Sequential(
         [

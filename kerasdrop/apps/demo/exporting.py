@@ -42,7 +42,9 @@ def export_best(model, path, samples, x):
     """
     import kerasdrop
 
-    if keras.backend.backend() == "torch":
+    from kerasdrop.serving.pipeline import BACKEND_FORMATS
+
+    if BACKEND_FORMATS.get(keras.backend.backend()) == "onnx":  # PyTorch
         return _export_onnx(model, path, x)
     target = kerasdrop.export(
         model,
