@@ -6,6 +6,8 @@ tracking follows, compiled functions are dropped, and a swap inside an owner
 is recorded on it (`kerasdrop.graph.owners`).
 """
 
+import contextlib
+
 import keras
 
 from kerasdrop import _keras
@@ -57,6 +59,25 @@ def _swap_in_holder(holder, old, new):
             _swap_in_holder(functional, old, new)
 
 
+def _scope_of(site):
+    """The name scope `site.layer` lives in: variables its replacement
+    creates inside it get paths next to their neighbours'
+    (`transformer_layer_0/dropout/rate`, not a bare `dropout/rate` that the
+    same layer of every block would share, and that torch's registry of
+    parameters, keyed by path, keeps once). A graph model's layers get no
+    scope (Keras gives them none)."""
+    if site.layer.path:
+        parent = site.layer.path.rpartition("/")[0]
+    else:
+        holder = site.holders[0][0]
+        graph = _keras.is_functional(holder) or isinstance(holder, keras.Sequential)
+        parent = "" if graph else holder.path or ""
+    if not parent:
+        return contextlib.nullcontext()
+    outer, _, inner = parent.rpartition("/")
+    return keras.name_scope(inner, override_parent=outer or None)
+
+
 def _swap_nodes(old, new):
     """Makes `new` the operation of every graph node `old` was called in."""
     for node_index, node in enumerate(_keras.inbound_nodes(old)):
@@ -89,7 +110,8 @@ def rewrite(model, mapping, sites=None):
     sites = find(model) if sites is None else sites
     done = []
     for site in sites:
-        new = mapping(site)
+        with _scope_of(site):
+            new = mapping(site)
         if new is None or new is site.layer:
             continue
         _swap_nodes(site.layer, new)
@@ -102,10 +124,21 @@ def rewrite(model, mapping, sites=None):
         done.append(site)
     if done:
         _Rewrites.count += 1
+        _retrack(model)
         reset_compiled(model)
         if any(owners.owned(site) for site in done):
             saving.guard_save(model)
     return done
+
+
+def _retrack(model):
+    """Keeps the backend's registry of `model`'s parameters true after a
+    swap (torch: every layer's `parameters()` are its Keras variables, the
+    replaced layers' gone, the new ones in)."""
+    for layer in _keras.flatten_layers(model):
+        for tracked in (layer, _keras.sequential_graph(layer)):
+            if tracked is not None:
+                _keras.retrack_torch_params(tracked)
 
 
 class _Rewrites:
