@@ -118,6 +118,27 @@ def test_attributes():
     untracked = dict(_keras.untracked_attributes(holder))
     assert "_tracker" in vars(holder) and "_tracker" not in untracked
     assert holder.inner in untracked["_layers"]  # Keras' list of sublayers
+    assert {"blocks", "inner"} <= set(named) and "_modules" not in named  # torch
+
+
+@covers("retrack_torch_params")
+def test_retrack_torch_params():
+    holder = _Holder()
+    holder.build((None, 3))
+    _keras.retrack_torch_params(holder)
+    _keras.retrack_torch_params(object())  # no registry: nothing
+    if keras.backend.backend() != "torch":
+        return
+    old, new = holder.inner, keras.layers.Dense(2)
+    new.build((None, 3))
+    holder._modules["inner"] = new  # a swap behind torch's back
+    holder._layers[holder._layers.index(old)] = new
+    stale = {id(p) for p in holder.parameters()}
+    assert {id(v.value) for v in old.weights} <= stale
+    _keras.retrack_torch_params(holder)
+    fresh = {id(p) for p in holder.parameters()}
+    assert fresh == {id(v.value) for v in holder.variables}
+    assert not {id(v.value) for v in old.weights} & fresh
 
 
 @covers("unlocked_tracker", "swap_tracked_id")
