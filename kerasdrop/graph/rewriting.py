@@ -2,8 +2,9 @@
 
 `rewrite(model, mapping)` replaces layers through a mapping function: graph
 nodes, attributes, lists and dicts of every holder are updated, Keras' layer
-tracking follows, compiled functions are dropped, and a swap inside an owner
-is recorded on it (`kerasdrop.graph.owners`).
+tracking follows (and on torch the registry of parameters), compiled
+functions are dropped, and a swap inside an owner is recorded on it
+(`kerasdrop.graph.owners`).
 """
 
 import contextlib
@@ -102,8 +103,11 @@ def rewrite(model, mapping, sites=None):
 
 
     Graph nodes, attributes, lists and dicts of every holder are updated,
-    Keras' layer tracking follows (`model.weights`, `summary()`), and the
-    model's compiled functions are dropped. A replacement inside an owner
+    Keras' layer tracking follows (`model.weights`, `summary()`; on torch
+    `model.parameters()` holds exactly the Keras variables), and the
+    model's compiled functions are dropped. `mapping` runs inside the name
+    scope of the layer it replaces, so new variables get paths next to
+    their neighbours'. A replacement inside an owner
     (a layer whose config rebuilds its sublayers) is recorded on it; see
     `check_savable`.
     """
