@@ -107,57 +107,46 @@ _TRACKING = ("_layers", "_functional")
 _TRACKING_PREFIXES = ("_tracker", "_self_")
 
 
-def named_attributes(layer):
-    """`(name, value)` of the instance attributes `layer`'s class set,
-    without Keras' and TensorFlow's tracking bookkeeping (the tracker, the
-    list of tracked layers, a Sequential's graph, TF's `_self_*`) or
-    torch's: on the torch backend a layer is a `torch.nn.Module`, whose
-    `__setattr__` keeps sublayers in `_modules`; they are listed under their
-    own names, so that site paths read the same on every backend.
-
-    Relies on: the names of that bookkeeping (`Layer._tracker`,
-    `Layer._layers`, `Sequential._functional`, TF's `Trackable._self_*`,
-    torch's `Module._modules` and `TorchLayer._torch_params`).
-    """
-    items = []
-    torch_names = _torch_module_attributes()
-    for name, value in vars(layer).items():
-        if name.startswith(_TRACKING_PREFIXES) or name in _TRACKING:
-            continue
-        if name == "_modules" and torch_names:
-            items += [(k, v) for k, v in value.items() if k != "_torch_params"]
-        elif name not in torch_names:
-            items.append((name, value))
-    return items
-
-
 @functools.cache
 def _torch_module_attributes():
-    """The instance attributes of a bare `torch.nn.Module` (torch's own
-    bookkeeping) on the torch backend; empty on the others."""
-    if keras.backend.backend() != "torch":
-        return frozenset()
+    """The instance attributes every `torch.nn.Module` has (its registries
+    and hooks, `training`): none a layer's class set."""
     import torch
 
     return frozenset(vars(torch.nn.Module()))
 
 
-def refresh_variable_registries(model):
-    """After sublayers were swapped in place: makes every layer's backend
-    registry of variables list its variables again. On torch each layer
-    keeps a `ParameterDict` of its variables (`model.parameters()` reads
-    them), filled when it was built; elsewhere there is nothing to do. A
-    layer whose `ParameterDict` torch does not hold (keras-hub's task models
-    register none: their `model.parameters()` is empty before any rewrite)
-    is left as Keras left it.
+def _instance_attributes(layer):
+    """`(name, value)` of `layer`'s instance attributes as its class set
+    them: on torch a sublayer lives in `Module._modules`, not in `vars()`,
+    so those entries (but Keras' `_torch_params`) stand for themselves and
+    torch's own bookkeeping is left out; as `vars(layer)` elsewhere."""
+    attributes = vars(layer)
+    modules = attributes.get("_modules")
+    if keras.backend.backend() != "torch" or not isinstance(modules, dict):
+        return list(attributes.items())
+    internal = _torch_module_attributes()
+    return [
+        (name, value) for name, value in attributes.items() if name not in internal
+    ] + [(name, value) for name, value in modules.items() if name != "_torch_params"]
 
-    Relies on: `TorchLayer._torch_params` and `TorchLayer._track_variables`.
+
+def named_attributes(layer):
+    """`(name, value)` of the instance attributes `layer`'s class set,
+    without Keras' and TensorFlow's tracking bookkeeping (the tracker, the
+    list of tracked layers, a Sequential's graph, TF's `_self_*`) nor
+    torch's (`Module._modules` is unpacked: a sublayer held as `self.inner`
+    is `("inner", layer)` on every backend).
+
+    Relies on: the names of that bookkeeping (`Layer._tracker`,
+    `Layer._layers`, `Sequential._functional`, TF's `Trackable._self_*`,
+    torch's `Module._modules` and Keras' `TorchLayer._torch_params`).
     """
-    if keras.backend.backend() != "torch":
-        return
-    for layer in flatten_layers(model):
-        if "_torch_params" in getattr(layer, "_modules", {}):
-            layer._track_variables()
+    return [
+        (name, value)
+        for name, value in _instance_attributes(layer)
+        if not name.startswith(_TRACKING_PREFIXES) and name not in _TRACKING
+    ]
 
 
 def register_torch_parameters(model):
@@ -226,6 +215,31 @@ def swap_tracked_id(layer, old, new):
     if id(old) in ids:
         ids.discard(id(old))
         ids.add(id(new))
+
+
+def retrack_torch_params(layer):
+    """On torch, makes the parameters `layer` registers with torch
+    (`layer.parameters()`, what an optimizer or ONNX export reads) its Keras
+    variables again, after its sublayers were swapped in place; nothing on
+    other backends or for a layer that registered none yet (Keras does it
+    when the layer is built, or on first use).
+
+    keras-hub's `Backbone` and `Task` set their attributes with
+    `object.__setattr__` on torch, so their parameter dict bypasses torch's
+    registry (`parameters()` is empty); the one made here is registered.
+
+    Relies on: `TorchLayer._torch_params` (a `ParameterDict` of
+    `layer.variables`, made at build), `TorchLayer._track_variables()`,
+    which makes it anew, and torch's `Module._modules`.
+    """
+    modules = getattr(layer, "_modules", None)
+    if not isinstance(modules, dict):
+        return
+    if "_torch_params" not in modules and "_torch_params" not in vars(layer):
+        return
+    layer._track_variables()
+    if "_torch_params" in vars(layer):  # set past torch's __setattr__
+        modules["_torch_params"] = vars(layer).pop("_torch_params")
 
 
 def list_storage(value):

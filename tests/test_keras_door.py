@@ -119,6 +119,43 @@ def test_attributes():
     untracked = dict(_keras.untracked_attributes(holder))
     assert "_tracker" in vars(holder) and "_tracker" not in untracked
     assert holder.inner in untracked["_layers"]  # Keras' list of sublayers
+    assert {"blocks", "inner"} <= set(named) and "_modules" not in named  # torch
+
+
+@covers("retrack_torch_params")
+def test_retrack_torch_params():
+    holder = _Holder()
+    holder.build((None, 3))
+    _keras.retrack_torch_params(holder)
+    _keras.retrack_torch_params(object())  # no registry: nothing
+    if keras.backend.backend() != "torch":
+        return
+    old, new = holder.inner, keras.layers.Dense(2)
+    new.build((None, 3))
+    holder._modules["inner"] = new  # a swap behind torch's back
+    holder._layers[holder._layers.index(old)] = new
+    stale = {id(p) for p in holder.parameters()}
+    assert {id(v.value) for v in old.weights} <= stale
+    _keras.retrack_torch_params(holder)
+    fresh = {id(p) for p in holder.parameters()}
+    assert fresh == {id(v.value) for v in holder.variables}
+    assert not {id(v.value) for v in old.weights} & fresh
+
+
+@covers("register_torch_parameters")
+def test_register_torch_parameters():
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)]
+    )
+    before = list(model.variables)
+    _keras.register_torch_parameters(model)  # nothing on other backends
+    assert list(model.variables) == before
+    if keras.backend.backend() != "torch":
+        return
+    registered = {id(p) for p in model._torch_params.values()}
+    assert registered == {id(v.value) for v in model.variables}
+    assert "_torch_params" in model._modules  # torch holds it
+    assert {id(p) for p in model.parameters()} == registered
 
 
 @covers("unlocked_tracker", "swap_tracked_id")

@@ -2,9 +2,12 @@
 
 `rewrite(model, mapping)` replaces layers through a mapping function: graph
 nodes, attributes, lists and dicts of every holder are updated, Keras' layer
-tracking follows, compiled functions are dropped, and a swap inside an owner
-is recorded on it (`kerasdrop.graph.owners`).
+tracking follows (and on torch the registry of parameters), compiled
+functions are dropped, and a swap inside an owner is recorded on it
+(`kerasdrop.graph.owners`).
 """
+
+import contextlib
 
 import keras
 
@@ -57,6 +60,25 @@ def _swap_in_holder(holder, old, new):
             _swap_in_holder(functional, old, new)
 
 
+def _scope_of(site):
+    """The name scope `site.layer` lives in: variables its replacement
+    creates inside it get paths next to their neighbours'
+    (`transformer_layer_0/dropout/rate`, not a bare `dropout/rate` that the
+    same layer of every block would share, and that torch's registry of
+    parameters, keyed by path, keeps once). A graph model's layers get no
+    scope (Keras gives them none)."""
+    if site.layer.path:
+        parent = site.layer.path.rpartition("/")[0]
+    else:
+        holder = site.holders[0][0]
+        graph = _keras.is_functional(holder) or isinstance(holder, keras.Sequential)
+        parent = "" if graph else holder.path or ""
+    if not parent:
+        return contextlib.nullcontext()
+    outer, _, inner = parent.rpartition("/")
+    return keras.name_scope(inner, override_parent=outer or None)
+
+
 def _swap_nodes(old, new):
     """Makes `new` the operation of every graph node `old` was called in."""
     for node_index, node in enumerate(_keras.inbound_nodes(old)):
@@ -81,15 +103,19 @@ def rewrite(model, mapping, sites=None):
 
 
     Graph nodes, attributes, lists and dicts of every holder are updated,
-    Keras' layer tracking follows (`model.weights`, `summary()`), and the
-    model's compiled functions are dropped. A replacement inside an owner
+    Keras' layer tracking follows (`model.weights`, `summary()`; on torch
+    `model.parameters()` holds exactly the Keras variables), and the
+    model's compiled functions are dropped. `mapping` runs inside the name
+    scope of the layer it replaces, so new variables get paths next to
+    their neighbours'. A replacement inside an owner
     (a layer whose config rebuilds its sublayers) is recorded on it; see
     `check_savable`.
     """
     sites = find(model) if sites is None else sites
     done = []
     for site in sites:
-        new = mapping(site)
+        with _scope_of(site):
+            new = mapping(site)
         if new is None or new is site.layer:
             continue
         _swap_nodes(site.layer, new)
@@ -102,11 +128,21 @@ def rewrite(model, mapping, sites=None):
         done.append(site)
     if done:
         _Rewrites.count += 1
-        _keras.refresh_variable_registries(model)
+        _retrack(model)
         reset_compiled(model)
         if any(owners.owned(site) for site in done):
             saving.guard_save(model)
     return done
+
+
+def _retrack(model):
+    """Keeps the backend's registry of `model`'s parameters true after a
+    swap (torch: every layer's `parameters()` are its Keras variables, the
+    replaced layers' gone, the new ones in)."""
+    for layer in _keras.flatten_layers(model):
+        for tracked in (layer, _keras.sequential_graph(layer)):
+            if tracked is not None:
+                _keras.retrack_torch_params(tracked)
 
 
 class _Rewrites:
