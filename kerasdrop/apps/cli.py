@@ -150,7 +150,9 @@ def _add_export(sub):
             "artifact (a SavedModel directory with nothing else in it, an "
             "ONNX or LiteRT file, an empty directory); any other file or "
             "directory, and an OUT that is or contains MODEL.keras, is "
-            "refused and left untouched."
+            "refused and left untouched. On the torch backend Keras writes "
+            "no SavedModel: ONNX is its serving format, and --mc-samples "
+            "and --version are refused."
         ),
     )
     p.add_argument("model", metavar="MODEL.keras", help="saved Keras model")
@@ -163,13 +165,16 @@ def _add_export(sub):
         "--mc-samples",
         type=_mc_samples("mc-samples"),
         default=None,
-        help="add an `mc` signature with this many dropout samples (>= 2)",
+        help=(
+            "add an `mc` signature with this many dropout samples (>= 2; "
+            "SavedModel only: not on torch)"
+        ),
     )
     p.add_argument(
         "--version",
         type=_int_type("version", 0, "a non-negative integer", MAX_VERSION),
         default=None,
-        help="write TF Serving's layout OUT/<version>/",
+        help="write TF Serving's layout OUT/<version>/ (SavedModel only)",
     )
     p.add_argument(
         "--format",
