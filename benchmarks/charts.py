@@ -92,6 +92,14 @@ def dropout_chart(r, figure, ax):
     _title(figure, "Dropout layers: overhead above no dropout (lower is better)")
 
 
+def torch_chart(r, figure, ax):
+    """The Dropout overheads on torch, as `dropout_chart` draws TF's."""
+    dropout_chart(r, figure, ax)
+    _title(
+        figure, "PyTorch backend: Dropout overhead above no dropout (lower is better)"
+    )
+
+
 def scheduler_chart(r, figure, ax):
     groups = [f"{run['model']} (batch {run['batch_size']})" for run in r["runs"]]
     values = [

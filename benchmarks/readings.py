@@ -33,6 +33,21 @@ def dropout_reading(r):
     )
 
 
+def torch_reading(r):
+    ratios = [r[m]["ratio_kerasdrop_over_keras"] for m in ("mlp_3x1024", "small_cnn")]
+    mc = r["mc_predict_vs_loop"]
+    return (
+        "On PyTorch (eager, Keras' default there) kerasdrop's `Dropout` costs "
+        f"{min(ratios):.2f}-{max(ratios):.2f}x Keras' per training epoch "
+        "(target <= 1.00; the CNN's ratio is within this machine's noise), and "
+        f"`mc.predict` with T = {mc['samples']} on {mc['inputs']} inputs takes "
+        f"1/{mc['speedup_mc_over_loop']:.2f} of the time of the loop of "
+        "`model(x, training=True)` users write: eager torch has little "
+        "per-call overhead to save, so the gain is the stacked samples, "
+        "smaller than against TensorFlow's `predict` loop."
+    )
+
+
 def scheduler_reading(r):
     runs = {run["model"]: run for run in r["runs"]}
     small, big = runs.get("small_mlp_2x256"), runs.get("mlp_3x1024")

@@ -37,6 +37,7 @@ from charts import (
     recurrent_chart,
     scheduler_chart,
     toy_chart,
+    torch_chart,
     uci_chart,
     write_charts,
 )
@@ -54,6 +55,7 @@ from readings import (
     recurrent_reading,
     scheduler_reading,
     toy_reading,
+    torch_reading,
     uci_reading,
 )
 
@@ -65,7 +67,7 @@ UCI_BEGIN, UCI_END = "<!-- UCI:BEGIN -->", "<!-- UCI:END -->"
 
 def dropout_table(r):
     lines = [
-        f"Dropout layers, epoch time (`{r['command']}`; TF threads: "
+        f"Dropout layers, epoch time (`{r['command']}`; threads: "
         f"{r['machine']['tf_threads']}; medians in seconds, overheads are "
         "median paired ratios to no dropout, minus 1):",
         "",
@@ -88,6 +90,18 @@ def dropout_table(r):
             f"{'n/a' if red is None else f'{100 * red:.0f}%'} |"
         )
     return lines
+
+
+def torch_table(r):
+    mc = r["mc_predict_vs_loop"]
+    return dropout_table(r) + [
+        "",
+        f"`mc.predict` vs the loop of `model(x, training=True)` (T = "
+        f"{mc['samples']}, {mc['inputs']} inputs, MLP 64-256-256-10): median "
+        f"loop {mc['median_s']['loop']:.3f} s, mc.predict "
+        f"{mc['median_s']['mc_predict']:.3f} s, **{mc['speedup_mc_over_loop']:.2f}x**"
+        " (median paired ratio).",
+    ]
 
 
 def scheduler_table(r):
@@ -322,6 +336,14 @@ BENCHMARKS = (
         dropout_chart,
         1,
         dropout_reading,
+    ),
+    Benchmark(
+        "torch_backend",
+        "PyTorch backend",
+        torch_table,
+        torch_chart,
+        1,
+        torch_reading,
     ),
     Benchmark(
         "scheduler_overhead",

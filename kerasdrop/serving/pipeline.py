@@ -104,10 +104,8 @@ def export(
     rtol=1e-5,
     atol=1e-6,
 ):
-    """Writes `model` for serving, with dropout stripped, and verifies it.
-
-    The module docstring tells what is written (the `mc` signature too), what
-    is verified and how existing files are protected.
+    """Writes `model` for serving, with dropout stripped, and verifies it
+    (what is written, verified and protected: the module docstring).
 
     Args:
         model: a built `keras.Model` (one Keras cannot copy: served as is).
@@ -115,22 +113,17 @@ def export(
         mc_samples: None, or an integer >= 2: add the `mc` signature.
         version: None, or a non-negative integer: write TF Serving's layout
             `path/<version>/` (SavedModel only).
-        overwrite: replace an existing export artifact at the target
-            (never other files or directories).
-        format: "tf_saved_model", "onnx" or "litert"; None (the default):
-            the backend's serving format, "tf_saved_model" on TensorFlow and
-            JAX, "onnx" on PyTorch (where a `path` not ending in '.onnx'
-            gets that suffix, with a warning saying so), "tf_saved_model" wherever
-            `mc_samples` or `version` is given (on PyTorch: `ExportError`).
-            A path ending in '.onnx' or '.tflite' must have the matching
-            format.
+        overwrite: replace an existing export artifact (nothing else).
+        format: "tf_saved_model", "onnx", "litert", or None (the default):
+            the backend's serving format, "onnx" on PyTorch (a `path` not
+            ending in '.onnx' gets that suffix, with a warning), else
+            "tf_saved_model" (also wherever `mc_samples` or `version` is
+            given; on PyTorch an `ExportError`). A path ending in '.onnx'
+            or '.tflite' must have the matching format.
         sample_inputs: inputs for verification, structured like the model's
-            inputs; by default random ones from the input specs
-            (`sample_inputs_for(model)`).
-        classifier: None (detect softmax/sigmoid outputs), False (no
-            entropy), "softmax" or "sigmoid".
-        rtol: relative tolerance of the output comparison.
-        atol: absolute tolerance of the output comparison.
+            inputs; by default random ones (`sample_inputs_for(model)`).
+        classifier: None (detect), False (no entropy), "softmax" or "sigmoid".
+        rtol, atol: relative and absolute tolerance of the comparison.
 
     Returns:
         The `pathlib.Path` written (`path/<version>` with `version`); raises
@@ -140,8 +133,7 @@ def export(
 
     >>> import tempfile, keras, kerasdrop
     >>> model = keras.Sequential([keras.Input((4,), name="x"),
-    ...     keras.layers.Dense(8), kerasdrop.layers.Dropout(0.3),
-    ...     keras.layers.Dense(1)])
+    ...     kerasdrop.layers.Dropout(0.3), keras.layers.Dense(1)])
     >>> out = kerasdrop.export(model, tempfile.mkdtemp() + "/m")
     >>> out.name  # a SavedModel directory; 'm.onnx' on torch, served through ONNX
     'm...'

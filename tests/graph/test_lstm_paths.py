@@ -64,8 +64,8 @@ def test_lstm_after_convert_and_strip_differs_only_by_keras_kernel_choice():
     np.testing.assert_array_equal(out, fused)  # nothing of kerasdrop's own
     if BACKEND == "torch":  # the fused CPU kernel rounds otherwise
         np.testing.assert_allclose(out, ref, rtol=0, atol=KERNEL_ROUNDING)
-        else:
-            np.testing.assert_array_equal(out, ref)
+    else:
+        np.testing.assert_array_equal(out, ref)
 
 
 @pytest.mark.skipif(
