@@ -120,10 +120,10 @@ def export(
             "tf_saved_model" (also wherever `mc_samples` or `version` is
             given; on PyTorch an `ExportError`). A path ending in '.onnx'
             or '.tflite' must have the matching format.
-        sample_inputs: inputs for verification, structured like the model's
-            inputs; by default random ones (`sample_inputs_for(model)`).
+        sample_inputs: inputs to verify on (default `sample_inputs_for(model)`).
         classifier: None (detect), False (no entropy), "softmax" or "sigmoid".
-        rtol, atol: relative and absolute tolerance of the comparison.
+        rtol: relative tolerance of the output comparison.
+        atol: absolute tolerance of the output comparison.
 
     Returns:
         The `pathlib.Path` written (`path/<version>` with `version`); raises
