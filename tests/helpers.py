@@ -72,3 +72,46 @@ def assert_no_retrace(traces, jit_compile="auto"):
     where a trace exists (`traces_python_once`)."""
     if traces_python_once(jit_compile):
         assert len(set(traces)) == 1, f"retraced: {sorted(set(traces))}"
+
+
+def hiding(*packages):
+    """Python source to run first in a child process: `packages` look
+    missing as Python sees a missing package (None in `sys.modules`, so that
+    `import` fails and `importlib.util.find_spec` probes, as torch._dynamo
+    makes, answer None), and `ASKED` collects the modules that import them."""
+    return f"""
+import builtins
+import sys
+
+ASKED = []
+HIDDEN = {packages!r}
+for hidden in HIDDEN:
+    sys.modules[hidden] = None
+real_import = builtins.__import__
+
+
+def recording_import(name, globals=None, *args, **kwargs):
+    if name.split(".")[0] in HIDDEN:
+        ASKED.append((globals or {{}}).get("__name__"))
+    return real_import(name, globals, *args, **kwargs)
+
+
+builtins.__import__ = recording_import
+"""
+
+
+def run_python(code, timeout=300, cwd=None, **env):
+    """Runs `code` in a fresh Python with `env` added to the environment;
+    returns the `CompletedProcess` (text output captured)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=dict(os.environ, **env),
+    )

@@ -9,30 +9,13 @@ for TensorFlow (none may).
 """
 
 import importlib.util
-import os
-import subprocess
-import sys
 
 import pytest
+from helpers import hiding, run_python
 
-CHILD = """
-import builtins
-import sys
-
-ASKED = []
-HIDDEN = ("tensorflow", "tensorflow_text", "tf2onnx", "tf_keras", "tensorboard")
-for hidden in HIDDEN:  # what `import` and `find_spec` see for a missing package
-    sys.modules[hidden] = None
-real_import = builtins.__import__
-
-
-def recording_import(name, globals=None, *args, **kwargs):
-    if name.split(".")[0] in HIDDEN:
-        ASKED.append((globals or {}).get("__name__"))
-    return real_import(name, globals, *args, **kwargs)
-
-
-builtins.__import__ = recording_import
+CHILD = (
+    hiding("tensorflow", "tensorflow_text", "tf2onnx", "tf_keras", "tensorboard")
+    + """
 import keras
 import numpy as np
 import kerasdrop
@@ -61,20 +44,14 @@ print(sorted(n for n in ASKED if str(n).startswith("kerasdrop")))
 print(sorted(m for m, v in sys.modules.items()
              if m.split(".")[0] in HIDDEN and v is not None))
 """
+)
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_core_runs_without_tensorflow(backend):
     if importlib.util.find_spec(backend) is None:
         pytest.skip(f"{backend} is not installed (the `{backend}` extra)")
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    out = run_python(CHILD, KERAS_BACKEND=backend)
     assert out.returncode == 0, out.stderr[-3000:]
     name, asked, loaded = out.stdout.strip().split("\n")[-3:]
     assert name == f"{backend} (3, 2)"
@@ -89,15 +66,7 @@ def test_import_names_the_extra_when_the_backend_is_missing(tmp_path):
         "sys.argv = ['kerasdrop', 'inspect', 'model.keras']\n"
         "from kerasdrop.apps.cli import main\n"
     )
-    env = dict(os.environ, KERAS_BACKEND="tensorflow")
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-    )
+    out = run_python(code, timeout=120, cwd=tmp_path, KERAS_BACKEND="tensorflow")
     assert out.returncode == 1, out.stderr[-2000:]
     line = out.stderr.strip().splitlines()[-1]
     assert line.startswith("ImportError: Keras' 'tensorflow' backend is not installed")

@@ -1,7 +1,6 @@
 """The library apart from the applications (`kerasdrop.apps`)."""
 
-import subprocess
-import sys
+from helpers import hiding, run_python
 
 CORE = (
     "kerasdrop",
@@ -28,24 +27,9 @@ CORE = (
 # them missing as Python sees a missing package (None in sys.modules, which
 # `importlib.util.find_spec` probes, as torch._dynamo does, answer with
 # None), records which module imported them, and uses the core.
-CHILD = """
-import builtins
-import sys
-
-ASKED = []
-HIDDEN = ("matplotlib", "sklearn")
-for hidden in HIDDEN:  # what `import` and `find_spec` see for a missing package
-    sys.modules[hidden] = None
-real_import = builtins.__import__
-
-
-def recording_import(name, globals=None, *args, **kwargs):
-    if name.split(".")[0] in HIDDEN:
-        ASKED.append((globals or {}).get("__name__"))
-    return real_import(name, globals, *args, **kwargs)
-
-
-builtins.__import__ = recording_import
+CHILD = (
+    hiding("matplotlib", "sklearn")
+    + """
 for name in CORE:
     __import__(name)
 import keras
@@ -64,13 +48,12 @@ print(sorted(m for m, v in sys.modules.items()
              if (m.split(".")[0] in HIDDEN and v is not None)
              or m.startswith("kerasdrop.apps")))
 """
+)
 
 
 def test_core_works_without_matplotlib_and_sklearn():
     code = f"CORE = {CORE!r}\n{CHILD}"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
-    )
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-3000:]
     shape, asked, loaded = out.stdout.strip().split("\n")[-3:]
     assert shape == "(3, 2)"
