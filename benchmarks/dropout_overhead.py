@@ -97,6 +97,17 @@ def bench(builder, x, y, reps, batch_size):
     return result
 
 
+def bench_models(rng, n, reps, batch):
+    """Both benchmark models on random data: `n` MLP rows, `n // 2` images."""
+    x = rng.normal(size=(n, 784)).astype("float32")
+    y = rng.integers(0, 10, size=n)
+    results = {"mlp_3x1024": bench(mlp, x, y, reps, batch)}
+    x = rng.normal(size=(n // 2, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 10, size=n // 2)
+    results["small_cnn"] = bench(cnn, x, y, reps, batch)
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=21)
@@ -126,12 +137,7 @@ def main(argv=None):
         "target": "ratio_kerasdrop_over_keras <= 1.00; "
         "stretch overhead_reduction >= 0.30",
     }
-    x = rng.normal(size=(n, 784)).astype("float32")
-    y = rng.integers(0, 10, size=n)
-    results["mlp_3x1024"] = bench(mlp, x, y, args.reps, batch)
-    x = rng.normal(size=(n // 2, 32, 32, 3)).astype("float32")
-    y = rng.integers(0, 10, size=n // 2)
-    results["small_cnn"] = bench(cnn, x, y, args.reps, batch)
+    results.update(bench_models(rng, n, args.reps, batch))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

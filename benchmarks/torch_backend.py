@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from _timing import alternate, machine, set_threads, summarize  # noqa: E402
-from dropout_overhead import bench, cnn, mlp  # noqa: E402
+from dropout_overhead import bench_models  # noqa: E402
 
 import kerasdrop  # noqa: E402
 
@@ -88,12 +88,7 @@ def main(argv=None):
         "machine": machine(args.threads),
         "target": "step ratio kerasdrop/keras <= 1.00; mc.predict faster than loop",
     }
-    x = rng.normal(size=(n, 784)).astype("float32")
-    y = rng.integers(0, 10, size=n)
-    results["mlp_3x1024"] = bench(mlp, x, y, args.reps, batch)
-    x = rng.normal(size=(n // 2, 32, 32, 3)).astype("float32")
-    y = rng.integers(0, 10, size=n // 2)
-    results["small_cnn"] = bench(cnn, x, y, args.reps, batch)
+    results.update(bench_models(rng, n, args.reps, batch))
     results["mc_predict_vs_loop"] = bench_mc(args.samples, 256, args.reps)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
