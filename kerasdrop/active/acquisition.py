@@ -45,6 +45,8 @@ DISAGREEMENT = (
     "batch_bald",
     "power_bald",
     "power_variation_ratio",
+    "mean_std",
+    "power_mean_std",
 )
 #: Tasks `acquire` scores (all classification).
 ACQUIRE_TASKS = ("auto", "classification", "logits")
@@ -89,7 +91,7 @@ def acquire(
         pool: unlabelled inputs, a NumPy array or a list/dict of arrays.
         count: rows to pick, `1 <= count <= len(pool)`.
         strategy: one of `STRATEGIES`: `"bald"`, `"entropy"`,
-            `"variation_ratio"`, `"margin"` (top `count` scores: see
+            `"variation_ratio"`, `"margin"`, `"mean_std"` (top `count` scores: see
             `kerasdrop.active.scores`), `"random"`, `"batch_bald"` (greedy
             BatchBALD), or `"power_<score>"` (`count` rows drawn without
             replacement with probability proportional to `score ** beta`).

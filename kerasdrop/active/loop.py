@@ -2,12 +2,18 @@
 label -> refit, on a pool whose labels are known.
 
 One way, chosen to be the standard protocol of the literature (Gal et al.
-2017; Kirsch et al. 2019; baal): every round trains a fresh model from
-`build_model()` on all labels so far (no warm start, so no strategy
-inherits an earlier round's fit), evaluates it, and moves the `count` pool
-rows `kerasdrop.active.acquire` picks into the labelled set. It is a library
-function because the example, the benchmark and users' experiments all run
-exactly this loop; with a real annotator, call `acquire` in your own loop.
+2017; Kirsch et al. 2019; baal): every round trains a fresh model (a new
+`build_model()`, or the same compiled model with fresh weights and a fresh
+optimizer) on all labels so far (no warm start, so no strategy inherits an
+earlier round's fit), evaluates it, and moves the `count` pool rows
+`kerasdrop.active.acquire` picks into the labelled set. The protocol of
+Gal et al. 2017 is a few keyword arguments away: a balanced initial draw
+(`initial_per_class`), a fixed labelled validation set (`validation_size`)
+with early stopping on it (`early_stopping`), and a random pool subset
+scored each round (`pool_subset`); the pieces are
+`kerasdrop.active.protocol`'s. It is a library function because the
+example, the benchmark and users' experiments all run exactly this loop;
+with a real annotator, call `acquire` in your own loop.
 
 Example:
 
@@ -25,16 +31,25 @@ Example:
 ...     (x[10:], y[10:]), rounds=2, count=5, seed=0, verbose=0)
 >>> result.labelled
 [10, 15, 20]
+>>> result = kerasdrop.active.run_loop(build(), None, (x, y), rounds=2,
+...     count=5, seed=0, verbose=0, initial_per_class=2, validation_size=10,
+...     early_stopping=2, pool_subset=20, fit_kwargs={"epochs": 5})
+>>> result.labelled, len(result.validation_rows), sorted(result.seconds[0])
+([4, 9, 14], 10, ['acquire', 'evaluate', 'fit'])
 """
 
 import dataclasses
-import inspect
+import time
 
 import keras
 import numpy as np
 
-from kerasdrop import _checks
-from kerasdrop.active import acquisition
+from kerasdrop.active import acquisition, protocol
+from kerasdrop.active import loop_checks as checks
+
+
+def _none():
+    return np.zeros((0,), "int64")
 
 
 @dataclasses.dataclass
@@ -48,12 +63,24 @@ class LoopResult:
         acquired: int64 indices into the pool acquired after the round
             (an empty array after the last).
         model: the last round's model.
+        seconds: per round, a dict of wall-clock seconds: `fit`,
+            `evaluate` and `acquire` (about 0 after the last round).
+        initial_rows: int64 pool rows drawn as the initial labelled set
+            (`initial_per_class`; empty otherwise).
+        validation_rows: int64 pool rows held out as the labelled
+            validation set (`validation_size`; empty otherwise).
+        epochs: per round, the epochs the fit ran (early stopping ends
+            some before `fit_kwargs["epochs"]`).
     """
 
     labelled: list
     logs: list
     acquired: list
     model: keras.Model = None
+    seconds: list = dataclasses.field(default_factory=list)
+    initial_rows: np.ndarray = dataclasses.field(default_factory=_none)
+    validation_rows: np.ndarray = dataclasses.field(default_factory=_none)
+    epochs: list = dataclasses.field(default_factory=list)
 
 
 def run_loop(
@@ -67,49 +94,147 @@ def run_loop(
     validation_data=None,
     seed=None,
     verbose=1,
+    *,
+    initial_per_class=None,
+    validation_size=None,
+    early_stopping=None,
+    pool_subset=None,
     **acquire_kwargs,
 ):
     """`rounds` acquisitions of `count` rows: `rounds + 1` fits in all.
 
     Args:
-        build_model: zero-argument callable returning a fresh compiled model
-            with kerasdrop dropout (called once per round).
-        labelled: `(x, y)`, the labelled start set.
+        build_model: a zero-argument callable returning a fresh compiled
+            model with kerasdrop dropout (called once per round), or such a
+            compiled `keras.Model` itself: it is then reused every round
+            with fresh weights drawn from its initializers and its
+            optimizer's variables reset (`protocol.Reinitializer`), which
+            trains as a fresh model would but keeps its traced functions
+            (no retracing per round: much faster on JAX and TensorFlow).
+        labelled: `(x, y)`, the labelled start set; None with
+            `initial_per_class`.
         pool: `(x, y)`, the unlabelled pool with its labels (the oracle).
         rounds: acquisitions (int >= 0).
         count: rows acquired per round (int >= 1).
         strategy: an `acquire` strategy.
         fit_kwargs: dict of `model.fit` arguments (`verbose` defaults to 0).
-        validation_data: `(x, y)` evaluated after each fit.
-        seed: int: the same seed, the same picks (given the same fits).
+        validation_data: `(x, y)` evaluated after each fit (a test set).
+        seed: int: the seed of the draws here and of Keras' global RNG
+            (`keras.utils.set_random_seed`, so the fits repeat too): the
+            same seed, the same picks.
         verbose: 0 or 1 (a Keras progress bar over rounds).
+        initial_per_class: int: the start set is this many pool rows per
+            class (the pool's `y` holds class labels), drawn at random;
+            `labelled` must then be None (Gal et al. 2017: 2 per class).
+        validation_size: int: this many pool rows, drawn at random once,
+            are a fixed labelled validation set passed to every `fit` as
+            its `validation_data` (so callbacks see `val_*` logs), never
+            acquired nor counted as labels (Gal et al. 2017: 100).
+        early_stopping: int patience: every fit stops when `val_loss` has
+            not improved for this many epochs and keeps its best weights
+            (`keras.callbacks.EarlyStopping`); needs `validation_size`.
+        pool_subset: int: each round scores a fresh random subset of this
+            many unlabelled pool rows (all when fewer), as Gal et al. 2017
+            do (2000 of MNIST's pool); None scores the whole pool.
         **acquire_kwargs: more `acquire` arguments (`samples`, ...).
 
     Returns a `LoopResult` (example: the module's docstring).
     """
-    rounds, count, seed = _check_loop(build_model, rounds, count, seed, verbose)
-    fit_kwargs = {"verbose": 0, **_check_fit_kwargs(fit_kwargs)}
-    (x, y), (pool_x, pool_y) = _check_data(labelled, pool, validation_data)
-    _check_sizes(rounds, count, _rows(pool_x))
-    _check_acquire(count, strategy, acquire_kwargs)
-    free = np.arange(_rows(pool_x), dtype="int64")  # pool rows still unlabelled
+    rounds, count, seed = checks.check_loop(build_model, rounds, count, seed, verbose)
+    fit_kwargs = {"verbose": 0, **checks.check_fit_kwargs(fit_kwargs)}
+    options = checks.check_protocol(
+        labelled, initial_per_class, validation_size, early_stopping, pool_subset
+    )
+    labelled, pool = checks.check_data(labelled, pool, validation_data)
+    checks.check_acquire(count, strategy, acquire_kwargs)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
-    result, progbar = LoopResult([], [], []), None
+    result = LoopResult([], [], [])
+    free, labelled = _start(result, labelled, pool, options, rng)
+    checks.check_sizes(rounds, count, free.size)
+    fit_kwargs = _fit_kwargs(fit_kwargs, result, pool, options)
+    fresh_model, progbar = _model_source(build_model), None
     for round_index in range(rounds + 1):
-        result.model = _built(build_model)
-        result.model.fit(x, y, **fit_kwargs)
-        result.labelled.append(_rows(x))
-        result.logs.append(_evaluate(result.model, validation_data))
-        picked = np.zeros((0,), "int64")
-        if round_index < rounds and free.size:
-            options = {"seed": int(rng.integers(2**31 - 1)), **acquire_kwargs}
-            picked = _pick(result.model, pool_x, free, count, strategy, options)
-            free = np.setdiff1d(free, picked)
-            x, y = _concat(x, _take(pool_x, picked)), _concat(y, _take(pool_y, picked))
+        seconds = {}
+        with _timer(seconds, "fit"):
+            result.model = fresh_model()
+            history = result.model.fit(*labelled, **fit_kwargs)
+        result.epochs.append(len(getattr(history, "epoch", None) or ()))
+        result.labelled.append(checks.rows(labelled[0]))
+        with _timer(seconds, "evaluate"):
+            result.logs.append(_evaluate(result.model, validation_data))
+        picked = _none()
+        with _timer(seconds, "acquire"):
+            if round_index < rounds and free.size:
+                scored = protocol.pool_subset(free, options["pool_subset"], rng)
+                options_now = {"seed": int(rng.integers(2**31 - 1)), **acquire_kwargs}
+                picked = _pick(
+                    result.model, pool[0], scored, count, strategy, options_now
+                )
+                free = np.setdiff1d(free, picked)
+                labelled = _add(labelled, pool, picked)
         result.acquired.append(picked)
+        result.seconds.append(seconds)
         if verbose:
             progbar = _progress(progbar, rounds, round_index, result)
     return result
+
+
+def _start(result, labelled, pool, options, rng):
+    """The unlabelled pool rows and the start set: `labelled`, or
+    `initial_per_class` rows per class drawn from the pool; the validation
+    rows (`validation_size`) are taken out of the pool too."""
+    free = np.arange(checks.rows(pool[0]), dtype="int64")
+    if options["initial_per_class"] is not None:
+        rows = protocol.balanced_draw(pool[1], options["initial_per_class"], rng)
+        result.initial_rows = rows
+        free = np.setdiff1d(free, rows)
+        labelled = tuple(checks.take(part, rows) for part in pool)
+    if options["validation_size"] is not None:
+        rows = protocol.validation_split(free, options["validation_size"], rng)
+        result.validation_rows = rows
+        free = np.setdiff1d(free, rows)
+    return free, labelled
+
+
+def _fit_kwargs(fit_kwargs, result, pool, options):
+    """`fit_kwargs` with the validation set and the early-stopping callback."""
+    if options["validation_size"] is None:
+        return fit_kwargs
+    rows = result.validation_rows
+    validation = tuple(checks.take(part, rows) for part in pool)
+    fit_kwargs = {**fit_kwargs, "validation_data": validation}
+    if options["early_stopping"] is not None:
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=options["early_stopping"],
+            restore_best_weights=True,
+        )
+        fit_kwargs["callbacks"] = [*fit_kwargs.get("callbacks", ()), stop]
+    return fit_kwargs
+
+
+def _model_source(build_model):
+    """A callable giving each round's fresh model: `build_model()`, or the
+    reused model re-initialised."""
+    if isinstance(build_model, keras.Model):
+        checks.check_compiled(build_model, "build_model")
+        return protocol.Reinitializer(build_model)
+    return lambda: checks.built(build_model)
+
+
+class _timer:
+    """Sets `seconds[key]` to the block's wall-clock seconds."""
+
+    def __init__(self, seconds, key):
+        self.seconds, self.key = seconds, key
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.seconds[self.key] = time.perf_counter() - self.start
 
 
 def _evaluate(model, validation_data):
@@ -118,115 +243,29 @@ def _evaluate(model, validation_data):
     return model.evaluate(*validation_data, verbose=0, return_dict=True)
 
 
-def _pick(model, pool_x, free, count, strategy, options):
-    """The pool rows, among the `free` ones, that `acquire` picks."""
+def _pick(model, pool_x, scored, count, strategy, options):
+    """The pool rows, among the `scored` ones, that `acquire` picks."""
     chosen = acquisition.acquire(
-        model, _take(pool_x, free), min(count, free.size), strategy, **options
+        model, checks.take(pool_x, scored), min(count, scored.size), strategy, **options
     )
-    return free[chosen.indices]
+    return scored[chosen.indices]
 
 
-def _check_loop(build_model, rounds, count, seed, verbose):
-    """`run_loop`'s plain arguments, checked: `(rounds, count, seed)`."""
-    if not callable(build_model):
-        raise _checks.type_error(
-            "build_model", "a callable returning a model", build_model
-        )
-    _checks.check_choice("verbose", verbose, (0, 1))
-    return (
-        _checks.check_int("rounds", rounds, minimum=0),
-        _checks.check_int("count", count, minimum=1),
-        _checks.check_int("seed", seed, minimum=0, allow_none=True),
+def _add(labelled, pool, picked):
+    return tuple(
+        checks.concat(part, checks.take(source, picked))
+        for part, source in zip(labelled, pool)
     )
-
-
-#: `model.fit` arguments `run_loop` sets itself (or takes as its own).
-_OWN_FIT_KEYS = ("x", "y", "validation_data")
-
-
-def _check_fit_kwargs(fit_kwargs):
-    """`fit_kwargs`: None or a dict of `fit` arguments other than the data."""
-    if fit_kwargs is None:
-        return {}
-    if not isinstance(fit_kwargs, dict):
-        raise _checks.type_error(
-            "fit_kwargs", "None or a dict of `fit` arguments", fit_kwargs
-        )
-    own = [key for key in _OWN_FIT_KEYS if key in fit_kwargs]
-    if own:
-        raise _checks.value_error(
-            "fit_kwargs",
-            "`fit` arguments other than x and y (run_loop passes the labelled "
-            "set) and validation_data (run_loop's own argument, evaluated "
-            f"after each fit); found {own}",
-            fit_kwargs,
-        )
-    return fit_kwargs
-
-
-def _built(build_model):
-    """`build_model()`, checked to be a compiled model before it is fitted."""
-    model = build_model()
-    expected = "a zero-argument callable returning a compiled `keras.Model`"
-    if not isinstance(model, keras.Model):
-        raise _checks.invalid_type(
-            "build_model",
-            f"Expected {expected}.",
-            f"build_model={build_model!r} returning {model!r} of type "
-            f"{type(model).__name__}",
-        )
-    if not getattr(model, "compiled", True):
-        raise _checks.invalid_value(
-            "build_model",
-            f"Expected {expected} (call `model.compile` in it).",
-            f"build_model={build_model!r} returning model '{model.name}', not compiled",
-        )
-    return model
-
-
-def _check_sizes(rounds, count, pool_rows):
-    """Every round acquires `count` rows: the pool must hold them all."""
-    if rounds and count > pool_rows:
-        raise _checks.value_error(
-            "count", f"an integer in [1, {pool_rows}] (the rows of `pool`)", count
-        )
-    if rounds * count > pool_rows:
-        raise _checks.value_error(
-            "rounds",
-            f"at most {pool_rows // count} rounds of count={count}: the pool "
-            f"has {pool_rows} rows, and each round acquires {count}",
-            rounds,
-        )
-
-
-def _check_acquire(count, strategy, acquire_kwargs):
-    """`strategy` and `**acquire_kwargs` checked as `acquire` checks them,
-    before the first fit (not after it, at the first acquisition)."""
-    own = [key for key in ("model", "pool", "count") if key in acquire_kwargs]
-    if own:
-        raise _checks.invalid_type(
-            "acquire_kwargs",
-            f"Expected `acquire` arguments other than {own}, which run_loop "
-            "passes itself (`count` is run_loop's own argument).",
-            f"{own[0]}={acquire_kwargs[own[0]]!r}",
-        )
-    try:
-        inspect.signature(acquisition.checked_options).bind(
-            count, strategy, **acquire_kwargs
-        )
-    except TypeError as err:
-        raise _checks.invalid_type(
-            "acquire_kwargs",
-            f"Expected arguments of `kerasdrop.active.acquire` ({err}).",
-            f"{sorted(acquire_kwargs)}",
-        ) from None
-    acquisition.checked_options(count, strategy, **acquire_kwargs)
 
 
 def _progress(progbar, rounds, round_index, result):
-    """The Keras progress bar over rounds, showing the round's labels and
-    evaluation (stateful: the values as they are, not averaged)."""
-    values = [("labelled", result.labelled[-1]), *result.logs[-1].items()]
+    """The Keras progress bar over rounds, showing the round's labels,
+    evaluation and seconds (stateful: the values as they are, not averaged)."""
+    values = [
+        ("labelled", result.labelled[-1]),
+        *result.logs[-1].items(),
+        ("seconds", sum(result.seconds[-1].values())),
+    ]
     if progbar is None:
         names = [name for name, _ in values]
         progbar = keras.utils.Progbar(
@@ -234,95 +273,3 @@ def _progress(progbar, rounds, round_index, result):
         )
     progbar.update(round_index + 1, values)
     return progbar
-
-
-def _pair(name, value):
-    if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise _checks.type_error(name, "an `(x, y)` pair", value)
-    return tuple(value)
-
-
-def _check_data(labelled, pool, validation_data):
-    """The `(x, y)` pairs: arrays with one row count per pair, finite
-    numbers, pool rows shaped as the labelled ones; the labelled set not
-    empty. Returns `(labelled, pool)`."""
-    pairs = {"labelled": _pair("labelled", labelled), "pool": _pair("pool", pool)}
-    if validation_data is not None:
-        pairs["validation_data"] = _pair("validation_data", validation_data)
-    for name, pair in pairs.items():
-        rows = _pair_rows(name, pair)
-        if name == "labelled" and rows == 0:
-            raise _checks.invalid_value(
-                name, "Expected at least one labelled row.", "labelled with 0 rows"
-            )
-    for part, index in (("x", 0), ("y", 1)):
-        _check_like(part, pairs["labelled"][index], pairs["pool"][index])
-    return pairs["labelled"], pairs["pool"]
-
-
-def _leaves(name, part, value):
-    """`value`'s arrays; a Keras-style error for what is no array of numbers."""
-    leaves = keras.tree.flatten(value)
-    arrays = [np.asarray(leaf) for leaf in leaves]
-    if not arrays or any(a.ndim == 0 or a.dtype.kind not in "biufc" for a in arrays):
-        raise _checks.type_error(
-            name,
-            f"an `(x, y)` pair whose {part} is an array of numbers with a "
-            "row axis (or a list/dict of them)",
-            value,
-        )
-    if any(a.dtype.kind in "fc" and not np.all(np.isfinite(a)) for a in arrays):
-        raise _checks.invalid_value(
-            name, "Expected finite values.", f"{name} whose {part} has NaN or inf"
-        )
-    return arrays
-
-
-def _pair_rows(name, pair):
-    """The rows of the pair's arrays, all equal."""
-    rows = {
-        part: {a.shape[0] for a in _leaves(name, part, value)}
-        for part, value in zip("xy", pair)
-    }
-    if len(rows["x"] | rows["y"]) != 1:
-        raise _checks.invalid_value(
-            name,
-            "Expected x and y with the same number of rows.",
-            f"{name} with x rows {sorted(rows['x'])} and y rows {sorted(rows['y'])}",
-        )
-    return rows["x"].pop()
-
-
-def _check_like(part, labelled, pool):
-    """Pool rows join the labelled set: same structure, same row shape."""
-    try:
-        keras.tree.assert_same_structure(labelled, pool)
-        same = all(
-            np.shape(a)[1:] == np.shape(b)[1:]
-            for a, b in zip(keras.tree.flatten(labelled), keras.tree.flatten(pool))
-        )
-    except (ValueError, TypeError):
-        same = False
-    if not same:
-        shapes = [np.shape(a) for a in keras.tree.flatten(pool)]
-        labelled_shapes = [np.shape(a) for a in keras.tree.flatten(labelled)]
-        raise _checks.invalid_value(
-            "pool",
-            f"Expected {part} rows shaped as the labelled set's (they join it), "
-            f"shapes {labelled_shapes}.",
-            f"pool {part} of shapes {shapes}",
-        )
-
-
-def _rows(x):
-    return int(np.shape(keras.tree.flatten(x)[0])[0])
-
-
-def _take(x, rows):
-    return keras.tree.map_structure(lambda a: np.asarray(a)[rows], x)
-
-
-def _concat(a, b):
-    return keras.tree.map_structure(
-        lambda u, v: np.concatenate([np.asarray(u), v], axis=0), a, b
-    )

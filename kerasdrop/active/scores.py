@@ -12,6 +12,9 @@ entropy of its own (they are `kerasdrop.mc.stats`' and
 - `variation_ratio`: `1 - (votes of the modal class) / T`.
 - `margin`: `1 - (p_(1) - p_(2))`, one minus the gap between the two
   largest mean class probabilities (a small margin scores high).
+- `mean_std`: the standard deviation over the samples of each class
+  probability, averaged over the classes (Kampffmeyer et al. 2016; Gal et
+  al. 2017's "mean STD").
 
 For a sigmoid head with several units (independent labels), `bald` and
 `entropy` are summed over the units (as in `MCResult`), `variation_ratio`
@@ -32,7 +35,7 @@ import numpy as np
 from kerasdrop import metrics
 
 #: Scores ranked deterministically (the top `count`).
-SCORES = ("bald", "entropy", "variation_ratio", "margin")
+SCORES = ("bald", "entropy", "variation_ratio", "margin", "mean_std")
 
 
 def bald(result):
@@ -59,6 +62,12 @@ def margin(result):
     return np.mean(1.0 - (top[..., -1] - top[..., -2]), axis=-1)
 
 
+def mean_std(result):
+    """Mean over the classes (units) of the probabilities' std, `(N,)`."""
+    std = np.asarray(result.std, dtype="float64")
+    return std.reshape(std.shape[0], -1).mean(axis=-1)
+
+
 def _is_multi_label(result):
     """A sigmoid head with several units: per-unit fields are `(N, K)`."""
     return np.ndim(result.variation_ratio) == 2
@@ -76,4 +85,5 @@ def score(name, result):
         "entropy": entropy,
         "variation_ratio": variation_ratio,
         "margin": margin,
+        "mean_std": mean_std,
     }[name](result)
