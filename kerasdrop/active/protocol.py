@@ -98,8 +98,9 @@ def pool_subset(free, size, rng):
 class Reinitializer:
     """Fresh weights and a fresh optimizer for one reused compiled model.
 
-    Each call draws new weights from the model's own initializers (those of
-    `keras.models.clone_model(model)`, a model of the same config) and sets
+    Each call draws new weights and seed states from the model's own
+    initializers (those of `keras.models.clone_model(model)`, a model of
+    the same config) and sets
     the optimizer's variables (step count, moments) to those of a new
     optimizer of the same config (its state before the first update,
     whatever the model's optimizer went through before), so the model
@@ -118,7 +119,10 @@ class Reinitializer:
 
     def __call__(self):
         fresh = keras.models.clone_model(self.model)
-        self.model.set_weights(fresh.get_weights())
+        # All variables, not only the weights: the dropout layers' seed
+        # states too, drawn anew (Keras' global RNG) as in a new model.
+        for variable, value in zip(self.model.variables, fresh.variables):
+            variable.assign(value)
         variables = _variables(self.model.optimizer)
         for variable, value in zip(variables, self.optimizer_state):
             variable.assign(value)
