@@ -119,9 +119,10 @@ def run_loop(
         strategy: an `acquire` strategy.
         fit_kwargs: dict of `model.fit` arguments (`verbose` defaults to 0).
         validation_data: `(x, y)` evaluated after each fit (a test set).
-        seed: int: the seed of the draws here and of Keras' global RNG
-            (`keras.utils.set_random_seed`, so the fits repeat too): the
-            same seed, the same picks.
+        seed: int: the seed of the draws here and, through a seed drawn
+            per round, of Keras' global RNG (`keras.utils.set_random_seed`,
+            so the fits repeat too): the same seed, the same picks and
+            fits, whatever ran before.
         verbose: 0 or 1 (a Keras progress bar over rounds).
         initial_per_class: int: the start set is this many pool rows per
             class (the pool's `y` holds class labels), drawn at random;
@@ -147,16 +148,19 @@ def run_loop(
     )
     labelled, pool = checks.check_data(labelled, pool, validation_data)
     checks.check_acquire(count, strategy, acquire_kwargs)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
     result = LoopResult([], [], [])
     free, labelled = _start(result, labelled, pool, options, rng)
     checks.check_sizes(rounds, count, free.size)
     fit_kwargs = _fit_kwargs(fit_kwargs, result, pool, options)
-    fresh_model, progbar = _model_source(build_model), None
+    fresh_model, progbar = _model_source(build_model, labelled), None
     for round_index in range(rounds + 1):
         seconds = {}
+        if seed is not None:
+            # Keras' global RNG seeded per round, so a round's fresh weights
+            # and fit do not depend on what earlier work drew from it (a
+            # first trace, another run of the same model).
+            keras.utils.set_random_seed(int(rng.integers(2**31 - 1)))
         with _timer(seconds, "fit"):
             result.model = fresh_model()
             history = result.model.fit(*labelled, **fit_kwargs)
@@ -215,11 +219,19 @@ def _fit_kwargs(fit_kwargs, result, pool, options):
     return fit_kwargs
 
 
-def _model_source(build_model):
+def _model_source(build_model, labelled):
     """A callable giving each round's fresh model: `build_model()`, or the
-    reused model re-initialised."""
+    reused model re-initialised.
+
+    A reused model is first evaluated on one labelled row: that builds its
+    compiled loss and metrics, which Keras' first `fit` of a model would
+    otherwise build by drawing a batch of shuffled data (on JAX, one extra
+    permutation from NumPy's global RNG), so its first run in a process
+    fits as every later run with the same seed does."""
     if isinstance(build_model, keras.Model):
         checks.check_compiled(build_model, "build_model")
+        one = tuple(checks.take(part, np.arange(1)) for part in labelled)
+        build_model.evaluate(*one, verbose=0)
         return protocol.Reinitializer(build_model)
     return lambda: checks.built(build_model)
 

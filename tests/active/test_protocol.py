@@ -101,6 +101,22 @@ def _numpy_scores(p):
     }
 
 
+def test_bald_on_fixed_samples_equals_numpy():
+    """BALD (mutual information) on hand-made samples `(T, N, C)`: 0 where
+    every sample agrees, ln 2 where confident samples split evenly between
+    two classes, and the NumPy formula on random rows."""
+    rng = np.random.default_rng(0)
+    p = np.empty((6, 4, 3))
+    p[:, 0] = [0.2, 0.3, 0.5]  # samples agree: no disagreement
+    p[:, 1] = np.where(np.arange(6)[:, None] % 2, [1, 0, 0], [0, 1, 0])
+    p[:, 2:] = rng.dirichlet([0.5, 0.5, 0.5], size=(6, 2))
+    got = to_numpy(kerasdrop.metrics.mutual_information(p.astype("float32")))
+    expected = _numpy_scores(p)["bald"]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(got[:2], [0.0, np.log(2.0)], atol=1e-5)
+    assert np.all(got[2:] > 0.01)
+
+
 def test_scores_equal_numpy_on_the_same_mc_samples():
     """`acquire`'s scores equal BALD, entropy, variation ratio and mean STD
     computed in NumPy from the very MC samples it draws (same seed, same
@@ -173,13 +189,19 @@ def test_run_loop_reused_model_is_reproducible_and_fresh():
         result = kerasdrop.active.run_loop(
             model, None, (x, y), 2, 4, seed=seed, verbose=0, samples=4, **PROTOCOL
         )
-        return np.concatenate(result.acquired), result
+        assert result.model is model
+        return np.concatenate(result.acquired), to_numpy(model.layers[0].kernel)
 
-    first, result = picks(0)
-    assert result.model is model
-    again, _ = picks(0)
+    # The first run (the model's first fit, shuffled) and a run after
+    # another seed's fit exactly as any other run with the same seed.
+    first, first_kernel = picks(0)
+    again, again_kernel = picks(0)
     other, _ = picks(1)
+    after_other, after_kernel = picks(0)
     np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, after_other)
+    np.testing.assert_array_equal(first_kernel, again_kernel)
+    np.testing.assert_array_equal(first_kernel, after_kernel)
     assert not np.array_equal(first, other)
     trained = to_numpy(model.layers[0].kernel)
     fresh = protocol.Reinitializer(model)()
