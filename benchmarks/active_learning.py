@@ -42,9 +42,11 @@ tables (`benchmarks/tables.py --docs`).
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -85,56 +87,53 @@ def split(seed):
     return (x_pool, y_pool), (x_test, y_test)
 
 
-def build(decay):
-    """The CNN, compiled once; `fit` takes the paper's per-label decay."""
-    l2 = keras.regularizers.L2(decay) if decay else None
-    conv = {"padding": "same", "activation": "relu", "kernel_regularizer": l2}
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(16, 3, **conv),
-            keras.layers.Conv2D(16, 3, **conv),
-            keras.layers.MaxPooling2D(2),
-            kerasdrop.layers.Dropout(0.25),
-            keras.layers.Flatten(),
-            keras.layers.Dense(64, activation="relu", kernel_regularizer=l2),
-            kerasdrop.layers.Dropout(0.5),
-            keras.layers.Dense(10, activation="softmax", kernel_regularizer=l2),
-        ]
-    )
-    model.compile(
-        keras.optimizers.Adam(1e-3),
-        "sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    plain_fit, rng = model.fit, np.random.default_rng(0)
+class PaperCNN(keras.Sequential):
+    """The paper's CNN for 8x8 inputs, whose `fit` applies the paper's
+    weight decay per label: N labels each weighted N under a fixed L2
+    `decay`, which is the paper's objective (mean loss + decay / N * |w|^2)
+    times N (Adam's updates do not see the factor; nothing retraced when N
+    changes). One epoch is the labels in a random order, repeated to a
+    multiple of the batch >= MIN_ROWS rows (one input shape every round)."""
 
-    def fit(x, y, validation_data=None, **kwargs):
-        # N labels weighted N under a fixed L2 `decay`: the paper's objective
-        # (mean loss + decay / N * |w|^2) times N. One epoch: the labels in
-        # a random order, repeated to a multiple of the batch >= MIN_ROWS
-        # (one input shape for all rounds: nothing retraced).
+    def __init__(self, decay, **kwargs):
+        l2 = keras.regularizers.L2(decay) if decay else None
+        conv = {"padding": "same", "activation": "relu", "kernel_regularizer": l2}
+        super().__init__(
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(16, 3, **conv),
+                keras.layers.Conv2D(16, 3, **conv),
+                keras.layers.MaxPooling2D(2),
+                kerasdrop.layers.Dropout(0.25),
+                keras.layers.Flatten(),
+                keras.layers.Dense(64, activation="relu", kernel_regularizer=l2),
+                kerasdrop.layers.Dropout(0.5),
+                keras.layers.Dense(10, activation="softmax", kernel_regularizer=l2),
+            ],
+            **kwargs,
+        )
+        self.compile(
+            keras.optimizers.Adam(1e-3),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        self.rows_rng = np.random.default_rng(0)
+
+    def fit(self, x, y, validation_data=None, **kwargs):
         n = len(y)
         rows = -(-max(n, MIN_ROWS) // BATCH) * BATCH
-        order = np.resize(rng.permutation(n), rows)
+        order = np.resize(self.rows_rng.permutation(n), rows)
         weight = np.full(rows, float(n), "float32")
         vx, vy = validation_data
         val = (vx, vy, np.full(len(vy), float(n), "float32"))
-        return plain_fit(
+        return super().fit(
             x[order], y[order], sample_weight=weight, validation_data=val, **kwargs
         )
-
-    def reseed(seed):
-        nonlocal rng
-        rng = np.random.default_rng(seed)
-
-    model.fit, model.reseed = fit, reseed
-    return model
 
 
 def run(model, strategy, seed, args):
     pool, test = split(seed)
-    model.reseed(seed)
+    model.rows_rng = np.random.default_rng(seed)
     result = kerasdrop.active.run_loop(
         model,
         None,
@@ -176,12 +175,18 @@ def _se(values):
     return values.std(axis=0, ddof=1) / np.sqrt(len(values))
 
 
+def _per_seed(labels, runs, target):
+    """Labels each seed's curve needs to reach `target`; a seed that never
+    does counts as the last label count (a lower bound), flagged."""
+    per_seed = [labels_to_reach(labels, run, target) for run in runs]
+    return [labels[-1] if v is None else v for v in per_seed], per_seed
+
+
 def reach(labels, runs, target):
     """Labels to reach `target`: on the mean curve, and per seed (mean, SE,
     seeds that never reach, counted at the last label count)."""
     mean_curve = labels_to_reach(labels, np.mean(runs, axis=0), target)
-    per_seed = [labels_to_reach(labels, run, target) for run in runs]
-    values = [labels[-1] if v is None else v for v in per_seed]
+    values, per_seed = _per_seed(labels, runs, target)
     return {
         "mean_curve": None if mean_curve is None else round(mean_curve, 1),
         "per_seed_mean": round(float(np.mean(values)), 1),
@@ -190,10 +195,30 @@ def reach(labels, runs, target):
     }
 
 
+def paired_saving(labels, runs, random_runs, target):
+    """Per seed (same split, same start), random's labels to reach `target`
+    minus the strategy's: mean, SE, and mean / SE (the difference is
+    claimed only beyond 2)."""
+    ours, _ = _per_seed(labels, runs, target)
+    theirs, _ = _per_seed(labels, random_runs, target)
+    diff = np.asarray(theirs) - np.asarray(ours)
+    se = float(_se(diff))
+    return {
+        "mean": round(float(diff.mean()), 1),
+        "se": round(se, 1),
+        "in_se": None if se == 0 else round(float(diff.mean()) / se, 1),
+    }
+
+
 def summarize(curves, labels, target, seconds):
+    """Per strategy: the curves (mean, SE, per seed), labels to reach
+    random's final mean accuracy and `target`, and the saving: total labels
+    (start included, as Gal et al. 2017 count them) on the mean curves, 1 -
+    strategy / random, and per seed paired with random."""
     out = {}
-    random_final = float(np.mean(curves["random"], axis=0)[-1])
-    random_need = reach(labels, curves["random"], random_final)["mean_curve"]
+    random_runs = np.asarray(curves["random"])
+    random_final = float(random_runs.mean(axis=0)[-1])
+    random_need = reach(labels, random_runs, random_final)["mean_curve"]
     for name, runs in curves.items():
         runs = np.asarray(runs)
         to_random = reach(labels, runs, random_final)
@@ -205,11 +230,14 @@ def summarize(curves, labels, target, seconds):
             "labels_to_reach_random_final": need,
             "reach_random_final": to_random,
             "reach_target": reach(labels, runs, target),
-            # Labels acquired beyond the start, as a fraction of random's.
             "label_saving_vs_random": None
-            if need is None or random_need is None
-            else round(1 - (need - labels[0]) / (random_need - labels[0]), 3),
+            if need is None or not random_need
+            else round(1 - need / random_need, 3),
+            "labels_saved_per_seed": paired_saving(
+                labels, runs, random_runs, random_final
+            ),
             "seconds": round(float(np.sum(seconds[name])), 1),
+            "seconds_per_seed": [round(float(v), 1) for v in seconds[name]],
         }
     return out, random_final
 
@@ -226,12 +254,23 @@ def parse(argv):
     parser.add_argument("--target", type=float, default=0.95)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="worker processes (seeds in parallel)"
+    )
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--resummarize",
+        action="store_true",
+        help="recompute the summaries of --out from its curves; run nothing",
+    )
     parser.add_argument("--out", default=str(HERE / "results" / "active_learning.json"))
     return parser.parse_args(argv)
 
 
-def write(args, argv, curves, seconds, labels, started, seeds_done):
+def write(args, argv, curves, seconds, labels, started, order):
+    """The JSON, rewritten after every seed (`order`: the seeds done, in the
+    order of the per-seed lists)."""
+    seeds_done = len(order)
     results, random_final = summarize(curves, labels, args.target, seconds)
     result = {
         "command": "KERAS_BACKEND=jax python benchmarks/active_learning.py "
@@ -260,6 +299,7 @@ def write(args, argv, curves, seconds, labels, started, seeds_done):
         },
         "labels": labels,
         "random_final_accuracy": round(random_final, 4),
+        "seed_order": list(order),
         "strategies": results,
         "seconds": round(time.time() - started, 1),
     }
@@ -267,27 +307,64 @@ def write(args, argv, curves, seconds, labels, started, seeds_done):
     return results
 
 
+_MODEL = {}
+
+
+def run_seed(seed, args):
+    """Every strategy on one seed (in a worker process: one model per
+    process, reused across its seeds): per strategy, the labels, the test
+    accuracy per round, the seconds and the mean epochs per fit."""
+    set_threads(args.threads)
+    if args.decay not in _MODEL:
+        _MODEL[args.decay] = PaperCNN(args.decay)
+    out = {}
+    for strategy in args.strategies.split(","):
+        tick = time.time()
+        labels, accuracy, res = run(_MODEL[args.decay], strategy, seed, args)
+        out[strategy] = (labels, accuracy, time.time() - tick, np.mean(res.epochs))
+    return seed, out
+
+
+def resummarize(args):
+    """Recomputes the summaries of `--out` from its per-seed curves (after a
+    change to what is summarized; nothing is rerun)."""
+    path = Path(args.out)
+    result = json.loads(path.read_text())
+    strategies = result["strategies"]
+    curves = {n: s["accuracy_per_seed"] for n, s in strategies.items()}
+    seconds = {
+        n: s.get("seconds_per_seed", [s["seconds"]]) for n, s in strategies.items()
+    }
+    target = result["setup"]["target_accuracy"]
+    summary, random_final = summarize(curves, result["labels"], target, seconds)
+    result.update(strategies=summary, random_final_accuracy=round(random_final, 4))
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def main(argv=None):
     args = parse(argv)
-    set_threads(args.threads)
     strategies = args.strategies.split(",")
-    model = build(args.decay)
     curves = {s: [] for s in strategies}
     seconds = {s: [] for s in strategies}
-    labels, started = None, time.time()
-    for seed in range(args.seeds):
-        for strategy in strategies:
-            tick = time.time()
-            labels, accuracy, res = run(model, strategy, seed, args)
-            seconds[strategy].append(time.time() - tick)
-            curves[strategy].append(accuracy)
-            print(
-                f"seed {seed} {strategy:16s} acc {accuracy[0]:.3f} -> "
-                f"{accuracy[-1]:.3f}  epochs {np.mean(res.epochs):.1f}  "
-                f"{seconds[strategy][-1]:.0f}s",
-                flush=True,
-            )
-        results = write(args, argv, curves, seconds, labels, started, seed + 1)
+    if args.resummarize:
+        return resummarize(args)
+    started, order, results = time.time(), [], None
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+        futures = [pool.submit(run_seed, seed, args) for seed in range(args.seeds)]
+        for future in as_completed(futures):
+            seed, out = future.result()
+            for strategy, (_, accuracy, took, epochs) in out.items():
+                seconds[strategy].append(took)
+                curves[strategy].append(accuracy)
+                print(
+                    f"seed {seed} {strategy:16s} acc {accuracy[0]:.3f} -> "
+                    f"{accuracy[-1]:.3f}  epochs {epochs:.1f}  {took:.0f}s",
+                    flush=True,
+                )
+            labels = out[strategies[0]][0]
+            order.append(seed)
+            results = write(args, argv, curves, seconds, labels, started, order)
     for name, r in results.items():
         final = f"{r['accuracy_mean'][-1]:.4f} ± {r['accuracy_se'][-1]:.4f}"
         print(f"{name:16s} final {final}  to random's final {r['reach_random_final']}")

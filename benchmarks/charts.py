@@ -295,16 +295,19 @@ def active_chart(r, figure, ax):
     import numpy as np
 
     labels = np.asarray(r["labels"])
-    for i, name in enumerate(("random", "entropy", "bald", "batch_bald")):
+    colors = (*COLORS, "#e377c2")
+    names = ("random", "entropy", "variation_ratio", "mean_std", "bald")
+    for i, name in enumerate((*names, "batch_bald", "power_bald")):
         s = r["strategies"][name]
         mean, se = np.asarray(s["accuracy_mean"]), np.asarray(s["accuracy_se"])
-        ax.plot(labels, mean, color=COLORS[i], label=name, linewidth=1.5)
-        ax.fill_between(labels, mean - se, mean + se, color=COLORS[i], alpha=0.15)
-    ax.axhline(r["random_final_accuracy"], color="0.3", linestyle="--", linewidth=1)
+        style = {"linestyle": "--"} if name == "random" else {}
+        ax.plot(labels, mean, color=colors[i], label=name, linewidth=1.3, **style)
+        ax.fill_between(labels, mean - se, mean + se, color=colors[i], alpha=0.12)
+    ax.axhline(r["random_final_accuracy"], color="0.3", linestyle=":", linewidth=1)
     ax.set_xlabel("labels", fontsize=8)
     ax.set_ylabel("test accuracy (mean ± SE)", fontsize=8)
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
-    _title(figure, "Active learning on digits")
+    ax.legend(fontsize=7, frameon=False, loc="lower right", ncol=2)
+    _title(figure, f"Active learning on digits ({r['setup']['seeds']} seeds)")
 
 
 def uci_chart(r, figure, ax):

@@ -247,7 +247,8 @@ def _no_fit(compiled=True):
             keras.Input((4,)),
             kerasdrop.layers.Dropout(0.5),
             keras.layers.Dense(3, activation="softmax"),
-        ]
+        ],
+        name="no_fit",  # Keras' default "__no_fit" is no valid TF scope name
     )
     if compiled:
         model.compile("sgd", "sparse_categorical_crossentropy")
