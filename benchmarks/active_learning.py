@@ -1,6 +1,8 @@
 """Active learning on scikit-learn digits, Gal, Islam & Ghahramani 2017's protocol.
 
 Run:  KERAS_BACKEND=jax python benchmarks/active_learning.py [--seeds 10] [--rounds 30]
+      [--jobs 2]   (seeds in worker processes; --resummarize recomputes the
+      summaries from the JSON's curves)
 
 Protocol (the paper's, at digits scale, offline), all through
 `kerasdrop.active.run_loop`'s keywords:
@@ -14,7 +16,9 @@ Protocol (the paper's, at digits scale, offline), all through
 - every round the model is retrained from scratch (the one compiled model
   re-initialised: fresh weights and optimizer, no retracing) until early
   stopping on the validation loss (`early_stopping=5`, best weights kept,
-  at most `--epochs` epochs of the labels repeated to >= 256 rows);
+  at most `--epochs` epochs of the labels repeated to >= 256 rows; with 40
+  epochs the validation loss still improves at the end of most fits, so
+  the cap, not the patience, ends them: 39-40 epochs on average);
 - weight decay scaled by the labels as in the paper: L2 `c / N` on every
   kernel (`N` labels), done as a fixed L2 `c` with every row weighted `N`
   (the same objective times `N`, which Adam's updates do not see; nothing
@@ -30,11 +34,15 @@ Protocol (the paper's, at digits scale, offline), all through
   BatchBALD (acquisition size 10) and PowerBALD (beta = 1).
 
 Reported per strategy: test accuracy (deterministic pass) per round, mean
-and SE over seeds; the labels its mean curve needs to reach random's final
-mean accuracy and to reach `--target` accuracy (linear interpolation
-between rounds; None if never), with the per-seed mean ± SE of the same
-(a seed that never reaches counts as the last label count: a lower bound,
-and the number of such seeds is given); seconds per strategy. Writes
+and SE over seeds; the labels (start set included, as the paper counts
+them) its mean curve needs to reach random's final mean accuracy and to
+reach `--target` accuracy (linear interpolation between rounds; None if
+never), with the per-seed mean ± SE of the same (a seed that never reaches
+counts as the last label count: a lower bound, and the number of such
+seeds is given); the saving against random on the mean curves (1 -
+labels / random's labels) and per seed, paired on the same split and start
+set (random's labels minus the strategy's: mean, SE, mean / SE); seconds
+per strategy and per seed. Writes
 benchmarks/results/active_learning.json (after every seed, so a cut run
 keeps what it did, with its seed count), then the charts and the docs
 tables (`benchmarks/tables.py --docs`).
