@@ -5,7 +5,7 @@ Run:  KERAS_BACKEND=jax python benchmarks/active_learning.py [--seeds 10] [--rou
       summaries from the JSON's curves)
 
 Protocol (the paper's, at digits scale, offline), all through
-`kerasdrop.active.run_loop`'s keywords:
+`kerasdrop.active.run_loop(..., protocol=kerasdrop.active.Protocol(...))`:
 - per seed, a stratified 80/20 split of the 1797 digits (8x8) into a pool
   (1437) and a test set (360); from the pool, 2 labels per class
   (`initial_per_class=2`: 20 labels) and a fixed labelled validation set of
@@ -153,10 +153,12 @@ def run(model, strategy, seed, args):
         validation_data=test,
         seed=seed,
         verbose=0,
-        initial_per_class=PER_CLASS,
-        validation_size=VALIDATION,
-        early_stopping=args.patience,
-        pool_subset=SUBSET,
+        protocol=kerasdrop.active.Protocol(
+            initial_per_class=PER_CLASS,
+            validation_size=VALIDATION,
+            early_stopping=args.patience,
+            pool_subset=SUBSET,
+        ),
         samples=args.samples,
     )
     accuracy = [logs["accuracy"] for logs in result.logs]

@@ -7,8 +7,8 @@ the pool); each round trains the model from scratch with early stopping on
 a fixed labelled validation set of 100 digits, scores a random 500 of the
 unlabelled pool with `kerasdrop.active.acquire` (MC dropout, streamed
 through `kerasdrop.mc.predict`) and "labels" the 10 digits it picks (the
-labels are known: a simulation) -- Gal et al. 2017's protocol, through
-`run_loop`'s keywords. Prints test accuracy per round for random picks,
+labels are known: a simulation) -- Gal et al. 2017's protocol, as a
+`kerasdrop.active.Protocol`. Prints test accuracy per round for random picks,
 BALD and BatchBALD, and one acquisition on its own: the rows picked and
 their scores.
 """
@@ -55,6 +55,9 @@ def main(epochs=10, rounds=4, samples=20):
     # strategies, with the paper's protocol. One compiled model, reused: each
     # round it gets fresh weights and optimizer state (nothing retraced).
     model = build()
+    protocol = kerasdrop.active.Protocol(
+        initial_per_class=2, validation_size=100, early_stopping=10, pool_subset=500
+    )
     for strategy in ("random", "bald", "batch_bald"):
         result = kerasdrop.active.run_loop(
             model,
@@ -66,10 +69,7 @@ def main(epochs=10, rounds=4, samples=20):
             fit_kwargs={"epochs": epochs * 5, "batch_size": 8},
             validation_data=(x_test, y_test),
             seed=0,
-            initial_per_class=2,
-            validation_size=100,
-            early_stopping=10,
-            pool_subset=500,
+            protocol=protocol,
             samples=samples,
         )
         curve = " ".join(f"{logs['accuracy']:.3f}" for logs in result.logs)

@@ -11,7 +11,8 @@ benchmark); with a real annotator, call `acquire` in your own loop.
 
 One concept per module: `scores` (per-row scores), `topk` (streamed
 top-k and Gumbel keys), `batch_bald` (greedy BatchBALD), `acquisition`
-(`acquire`, `Acquisition`) and `loop` (`run_loop`, `LoopResult`).
+(`acquire`, `Acquisition`), `protocol` (`Protocol`, Gal et al. 2017's
+protocol, and its pieces) and `loop` (`run_loop`, `LoopResult`).
 """
 
 from kerasdrop.active.acquisition import (
@@ -22,6 +23,7 @@ from kerasdrop.active.acquisition import (
 )
 from kerasdrop.active.batch_bald import DEFAULT_CONFIGURATIONS
 from kerasdrop.active.loop import LoopResult, run_loop
+from kerasdrop.active.protocol import Protocol
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -29,6 +31,7 @@ __all__ = [
     "STRATEGIES",
     "Acquisition",
     "LoopResult",
+    "Protocol",
     "acquire",
     "run_loop",
 ]

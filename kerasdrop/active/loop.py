@@ -7,10 +7,10 @@ One way, chosen to be the standard protocol of the literature (Gal et al.
 optimizer) on all labels so far (no warm start, so no strategy inherits an
 earlier round's fit), evaluates it, and moves the `count` pool rows
 `kerasdrop.active.acquire` picks into the labelled set. The protocol of
-Gal et al. 2017 is a few keyword arguments away: a balanced initial draw
-(`initial_per_class`), a fixed labelled validation set (`validation_size`)
-with early stopping on it (`early_stopping`), and a random pool subset
-scored each round (`pool_subset`); the pieces are
+Gal et al. 2017 is one argument away, `protocol=Protocol(...)`: a balanced
+initial draw (`initial_per_class`), a fixed labelled validation set
+(`validation_size`) with early stopping on it (`early_stopping`), and a
+random pool subset scored each round (`pool_subset`); the pieces are
 `kerasdrop.active.protocol`'s. It is a library function because the
 example, the benchmark and users' experiments all run exactly this loop;
 with a real annotator, call `acquire` in your own loop.
@@ -31,9 +31,10 @@ Example:
 ...     (x[10:], y[10:]), rounds=2, count=5, seed=0, verbose=0)
 >>> result.labelled
 [10, 15, 20]
+>>> protocol = kerasdrop.active.Protocol(initial_per_class=2,
+...     validation_size=10, early_stopping=2, pool_subset=20)
 >>> result = kerasdrop.active.run_loop(build(), None, (x, y), rounds=2,
-...     count=5, seed=0, verbose=0, initial_per_class=2, validation_size=10,
-...     early_stopping=2, pool_subset=20, fit_kwargs={"epochs": 5})
+...     count=5, seed=0, verbose=0, protocol=protocol, fit_kwargs={"epochs": 5})
 >>> result.labelled, len(result.validation_rows), sorted(result.seconds[0])
 ([4, 9, 14], 10, ['acquire', 'evaluate', 'fit'])
 """
@@ -44,8 +45,15 @@ import time
 import keras
 import numpy as np
 
-from kerasdrop.active import acquisition, protocol
+from kerasdrop.active import acquisition
 from kerasdrop.active import loop_checks as checks
+from kerasdrop.active.protocol import (
+    Protocol,
+    Reinitializer,
+    balanced_draw,
+    pool_subset,
+    validation_split,
+)
 
 
 def _none():
@@ -94,11 +102,7 @@ def run_loop(
     validation_data=None,
     seed=None,
     verbose=1,
-    *,
-    initial_per_class=None,
-    validation_size=None,
-    early_stopping=None,
-    pool_subset=None,
+    protocol=None,
     **acquire_kwargs,
 ):
     """`rounds` acquisitions of `count` rows: `rounds + 1` fits in all.
@@ -106,13 +110,11 @@ def run_loop(
     Args:
         build_model: a zero-argument callable returning a fresh compiled
             model with kerasdrop dropout (called once per round), or such a
-            compiled `keras.Model` itself: it is then reused every round
-            with fresh weights drawn from its initializers and its
-            optimizer's variables reset (`protocol.Reinitializer`), which
-            trains as a fresh model would but keeps its traced functions
-            (no retracing per round: much faster on JAX and TensorFlow).
-        labelled: `(x, y)`, the labelled start set; None with
-            `initial_per_class`.
+            compiled `keras.Model`, reused every round with fresh weights,
+            dropout seed states and optimizer state (`Reinitializer`):
+            it trains as a new model would, and nothing is retraced.
+        labelled: `(x, y)`, the labelled start set; None when `protocol`
+            draws it from the pool (`initial_per_class`).
         pool: `(x, y)`, the unlabelled pool with its labels (the oracle).
         rounds: acquisitions (int >= 0).
         count: rows acquired per round (int >= 1).
@@ -120,99 +122,116 @@ def run_loop(
         fit_kwargs: dict of `model.fit` arguments (`verbose` defaults to 0).
         validation_data: `(x, y)` evaluated after each fit (a test set).
         seed: int: the seed of the draws here and, through a seed drawn
-            per round, of Keras' global RNG (`keras.utils.set_random_seed`,
-            so the fits repeat too): the same seed, the same picks and
-            fits, whatever ran before.
+            per round, of Keras' global RNG: the same seed, the same picks
+            and fits, whatever ran before in the process.
         verbose: 0 or 1 (a Keras progress bar over rounds).
-        initial_per_class: int: the start set is this many pool rows per
-            class (the pool's `y` holds class labels), drawn at random;
-            `labelled` must then be None (Gal et al. 2017: 2 per class).
-        validation_size: int: this many pool rows, drawn at random once,
-            are a fixed labelled validation set passed to every `fit` as
-            its `validation_data` (so callbacks see `val_*` logs), never
-            acquired nor counted as labels (Gal et al. 2017: 100).
-        early_stopping: int patience: every fit stops when `val_loss` has
-            not improved for this many epochs and keeps its best weights
-            (`keras.callbacks.EarlyStopping`); needs `validation_size`.
-        pool_subset: int: each round scores a fresh random subset of this
-            many unlabelled pool rows (all when fewer), as Gal et al. 2017
-            do (2000 of MNIST's pool); None scores the whole pool.
+        protocol: a `kerasdrop.active.Protocol` (Gal et al. 2017's balanced
+            start set, fixed validation set, early stopping, pool subset),
+            or None (none of them).
         **acquire_kwargs: more `acquire` arguments (`samples`, ...).
 
     Returns a `LoopResult` (example: the module's docstring).
     """
     rounds, count, seed = checks.check_loop(build_model, rounds, count, seed, verbose)
     fit_kwargs = {"verbose": 0, **checks.check_fit_kwargs(fit_kwargs)}
-    options = checks.check_protocol(
-        labelled, initial_per_class, validation_size, early_stopping, pool_subset
-    )
+    protocol = checks.check_protocol(labelled, protocol)
     labelled, pool = checks.check_data(labelled, pool, validation_data)
     checks.check_acquire(count, strategy, acquire_kwargs)
-    rng = np.random.default_rng(seed)
-    result = LoopResult([], [], [])
-    free, labelled = _start(result, labelled, pool, options, rng)
+    rng, result = np.random.default_rng(seed), LoopResult([], [], [])
+    free, labelled = _start(result, labelled, pool, protocol, rng)
     checks.check_sizes(rounds, count, free.size)
-    fit_kwargs = _fit_kwargs(fit_kwargs, result, pool, options)
-    fresh_model, progbar = _model_source(build_model, labelled), None
-    for round_index in range(rounds + 1):
-        seconds = {}
-        if seed is not None:
-            # Keras' global RNG seeded per round, so a round's fresh weights
-            # and fit do not depend on what earlier work drew from it (a
-            # first trace, another run of the same model).
-            keras.utils.set_random_seed(int(rng.integers(2**31 - 1)))
-        with _timer(seconds, "fit"):
-            result.model = fresh_model()
-            history = result.model.fit(*labelled, **fit_kwargs)
-        result.epochs.append(len(getattr(history, "epoch", None) or ()))
-        result.labelled.append(checks.rows(labelled[0]))
-        with _timer(seconds, "evaluate"):
-            result.logs.append(_evaluate(result.model, validation_data))
-        picked = _none()
-        with _timer(seconds, "acquire"):
-            if round_index < rounds and free.size:
-                scored = protocol.pool_subset(free, options["pool_subset"], rng)
-                options_now = {"seed": int(rng.integers(2**31 - 1)), **acquire_kwargs}
-                picked = _pick(
-                    result.model, pool[0], scored, count, strategy, options_now
-                )
-                free = np.setdiff1d(free, picked)
-                labelled = _add(labelled, pool, picked)
-        result.acquired.append(picked)
-        result.seconds.append(seconds)
-        if verbose:
-            progbar = _progress(progbar, rounds, round_index, result)
+    loop = _Loop(result, pool, protocol, rng, seed, strategy, count, acquire_kwargs)
+    loop.fit_kwargs = _fit_kwargs(fit_kwargs, result, pool, protocol)
+    loop.fresh_model = _model_source(build_model, labelled)
+    loop.run(labelled, free, rounds, validation_data, verbose)
     return result
 
 
-def _start(result, labelled, pool, options, rng):
+@dataclasses.dataclass
+class _Loop:
+    """One `run_loop`'s rounds: fit a fresh model, evaluate, acquire."""
+
+    result: LoopResult
+    pool: tuple
+    protocol: Protocol
+    rng: np.random.Generator
+    seed: int
+    strategy: str
+    count: int
+    acquire_kwargs: dict
+    fit_kwargs: dict = None
+    fresh_model: object = None
+
+    def run(self, labelled, free, rounds, validation_data, verbose):
+        result, progbar = self.result, None
+        for round_index in range(rounds + 1):
+            seconds = {}
+            if self.seed is not None:
+                # Keras' global RNG seeded per round: a round's fresh weights
+                # and fit do not depend on what ran before (a first trace,
+                # another run of the same model).
+                keras.utils.set_random_seed(int(self.rng.integers(2**31 - 1)))
+            with _timer(seconds, "fit"):
+                result.model = self.fresh_model()
+                history = result.model.fit(*labelled, **self.fit_kwargs)
+            result.epochs.append(len(getattr(history, "epoch", None) or ()))
+            result.labelled.append(checks.rows(labelled[0]))
+            with _timer(seconds, "evaluate"):
+                result.logs.append(_evaluate(result.model, validation_data))
+            picked = _none()
+            with _timer(seconds, "acquire"):
+                if round_index < rounds and free.size:
+                    picked = self.pick(free)
+                    free = np.setdiff1d(free, picked)
+                    labelled = _add(labelled, self.pool, picked)
+            result.acquired.append(picked)
+            result.seconds.append(seconds)
+            if verbose:
+                progbar = _progress(progbar, rounds, round_index, result)
+
+    def pick(self, free):
+        """The pool rows, among a random subset of the `free` ones (all
+        without `pool_subset`), that `acquire` picks."""
+        scored = pool_subset(free, self.protocol.pool_subset, self.rng)
+        options = {"seed": int(self.rng.integers(2**31 - 1)), **self.acquire_kwargs}
+        chosen = acquisition.acquire(
+            self.result.model,
+            checks.take(self.pool[0], scored),
+            min(self.count, scored.size),
+            self.strategy,
+            **options,
+        )
+        return scored[chosen.indices]
+
+
+def _start(result, labelled, pool, protocol, rng):
     """The unlabelled pool rows and the start set: `labelled`, or
     `initial_per_class` rows per class drawn from the pool; the validation
     rows (`validation_size`) are taken out of the pool too."""
     free = np.arange(checks.rows(pool[0]), dtype="int64")
-    if options["initial_per_class"] is not None:
-        rows = protocol.balanced_draw(pool[1], options["initial_per_class"], rng)
+    if protocol.initial_per_class is not None:
+        rows = balanced_draw(pool[1], protocol.initial_per_class, rng)
         result.initial_rows = rows
         free = np.setdiff1d(free, rows)
         labelled = tuple(checks.take(part, rows) for part in pool)
-    if options["validation_size"] is not None:
-        rows = protocol.validation_split(free, options["validation_size"], rng)
+    if protocol.validation_size is not None:
+        rows = validation_split(free, protocol.validation_size, rng)
         result.validation_rows = rows
         free = np.setdiff1d(free, rows)
     return free, labelled
 
 
-def _fit_kwargs(fit_kwargs, result, pool, options):
+def _fit_kwargs(fit_kwargs, result, pool, protocol):
     """`fit_kwargs` with the validation set and the early-stopping callback."""
-    if options["validation_size"] is None:
+    if protocol.validation_size is None:
         return fit_kwargs
     rows = result.validation_rows
     validation = tuple(checks.take(part, rows) for part in pool)
     fit_kwargs = {**fit_kwargs, "validation_data": validation}
-    if options["early_stopping"] is not None:
+    if protocol.early_stopping is not None:
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss",
-            patience=options["early_stopping"],
+            patience=protocol.early_stopping,
             restore_best_weights=True,
         )
         fit_kwargs["callbacks"] = [*fit_kwargs.get("callbacks", ()), stop]
@@ -232,7 +251,7 @@ def _model_source(build_model, labelled):
         checks.check_compiled(build_model, "build_model")
         one = tuple(checks.take(part, np.arange(1)) for part in labelled)
         build_model.evaluate(*one, verbose=0)
-        return protocol.Reinitializer(build_model)
+        return Reinitializer(build_model)
     return lambda: checks.built(build_model)
 
 
@@ -253,14 +272,6 @@ def _evaluate(model, validation_data):
     if validation_data is None:
         return {}
     return model.evaluate(*validation_data, verbose=0, return_dict=True)
-
-
-def _pick(model, pool_x, scored, count, strategy, options):
-    """The pool rows, among the `scored` ones, that `acquire` picks."""
-    chosen = acquisition.acquire(
-        model, checks.take(pool_x, scored), min(count, scored.size), strategy, **options
-    )
-    return scored[chosen.indices]
 
 
 def _add(labelled, pool, picked):

@@ -8,6 +8,7 @@ import numpy as np
 
 from kerasdrop import _checks
 from kerasdrop.active import acquisition
+from kerasdrop.active.protocol import Protocol
 
 
 def check_loop(build_model, rounds, count, seed, verbose):
@@ -79,43 +80,26 @@ def check_compiled(model, name, source=None):
     return model
 
 
-def check_protocol(
-    labelled, initial_per_class, validation_size, early_stopping, pool_subset
-):
-    """The protocol keywords of `run_loop`, checked, as a dict."""
-    options = {
-        "initial_per_class": _checks.check_int(
-            "initial_per_class", initial_per_class, minimum=1, allow_none=True
-        ),
-        "validation_size": _checks.check_int(
-            "validation_size", validation_size, minimum=1, allow_none=True
-        ),
-        "early_stopping": _checks.check_int(
-            "early_stopping", early_stopping, minimum=0, allow_none=True,
-            expected="None or an integer patience >= 0 (epochs without a "
-            "better val_loss)",
-        ),
-        "pool_subset": _checks.check_int(
-            "pool_subset", pool_subset, minimum=1, allow_none=True
-        ),
-    }  # fmt: skip
-    if options["early_stopping"] is not None and options["validation_size"] is None:
-        raise _checks.invalid_value(
-            "early_stopping",
-            "Expected None without `validation_size` (early stopping watches "
-            "the validation set's val_loss).",
-            f"early_stopping={early_stopping!r}",
+def check_protocol(labelled, protocol):
+    """`protocol` (None: no protocol setting), checked against `labelled`:
+    a `Protocol`; the start set given, or drawn, not both or neither."""
+    if protocol is None:
+        protocol = Protocol()
+    if not isinstance(protocol, Protocol):
+        raise _checks.type_error(
+            "protocol", "None or a `kerasdrop.active.Protocol`", protocol
         )
-    drawn = options["initial_per_class"] is not None
+    drawn = protocol.initial_per_class is not None
     if drawn == (labelled is not None):
         raise _checks.invalid_value(
             "labelled",
-            "Expected an `(x, y)` start set, or None with `initial_per_class` "
-            "(the start set drawn from the pool), not both or neither.",
+            "Expected an `(x, y)` start set, or None with the protocol's "
+            "`initial_per_class` (the start set drawn from the pool), not "
+            "both or neither.",
             f"labelled={'None' if labelled is None else '(x, y)'}, "
-            f"initial_per_class={initial_per_class!r}",
+            f"initial_per_class={protocol.initial_per_class!r}",
         )
-    return options
+    return protocol
 
 
 def check_sizes(rounds, count, pool_rows):

@@ -1,7 +1,7 @@
-"""The protocol pieces of `run_loop` (Gal, Islam & Ghahramani 2017), as pure
-functions of a NumPy `Generator`: a balanced initial draw, a fixed labelled
-validation split, the random pool subset scored each round, and the
-re-initialisation of a reused model.
+"""The protocol of `run_loop` (Gal, Islam & Ghahramani 2017): `Protocol`,
+its settings, and its pieces as pure functions of a NumPy `Generator`: a
+balanced initial draw, a fixed labelled validation split, the random pool
+subset scored each round; and the re-initialisation of a reused model.
 
 Every function returns int64 row indices (sorted, so the same `rng` state
 gives the same rows whatever the caller does with them).
@@ -19,10 +19,69 @@ Example:
 (3, 6)
 """
 
+import dataclasses
+
 import keras
 import numpy as np
 
 from kerasdrop import _checks
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """How `kerasdrop.active.run_loop` draws its sets and fits each round,
+    as Gal, Islam & Ghahramani 2017 do ("Deep Bayesian Active Learning
+    with Image Data"). Every setting is off (None) unless given.
+
+    Args:
+        initial_per_class: int >= 1: the start set is this many pool rows
+            per class (the pool's `y` holds class labels), drawn at random;
+            `run_loop`'s `labelled` must then be None (the paper: 2).
+        validation_size: int >= 1: this many pool rows, drawn at random
+            once, are a fixed labelled validation set passed to every `fit`
+            as its `validation_data` (callbacks see `val_*` logs), never
+            acquired nor counted as labels (the paper: 100).
+        early_stopping: int patience >= 0: every fit stops when `val_loss`
+            has not improved for this many epochs and keeps its best
+            weights (`keras.callbacks.EarlyStopping`); needs
+            `validation_size`.
+        pool_subset: int >= 1: each round scores a fresh random subset of
+            this many unlabelled pool rows (all when fewer); None scores
+            the whole pool (the paper: 2000 of MNIST's pool).
+
+    Example:
+
+    >>> protocol = Protocol(initial_per_class=2, validation_size=100)
+    >>> protocol.validation_size, protocol.early_stopping
+    (100, None)
+    >>> Protocol(early_stopping=5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value received for argument `early_stopping`. ...
+    """
+
+    initial_per_class: int = None
+    validation_size: int = None
+    early_stopping: int = None
+    pool_subset: int = None
+
+    def __post_init__(self):
+        for name in ("initial_per_class", "validation_size", "pool_subset"):
+            value = _checks.check_int(name, getattr(self, name), 1, allow_none=True)
+            object.__setattr__(self, name, value)
+        patience = _checks.check_int(
+            "early_stopping", self.early_stopping, minimum=0, allow_none=True,
+            expected="None or an integer patience >= 0 (epochs without a "
+            "better val_loss)",
+        )  # fmt: skip
+        object.__setattr__(self, "early_stopping", patience)
+        if patience is not None and self.validation_size is None:
+            raise _checks.invalid_value(
+                "early_stopping",
+                "Expected None without `validation_size` (early stopping "
+                "watches the validation set's val_loss).",
+                f"early_stopping={patience!r}",
+            )
 
 
 def class_labels(y, name="pool"):

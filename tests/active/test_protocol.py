@@ -144,6 +144,17 @@ def _data(rows=120, seed=0):
     return x, y
 
 
+SETTINGS = ("initial_per_class", "validation_size", "early_stopping", "pool_subset")
+
+
+def run(*args, **kwargs):
+    """`run_loop` with the `Protocol` settings among `kwargs` made into its
+    `protocol` (built inside the call: a bad setting raises from here)."""
+    settings = {key: kwargs.pop(key) for key in SETTINGS if key in kwargs}
+    protocol = kwargs.pop("protocol", None) or kerasdrop.active.Protocol(**settings)
+    return kerasdrop.active.run_loop(*args, protocol=protocol, **kwargs)
+
+
 PROTOCOL = {
     "initial_per_class": 2,
     "validation_size": 12,
@@ -155,7 +166,7 @@ PROTOCOL = {
 
 def test_run_loop_protocol():
     x, y = _data()
-    result = kerasdrop.active.run_loop(
+    result = run(
         _mlp(), None, (x, y), rounds=3, count=4, seed=0, verbose=0,
         samples=4, validation_data=(x[:20], y[:20]), **PROTOCOL,
     )  # fmt: skip
@@ -167,9 +178,7 @@ def test_run_loop_protocol():
     assert all(1 <= e <= 6 for e in result.epochs)
     frozen = _mlp()  # learning rate 0: val_loss never improves
     frozen.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
-    stopped = kerasdrop.active.run_loop(
-        frozen, None, (x, y), 1, 4, seed=0, verbose=0, samples=4, **PROTOCOL
-    )
+    stopped = run(frozen, None, (x, y), 1, 4, seed=0, verbose=0, samples=4, **PROTOCOL)
     assert stopped.epochs == [2, 2]  # patience 1: the second epoch stops it
     assert [sorted(s) for s in result.seconds] == [["acquire", "evaluate", "fit"]] * 4
     assert all(v >= 0 for s in result.seconds for v in s.values())
@@ -186,7 +195,7 @@ def test_run_loop_reused_model_is_reproducible_and_fresh():
     model = _mlp()
 
     def picks(seed):
-        result = kerasdrop.active.run_loop(
+        result = run(
             model, None, (x, y), 2, 4, seed=seed, verbose=0, samples=4, **PROTOCOL
         )
         assert result.model is model
@@ -225,14 +234,10 @@ def test_run_loop_builder_per_round_and_progress_bar(capsys):
         built.append(_mlp(len(built)))
         return built[-1]
 
-    result = kerasdrop.active.run_loop(
-        build, None, (x, y), 2, 4, seed=0, verbose=1, samples=4, **PROTOCOL
-    )
+    result = run(build, None, (x, y), 2, 4, seed=0, verbose=1, samples=4, **PROTOCOL)
     assert len(built) == 3 and result.model is built[-1]
     assert "3/3" in capsys.readouterr().out
-    kerasdrop.active.run_loop(
-        build, None, (x, y), 1, 4, seed=0, verbose=0, samples=4, **PROTOCOL
-    )
+    run(build, None, (x, y), 1, 4, seed=0, verbose=0, samples=4, **PROTOCOL)
     assert capsys.readouterr().out == ""
 
 
@@ -284,6 +289,7 @@ CASES = [
         "early_stopping=2.0",
     ),
     ({"pool_subset": 0}, ValueError, "pool_subset", "pool_subset=0"),
+    ({"protocol": {"pool_subset": 3}}, TypeError, "protocol", "of type dict"),
     ({"pool_subset": "all"}, TypeError, "pool_subset", "pool_subset='all'"),
     ({"build_model": _no_fit(compiled=False)}, ValueError, "build_model", "compiled"),
 ]
@@ -296,12 +302,12 @@ CASES = [
 )
 def test_protocol_arguments_refused_before_any_fit(changes, exc, name, received):
     args = {"verbose": 0, **BASE, **changes}
-    assert_bad_input(lambda: kerasdrop.active.run_loop(**args), exc, name, received)
+    assert_bad_input(lambda: run(**args), exc, name, received)
 
 
 def test_good_protocol_arguments_reach_the_first_fit():
     args = {**BASE, "validation_size": 5, "early_stopping": 0, "pool_subset": 3}
     with pytest.raises(AssertionError, match="trained before"):
-        kerasdrop.active.run_loop(**args, verbose=0)
+        run(**args, verbose=0)
     with pytest.raises(AssertionError, match="trained before"):
-        kerasdrop.active.run_loop(**{**args, "build_model": _no_fit()}, verbose=0)
+        run(**{**args, "build_model": _no_fit()}, verbose=0)
