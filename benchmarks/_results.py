@@ -8,6 +8,18 @@ RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 
+#: The active-learning benchmark's strategies: the order it runs them in,
+#: and of its table and chart.
+ACTIVE_STRATEGIES = (
+    "random",
+    "entropy",
+    "variation_ratio",
+    "mean_std",
+    "bald",
+    "batch_bald",
+    "power_bald",
+)
+
 
 def load(name):
     path = RESULTS / f"{name}.json"

@@ -3,6 +3,10 @@
 Run:  KERAS_BACKEND=jax python benchmarks/active_learning.py [--seeds 10] [--rounds 30]
       [--jobs 2]   (seeds in worker processes; --resummarize recomputes the
       summaries from the JSON's curves)
+      Variants, summarized into the same JSON's `variants` (run after the
+      main run, which rewrites the JSON):
+      ... --strategies random,bald --samples 100 --variant bald_T100
+      ... --strategies random,bald --subset 300 --variant bald_subset300
 
 Protocol (the paper's, at digits scale, offline), all through
 `kerasdrop.active.run_loop(..., protocol=kerasdrop.active.Protocol(...))`:
@@ -66,19 +70,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import kerasdrop  # noqa: E402
+from _results import ACTIVE_STRATEGIES  # noqa: E402
 from _timing import machine, set_threads  # noqa: E402
 
-STRATEGIES = (
-    "random",
-    "entropy",
-    "variation_ratio",
-    "mean_std",
-    "bald",
-    "batch_bald",
-    "power_bald",
-)
 MIN_ROWS, BATCH = 256, 32
-VALIDATION, SUBSET, PER_CLASS = 100, 1000, 2
+VALIDATION, PER_CLASS = 100, 2
 
 
 def split(seed):
@@ -157,7 +153,7 @@ def run(model, strategy, seed, args):
             initial_per_class=PER_CLASS,
             validation_size=VALIDATION,
             early_stopping=args.patience,
-            pool_subset=SUBSET,
+            pool_subset=args.subset,
         ),
         samples=args.samples,
     )
@@ -225,12 +221,16 @@ def summarize(curves, labels, target, seconds):
     random's final mean accuracy and `target`, and the saving: total labels
     (start included, as Gal et al. 2017 count them) on the mean curves, 1 -
     strategy / random, and per seed paired with random."""
+    # Accuracies as stored (4 decimals), so a resummarized JSON gives the
+    # same numbers; float32's 342/360 (0.94999999) then reaches 0.95.
+    curves = {
+        name: np.round(np.asarray(runs, "float64"), 4) for name, runs in curves.items()
+    }
     out = {}
-    random_runs = np.asarray(curves["random"])
+    random_runs = curves["random"]
     random_final = float(random_runs.mean(axis=0)[-1])
     random_need = reach(labels, random_runs, random_final)["mean_curve"]
     for name, runs in curves.items():
-        runs = np.asarray(runs)
         to_random = reach(labels, runs, random_final)
         need = to_random["mean_curve"]
         out[name] = {
@@ -260,14 +260,22 @@ def parse(argv):
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument(
+        "--subset", type=int, default=1000, help="pool rows scored per round"
+    )
     parser.add_argument("--decay", type=float, default=0.5)
     parser.add_argument("--target", type=float, default=0.95)
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default=",".join(ACTIVE_STRATEGIES))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--jobs", type=int, default=2, help="worker processes (seeds in parallel)"
     )
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument(
+        "--variant",
+        help="name of a variant run (e.g. another --samples): summarized "
+        "into --out's `variants`, not written over it",
+    )
     parser.add_argument(
         "--resummarize",
         action="store_true",
@@ -292,7 +300,7 @@ def write(args, argv, curves, seconds, labels, started, order):
             "start_labels": labels[0],
             "per_class": PER_CLASS,
             "validation": VALIDATION,
-            "pool_subset": SUBSET,
+            "pool_subset": args.subset,
             "count": args.count,
             "rounds": args.rounds,
             "seeds": seeds_done,
@@ -313,8 +321,39 @@ def write(args, argv, curves, seconds, labels, started, order):
         "strategies": results,
         "seconds": round(time.time() - started, 1),
     }
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    if args.variant:
+        merge_variant(args.variant, result, Path(args.out))
+    else:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     return results
+
+
+#: What a variant keeps of each strategy's summary.
+VARIANT_KEYS = (
+    "labels_to_reach_random_final",
+    "label_saving_vs_random",
+    "labels_saved_per_seed",
+    "reach_target",
+)
+
+
+def merge_variant(name, result, path):
+    """A variant run (another T, another pool subset; its own random),
+    summarized into the main JSON at `path` under `variants[name]`."""
+    main = json.loads(path.read_text())
+    main.setdefault("variants", {})[name] = {
+        "command": result["command"],
+        "samples": result["setup"]["samples"],
+        "pool_subset": result["setup"]["pool_subset"],
+        "seeds": result["setup"]["seeds"],
+        "random_final_accuracy": result["random_final_accuracy"],
+        "strategies": {
+            strategy: {key: summary[key] for key in VARIANT_KEYS}
+            for strategy, summary in result["strategies"].items()
+        },
+        "seconds": result["seconds"],
+    }
+    path.write_text(json.dumps(main, indent=2) + "\n")
 
 
 _MODEL = {}

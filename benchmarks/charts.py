@@ -7,7 +7,7 @@ into docs/images/benchmarks/; `python benchmarks/tables.py --docs` calls it.
 
 from pathlib import Path
 
-from _results import DOCS, load
+from _results import ACTIVE_STRATEGIES, DOCS, load
 
 CHARTS = DOCS / "images" / "benchmarks"
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -296,8 +296,7 @@ def active_chart(r, figure, ax):
 
     labels = np.asarray(r["labels"])
     colors = (*COLORS, "#e377c2")
-    names = ("random", "entropy", "variation_ratio", "mean_std", "bald")
-    for i, name in enumerate((*names, "batch_bald", "power_bald")):
+    for i, name in enumerate(ACTIVE_STRATEGIES):
         s = r["strategies"][name]
         mean, se = np.asarray(s["accuracy_mean"]), np.asarray(s["accuracy_se"])
         style = {"linestyle": "--"} if name == "random" else {}

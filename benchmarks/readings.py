@@ -208,6 +208,13 @@ def active_reading(r):
             f"({100 * bald:.0f}%): "
             + ("no worse." if batch >= bald - 0.05 else "worse here.")
         )
+    for name, v in r.get("variants", {}).items():
+        saving = v["strategies"]["bald"]["label_saving_vs_random"]
+        if saving is not None:
+            text += (
+                f" BALD with T = {v['samples']} and a pool subset of "
+                f"{v['pool_subset']} ({name}): {100 * saving:.0f}% fewer."
+            )
     return text
 
 

@@ -25,7 +25,7 @@ import shutil
 from collections import namedtuple
 from pathlib import Path
 
-from _results import DOCS, ROOT, load, pct
+from _results import ACTIVE_STRATEGIES, DOCS, ROOT, load, pct
 from charts import (
     active_chart,
     concrete_chart,
@@ -297,18 +297,6 @@ def uci_table(r):
     ]
 
 
-#: Active-learning strategies, in the order of the table and the chart.
-ACTIVE = (
-    "random",
-    "entropy",
-    "variation_ratio",
-    "mean_std",
-    "bald",
-    "batch_bald",
-    "power_bald",
-)
-
-
 def _reach_cell(reach):
     """Per-seed labels to reach: mean ± SE (with the seeds that never do)."""
     never = f", {reach['seeds_never']} never" if reach["seeds_never"] else ""
@@ -333,7 +321,7 @@ def active_table(r):
         " | labels saved per seed (paired) | labels to target (per seed) |",
         "|---" * (len(rounds) + 5) + "|",
     ]
-    for name in ACTIVE:
+    for name in ACTIVE_STRATEGIES:
         s = r["strategies"][name]
         cells = [
             f"{s['accuracy_mean'][i]:.3f} ± {s['accuracy_se'][i]:.3f}" for i in rounds
@@ -347,6 +335,41 @@ def active_table(r):
             _reach_cell(s["reach_target"]),
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines + _variant_lines(r)
+
+
+def _variant_lines(r):
+    """BALD under other settings (`--variant` runs), each against its own
+    random run on the same seeds and splits."""
+    if not r.get("variants"):
+        return []
+    lines = [
+        "",
+        "BALD under other settings (each against its own random run, same "
+        "seeds, splits and start sets):",
+        "",
+        "| variant | T | pool subset | labels to random's final (mean curve) "
+        "| fewer labels than random | labels saved per seed (paired) "
+        f"| labels to {r['setup']['target_accuracy']:.2f} (mean curve) |",
+        "|---" * 7 + "|",
+    ]
+    main = r["strategies"]["bald"]
+    rows = [("protocol above", r["setup"]["samples"], r["setup"]["pool_subset"], main)]
+    for name, v in r["variants"].items():
+        rows.append((name, v["samples"], v["pool_subset"], v["strategies"]["bald"]))
+    for name, samples, subset, s in rows:
+        need, saving = s["labels_to_reach_random_final"], s["label_saving_vs_random"]
+        paired, target = s["labels_saved_per_seed"], s["reach_target"]["mean_curve"]
+        cells = [
+            name,
+            str(samples),
+            str(subset),
+            "never" if need is None else f"{need:.0f}",
+            "-" if saving is None else f"{100 * saving:.0f}%",
+            f"{paired['mean']:.0f} ± {paired['se']:.0f}",
+            "never" if target is None else f"{target:.0f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
