@@ -306,7 +306,7 @@ def test_run_loop(capsys):
 
 _MEMORY_SCRIPT = textwrap.dedent(
     """
-    import sys, tracemalloc
+    import gc, sys, tracemalloc
     import keras, numpy as np, kerasdrop
     rows = int(sys.argv[1])
     keras.utils.set_random_seed(0)
@@ -317,15 +317,21 @@ _MEMORY_SCRIPT = textwrap.dedent(
     options = dict(samples=10, seed=0, batch_size=1024)  # default chunk_size
     strategies = ("bald", "power_bald", "batch_bald")
     # Warm-up: traces, and the caches TF and Keras fill in the first calls.
+    # Both pools are whole chunks of whole batches (multiples of the default
+    # chunk_size, 8192), so the measured calls trace nothing new.
     for strategy in strategies * 2:
-        kerasdrop.active.acquire(model, pool[:20000], 10, strategy, **options)
+        kerasdrop.active.acquire(model, pool[:16384], 10, strategy, **options)
     peaks = []
     tracemalloc.start()
     for strategy in strategies:  # the peak above what is held before the call
-        start = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        kerasdrop.active.acquire(model, pool, 10, strategy, **options)
-        peaks.append(tracemalloc.get_traced_memory()[1] - start)
+        tries = []
+        for _ in range(2):  # the lower of two: one-off cache fills are noise
+            gc.collect()
+            start = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            kerasdrop.active.acquire(model, pool, 10, strategy, **options)
+            tries.append(tracemalloc.get_traced_memory()[1] - start)
+        peaks.append(min(tries))
     print("PEAKS", *peaks)
     """
 )
@@ -336,7 +342,7 @@ _MEMORY_SCRIPT = textwrap.dedent(
 def test_memory_independent_of_pool_size():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     peaks = {}
-    for rows in (20_000, 200_000):
+    for rows in (2 * 8192, 24 * 8192):
         out = subprocess.run(
             [sys.executable, "-c", _MEMORY_SCRIPT, str(rows)],
             capture_output=True,
@@ -347,5 +353,8 @@ def test_memory_independent_of_pool_size():
         assert out.returncode == 0, out.stderr[-3000:]
         line = [s for s in out.stdout.splitlines() if s.startswith("PEAKS")][0]
         peaks[rows] = [int(v) for v in line.split()[1:]]
-    for small, large in zip(peaks[20_000], peaks[200_000]):
-        assert large <= 1.2 * small, peaks
+    # Growth under one float32 per added pool row: no per-row array of the
+    # pool (scores, probabilities) is ever held whole.
+    added_rows = 24 * 8192 - 2 * 8192
+    for small, large in zip(peaks[2 * 8192], peaks[24 * 8192]):
+        assert large - small < 4 * added_rows, peaks
