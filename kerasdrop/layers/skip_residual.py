@@ -82,6 +82,9 @@ class SkipResidual(DropoutBase):
     """
 
     min_rank = 1  # one draw per example under MC sampling
+    #: Its branch may hold dropout layers: `kerasdrop.graph.find` walks into
+    #: it, and its config serializes the branch as it is (no owner).
+    holds_sites = True
 
     def __init__(
         self, branch, rate=0.1, seed=None, scale_by_keep=True, mc=False, **kwargs
@@ -173,6 +176,23 @@ class SkipResidual(DropoutBase):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def stripped(self):
+        """The stock form `kerasdrop.strip_dropout` puts in its place: a
+        Functional `keras.Model` of the layer's name computing
+        `x + branch(x)` with the branch itself (same weights)."""
+        if not self.built:
+            raise _checks.invalid_value(
+                "layer",
+                f"Layer '{self.name}' is not built: build it (call it once) "
+                "before stripping, so its input shape is known.",
+                f"layer={self.name!r}",
+            )
+        inputs = keras.Input(self.block_input_shape[1:], name=f"{self.name}_input")
+        outputs = keras.layers.Add(name=f"{self.name}_add", dtype=self.dtype_policy)(
+            [inputs, self.branch(inputs)]
+        )
+        return keras.Model(inputs, outputs, name=self.name)
 
     def get_config(self):
         return {
