@@ -143,7 +143,10 @@ class DropBlock2D(_DropBlock):
     (each channel its own blocks) so that each unit is dropped with
     probability `rate`, and multiplies what is kept by
     `count(units) / count(kept units)` (the expected sum is preserved).
-    Inference is the identity. Blocks at the border are clipped. The paper
+    Inference is the identity. Blocks at the border are clipped. The mask
+    costs half a uniform per position of the map padded by
+    `block_size - 1` (one uniform decides two block seeds) and a separable
+    max pool; no gradient flows through it. The paper
     schedules the rate linearly from 0: pass a
     `kerasdrop.schedules.Linear` or use `DropoutScheduler`.
 
