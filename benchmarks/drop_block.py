@@ -10,8 +10,9 @@ per-repetition paired ratios to "none"). Variants:
     kerasdrop_spatial  kerasdrop.layers.SpatialDropout2D(0.1)
     dropblock          kerasdrop.layers.DropBlock2D(0.1, block_size=5)
 
-No target: the issue asks for the figure. DropBlock draws noise on the map
-padded by block_size - 1 and max-pools it, per channel.
+Issue 25's target: dropblock <= 1.25x none. DropBlock draws half a uniform
+per position of the map padded by block_size - 1 (two seeds per uniform)
+and max-pools it one axis at a time, per channel.
 
 Run:  python benchmarks/drop_block.py [--reps 15] [--threads 1]
 """

@@ -83,17 +83,46 @@ class _DropBlock(DropoutBase):
             shape[axis] = shape[axis] + size - 1
         return tuple(shape)
 
-    def drop(self, inputs, rate):
-        noise = self.noise(self.mask_shape(inputs))
-        seeds = ops.cast(ops.less(noise, self.seed_rate(rate)), "float32")
-        dropped = ops.max_pool(
-            seeds,
-            self.block_size,
-            strides=1,
-            padding="valid",
-            data_format=self.data_format,
+    def seeds(self, shape, gamma):
+        """Bernoulli(`gamma`) block seeds of `shape`, two per uniform.
+
+        One uniform `u` decides two positions exactly: the first is a seed
+        when `u < gamma`; what is left of `u` in the interval it fell in,
+        rescaled, is a fresh uniform independent of that outcome (`u / gamma`
+        or `(u - gamma) / (1 - gamma)`), compared with `gamma` for the
+        second. Half the noise, the same distribution up to float32 rounding.
+        """
+        axis = self._spatial_axes()[0]
+        half = list(shape)
+        half[axis] = (shape[axis] + 1) // 2
+        u = self.noise(tuple(half))
+        first = ops.less(u, gamma)
+        rest = ops.where(
+            first,
+            u / ops.maximum(gamma, 1e-30),
+            (u - gamma) / (1.0 - gamma),
         )
-        keep = 1.0 - dropped
+        both = ops.concatenate([first, ops.less(rest, gamma)], axis=axis)
+        return ops.slice(both, [0] * len(shape), shape)
+
+    def drop(self, inputs, rate):
+        seeds = ops.cast(
+            self.seeds(self.mask_shape(inputs), self.seed_rate(rate)), "float32"
+        )
+        # A unit is dropped when a seed lies in its window: a max over the
+        # window, one axis at a time (k + k comparisons, not k * k).
+        for i, size in enumerate(self.block_size):
+            window = [1] * self.rank
+            window[i] = size
+            seeds = ops.max_pool(
+                seeds,
+                tuple(window),
+                strides=1,
+                padding="valid",
+                data_format=self.data_format,
+            )
+        # The mask does not depend on the inputs: no gradient through it.
+        keep = ops.stop_gradient(1.0 - seeds)
         # Normalise by the kept fraction: the expected sum is preserved.
         scale = ops.cast(ops.size(keep), "float32") / ops.maximum(ops.sum(keep), 1.0)
         return inputs * ops.cast(keep * scale, inputs.dtype)
@@ -114,7 +143,10 @@ class DropBlock2D(_DropBlock):
     (each channel its own blocks) so that each unit is dropped with
     probability `rate`, and multiplies what is kept by
     `count(units) / count(kept units)` (the expected sum is preserved).
-    Inference is the identity. Blocks at the border are clipped. The paper
+    Inference is the identity. Blocks at the border are clipped. The mask
+    costs half a uniform per position of the map padded by
+    `block_size - 1` (one uniform decides two block seeds) and a separable
+    max pool; no gradient flows through it. The paper
     schedules the rate linearly from 0: pass a
     `kerasdrop.schedules.Linear` or use `DropoutScheduler`.
 

@@ -187,3 +187,19 @@ def test_bad_inputs_raise():
 def test_registered():
     for cls in (L.DropBlock2D, L.DropBlock3D):
         assert keras.saving.get_registered_name(cls) == f"kerasdrop>{cls.__name__}"
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.004, 0.3])
+def test_seeds_two_per_uniform_are_independent_bernoulli(gamma):
+    # One uniform decides the seeds of row i and row i + ceil(rows / 2).
+    layer = L.DropBlock2D(0.1, block_size=3, seed=7)
+    s = to_np(layer.seeds((8, 101, 100, 4), gamma)).astype("float64")
+    assert s.shape == (8, 101, 100, 4)
+    first, second = s[:, :50], s[:, 51:]
+    for observed, p, n in [
+        (s.mean(), gamma, s.size),
+        (second.mean(), gamma, second.size),
+        ((first * second).mean(), gamma**2, first.size),
+    ]:
+        se = np.sqrt(max(p * (1 - p), 1e-12) / n)
+        assert abs(observed - p) <= 5 * se, (observed, p, se)
