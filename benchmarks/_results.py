@@ -21,6 +21,25 @@ ACTIVE_STRATEGIES = (
 )
 
 
+#: The stochastic-depth benchmark's networks, in table order, with labels.
+DEPTH_NETS = (
+    ("cnn", "residual CNN, 16 blocks"),
+    ("transformer", "transformer encoder, 12 blocks"),
+    ("convnext", "keras.applications ConvNeXt (rewritten)"),
+)
+
+
+def depth_rows(r):
+    """`(backend, net key, label, net result)` of every timed network."""
+    return [
+        (backend, key, label, run["nets"][key])
+        for backend, run in r["runs"].items()
+        if backend != "parity"
+        for key, label in DEPTH_NETS
+        if key in run["nets"]
+    ]
+
+
 def load(name):
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None

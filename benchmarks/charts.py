@@ -7,7 +7,7 @@ into docs/images/benchmarks/; `python benchmarks/tables.py --docs` calls it.
 
 from pathlib import Path
 
-from _results import ACTIVE_STRATEGIES, DOCS, load
+from _results import ACTIVE_STRATEGIES, DOCS, depth_rows, load
 
 CHARTS = DOCS / "images" / "benchmarks"
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -289,6 +289,31 @@ def drop_block_chart(r, figure, ax):
     ax.margins(y=0.15)
     ax.set_ylabel("median train-epoch time (s)", fontsize=8)
     _title(figure, "DropBlock2D on a small CNN")
+
+
+def depth_chart(r, figure, ax):
+    rows = depth_rows(r)
+    width = 0.27
+    for i, (variant, label) in enumerate(
+        (("none", "no drop path"), ("per_sample", "DropPath"), ("skip", "SkipResidual"))
+    ):
+        values = [n["median_s"][variant] / n["median_s"]["none"] for *_, n in rows]
+        bars = ax.bar(
+            [j + (i - 1) * width for j in range(len(rows))],
+            values,
+            width,
+            label=label,
+            color=("0.6",) + COLORS[:2],
+        )
+        if variant == "skip":
+            ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=7, padding=2)
+    ticks = [f"{label.split(',')[0]}\n({backend})" for backend, _, label, _ in rows]
+    ax.set_xticks(range(len(rows)), ticks, fontsize=7)
+    ax.axhline(0.8, color="0.4", linestyle=":", linewidth=1)
+    ax.margins(y=0.15)
+    ax.set_ylabel("median epoch time / no drop path", fontsize=8)
+    ax.legend(fontsize=7)
+    _title(figure, "Stochastic depth, linear rule to p_L = 0.5")
 
 
 def active_chart(r, figure, ax):

@@ -25,10 +25,11 @@ import shutil
 from collections import namedtuple
 from pathlib import Path
 
-from _results import ACTIVE_STRATEGIES, DOCS, ROOT, load, pct
+from _results import ACTIVE_STRATEGIES, DOCS, ROOT, depth_rows, load, pct
 from charts import (
     active_chart,
     concrete_chart,
+    depth_chart,
     drop_block_chart,
     dropout_chart,
     export_chart,
@@ -47,6 +48,7 @@ from readings import (
     active_reading,
     concrete_reading,
     docs_page,
+    depth_reading,
     drop_block_reading,
     dropout_reading,
     export_reading,
@@ -281,6 +283,38 @@ def drop_block_table(r):
     ]
 
 
+def depth_table(r):
+    lines = [
+        "Stochastic depth, train-epoch time (`python benchmarks/"
+        "stochastic_depth.py`, the JAX run with `--nets cnn transformer`; "
+        "rates linear to p_L = 0.5; median seconds, and the saving against "
+        "no drop path: 1 - median paired ratio):",
+        "",
+        "| backend | network | no drop path | per-sample DropPath | **SkipResidual** |",
+        "|---|---|---|---|---|",
+    ]
+    for backend, _, label, n in depth_rows(r):
+        med, saving = n["median_s"], n["saving_vs_none"]
+        cells = [f"{med['none']:.3f} s"] + [
+            f"{med[v]:.3f} s ({pct(saving[v])})" for v in ("per_sample", "skip")
+        ]
+        lines.append(f"| {backend} | {label} | " + " | ".join(cells) + " |")
+    p = r["runs"].get("parity")
+    if p:
+        lines += [
+            "",
+            f"Accuracy parity ({p['task']}, {p['epochs']} epochs, "
+            f"{len(p['val_loss']['skip'])} seeds): final validation loss "
+            f"{p['mean']['per_sample']:.3f} ± {p['se']['per_sample']:.3f} "
+            f"(per-sample) vs {p['mean']['skip']:.3f} ± {p['se']['skip']:.3f} "
+            f"(skipping); difference {p['difference']:+.3f} ± "
+            f"{p['se_difference']:.3f}: "
+            + ("within" if p["within_2_se"] else "**not** within")
+            + " 2 SE.",
+        ]
+    return lines
+
+
 def uci_table(r):
     import sys
 
@@ -442,6 +476,14 @@ BENCHMARKS = (
         drop_block_chart,
         1,
         drop_block_reading,
+    ),
+    Benchmark(
+        "stochastic_depth",
+        "Stochastic depth that skips compute",
+        depth_table,
+        depth_chart,
+        1,
+        depth_reading,
     ),
     Benchmark(
         "active_learning",
