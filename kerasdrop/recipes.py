@@ -12,6 +12,7 @@ Early(rate=0.1, cutoff=50, mode='constant')
 from kerasdrop import _checks, graph, schedules
 from kerasdrop.callbacks import DropoutScheduler
 from kerasdrop.layers.drop_path import DropPath, depth_fractions
+from kerasdrop.layers.skip_residual import SkipResidual
 
 
 def early_dropout(epochs, rate=0.1, cutoff=None, mode="constant", layers=None):
@@ -110,13 +111,19 @@ def annealed_dropout(epochs, initial_rate=0.5, layers=None):
 
 
 def stochastic_depth(
-    model, max_rate=0.1, rule="linear", stages=None, layers=DropPath, unit="epoch"
+    model,
+    max_rate=0.1,
+    rule="linear",
+    stages=None,
+    layers=None,
+    unit="epoch",
+    skip_compute=False,
 ):
     """Stochastic depth's depth rule: rates rise with depth (Huang et al. 2016).
 
-    Finds the model's `layers` (default: every `kerasdrop.layers.DropPath`,
-    at any depth, in the order the model runs them) and gives block `i` of
-    `n` the rate `max_rate * i / (n - 1)` (`rule="linear"`, timm's
+    Finds the model's `layers` (default: every `kerasdrop.layers.DropPath`;
+    `SkipResidual` with `skip_compute=True`; in run order) and gives block
+    `i` of `n` the rate `max_rate * i / (n - 1)` (`rule="linear"`, timm's
     `drop_path_rate`: `linspace(0, max_rate, n)`), or one rate per stage
     (`rule="stage"`, see `kerasdrop.layers.drop_path.depth_rates`).
 
@@ -135,6 +142,7 @@ def stochastic_depth(
         stages: blocks per stage (for `"stage"`; must sum to the count).
         layers: which layers (a selector as for `DropoutScheduler`).
         unit: `"epoch"` or `"batch"`: the time schedule's step.
+        skip_compute: if True, `layers` defaults to the skipping blocks.
 
     Returns:
         A `DropoutScheduler` with one schedule per layer. The rates at step 0
@@ -155,18 +163,24 @@ def stochastic_depth(
     >>> # model.fit(x, y, callbacks=[cb])
     """
     _checks.check_model(model)
+    if _checks.check_bool("skip_compute", skip_compute) and layers is None:
+        layers = SkipResidual
+    chosen = _selected(model, DropPath if layers is None else layers)
+    per_layer = _depth_schedules(chosen, max_rate, rule, stages)
+    for layer in chosen:
+        layer.rate = per_layer[layer.name](0)
+    return DropoutScheduler(per_layer, layers=list(per_layer), unit=unit)
+
+
+def _depth_schedules(chosen, max_rate, rule, stages):
+    """`{name: Scaled(max_rate, depth factor)}` for the `chosen` layers."""
     if not isinstance(max_rate, schedules.Schedule):
         max_rate = schedules.Constant(schedules.check_rate("max_rate", max_rate))
-    chosen = _selected(model, layers)
     fractions = depth_fractions(len(chosen), rule=rule, stages=stages)
-    per_layer = {
+    return {
         layer.name: schedules.Scaled(max_rate, fraction)
         for layer, fraction in zip(chosen, fractions)
     }
-    callback = DropoutScheduler(per_layer, layers=list(per_layer), unit=unit)
-    for layer in chosen:
-        layer.rate = per_layer[layer.name](0)
-    return callback
 
 
 def _selected(model, layers):

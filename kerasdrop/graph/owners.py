@@ -25,7 +25,11 @@ def is_graph_container(layer):
 def _serializes_children(layer):
     """True when `layer`'s config serializes the layers it holds as they
     are (graph containers, `Bidirectional`): a swap inside it is saved."""
-    return is_graph_container(layer) or type(layer) is keras.layers.Bidirectional
+    return (
+        is_graph_container(layer)
+        or type(layer) is keras.layers.Bidirectional
+        or getattr(layer, "holds_sites", False)  # SkipResidual: its branch
+    )
 
 
 class _Bypass:

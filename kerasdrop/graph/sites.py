@@ -95,6 +95,8 @@ def _children(layer):
     """Sublayers tracked by `layer` (graph layers, attributes, containers)."""
     if recurrent_lib.is_variational(layer):
         return layer.dropout_layers  # not the cell
+    if getattr(layer, "holds_sites", False):
+        return [layer.wrapped]  # SkipResidual: its branch may hold dropout
     if isinstance(layer, (base_lib.DropoutBase, keras.layers.RNN)):
         return []  # a Concrete wrapper's inner layer; an RNN's cell (one site)
     skip = {id(layer)}

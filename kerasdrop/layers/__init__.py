@@ -17,6 +17,7 @@ from kerasdrop.layers.dropout import (
 )
 from kerasdrop.layers.gaussian import GaussianDropout
 from kerasdrop.layers.recurrent import GRU, LSTM, SimpleRNN
+from kerasdrop.layers.skip_residual import SkipResidual
 
 __all__ = [
     "DropoutBase",
@@ -26,6 +27,7 @@ __all__ = [
     "SpatialDropout3D",
     "GaussianDropout",
     "DropPath",
+    "SkipResidual",
     "DropBlock2D",
     "DropBlock3D",
     "DropConnect",

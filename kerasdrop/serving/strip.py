@@ -28,6 +28,8 @@ def _stripped_replacement(site):
     original = graph.original_config(site)
     if original is not None:  # what the owner had before convert
         return graph.rebuild(original, layer.name)
+    if getattr(layer, "holds_sites", False):  # SkipResidual: x + branch(x)
+        return layer.stripped()
     if layer.wrapped is not None:  # Concrete, DropConnect: the wrapped layer
         return layer.wrapped
     kind = registry.kerasdrop_kind(layer)
