@@ -17,6 +17,7 @@ import sys
 import keras
 from keras.src.models.functional import Functional
 from keras.src.ops.node import KerasHistory
+from keras.src.ops.numpy import Add as NumpyAdd
 
 
 def loaded_class(path):
@@ -343,6 +344,51 @@ def inputs_struct(model):
     Relies on: `Function._inputs_struct`.
     """
     return getattr(model, "_inputs_struct", None)
+
+
+def outputs_struct(model):
+    """The nested structure of a `Functional`'s symbolic outputs (a tensor,
+    a list or a dict, as the model was built), or None for a model without
+    symbolic outputs (subclassed, `Sequential`).
+
+    Relies on: `Function._outputs_struct`.
+    """
+    return getattr(model, "_outputs_struct", None)
+
+
+def node_call_arguments(node, tensors):
+    """`(args, kwargs)` of the call a graph `node` recorded, with each
+    symbolic tensor `t` replaced by `tensors[id(t)]` (None where missing),
+    the way a `Functional` replays its graph on new inputs.
+
+    Relies on: `Node.arguments` (a `SymbolicArguments`) and its
+    `fill_in(tensor_dict)`.
+    """
+    return node.arguments.fill_in(tensors)
+
+
+def is_add_operation(operation):
+    """True for the operation node `a + b` (or `keras.ops.add(a, b)`)
+    leaves in a Functional graph built from symbolic tensors.
+
+    Relies on: `keras.src.ops.numpy.Add`, the operation class
+    `KerasTensor.__add__` and `keras.ops.add` call symbolically.
+    """
+    return type(operation) is NumpyAdd
+
+
+def convnext(**kwargs):
+    """keras.applications' generic ConvNeXt builder, which takes what the
+    named variants (`ConvNeXtTiny`, ...) do not: `depths`,
+    `projection_dims`, `drop_path_rate`, `default_size` (pass
+    `weights=None`: nothing is downloaded).
+
+    Relies on: `keras.src.applications.convnext.ConvNeXt(depths,
+    projection_dims, drop_path_rate=0.0, ..., weights=None, ...)`.
+    """
+    from keras.src.applications import convnext as convnext_lib
+
+    return convnext_lib.ConvNeXt(**kwargs)
 
 
 # ----------------------------------------------------------------------------

@@ -217,6 +217,37 @@ def test_nodes():
     assert _keras.history(np.ones(2)) is None
 
 
+@covers("outputs_struct", "node_call_arguments", "is_add_operation")
+def test_graph_replay():
+    x = keras.Input((4,), name="x")
+    h = keras.layers.Dense(4, name="dense")(x)
+    total = x + h
+    model = keras.Model(x, {"total": total, "h": h})
+    assert _keras.outputs_struct(model) == {"total": total, "h": h}
+    assert _keras.outputs_struct(keras.Sequential([keras.layers.Dense(2)])) is None
+    node = _keras.inbound_nodes(_keras.history(total).operation)[0]
+    assert _keras.is_add_operation(node.operation)
+    assert not _keras.is_add_operation(keras.layers.Add())
+    new = keras.Input((4,))
+    args, kwargs = _keras.node_call_arguments(node, {id(x): new, id(h): new})
+    assert args == (new, new) and kwargs == {}
+
+
+@covers("convnext")
+def test_convnext_builder():
+    model = _keras.convnext(
+        depths=[1, 1, 1, 1],
+        projection_dims=[4, 4, 4, 4],
+        drop_path_rate=0.5,
+        default_size=32,
+        input_shape=(32, 32, 3),
+        classes=3,
+        weights=None,
+    )
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert "StochasticDepth" in kinds and model.output_shape == (None, 3)
+
+
 @covers("set_history", "set_nodes", "rename_node_keys")
 def test_node_rewiring():
     model = _functional()

@@ -12,7 +12,9 @@ The one package that knows a model's structure; `convert`, `strip_dropout`,
 - `saving` and `loading`: the `.keras` entry of a converted owner
   (`ConvertedOwner`), written and read back;
 - `prefix`: `split_deterministic_prefix(model)` for MC prefix reuse;
-- `conversion`: `convert(model)`, stock Keras dropout to kerasdrop and back.
+- `conversion`: `convert(model)`, stock Keras dropout to kerasdrop and back;
+- `skipping`: `skip_compute(model)`, residual blocks `x + drop_path(f(x))`
+  rewritten into `SkipResidual` layers that skip a dropped branch.
 
 >>> import keras, kerasdrop
 >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dropout(0.2)])
@@ -37,6 +39,7 @@ from kerasdrop.graph.registry import (
 )
 from kerasdrop.graph.rewriting import reset_compiled, rewrite, rewrite_count
 from kerasdrop.graph.loading import ConvertedOwner
+from kerasdrop.graph.skipping import Unfit, skip_compute
 from kerasdrop.graph.sites import (
     Site,
     all_layers,
@@ -55,6 +58,7 @@ from kerasdrop.graph.sites import (
 __all__ = [
     "ConvertedOwner",
     "Site",
+    "Unfit",
     "all_layers",
     "call_inputs",
     "check_selector",
@@ -79,6 +83,7 @@ __all__ = [
     "reset_compiled",
     "rewrite",
     "rewrite_count",
+    "skip_compute",
     "split_deterministic_prefix",
     "unreached",
     "unregister_dropout",
