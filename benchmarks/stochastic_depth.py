@@ -55,6 +55,7 @@ import numpy as np  # noqa: E402
 from _timing import alternate, machine, set_threads, summarize  # noqa: E402
 
 import kerasdrop  # noqa: E402
+from kerasdrop import _keras  # noqa: E402
 from kerasdrop.layers.drop_path import depth_rates  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -122,10 +123,8 @@ def transformer(variant, blocks=12, shape=(64, 64)):
 
 
 def convnext(variant):
-    from keras.src.applications.convnext import ConvNeXt  # benchmark only
-
     rate = 0.0 if variant == "none" else MAX_RATE
-    model = ConvNeXt(
+    model = _keras.convnext(
         depths=[3, 3, 9, 3],
         projection_dims=[24, 48, 96, 192],
         drop_path_rate=rate,
