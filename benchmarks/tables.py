@@ -285,18 +285,19 @@ def drop_block_table(r):
 
 def depth_table(r):
     lines = [
-        "Stochastic depth, train-epoch time (`python benchmarks/"
-        "stochastic_depth.py`, the JAX run with `--nets cnn transformer`; "
-        "rates linear to p_L = 0.5; median seconds, and the saving against "
-        "no drop path: 1 - median paired ratio):",
+        "Stochastic depth, train-epoch time (the commands below; rates "
+        "linear to p_L = 0.5; median wall seconds, and the saving against no "
+        "drop path, 1 - median paired ratio, in wall time / in the "
+        "process's CPU time):",
         "",
         "| backend | network | no drop path | per-sample DropPath | **SkipResidual** |",
         "|---|---|---|---|---|",
     ]
     for backend, _, label, n in depth_rows(r):
-        med, saving = n["median_s"], n["saving_vs_none"]
+        med, wall, cpu = n["median_s"], n["saving_vs_none"], n["cpu"]["saving_vs_none"]
         cells = [f"{med['none']:.3f} s"] + [
-            f"{med[v]:.3f} s ({pct(saving[v])})" for v in ("per_sample", "skip")
+            f"{med[v]:.3f} s ({pct(wall[v])} / {pct(cpu[v])})"
+            for v in ("per_sample", "skip")
         ]
         lines.append(f"| {backend} | {label} | " + " | ".join(cells) + " |")
     p = r["runs"].get("parity")
