@@ -39,7 +39,9 @@ class SkipResidual(DropoutBase):
     seed, is carried out of it and written back), so stateful branches work
     on JAX as well; a skipped step leaves that state as it was. Losses a
     branch adds with `add_loss` are not collected in skipping training
-    calls.
+    calls. On JAX on CPU a convolutional branch inside the conditional
+    runs far slower than outside it (see the Limitations page): prefer
+    `DropPath` there.
 
     The rate is a variable like every kerasdrop rate (assignable, a
     `kerasdrop.schedules.Schedule`, the depth rule of
