@@ -79,8 +79,10 @@ def test_spatial_regularizer_uses_channels_and_mask_is_per_channel():
     assert SpatialConcreteDropout(
         keras.layers.Conv1D(2, 1)
     ).temperature == pytest.approx(2 / 3)
+    # The channel axis comes from `data_format`, not from the wrapped layer:
+    # a Dense on the last axis (TF on CPU has no channels_first Conv2D).
     cf = SpatialConcreteDropout(
-        keras.layers.Conv2D(2, 1, data_format="channels_first"),
+        keras.layers.Dense(2),
         data_format="channels_first",
         dropout_regularizer=1.0,
         weight_regularizer=0.0,
