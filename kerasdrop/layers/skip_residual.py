@@ -74,9 +74,9 @@ class SkipResidual(DropoutBase):
 
     Example:
 
-    >>> import numpy as np, keras, kerasdrop
+    >>> import keras, kerasdrop
     >>> block = kerasdrop.layers.SkipResidual(keras.layers.Dense(4), 0.5, seed=0)
-    >>> x = np.ones((2, 4), "float32")
+    >>> x = keras.ops.ones((2, 4))
     >>> bool(keras.ops.all(block(x) == x + block.branch(x)))  # inference
     True
     >>> tuple(block(x, training=True).shape)
