@@ -1,6 +1,6 @@
 """Keras' private parts are reached through `kerasdrop._keras` only.
 
-The scan (`scan`) reads every module of `kerasdrop/` except `_keras.py` with
+The scan (`scan`) reads every module of `kerasdrop/` outside `_keras/` with
 `ast` and reports:
 
 1. Private module paths: an `import`/`from ... import` of `keras.src` or
@@ -32,7 +32,7 @@ The scan (`scan`) reads every module of `kerasdrop/` except `_keras.py` with
    keras-hub or TensorFlow class in its MRO defines `_x` too: overriding
    or overwriting a private part of Keras.
 
-`tests/test_keras_door.py` then runs every public function of `_keras.py`
+`tests/test_keras_door.py` then runs every public function of `_keras/`
 against the installed Keras (and keras-hub), so an upgrade that moves a
 private part fails there, by name.
 """
@@ -338,7 +338,7 @@ def _package_findings():
     scanned = 0
     for path, namespace in _package_modules():
         where = str(path.relative_to(PACKAGE.parent))
-        if where != "kerasdrop/_keras.py":
+        if not where.startswith("kerasdrop/_keras/"):
             findings += scan(path.read_text(), where, namespace)
             scanned += 1
     return findings, scanned
