@@ -56,19 +56,31 @@ class DropPath(DropoutBase):
         self.scale_by_keep = _checks.check_bool("scale_by_keep", scale_by_keep)
 
     def mask_shape(self, inputs):
-        shape = ops.shape(inputs)
-        return (shape[0],) + (1,) * (len(shape) - 1)
+        return example_mask_shape(inputs)
 
     def drop(self, inputs, rate):
         keep = self.keep_mask(inputs, rate)
-        if not self.scale_by_keep:
-            return inputs * ops.cast(keep, inputs.dtype)
-        # `where`: a float16 scale can be inf, and 0 * inf is NaN.
-        scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)
-        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
+        return drop_examples(inputs, keep, rate, self.scale_by_keep)
 
     def get_config(self):
         return {**super().get_config(), "scale_by_keep": self.scale_by_keep}
+
+
+def example_mask_shape(inputs):
+    """`(batch, 1, ..., 1)`: one mask entry per example of `inputs`."""
+    shape = ops.shape(inputs)
+    return (shape[0],) + (1,) * (len(shape) - 1)
+
+
+def drop_examples(inputs, keep, rate, scale_by_keep):
+    """`inputs` with the examples where `keep` is False zeroed and the kept
+    ones scaled by 1/(1 - rate) (left as they are without `scale_by_keep`).
+    """
+    if not scale_by_keep:
+        return inputs * ops.cast(keep, inputs.dtype)
+    # `where`: a float16 scale can be inf, and 0 * inf is NaN.
+    scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)
+    return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
 
 
 RULES = ("linear", "stage")

@@ -5,6 +5,7 @@ from keras import ops
 
 from kerasdrop import _checks
 from kerasdrop.layers.base import DropoutBase, mc_sample_groups, mc_sampling_active
+from kerasdrop.layers.drop_path import drop_examples, example_mask_shape
 
 
 def _check_branch(branch):
@@ -144,13 +145,10 @@ class SkipResidual(DropoutBase):
         """Per example, as `DropPath`: the branch runs for every example."""
         outputs = self.branch(inputs)
         keep = self.keep_mask(inputs, rate)
-        # `where`: a float16 scale can be inf, and 0 * inf is NaN.
-        kept = outputs * self._scale(rate, outputs.dtype)
-        return inputs + ops.where(keep, kept, ops.zeros_like(outputs))
+        return inputs + drop_examples(outputs, keep, rate, self.scale_by_keep)
 
     def mask_shape(self, inputs):
-        shape = ops.shape(inputs)
-        return (shape[0],) + (1,) * (len(shape) - 1)
+        return example_mask_shape(inputs)
 
     def skip(self, inputs, rate):
         """One draw for the batch; only the chosen side of `cond` runs."""
