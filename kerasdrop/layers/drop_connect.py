@@ -107,17 +107,115 @@ class DropConnect(DropoutBase):
         kernels = ops.where(ops.greater_equal(noise, rate), kernel * scale, 0.0)
         if count == 1:
             return self._with_kernel(inputs, kernels[0])
-        rows = ops.shape(inputs)[0] // count
-        return ops.concatenate(
-            [
-                self._with_kernel(inputs[g * rows : (g + 1) * rows], kernels[g])
-                for g in range(count)
-            ],
-            axis=0,
-        )
+        # The chunk's `count` samples in one batched op, each with its mask.
+        layer = self.layer
+        dtype = layer.compute_dtype
+        inputs = ops.cast(inputs, dtype)
+        kernels = ops.cast(kernels, dtype)
+        if isinstance(layer, keras.layers.EinsumDense):
+            outputs = _einsum_per_sample(layer.equation, inputs, kernels, count)
+        elif isinstance(layer, keras.layers.Dense):
+            outputs = _matmul_per_sample(inputs, kernels, count)
+        else:
+            outputs = _conv_per_sample(layer, inputs, kernels, count)
+        return _bias_and_activation(layer, outputs)
 
     def get_config(self):
         return {
             **super().get_config(),
             "layer": keras.saving.serialize_keras_object(self.layer),
         }
+
+
+# ----------------------------------------------------------------------------
+# One kernel per MC sample: `inputs` stacks `count` samples along the batch
+# axis (sample-major), `kernels` holds one kernel per sample.
+# ----------------------------------------------------------------------------
+def _matmul_per_sample(inputs, kernels, count):
+    """`Dense`'s product, sample g's rows by `kernels[g]`: one batched matmul."""
+    shape = ops.shape(inputs)
+    grouped = ops.reshape(inputs, (count, -1, shape[-1]))
+    outputs = ops.matmul(grouped, kernels)
+    return ops.reshape(outputs, tuple(shape[:-1]) + (ops.shape(kernels)[-1],))
+
+
+def _einsum_per_sample(equation, inputs, kernels, count):
+    """`EinsumDense`'s einsum with a sample axis added to every operand."""
+    operands, output = equation.split("->")
+    lhs, rhs = operands.split(",")
+    axis = next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in equation)
+    grouped = ops.reshape(inputs, (count, -1) + tuple(ops.shape(inputs)[1:]))
+    outputs = ops.einsum(f"{axis}{lhs},{axis}{rhs}->{axis}{output}", grouped, kernels)
+    return ops.reshape(outputs, (-1,) + tuple(ops.shape(outputs)[2:]))
+
+
+def _conv_per_sample(layer, inputs, kernels, count):
+    """A `Conv*` call with one kernel per sample, as one grouped convolution.
+
+    The samples move into the channel axis (sample-major), the kernels are
+    concatenated along the output channels, and the convolution runs with
+    `count * layer.groups` groups: group j of sample g only sees sample g's
+    channels of group j and its own kernel. The outputs move back.
+    """
+    last = layer.data_format == "channels_last"
+    rank = layer.rank
+    if layer.padding == "causal":  # Conv1D: pad the past, as Keras' call does
+        left = layer.dilation_rate[0] * (layer.kernel_size[0] - 1)
+        pads = [[0, 0], [left, 0], [0, 0]] if last else [[0, 0], [0, 0], [left, 0]]
+        inputs = ops.pad(inputs, pads)
+    packed = _samples_into_channels(inputs, count, last)
+    # (count, *kernel_size, in, out) -> (*kernel_size, in, count * out).
+    order = tuple(range(1, rank + 2)) + (0, rank + 2)
+    kernel = ops.transpose(kernels, order)
+    kernel = ops.reshape(kernel, tuple(ops.shape(kernel)[:-2]) + (-1,))
+    outputs = ops.conv(
+        packed,
+        kernel,
+        strides=list(layer.strides),
+        padding="valid" if layer.padding == "causal" else layer.padding,
+        dilation_rate=layer.dilation_rate,
+        data_format=layer.data_format,
+    )
+    return _channels_into_samples(outputs, count, last)
+
+
+def _samples_into_channels(inputs, count, last):
+    """`(count * rows, ..., C)` -> `(rows, ..., count * C)` (sample-major)."""
+    shape = tuple(ops.shape(inputs))
+    rank = len(shape)
+    grouped = ops.reshape(inputs, (count, -1) + shape[1:])
+    if last:  # (count, rows, *S, C) -> (rows, *S, count, C)
+        order = tuple(range(1, rank)) + (0, rank)
+        packed = ops.transpose(grouped, order)
+        return ops.reshape(packed, (-1,) + shape[1:-1] + (count * shape[-1],))
+    # (count, rows, C, *S) -> (rows, count, C, *S)
+    packed = ops.transpose(grouped, (1, 0) + tuple(range(2, rank + 1)))
+    return ops.reshape(packed, (-1, count * shape[1]) + shape[2:])
+
+
+def _channels_into_samples(outputs, count, last):
+    """The inverse of `_samples_into_channels` on the convolution's output."""
+    shape = tuple(ops.shape(outputs))
+    rank = len(shape)
+    if last:  # (rows, *S, count, F) -> (count, rows, *S, F)
+        split = ops.reshape(outputs, shape[:-1] + (count, -1))
+        order = (rank - 1,) + tuple(range(rank - 1)) + (rank,)
+    else:  # (rows, count, F, *S) -> (count, rows, F, *S)
+        split = ops.reshape(outputs, (shape[0], count, -1) + shape[2:])
+        order = (1, 0) + tuple(range(2, rank + 1))
+    grouped = ops.transpose(split, order)
+    return ops.reshape(grouped, (-1,) + tuple(ops.shape(grouped)[2:]))
+
+
+def _bias_and_activation(layer, outputs):
+    """The end of the wrapped layer's call: its bias, then its activation."""
+    bias = getattr(layer, "bias", None)
+    if bias is not None:
+        bias = ops.cast(bias, outputs.dtype)
+        conv_first = getattr(layer, "data_format", None) == "channels_first"
+        if conv_first:  # channels on axis 1
+            bias = ops.reshape(bias, (1, -1) + (1,) * layer.rank)
+        outputs = ops.add(outputs, bias)
+    if layer.activation is not None:
+        outputs = layer.activation(outputs)
+    return outputs

@@ -116,3 +116,71 @@ def test_registered_and_config():
     clone = L.DropConnect.from_config(config)
     assert clone.get_config() == config
     assert keras.saving.get_registered_name(L.DropConnect) == "kerasdrop>DropConnect"
+
+
+BATCHED = {
+    "dense_rank3": (lambda: keras.layers.Dense(4, activation="relu"), (3, 5, 6)),
+    "einsum": (
+        lambda: keras.layers.EinsumDense("abc,cd->abd", (5, 4), bias_axes="d"),
+        (3, 5, 6),
+    ),
+    "einsum_ellipsis": (
+        lambda: keras.layers.EinsumDense("...b,bc->...c", 4, bias_axes="c"),
+        (3, 6),
+    ),
+    "conv1d_causal_dilated": (
+        lambda: keras.layers.Conv1D(4, 3, padding="causal", dilation_rate=2),
+        (3, 9, 4),
+    ),
+    "conv2d_groups_strided": (
+        lambda: keras.layers.Conv2D(6, 3, strides=2, groups=2, activation="tanh"),
+        (3, 7, 7, 4),
+    ),
+    "conv2d_channels_first": (
+        lambda: keras.layers.Conv2D(4, 3, groups=2, data_format="channels_first"),
+        (3, 4, 6, 5),
+    ),
+    "conv3d_same": (
+        lambda: keras.layers.Conv3D(2, 2, padding="same", use_bias=True),
+        (3, 4, 4, 4, 2),
+    ),
+}
+
+
+def _tf_without_gpu():
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_physical_devices("GPU")
+
+
+@pytest.mark.parametrize("kind", sorted(BATCHED))
+def test_mc_chunk_is_one_batched_op_equal_to_a_loop_per_sample(kind, monkeypatch):
+    """Under `mc.predict`'s stacking, the chunk's samples run in one batched
+    op (matmul, einsum, grouped conv); each sample's rows get its own mask:
+    the result equals the wrapped layer called per sample with its kernel."""
+    from kerasdrop.layers import mc_state
+
+    if "channels_first" in kind and _tf_without_gpu():
+        pytest.skip("TensorFlow on CPU has no channels_first Conv2D to compare with")
+    make, shape = BATCHED[kind]
+    layer = L.DropConnect(make(), 0.4, seed=0)
+    count, rows = 4, shape[0]
+    x = np.random.default_rng(1).normal(size=(count * rows,) + shape[1:])
+    x = ops.convert_to_tensor(x.astype("float32"))
+    layer(x[:rows])  # build
+    kernel = layer.layer.kernel
+    noise = np.random.default_rng(2).random((count,) + tuple(kernel.shape))
+    noise = ops.convert_to_tensor(noise.astype("float32"))
+    monkeypatch.setattr(layer, "noise", lambda *args, **kwargs: noise)
+    with mc_state.sample_groups(count), kerasdrop.mc.sampling(layer):
+        batched = to_np(layer(x))
+    kept = ops.where(ops.greater_equal(noise, 0.4), kernel.value / 0.6, 0.0)
+    looped = [
+        to_np(layer._with_kernel(x[g * rows : (g + 1) * rows], kept[g]))
+        for g in range(count)
+    ]
+    np.testing.assert_allclose(batched, np.concatenate(looped), rtol=1e-5, atol=1e-5)
+    # Every sample's output differs: four masks, not one.
+    assert len({float(np.round(part.sum(), 4)) for part in looped}) == count
