@@ -1,4 +1,4 @@
-"""Whether Keras' backend package is installed.
+"""The backend's package and device: whether it is installed, where it computes.
 
 TensorFlow is the `tensorflow` extra, not a hard dependency (JAX and torch
 users need not install it), so `import keras` fails where the configured
@@ -7,6 +7,8 @@ the extra to install, raised from `import kerasdrop`.
 
 >>> require_backend()  # the configured backend is installed here
 """
+
+import functools
 
 #: The package each Keras backend imports, and the kerasdrop extra with it.
 BACKEND_EXTRAS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -27,3 +29,29 @@ def require_backend():
             "KERAS_BACKEND to an installed backend (tensorflow, jax, torch). "
             f"Received: {err}"
         ) from err
+
+
+@functools.cache
+def on_accelerator():
+    """True when the configured backend computes on a GPU or TPU by default,
+    False on CPU: what a device path chooses by.
+
+    >>> on_accelerator()  # this machine computes on its CPU
+    False
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return any(tf.config.list_logical_devices(kind) for kind in ("GPU", "TPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() != "cpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available() or torch.backends.mps.is_available()
+    return False

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerasdrop import _backend
 from kerasdrop.layers.base import DropoutBase, mc_sample_groups, wrapped_layer
 
 SUPPORTED = (
@@ -117,7 +118,8 @@ class DropConnect(DropoutBase):
         elif isinstance(layer, keras.layers.Dense):
             outputs = _matmul_per_sample(inputs, kernels, count)
         else:
-            outputs = _conv_per_sample(layer, inputs, kernels, count)
+            grouped = _backend.on_accelerator()
+            outputs = _conv_per_sample(layer, inputs, kernels, count, grouped)
         return _bias_and_activation(layer, outputs)
 
     def get_config(self):
@@ -149,8 +151,47 @@ def _einsum_per_sample(equation, inputs, kernels, count):
     return ops.reshape(outputs, (-1,) + tuple(ops.shape(outputs)[2:]))
 
 
-def _conv_per_sample(layer, inputs, kernels, count):
-    """A `Conv*` call with one kernel per sample, as one grouped convolution.
+def _conv_per_sample(layer, inputs, kernels, count, grouped):
+    """A `Conv*` call (bias and activation aside) with one kernel per sample.
+
+    `grouped`: as one grouped convolution (`_grouped_conv`), or as one
+    convolution per sample, concatenated. On CPU, grouped convolutions are
+    about 2.2x slower than the separate ones on TF, JAX and torch (measured
+    on a 3x3 Conv2D, 50 samples of 256 rows), which run at the speed of one
+    convolution over the whole chunk; accelerators run them grouped.
+    """
+    last = layer.data_format == "channels_last"
+    if layer.padding == "causal":  # Conv1D: pad the past, as Keras' call does
+        left = layer.dilation_rate[0] * (layer.kernel_size[0] - 1)
+        pads = [[0, 0], [left, 0], [0, 0]] if last else [[0, 0], [0, 0], [left, 0]]
+        inputs = ops.pad(inputs, pads)
+    padding = "valid" if layer.padding == "causal" else layer.padding
+    if grouped:
+        return _grouped_conv(layer, inputs, kernels, count, padding)
+    rows = ops.shape(inputs)[0] // count
+    return ops.concatenate(
+        [
+            _conv(layer, inputs[g * rows : (g + 1) * rows], kernels[g], padding)
+            for g in range(count)
+        ],
+        axis=0,
+    )
+
+
+def _conv(layer, inputs, kernel, padding):
+    """The wrapped layer's convolution of `inputs` by `kernel`."""
+    return ops.conv(
+        inputs,
+        kernel,
+        strides=list(layer.strides),
+        padding=padding,
+        dilation_rate=layer.dilation_rate,
+        data_format=layer.data_format,
+    )
+
+
+def _grouped_conv(layer, inputs, kernels, count, padding):
+    """One grouped convolution for the chunk's samples.
 
     The samples move into the channel axis (sample-major), the kernels are
     concatenated along the output channels, and the convolution runs with
@@ -159,23 +200,12 @@ def _conv_per_sample(layer, inputs, kernels, count):
     """
     last = layer.data_format == "channels_last"
     rank = layer.rank
-    if layer.padding == "causal":  # Conv1D: pad the past, as Keras' call does
-        left = layer.dilation_rate[0] * (layer.kernel_size[0] - 1)
-        pads = [[0, 0], [left, 0], [0, 0]] if last else [[0, 0], [0, 0], [left, 0]]
-        inputs = ops.pad(inputs, pads)
     packed = _samples_into_channels(inputs, count, last)
     # (count, *kernel_size, in, out) -> (*kernel_size, in, count * out).
     order = tuple(range(1, rank + 2)) + (0, rank + 2)
     kernel = ops.transpose(kernels, order)
     kernel = ops.reshape(kernel, tuple(ops.shape(kernel)[:-2]) + (-1,))
-    outputs = ops.conv(
-        packed,
-        kernel,
-        strides=list(layer.strides),
-        padding="valid" if layer.padding == "causal" else layer.padding,
-        dilation_rate=layer.dilation_rate,
-        data_format=layer.data_format,
-    )
+    outputs = _conv(layer, packed, kernel, padding)
     return _channels_into_samples(outputs, count, last)
 
 

@@ -155,12 +155,22 @@ def _tf_without_gpu():
     return not tf.config.list_physical_devices("GPU")
 
 
-@pytest.mark.parametrize("kind", sorted(BATCHED))
-def test_mc_chunk_is_one_batched_op_equal_to_a_loop_per_sample(kind, monkeypatch):
+@pytest.mark.parametrize(
+    "kind, accelerator",
+    [(kind, False) for kind in sorted(BATCHED)]
+    + [(kind, True) for kind in sorted(BATCHED) if "conv" in kind],
+)
+def test_mc_chunk_is_one_batched_op_equal_to_a_loop_per_sample(
+    kind, accelerator, monkeypatch
+):
     """Under `mc.predict`'s stacking, the chunk's samples run in one batched
-    op (matmul, einsum, grouped conv); each sample's rows get its own mask:
-    the result equals the wrapped layer called per sample with its kernel."""
+    op (matmul, einsum; a grouped convolution on accelerators, separate
+    convolutions on CPU); each sample's rows get its own mask: the result
+    equals the wrapped layer called per sample with its kernel."""
+    from kerasdrop import _backend
     from kerasdrop.layers import mc_state
+
+    monkeypatch.setattr(_backend, "on_accelerator", lambda: accelerator)
 
     if "channels_first" in kind and _tf_without_gpu():
         pytest.skip("TensorFlow on CPU has no channels_first Conv2D to compare with")
