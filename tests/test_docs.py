@@ -75,7 +75,21 @@ SAVED_MODEL_PAGES = {
 }
 
 
-@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=_name)
+#: Pages whose code runs only backend-independent orchestration of parts
+#: tested on every backend elsewhere, and costs most on JAX: one backend.
+ONE_BACKEND_PAGES = {"docs/guides/active-learning.md"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(page, marks=pytest.mark.one_backend)
+        if _name(page) in ONE_BACKEND_PAGES
+        else page
+        for page in PAGES_WITH_CODE
+    ],
+    ids=_name,
+)
 def test_python_blocks_run(page, tmp_path, monkeypatch):
     if _name(page) in SAVED_MODEL_PAGES and keras.backend.backend() == "torch":
         pytest.skip(

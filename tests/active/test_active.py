@@ -265,6 +265,8 @@ def _build():
     return model
 
 
+@pytest.mark.slow
+@pytest.mark.one_backend  # the loop is backend-independent; acquire runs on all
 def test_run_loop(capsys):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(80, 4)).astype("float32")

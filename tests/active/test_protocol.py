@@ -164,6 +164,8 @@ PROTOCOL = {
 }
 
 
+@pytest.mark.slow
+@pytest.mark.one_backend  # the loop is backend-independent; acquire runs on all
 def test_run_loop_protocol():
     x, y = _data()
     result = run(
@@ -226,6 +228,8 @@ def test_run_loop_reused_model_is_reproducible_and_fresh():
     assert not np.allclose(kernel, trained) and 0.1 < kernel.std() < 1.0
 
 
+@pytest.mark.slow
+@pytest.mark.one_backend  # the loop is backend-independent; acquire runs on all
 def test_run_loop_builder_per_round_and_progress_bar(capsys):
     x, y = _data()
     built = []

@@ -30,6 +30,8 @@ def _finite(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+@pytest.mark.slow
+@pytest.mark.one_backend  # the demo's library parts are tested on every backend
 def test_quick_demo_writes_the_whole_report(tmp_path):
     out = tmp_path / "report"
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")

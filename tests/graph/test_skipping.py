@@ -274,6 +274,7 @@ def test_bad_inputs_change_nothing():
 
 
 @pytest.mark.slow
+@pytest.mark.one_backend  # the rewrite is graph code; the small models run on all
 def test_convnext_every_stochastic_depth_block_rewritten():
     model = _keras.convnext(
         depths=[2, 2, 2, 2],
