@@ -47,3 +47,21 @@ def load(name):
 
 def pct(x):
     return f"{100 * x:+.1f}%"
+
+
+CONNECT_NETS = {
+    "mlp": "MLP, 2 x DropConnect(Dense(256))",
+    "cnn": "CNN, 2 x DropConnect(Conv2D)",
+}
+
+
+def connect_rows(r):
+    """`(backend, net label, ratios)` of drop_connect.json, ratios to the T
+    compiled passes without DropConnect: `mc_predict` and `looped_before`."""
+    rows = []
+    for backend, run in r["backends"].items():
+        for kind, label in CONNECT_NETS.items():
+            if kind in run["nets"]:
+                ratios = run["nets"][kind]["paired_ratio_to_compiled_passes"]
+                rows.append((backend, label, ratios))
+    return rows

@@ -7,7 +7,7 @@ into docs/images/benchmarks/; `python benchmarks/tables.py --docs` calls it.
 
 from pathlib import Path
 
-from _results import ACTIVE_STRATEGIES, DOCS, depth_rows, load
+from _results import ACTIVE_STRATEGIES, DOCS, connect_rows, depth_rows, load
 
 CHARTS = DOCS / "images" / "benchmarks"
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -289,6 +289,30 @@ def drop_block_chart(r, figure, ax):
     ax.margins(y=0.15)
     ax.set_ylabel("median train-epoch time (s)", fontsize=8)
     _title(figure, "DropBlock2D on a small CNN")
+
+
+def connect_chart(r, figure, ax):
+    rows = connect_rows(r)
+    width = 0.38
+    for i, (variant, label) in enumerate(
+        (("looped_before", "before: a call per sample"), ("mc_predict", "now"))
+    ):
+        values = [ratios[variant] for *_, ratios in rows]
+        bars = ax.bar(
+            [j + (i - 0.5) * width for j in range(len(rows))],
+            values,
+            width,
+            label=label,
+            color=("0.6", COLORS[0])[i],
+        )
+        ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=7, padding=2)
+    ticks = [f"{label.split(',')[0]}\n({backend})" for backend, label, _ in rows]
+    ax.set_xticks(range(len(rows)), ticks, fontsize=7)
+    ax.axhline(1.5, color="0.4", linestyle=":", linewidth=1)
+    ax.margins(y=0.15)
+    ax.set_ylabel("mc.predict / T compiled passes", fontsize=8)
+    ax.legend(fontsize=7)
+    _title(figure, "Monte-Carlo DropConnect, T = 50")
 
 
 def depth_chart(r, figure, ax):

@@ -5,7 +5,7 @@ docs/benchmarks.md that shows each table with its chart and reading.
 tables.UCI`); `python benchmarks/tables.py --docs` writes it.
 """
 
-from _results import depth_rows, load, pct
+from _results import connect_rows, depth_rows, load, pct
 
 DEMO_FIGURES = (
     "rates.png",
@@ -182,6 +182,22 @@ def drop_block_reading(r):
         f"time of no dropout (Keras' x{ratio['spatial']:.2f}), `DropBlock2D` "
         f"x{ratio['dropblock']:.2f}: it draws block seeds on the padded feature "
         "map and expands them into blocks."
+    )
+
+
+def connect_reading(r):
+    parts = [
+        f"{label.split(',')[0]} on {backend} x{ratios['mc_predict']:.2f} "
+        f"(before x{ratios['looped_before']:.2f})"
+        for backend, label, ratios in connect_rows(r)
+    ]
+    return (
+        "Under `mc.predict` each stacked MC sample gets its own weight mask. "
+        "Dense and EinsumDense now run the chunk's samples in one batched "
+        "matmul or einsum; convolutions run as one grouped convolution on "
+        "accelerators and as one convolution per sample on CPU, where grouped "
+        "convolutions are slower. Time against T compiled passes of the model "
+        "without DropConnect: " + "; ".join(parts) + "."
     )
 
 

@@ -25,10 +25,19 @@ import shutil
 from collections import namedtuple
 from pathlib import Path
 
-from _results import ACTIVE_STRATEGIES, DOCS, ROOT, depth_rows, load, pct
+from _results import (
+    ACTIVE_STRATEGIES,
+    DOCS,
+    ROOT,
+    connect_rows,
+    depth_rows,
+    load,
+    pct,
+)
 from charts import (
     active_chart,
     concrete_chart,
+    connect_chart,
     depth_chart,
     drop_block_chart,
     dropout_chart,
@@ -47,6 +56,7 @@ from readings import (
     DEMO_FIGURES,
     active_reading,
     concrete_reading,
+    connect_reading,
     docs_page,
     depth_reading,
     drop_block_reading,
@@ -283,6 +293,27 @@ def drop_block_table(r):
     ]
 
 
+def connect_table(r):
+    setup = r["setup"]
+    lines = [
+        f"Monte-Carlo DropConnect: `mc.predict` (T = {setup['samples']}, "
+        f"{setup['inputs']} inputs, rate {setup['rate']}) over T compiled passes "
+        "of the same model without DropConnect (`predict_on_batch`), median "
+        "paired ratio; before: one wrapped-layer call per sample in the graph "
+        "(target <= 1.5). Commands: "
+        + "; ".join(f"`{run['command']}`" for run in r["backends"].values()),
+        "",
+        "| backend | network | before (per-sample calls) | **now** |",
+        "|---|---|---|---|",
+    ]
+    for backend, label, ratios in connect_rows(r):
+        lines.append(
+            f"| {backend} | {label} | x{ratios['looped_before']:.2f} | "
+            f"**x{ratios['mc_predict']:.2f}** |"
+        )
+    return lines
+
+
 def depth_table(r):
     lines = [
         "Stochastic depth, train-epoch time (the commands below; rates "
@@ -477,6 +508,14 @@ BENCHMARKS = (
         drop_block_chart,
         1,
         drop_block_reading,
+    ),
+    Benchmark(
+        "drop_connect",
+        "Monte-Carlo DropConnect",
+        connect_table,
+        connect_chart,
+        1,
+        connect_reading,
     ),
     Benchmark(
         "stochastic_depth",

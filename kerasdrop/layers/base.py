@@ -6,6 +6,7 @@ from keras import ops
 
 from kerasdrop import _checks, _keras
 from kerasdrop import schedules as schedules_lib
+from kerasdrop.layers import noise as noise_lib
 from kerasdrop.layers.mc_state import (  # noqa: F401 (re-exported)
     mc_held_off,
     mc_inference_only,
@@ -431,10 +432,12 @@ class DropoutBase(keras.layers.Layer):
     def keep_mask(self, inputs, rate):
         """Boolean keep-mask of `mask_shape(inputs)`: P(keep) = 1 - rate.
 
-        Uniform noise is drawn in float32 whatever the compute dtype, so the
-        rate keeps full resolution under float16/bfloat16 policies.
+        Drawn from decision uniforms (`kerasdrop.layers.noise`): the rate is
+        resolved to 2**-15 whatever the compute dtype (float16 and bfloat16
+        policies included), at half the random draws of float uniforms.
         """
-        return ops.greater_equal(self.noise(self.mask_shape(inputs)), rate)
+        noise = self.noise(self.mask_shape(inputs), distribution="decision")
+        return ops.greater_equal(noise, rate)
 
     def noise(self, shape, distribution="uniform", per_sample=False):
         """Float32 noise for a mask of `shape`: every kind draws through here.
@@ -446,24 +449,19 @@ class DropoutBase(keras.layers.Layer):
         in every batch and chunk, and the rows of one sample share it.
         Sharded over devices, a batch's noise is that of its rows in the
         global batch (`shard_noise`).
-        `distribution`: `"uniform"` in [0, 1) or `"normal"`.
+        `distribution`: `"uniform"` in [0, 1), `"decision"` (uniform on the
+        grid k / 2**15, for keep/drop decisions) or `"normal"`.
         """
-        draw = (
-            keras.random.uniform if distribution == "uniform" else keras.random.normal
-        )
+        draw = noise_lib.DRAWS[distribution]
         groups = mc_sample_groups()
         if groups is None or not groups.consistent:
             if groups is not None and groups.rows is not None and not per_sample:
                 return shard_noise(
-                    lambda s: draw(s, dtype="float32", seed=self.seed_generator),
-                    shape,
-                    groups,
+                    lambda s: draw(s, self.seed_generator), shape, groups
                 )
-            return draw(shape, dtype="float32", seed=self.seed_generator)
+            return draw(shape, self.seed_generator)
         shape = tuple(shape)
-        full = draw(
-            (groups.total, 1) + shape[1:], dtype="float32", seed=self.seed_generator
-        )
+        full = draw((groups.total, 1) + shape[1:], self.seed_generator)
         start = [groups.offset] + [0] * (len(full.shape) - 1)
         mine = ops.slice(full, start, (groups.groups,) + tuple(ops.shape(full)[1:]))
         if per_sample:

@@ -25,7 +25,11 @@ class DropConnect(DropoutBase):
     Training draws one weight mask per batch (as baal's and AWD-LSTM's
     weight dropout do; Wan et al. drew one per example). Under Monte-Carlo
     sampling (`mc=True`, `kerasdrop.mc.sampling`, `kerasdrop.mc.predict`)
-    each MC sample gets its own weight mask. Inference is the wrapped layer.
+    each MC sample gets its own weight mask; the samples `mc.predict` stacks
+    in one batch run as one batched matmul (`Dense`) or einsum
+    (`EinsumDense`), and convolutions as one grouped convolution on a GPU or
+    TPU (on CPU, where grouped convolutions are slow, as one call per
+    sample). Inference is the wrapped layer.
 
     Args:
         layer: the `keras.layers.Dense`, `EinsumDense` or `Conv1D/2D/3D` to
@@ -101,15 +105,28 @@ class DropConnect(DropoutBase):
         groups = mc_sample_groups()
         count = 1 if groups is None else groups.groups
         kernel = self.layer.kernel.value
-        noise = self.noise((count,) + tuple(kernel.shape), per_sample=True)
+        noise = self.noise(
+            (count,) + tuple(kernel.shape), distribution="decision", per_sample=True
+        )
         # `where`, not `kernel * keep * scale`: under float16 the scale can
         # overflow near rate 1, and 0 * inf would be NaN.
         scale = ops.cast(1.0 / (1.0 - rate), kernel.dtype)
         kernels = ops.where(ops.greater_equal(noise, rate), kernel * scale, 0.0)
-        if count == 1:
-            return self._with_kernel(inputs, kernels[0])
-        # The chunk's `count` samples in one batched op, each with its mask.
         layer = self.layer
+        dense = isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense))
+        if count == 1 or not (dense or _backend.on_accelerator()):
+            # On CPU, separate calls (each convolution fused with its bias
+            # and activation) beat a grouped convolution (2.2x slower) and
+            # separate convolutions sharing one bias/activation pass.
+            rows = ops.shape(inputs)[0] // count
+            return ops.concatenate(
+                [
+                    self._with_kernel(inputs[g * rows : (g + 1) * rows], kernels[g])
+                    for g in range(count)
+                ],
+                axis=0,
+            )
+        # The chunk's `count` samples in one batched op, each with its mask.
         dtype = layer.compute_dtype
         inputs = ops.cast(inputs, dtype)
         kernels = ops.cast(kernels, dtype)
@@ -118,8 +135,7 @@ class DropConnect(DropoutBase):
         elif isinstance(layer, keras.layers.Dense):
             outputs = _matmul_per_sample(inputs, kernels, count)
         else:
-            grouped = _backend.on_accelerator()
-            outputs = _conv_per_sample(layer, inputs, kernels, count, grouped)
+            outputs = _grouped_conv(layer, inputs, kernels, count)
         return _bias_and_activation(layer, outputs)
 
     def get_config(self):
@@ -151,47 +167,9 @@ def _einsum_per_sample(equation, inputs, kernels, count):
     return ops.reshape(outputs, (-1,) + tuple(ops.shape(outputs)[2:]))
 
 
-def _conv_per_sample(layer, inputs, kernels, count, grouped):
-    """A `Conv*` call (bias and activation aside) with one kernel per sample.
-
-    `grouped`: as one grouped convolution (`_grouped_conv`), or as one
-    convolution per sample, concatenated. On CPU, grouped convolutions are
-    about 2.2x slower than the separate ones on TF, JAX and torch (measured
-    on a 3x3 Conv2D, 50 samples of 256 rows), which run at the speed of one
-    convolution over the whole chunk; accelerators run them grouped.
-    """
-    last = layer.data_format == "channels_last"
-    if layer.padding == "causal":  # Conv1D: pad the past, as Keras' call does
-        left = layer.dilation_rate[0] * (layer.kernel_size[0] - 1)
-        pads = [[0, 0], [left, 0], [0, 0]] if last else [[0, 0], [0, 0], [left, 0]]
-        inputs = ops.pad(inputs, pads)
-    padding = "valid" if layer.padding == "causal" else layer.padding
-    if grouped:
-        return _grouped_conv(layer, inputs, kernels, count, padding)
-    rows = ops.shape(inputs)[0] // count
-    return ops.concatenate(
-        [
-            _conv(layer, inputs[g * rows : (g + 1) * rows], kernels[g], padding)
-            for g in range(count)
-        ],
-        axis=0,
-    )
-
-
-def _conv(layer, inputs, kernel, padding):
-    """The wrapped layer's convolution of `inputs` by `kernel`."""
-    return ops.conv(
-        inputs,
-        kernel,
-        strides=list(layer.strides),
-        padding=padding,
-        dilation_rate=layer.dilation_rate,
-        data_format=layer.data_format,
-    )
-
-
-def _grouped_conv(layer, inputs, kernels, count, padding):
-    """One grouped convolution for the chunk's samples.
+def _grouped_conv(layer, inputs, kernels, count):
+    """A `Conv*` call with one kernel per sample (bias and activation aside),
+    as one grouped convolution: how accelerators run the chunk's samples.
 
     The samples move into the channel axis (sample-major), the kernels are
     concatenated along the output channels, and the convolution runs with
@@ -200,12 +178,25 @@ def _grouped_conv(layer, inputs, kernels, count, padding):
     """
     last = layer.data_format == "channels_last"
     rank = layer.rank
+    padding = layer.padding
+    if padding == "causal":  # Conv1D: pad the past, as Keras' call does
+        left = layer.dilation_rate[0] * (layer.kernel_size[0] - 1)
+        pads = [[0, 0], [left, 0], [0, 0]] if last else [[0, 0], [0, 0], [left, 0]]
+        inputs = ops.pad(inputs, pads)
+        padding = "valid"
     packed = _samples_into_channels(inputs, count, last)
     # (count, *kernel_size, in, out) -> (*kernel_size, in, count * out).
     order = tuple(range(1, rank + 2)) + (0, rank + 2)
     kernel = ops.transpose(kernels, order)
     kernel = ops.reshape(kernel, tuple(ops.shape(kernel)[:-2]) + (-1,))
-    outputs = _conv(layer, packed, kernel, padding)
+    outputs = ops.conv(
+        packed,
+        kernel,
+        strides=list(layer.strides),
+        padding=padding,
+        dilation_rate=layer.dilation_rate,
+        data_format=layer.data_format,
+    )
     return _channels_into_samples(outputs, count, last)
 
 
