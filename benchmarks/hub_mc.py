@@ -33,7 +33,7 @@ from _timing import alternate, machine, set_threads, summarize  # noqa: E402
 import kerasdrop  # noqa: E402
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "tests" / "graph"))
 import zoo  # noqa: E402
 
 

@@ -452,7 +452,10 @@ class DropoutBase(keras.layers.Layer):
         `distribution`: `"uniform"` in [0, 1), `"decision"` (uniform on the
         grid k / 2**15, for keep/drop decisions) or `"normal"`.
         """
-        draw = noise_lib.DRAWS[distribution]
+        draw = noise_lib.DRAWS.get(distribution)
+        if draw is None:
+            expected = "one of " + ", ".join(map(repr, noise_lib.DRAWS))
+            raise _checks.value_error("distribution", expected, distribution)
         groups = mc_sample_groups()
         if groups is None or not groups.consistent:
             if groups is not None and groups.rows is not None and not per_sample:
