@@ -135,6 +135,7 @@ def main(argv=None):
         "machine": machine(args.threads),
         "nets": nets,
     }
+    result["command"] = "\n".join(run["command"] for run in result["backends"].values())
     out.write_text(json.dumps(result, indent=2) + "\n")
 
 
