@@ -12,7 +12,7 @@ Run:  python benchmarks/tables.py            (prints the tables)
                                               from DIR to docs/images/demo/)
 
 The charts live in charts.py, what the figures say and the page's text in
-readings.py; the tables in markdown.py; this file ties each benchmark to
+readings.py; the tables in table_rows.py; this file ties each benchmark to
 its table, chart and reading. The demo figures come from one run of the demo,
 then the copy:
 
@@ -39,6 +39,7 @@ from charts import (
     dropout_chart,
     export_chart,
     hub_chart,
+    mask_chart,
     mc_chart,
     recurrent_chart,
     scheduler_chart,
@@ -47,7 +48,7 @@ from charts import (
     uci_chart,
     write_charts,
 )
-from markdown import (
+from table_rows import (
     dropout_table,
     torch_table,
     scheduler_table,
@@ -56,6 +57,7 @@ from markdown import (
     export_table,
     mc_table,
     hub_table,
+    mask_table,
     recurrent_table,
     drop_block_table,
     connect_table,
@@ -75,6 +77,7 @@ from readings import (
     dropout_reading,
     export_reading,
     hub_reading,
+    mask_reading,
     mc_reading,
     recurrent_reading,
     scheduler_reading,
@@ -158,6 +161,14 @@ BENCHMARKS = (
         drop_block_chart,
         1,
         drop_block_reading,
+    ),
+    Benchmark(
+        "mask_draw",
+        "Drawing keep/drop masks",
+        mask_table,
+        mask_chart,
+        1,
+        mask_reading,
     ),
     Benchmark(
         "drop_connect",

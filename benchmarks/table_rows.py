@@ -374,3 +374,24 @@ def _variant_lines(r):
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def mask_table(r):
+    lines = [
+        f"Drawing one keep/drop mask of {' x '.join(map(str, r['shape']))} units "
+        "in a compiled function: float32 uniforms (before) vs decision uniforms "
+        "(two 15-bit values per random integer, now); median seconds and median "
+        "paired ratio. Commands: "
+        + "; ".join(f"`{run['command']}`" for run in r["backends"].values()),
+        "",
+        "| backend | float32 uniforms | decision uniforms | **ratio** |",
+        "|---|---|---|---|",
+    ]
+    for backend, run in r["backends"].items():
+        med = run["median_s"]
+        ratio = run["paired_ratio_to_float_uniform"]["decision_uniform"]
+        lines.append(
+            f"| {backend} | {med['float_uniform'] * 1e3:.2f} ms | "
+            f"{med['decision_uniform'] * 1e3:.2f} ms | **x{ratio:.2f}** |"
+        )
+    return lines
