@@ -315,6 +315,28 @@ def connect_chart(r, figure, ax):
     _title(figure, "Monte-Carlo DropConnect, T = 50")
 
 
+def mask_chart(r, figure, ax):
+    backends = list(r["backends"])
+    width = 0.38
+    for i, (variant, label) in enumerate(
+        (("float_uniform", "float32 uniforms"), ("decision_uniform", "decision"))
+    ):
+        values = [r["backends"][b]["median_s"][variant] * 1e3 for b in backends]
+        bars = ax.bar(
+            [j + (i - 0.5) * width for j in range(len(backends))],
+            values,
+            width,
+            label=label,
+            color=("0.6", COLORS[0])[i],
+        )
+        ax.bar_label(bars, [f"{v:.1f}" for v in values], fontsize=7, padding=2)
+    ax.set_xticks(range(len(backends)), backends, fontsize=8)
+    ax.margins(y=0.15)
+    ax.set_ylabel("median ms per mask", fontsize=8)
+    ax.legend(fontsize=7)
+    _title(figure, "Drawing a keep/drop mask")
+
+
 def depth_chart(r, figure, ax):
     rows = depth_rows(r)
     width, top = 0.27, 1.5

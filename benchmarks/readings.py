@@ -205,6 +205,22 @@ def connect_reading(r):
     )
 
 
+def mask_reading(r):
+    parts = [
+        f"{backend} x{run['paired_ratio_to_float_uniform']['decision_uniform']:.2f}"
+        for backend, run in r["backends"].items()
+    ]
+    return (
+        "Masks compare a uniform with the rate. Decision uniforms take two "
+        "15-bit values from each random integer (the rate is resolved to "
+        "2**-15), so a mask needs half the random draws. Mask time against "
+        "float32 uniforms: " + ", ".join(parts) + ". JAX's generator gains "
+        "most. On torch, integer draws cost as much per value as float ones, "
+        "so packing only adds ops: kerasdrop's masks draw float32 uniforms "
+        "there."
+    )
+
+
 def depth_reading(r):
     parts = [
         f"{label.split(',')[0]} on {backend} {pct(-n['saving_vs_none']['skip'])} "

@@ -10,7 +10,8 @@ A decision uniform lies on the grid k / 2**15 (k = 0 .. 2**15 - 1) and two
 of them come from one random 30-bit integer, so a mask costs half the random
 draws. Keeping a unit when `u >= rate` then drops it with probability
 `ceil(rate * 2**15) / 2**15`: the rate is resolved to 2**-15 (3.1e-5), and
-rounded up.
+rounded up. On torch, where packing saves nothing, decisions draw float32
+uniforms (see `_decision_draw`).
 """
 
 import keras
@@ -65,4 +66,15 @@ def decision_uniform(shape, seed):
     return ops.cast(grid, "float32") * (1.0 / (1 << DECISION_BITS))
 
 
-DRAWS = {"uniform": uniform, "normal": normal, "decision": decision_uniform}
+def _decision_draw():
+    """The generator of keep/drop decisions on the configured backend.
+
+    On torch, Keras' `randint` costs as much per value as `uniform` (torch
+    draws both from the same 32-bit stream), so packing draws no fewer bits
+    and its extra ops make masks 1.26x slower (`benchmarks/mask_draw.py`):
+    torch draws full float32 uniforms, resolving the rate to 2**-24.
+    """
+    return uniform if keras.backend.backend() == "torch" else decision_uniform
+
+
+DRAWS = {"uniform": uniform, "normal": normal, "decision": _decision_draw()}

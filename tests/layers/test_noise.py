@@ -10,6 +10,8 @@ from keras import ops
 from kerasdrop import layers as L
 from kerasdrop.layers import noise
 
+BACKEND = keras.backend.backend()
+
 
 def _draw(shape, seed=0):
     u = noise.decision_uniform(shape, keras.random.SeedGenerator(seed))
@@ -64,3 +66,8 @@ def test_unknown_distribution_is_refused():
     match = "argument `distribution`.*distribution='bits'"
     with pytest.raises(ValueError, match=match):
         layer.noise((2, 2), distribution="bits")
+
+
+def test_each_backend_draws_decisions_with_its_cheaper_generator():
+    expected = noise.uniform if BACKEND == "torch" else noise.decision_uniform
+    assert noise.DRAWS["decision"] is expected
