@@ -293,45 +293,29 @@ def drop_block_chart(r, figure, ax):
 
 def connect_chart(r, figure, ax):
     rows = connect_rows(r)
-    width = 0.38
-    for i, (variant, label) in enumerate(
-        (("looped_before", "before: a call per sample"), ("mc_predict", "now"))
-    ):
-        values = [ratios[variant] for *_, ratios in rows]
-        bars = ax.bar(
-            [j + (i - 0.5) * width for j in range(len(rows))],
-            values,
-            width,
-            label=label,
-            color=("0.6", COLORS[0])[i],
-        )
-        ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=7, padding=2)
-    ticks = [f"{label.split(',')[0]}\n({backend})" for backend, label, _ in rows]
-    ax.set_xticks(range(len(rows)), ticks, fontsize=7)
+    _grouped(
+        ax,
+        [f"{label.split(',')[0]}\n({backend})" for backend, label, _ in rows],
+        ("before: a call per sample", "now"),
+        [(ratios["looped_before"], ratios["mc_predict"]) for *_, ratios in rows],
+        lambda v: f"{v:.2f}",
+    )
     ax.axhline(1.5, color="0.4", linestyle=":", linewidth=1)
-    ax.margins(y=0.15)
     ax.set_ylabel("mc.predict / T compiled passes", fontsize=8)
     ax.legend(fontsize=7)
     _title(figure, "Monte-Carlo DropConnect, T = 50")
 
 
 def mask_chart(r, figure, ax):
-    backends = list(r["backends"])
-    width = 0.38
-    for i, (variant, label) in enumerate(
-        (("float_uniform", "float32 uniforms"), ("decision_uniform", "decision"))
-    ):
-        values = [r["backends"][b]["median_s"][variant] * 1e3 for b in backends]
-        bars = ax.bar(
-            [j + (i - 0.5) * width for j in range(len(backends))],
-            values,
-            width,
-            label=label,
-            color=("0.6", COLORS[0])[i],
-        )
-        ax.bar_label(bars, [f"{v:.1f}" for v in values], fontsize=7, padding=2)
-    ax.set_xticks(range(len(backends)), backends, fontsize=8)
-    ax.margins(y=0.15)
+    runs = r["backends"]
+    keys = ("float_uniform", "decision_uniform")
+    _grouped(
+        ax,
+        list(runs),
+        ("float32 uniforms", "decision uniforms"),
+        [tuple(run["median_s"][k] * 1e3 for k in keys) for run in runs.values()],
+        lambda v: f"{v:.1f}",
+    )
     ax.set_ylabel("median ms per mask", fontsize=8)
     ax.legend(fontsize=7)
     _title(figure, "Drawing a keep/drop mask")
