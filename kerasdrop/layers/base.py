@@ -432,9 +432,10 @@ class DropoutBase(keras.layers.Layer):
     def keep_mask(self, inputs, rate):
         """Boolean keep-mask of `mask_shape(inputs)`: P(keep) = 1 - rate.
 
-        Drawn from decision uniforms (`kerasdrop.layers.noise`): the rate is
-        resolved to 2**-15 whatever the compute dtype (float16 and bfloat16
-        policies included), at half the random draws of float uniforms.
+        Drawn from decision uniforms (`kerasdrop.layers.noise`) in float32
+        whatever the compute dtype (float16 and bfloat16 policies included):
+        the rate is resolved to 2**-15 at half the random draws on TF and
+        JAX, to 2**-24 on torch (float32 uniforms, cheaper there).
         """
         noise = self.noise(self.mask_shape(inputs), distribution="decision")
         return ops.greater_equal(noise, rate)
