@@ -11,8 +11,9 @@ per-repetition paired ratios to "none"). Variants:
     dropblock          kerasdrop.layers.DropBlock2D(0.1, block_size=5)
 
 Issue 25's target: dropblock <= 1.25x none. DropBlock draws half a uniform
-per position of the map padded by block_size - 1 (two seeds per uniform)
-and max-pools it one axis at a time, per channel.
+per position of the map padded by block_size - 1 (two seeds per uniform,
+by comparisons only) and grows the blocks with a boolean window "any", one
+axis at a time, per channel.
 
 Run:  python benchmarks/drop_block.py [--reps 15] [--threads 1]
 """

@@ -203,3 +203,14 @@ def test_seeds_two_per_uniform_are_independent_bernoulli(gamma):
     ]:
         se = np.sqrt(max(p * (1 - p), 1e-12) / n)
         assert abs(observed - p) <= 5 * se, (observed, p, se)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 8, 9])
+@pytest.mark.parametrize("axis", [1, 2])
+def test_window_any_is_a_sliding_window_or(size, axis):
+    from kerasdrop.layers.drop_block import window_any
+
+    mask = np.random.default_rng(size).random((2, 13, 11)) < 0.1
+    got = to_np(window_any(mask, axis, size))
+    expected = sliding_window_view(mask, size, axis=axis).any(axis=-1)
+    np.testing.assert_array_equal(got, expected)
