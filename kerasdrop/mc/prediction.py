@@ -156,6 +156,10 @@ class _ChunkSampler(keras.Model):
         self.offset = self.add_weight(
             name="offset", shape=(), dtype="int32", initializer="zeros", trainable=False
         )
+        # Built: its one variable exists and the body is built. Unbuilt,
+        # Keras' JAX `predict_on_batch` would first run it eagerly to build
+        # it (op by op, each op compiled: ~10 s on a tiny transformer).
+        self.built = True
 
     def call(self, inputs, shard=0):
         """`shard`: which slice of the global batch `inputs` are (its
