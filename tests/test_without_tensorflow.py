@@ -47,6 +47,8 @@ print(sorted(m for m, v in sys.modules.items()
 )
 
 
+# The child runs its own backend: the parent's does not matter.
+@pytest.mark.one_backend
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_core_runs_without_tensorflow(backend):
     if importlib.util.find_spec(backend) is None:

@@ -152,6 +152,7 @@ def test_multi_worker_equals_one_device(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.one_backend  # the children run JAX whatever the parent runs
 def test_jax_data_parallel_equals_one_device(tmp_path):
     pytest.importorskip("jax")
     env = child_env(
