@@ -180,8 +180,9 @@ def drop_block_reading(r):
         "The cost of structured dropout on a small CNN: kerasdrop's "
         f"`SpatialDropout2D` takes x{ratio['kerasdrop_spatial']:.2f} the epoch "
         f"time of no dropout (Keras' x{ratio['spatial']:.2f}), `DropBlock2D` "
-        f"x{ratio['dropblock']:.2f}: it draws block seeds on the padded feature "
-        "map and expands them into blocks."
+        f"x{ratio['dropblock']:.2f} (issue 25's target: at most x1.25): it "
+        "draws block seeds on the padded feature map, two per uniform, and "
+        "grows them into blocks with a boolean window \"any\"."
     )
 
 
