@@ -10,13 +10,17 @@
    `model.predict` (target <= 1.5x): the backbone is the deterministic
    prefix and runs once per batch.
 3. The compute floor beside them: T compiled inference passes
-   (`predict_on_batch`, no mask drawing).
+   (`predict_on_batch`, no mask drawing), and `mc.predict` on a copy whose
+   keep-masks are constant (`constant_masks`, a diagnostic: the same
+   graph without random draws), which splits `mc.predict`'s excess over
+   the floor into drawing and everything else.
 Timed variants alternate in one process (protocol of `_timing.py`).
 
 Run:  python benchmarks/hub_mc.py [--reps 5] [--threads 1] [--samples 50]
 """
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -56,6 +60,25 @@ def classifier(backbone_dropout, layers=None):
     return kerasdrop.convert(model, layers=layers)
 
 
+@contextlib.contextmanager
+def constant_masks():
+    """Diagnostic: every keep-mask traced inside is all-true (no draws)."""
+    from keras import ops
+
+    from kerasdrop.layers.base import DropoutBase
+
+    original = DropoutBase.keep_mask
+
+    def keep_all(layer, inputs, rate):
+        return ops.greater_equal(ops.zeros(layer.mask_shape(inputs)), rate)
+
+    DropoutBase.keep_mask = keep_all
+    try:
+        yield
+    finally:
+        DropoutBase.keep_mask = original
+
+
 def peak_growth(fn):
     """Peak RSS (MiB) reached while `fn` runs, above the RSS before it."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -89,9 +112,22 @@ def main(argv=None):
         for _ in range(T):
             model.predict_on_batch(x)
 
-    mc_predict(), loop()  # compiled and traced before memory is measured
+    drawless = classifier(0.1)
+
+    def mc_constant_masks():
+        with constant_masks():
+            kerasdrop.mc.predict(
+                drawless, x, samples=T, task="logits", batch_size=256, verbose=0
+            )
+
+    mc_predict(), loop(), mc_constant_masks()  # compiled and traced first
     memory = {"loop_mib": peak_growth(loop), "mc_predict_mib": peak_growth(mc_predict)}
-    runs = {"mc_predict": mc_predict, "loop": loop, "compute_floor": floor}
+    runs = {
+        "mc_predict": mc_predict,
+        "loop": loop,
+        "compute_floor": floor,
+        "mc_constant_masks": mc_constant_masks,
+    }
     speed = summarize(alternate(runs, args.reps), "mc_predict")
 
     head = classifier(0.0, layers="classifier_dropout")  # only the head samples
@@ -117,6 +153,9 @@ def main(argv=None):
         "speedup_over_training_true_loop": speed["paired_ratio_to_mc_predict"]["loop"],
         "compute_floor_over_mc_predict": speed["paired_ratio_to_mc_predict"][
             "compute_floor"
+        ],
+        "constant_masks_over_mc_predict": speed["paired_ratio_to_mc_predict"][
+            "mc_constant_masks"
         ],
         "peak_rss_growth_mib": memory,
         "head_only_mc_over_one_predict": prefix["paired_ratio_to_predict"]["mc"],

@@ -137,17 +137,28 @@ def hub_reading(r):
     speed = r["speed"]["median_s"]
     call_ms = 1000 * speed["loop"] / r["samples"]
     masks = 1 - r["compute_floor_over_mc_predict"]
+    drawless = r.get("constant_masks_over_mc_predict")
+    split = ""
+    if drawless is not None:
+        split = (
+            f" The random draws themselves are {100 * (1 - drawless):.0f}% of "
+            "it: the same `mc.predict` with constant masks takes "
+            f"{drawless:.2f} of the time, still "
+            f"{drawless / r['compute_floor_over_mc_predict']:.2f}x the floor "
+            "(applying the masks, stacking the samples, the statistics)."
+        )
     return (
         f"On the converted tiny BERT classifier, `mc.predict` with T = "
         f"{r['samples']} is {r['speedup_over_training_true_loop']:.1f}x faster "
         "than the loop users write today (T `model(x, training=True)` calls, "
         "which also put every other layer in training mode), short of the 10x "
         f"target: one eager call of this tiny model costs only ~{call_ms:.0f} "
-        "ms, and drawing the dropout masks (attention dropout draws T x heads x "
-        f"16 x 16 numbers per input) is {100 * masks:.0f}% of `mc.predict`'s "
-        "time, so even T mask-free compiled passes would be only "
-        f"~{speed['loop'] / speed['compute_floor']:.1f}x faster than the loop. "
-        "With dropout only in the head "
+        "ms, and what `mc.predict` does beyond T compiled passes (drawing "
+        "the masks: attention dropout draws T x heads x 16 x 16 numbers per "
+        f"input) is {100 * masks:.0f}% of its time; even T mask-free compiled "
+        "passes would be only "
+        f"~{speed['loop'] / speed['compute_floor']:.1f}x faster than the loop."
+        f"{split} With dropout only in the head "
         '(`convert(model, layers="classifier_dropout")`) the backbone is the '
         f"deterministic prefix: T = {r['samples']} costs "
         f"{r['head_only_mc_over_one_predict']:.2f}x one `model.predict` (target "
@@ -182,7 +193,7 @@ def drop_block_reading(r):
         f"time of no dropout (Keras' x{ratio['spatial']:.2f}), `DropBlock2D` "
         f"x{ratio['dropblock']:.2f} (issue 25's target: at most x1.25): it "
         "draws block seeds on the padded feature map, two per uniform, and "
-        "grows them into blocks with a boolean window \"any\"."
+        'grows them into blocks with a boolean window "any".'
     )
 
 
