@@ -202,3 +202,23 @@ def test_progress_bar_for_many_sampled_rows(monkeypatch, capsys):
     assert "sample" not in capsys.readouterr().out
     mc.predict(model, x, samples=5)
     assert "40/40" in capsys.readouterr().out
+
+
+def test_first_call_runs_the_model_only_traced():
+    # Keras' JAX `predict_on_batch` first runs an unbuilt model eagerly (op
+    # by op, each op compiled): the sampler is built, so the sampled part
+    # runs only in the compiled call. The counter counts Python calls of a
+    # layer after the dropout: tracing (or, on torch, running) once.
+    calls = []
+
+    class Count(keras.layers.Layer):
+        def call(self, x):
+            calls.append(1)
+            return x
+
+    inputs = keras.Input((4,))
+    h = kerasdrop.layers.Dropout(0.5)(keras.layers.Dense(4)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(Count()(h)))
+    calls.clear()
+    mc.predict(model, np.ones((3, 4), "float32"), samples=4, seed=0, verbose=0)
+    assert len(calls) == 1
