@@ -3,9 +3,45 @@
 import keras
 from keras import ops
 
-from kerasdrop import _checks
+from kerasdrop import _backend, _checks, _keras
 from kerasdrop.layers.base import DropoutBase, mc_sample_groups, mc_sampling_active
 from kerasdrop.layers.drop_path import drop_examples, example_mask_shape
+
+
+#: Layers XLA on CPU differentiates slowly inside a conditional.
+CONVOLUTIONS = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+)
+
+
+def selects_on_this_device(branch):
+    """Whether a skipping step computes `branch` and selects (JAX on CPU,
+    a branch with a convolution) instead of running it under `cond`.
+
+    XLA on CPU differentiates a convolution inside a conditional on a slow
+    path (jax-ml/jax#12868): a 3x3 Conv2D's kernel gradient takes 115x,
+    its input gradient 14x as long as outside it (forward: 1.4x). There the
+    branch runs every step and the step's draw selects the output (the same
+    values and the same exact-zero gradients, without the saving).
+
+    >>> import keras
+    >>> selects_on_this_device(keras.layers.Dense(2))
+    False
+    """
+    if keras.backend.backend() != "jax" or _backend.on_accelerator():
+        return False
+    return any(
+        isinstance(layer, CONVOLUTIONS) for layer in _keras.flatten_layers(branch)
+    )
 
 
 def _check_branch(branch):
@@ -40,9 +76,10 @@ class SkipResidual(DropoutBase):
     seed, is carried out of it and written back), so stateful branches work
     on JAX as well; a skipped step leaves that state as it was. Losses a
     branch adds with `add_loss` are not collected in skipping training
-    calls. On JAX on CPU a convolutional branch inside the conditional
-    runs far slower than outside it (see the Limitations page): prefer
-    `DropPath` there.
+    calls. On JAX on CPU, where XLA differentiates a convolution inside a
+    conditional up to 115x slower, a branch holding a convolution runs every
+    step and the draw selects its output (same values and gradients, no
+    saving; `selects_on_this_device`, the Limitations page).
 
     The rate is a variable like every kerasdrop rate (assignable, a
     `kerasdrop.schedules.Schedule`, the depth rule of
@@ -169,7 +206,11 @@ class SkipResidual(DropoutBase):
             outputs = inputs + ops.cast(zero, inputs.dtype)
             return [outputs] + [ops.convert_to_tensor(s) for s in state]
 
-        results = ops.cond(keep, kept, skipped)
+        if selects_on_this_device(self.branch):
+            chosen = zip(kept(), [inputs] + [ops.convert_to_tensor(s) for s in state])
+            results = [ops.where(keep, new, old) for new, old in chosen]
+        else:
+            results = ops.cond(keep, kept, skipped)
         for variable, value in zip(self.branch.non_trainable_variables, results[1:]):
             variable.assign(value)
         return results[0]

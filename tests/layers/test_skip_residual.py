@@ -140,6 +140,45 @@ def test_skipped_branch_gets_exact_zero_gradient():
     assert seen == {"skipped", "kept"}
 
 
+def test_conv_branch_skips_or_selects_with_the_same_semantics():
+    # JAX on CPU computes a convolutional branch and selects (XLA
+    # differentiates convolutions inside `cond` slowly); the other backends
+    # skip it under `cond`. Either way: a skipped step returns x, leaves the
+    # BatchNormalization statistics as they were and gives the weights an
+    # exact zero gradient; a kept step scales the branch and updates them.
+    from kerasdrop.layers.skip_residual import selects_on_this_device
+
+    branch = keras.Sequential(
+        [
+            keras.Input((4, 4, 2)),
+            keras.layers.Conv2D(2, 3, padding="same"),
+            keras.layers.BatchNormalization(),
+        ]
+    )
+    assert selects_on_this_device(branch) == (keras.backend.backend() == "jax")
+    assert not selects_on_this_device(_branch())
+    block = SkipResidual(branch, 0.5, seed=2)
+    x = np.random.RandomState(2).rand(3, 4, 4, 2).astype("float32")
+    block(x)
+    moving = branch.layers[-1].moving_mean
+    seen = set()
+    for _ in range(12):
+        expected = x + 2.0 * _np(branch(x, training=True))  # batch statistics
+        before = np.array(_np(moving))  # (that call moved them)
+        grads, out = _gradients(block, x)
+        zero = all(not np.any(_np(g)) for g in grads)
+        if np.array_equal(_np(out), x):
+            seen.add("skipped")
+            assert zero
+            np.testing.assert_array_equal(_np(moving), before)
+        else:
+            seen.add("kept")
+            assert not zero
+            np.testing.assert_allclose(_np(out), expected, rtol=1e-5, atol=1e-5)
+            assert not np.array_equal(_np(moving), before)
+    assert seen == {"skipped", "kept"}
+
+
 class _AlwaysTraining(keras.Model):
     """Calls its block in training mode, also from `predict`."""
 
