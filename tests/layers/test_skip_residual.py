@@ -113,13 +113,17 @@ def _gradients(block, x):
         mapping = list(zip(weights, values)) + list(
             zip(block.non_trainable_variables, state)
         )
-        with keras.StatelessScope(state_mapping=mapping):
+        with keras.StatelessScope(state_mapping=mapping) as scope:
             out = block(x, training=True)
-        return ops.sum(out), out
+        new = [scope.get_current_value(v) for v in block.non_trainable_variables]
+        return ops.sum(out), (out, new)
 
-    grads, out = jax.grad(loss, has_aux=True)(values)
-    # The seed moved inside the scope only: advance it by hand.
-    block.seed_generator.next()
+    grads, (out, new) = jax.grad(loss, has_aux=True)(values)
+    # The state (seed, BatchNormalization's statistics) moved inside the
+    # scope only: write it back, as a trainer does.
+    for variable, value in zip(block.non_trainable_variables, new):
+        if value is not None:
+            variable.assign(value)
     return grads, out
 
 
