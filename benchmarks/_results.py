@@ -34,7 +34,7 @@ def depth_rows(r):
     return [
         (backend, key, label, run["nets"][key])
         for backend, run in r["runs"].items()
-        if backend != "parity"
+        if "nets" in run  # not "parity" or "conv_in_cond"
         for key, label in DEPTH_NETS
         if key in run["nets"]
     ]

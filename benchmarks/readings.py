@@ -245,10 +245,14 @@ def depth_reading(r):
         "backward. Epoch time against the same network without drop path: "
         + "; ".join(parts)
         + ". Per-sample `DropPath` computes every branch, so it saves "
-        "nothing. The dotted line is the issue's target for the CNN and the "
-        "transformer (20% lower; 15% for ConvNeXt). This shared machine "
-        "stalls processes for whole seconds at times, which stretches wall "
-        "times; the process's CPU time does not count the stalls."
+        "nothing. On JAX on CPU a branch holding a convolution is computed "
+        "and selected (XLA differentiates a convolution inside `lax.cond` "
+        "tens of times slower, the line below the table), so there the CNN "
+        "saves nothing either. The dotted line is the issue's target for "
+        "the CNN and the transformer (20% lower; 15% for ConvNeXt). This "
+        "shared machine stalls processes for whole seconds at times, which "
+        "stretches wall times; the process's CPU time does not count the "
+        "stalls."
     )
 
 

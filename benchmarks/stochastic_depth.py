@@ -36,6 +36,7 @@ difference.
 Run:  python benchmarks/stochastic_depth.py [--reps 7] [--nets cnn ...]
       KERAS_BACKEND=jax python benchmarks/stochastic_depth.py --nets cnn transformer
       python benchmarks/stochastic_depth.py --parity
+      KERAS_BACKEND=jax python benchmarks/stochastic_depth.py --conv-in-cond
 Results are merged into benchmarks/results/stochastic_depth.json, under
 the backend's name (or "parity").
 """
@@ -71,6 +72,7 @@ COMMANDS = "\n".join(
         "KERAS_BACKEND=jax python benchmarks/stochastic_depth.py "
         "--nets cnn transformer --reps 3",
         "python benchmarks/stochastic_depth.py --parity",
+        "KERAS_BACKEND=jax python benchmarks/stochastic_depth.py --conv-in-cond",
     )
 )
 
@@ -239,6 +241,50 @@ def parity_summary(losses, epochs):
     }
 
 
+def conv_in_cond(reps):
+    """JAX only: milliseconds of a 3x3 Conv2D (32x16x16x32, NHWC) forward,
+    kernel gradient and input gradient, plain and inside `lax.cond` (why
+    `SkipResidual` selects instead of skipping a convolutional branch on
+    JAX on CPU: jax-ml/jax#12868)."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.random((32, 16, 16, 32), "float32"))
+    k = jnp.asarray(0.1 * rng.random((3, 3, 32, 32), "float32"))
+
+    def conv(x, k):
+        return jax.lax.conv_general_dilated(
+            x, k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+
+    forms = {
+        "plain": lambda x, k: jnp.sum(x + conv(x, k)),
+        "in_cond": lambda x, k: jnp.sum(
+            jax.lax.cond(jnp.sum(k) > -1.0, lambda: x + conv(x, k), lambda: x)
+        ),
+    }
+    result = {}
+    for form, f in forms.items():
+        for part, g in (
+            ("forward", f),
+            ("kernel_grad", jax.grad(f, argnums=1)),
+            ("input_grad", jax.grad(f, argnums=0)),
+        ):
+            g = jax.jit(g)
+            jax.block_until_ready(g(x, k))
+            times = []
+            for _ in range(reps):
+                start = time.perf_counter()
+                jax.block_until_ready(g(x, k))
+                times.append(time.perf_counter() - start)
+            result.setdefault(part, {})[form] = 1000 * float(np.median(times))
+    return {
+        part: {**ms, "ratio": ms["in_cond"] / ms["plain"]}
+        for part, ms in result.items()
+    }
+
+
 def merge(key, value, path=OUT):
     data = json.loads(path.read_text()) if path.exists() else {}
     data.setdefault("benchmark", "stochastic_depth")
@@ -253,6 +299,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--nets", nargs="+", choices=sorted(NETS), default=list(NETS))
     parser.add_argument("--parity", action="store_true")
+    parser.add_argument("--conv-in-cond", action="store_true")
     args = parser.parse_args(argv)
     set_threads(args.threads)
     command = " ".join(
@@ -262,6 +309,11 @@ def main(argv=None):
         result = {"command": command, **parity()}
         merge("parity", result)
         print(json.dumps({k: result[k] for k in ("mean", "se", "within_2_se")}))
+        return
+    if args.conv_in_cond:
+        result = {"command": command, "ms": conv_in_cond(max(args.reps, 5))}
+        merge("conv_in_cond", result)
+        print(json.dumps(result["ms"]))
         return
     backend = keras.backend.backend()
     result = {"command": command, "machine": machine(args.threads), "nets": {}}

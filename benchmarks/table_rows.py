@@ -281,6 +281,21 @@ def depth_table(r):
             + ("within" if p["within_2_se"] else "**not** within")
             + " 2 SE.",
         ]
+    c = r["runs"].get("conv_in_cond")
+    if c:
+        ms = c["ms"]
+        lines += [
+            "",
+            "JAX on CPU, a 3x3 Conv2D inside `lax.cond` against outside it "
+            "(ms; why `SkipResidual` computes and selects a convolutional "
+            "branch there): "
+            + ", ".join(
+                f"{part.replace('_', ' ')} {v['in_cond']:.1f} vs {v['plain']:.1f} "
+                f"(x{v['ratio']:.1f})"
+                for part, v in ms.items()
+            )
+            + ".",
+        ]
     return lines
 
 
