@@ -28,8 +28,8 @@ def selects_on_this_device(branch):
     a branch with a convolution) instead of running it under `cond`.
 
     XLA on CPU differentiates a convolution inside a conditional on a slow
-    path (jax-ml/jax#12868): a 3x3 Conv2D's kernel gradient takes ~50x,
-    its input gradient ~15x as long as outside it (forward: ~2x;
+    path (jax-ml/jax#12868): a 3x3 Conv2D's kernel gradient takes ~44x,
+    its input gradient ~12x as long as outside it (forward: ~1.7x;
     `benchmarks/stochastic_depth.py --conv-in-cond`). There the
     branch runs every step and the step's draw selects the output (the same
     values and the same exact-zero gradients, without the saving).
@@ -78,7 +78,7 @@ class SkipResidual(DropoutBase):
     on JAX as well; a skipped step leaves that state as it was. Losses a
     branch adds with `add_loss` are not collected in skipping training
     calls. On JAX on CPU, where XLA differentiates a convolution inside a
-    conditional ~50x slower, a branch holding a convolution runs every
+    conditional ~44x slower, a branch holding a convolution runs every
     step and the draw selects its output (same values and gradients, no
     saving; `selects_on_this_device`, the Limitations page).
 
