@@ -487,7 +487,9 @@ def from_stock(layer, mc=False):
 def to_stock(layer, dropout=0.0, recurrent_dropout=0.0):
     """The stock Keras layer of a kerasdrop RNN, with the given (constant)
     rates, same configuration, name and weights. With the default rates of
-    0 it computes what `layer` computes at inference, bit for bit.
+    0 it computes what `layer` computes at inference: bit for bit on TF and
+    JAX; on torch, for a layer with `recurrent_dropout`, up to float32
+    rounding (~3e-8: the stock layer without it takes another op order).
 
     Example:
 
@@ -496,7 +498,8 @@ def to_stock(layer, dropout=0.0, recurrent_dropout=0.0):
     >>> x = np.ones((1, 4, 2), "float32")
     >>> y = layer(x)  # builds it
     >>> served = kerasdrop.layers.recurrent.to_stock(layer)
-    >>> type(served).__module__.split(".")[0], bool(keras.ops.all(served(x) == y))
+    >>> gap = keras.ops.max(keras.ops.abs(served(x) - y))
+    >>> type(served).__module__.split(".")[0], bool(gap < 1e-6)
     ('keras', True)
     """
     config = _keras_options(layer, layer.get_config())
