@@ -249,10 +249,11 @@ def depth_reading(r):
         "and selected (XLA differentiates a convolution inside `lax.cond` "
         "tens of times slower, the line below the table), so there the CNN "
         "saves nothing either. The dotted line is the issue's target for "
-        "the CNN and the transformer (20% lower; 15% for ConvNeXt). This "
-        "shared machine stalls processes for whole seconds at times, which "
-        "stretches wall times; the process's CPU time does not count the "
-        "stalls."
+        "the CNN and the transformer (20% lower; 15% for ConvNeXt). Wall "
+        "and CPU time agree on a quiet machine; when this shared machine "
+        "stalls processes for whole seconds, wall times stretch and the "
+        "process's CPU time, which does not count the stalls, is the "
+        "figure to read."
     )
 
 

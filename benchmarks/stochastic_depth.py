@@ -68,7 +68,7 @@ VARIANTS = ("none", "per_sample", "skip")
 #: The runs the committed results come from (each run also records its own).
 COMMANDS = "\n".join(
     (
-        "python benchmarks/stochastic_depth.py --reps 3",
+        "python benchmarks/stochastic_depth.py --reps 7",
         "KERAS_BACKEND=jax python benchmarks/stochastic_depth.py "
         "--nets cnn transformer --reps 3",
         "python benchmarks/stochastic_depth.py --parity",
