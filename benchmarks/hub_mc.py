@@ -13,7 +13,11 @@
    (`predict_on_batch`, no mask drawing), and `mc.predict` on a copy whose
    keep-masks are constant (`constant_masks`, a diagnostic: the same
    graph without random draws), which splits `mc.predict`'s excess over
-   the floor into drawing and everything else.
+   the floor into drawing and everything else; and that copy once more
+   with one sample per compiled call (`memory_budget=1`: 256-row calls,
+   as the floor's, instead of all T samples of the batch, 12,800 rows, in
+   one call), which splits the rest into the size of the calls and
+   applying the masks.
 Timed variants alternate in one process (protocol of `_timing.py`).
 
 Run:  python benchmarks/hub_mc.py [--reps 5] [--threads 1] [--samples 50]
@@ -114,19 +118,30 @@ def main(argv=None):
 
     drawless = classifier(0.1)
 
-    def mc_constant_masks():
+    def mc_constant_masks(**options):
         with constant_masks():
             kerasdrop.mc.predict(
-                drawless, x, samples=T, task="logits", batch_size=256, verbose=0
+                drawless,
+                x,
+                samples=T,
+                task="logits",
+                batch_size=256,
+                verbose=0,
+                **options,
             )
 
-    mc_predict(), loop(), mc_constant_masks()  # compiled and traced first
+    def mc_constant_masks_one_per_call():
+        mc_constant_masks(memory_budget=1)  # chunks of one sample
+
+    # Compiled and traced first.
+    mc_predict(), loop(), mc_constant_masks(), mc_constant_masks_one_per_call()
     memory = {"loop_mib": peak_growth(loop), "mc_predict_mib": peak_growth(mc_predict)}
     runs = {
         "mc_predict": mc_predict,
         "loop": loop,
         "compute_floor": floor,
         "mc_constant_masks": mc_constant_masks,
+        "mc_constant_masks_one_per_call": mc_constant_masks_one_per_call,
     }
     speed = summarize(alternate(runs, args.reps), "mc_predict")
 
@@ -157,6 +172,9 @@ def main(argv=None):
         "constant_masks_over_mc_predict": speed["paired_ratio_to_mc_predict"][
             "mc_constant_masks"
         ],
+        "constant_masks_one_per_call_over_mc_predict": speed[
+            "paired_ratio_to_mc_predict"
+        ]["mc_constant_masks_one_per_call"],
         "peak_rss_growth_mib": memory,
         "head_only_mc_over_one_predict": prefix["paired_ratio_to_predict"]["mc"],
         "targets": {"speedup": ">= 10", "head_only_ratio": "<= 1.5"},
