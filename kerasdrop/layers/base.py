@@ -104,6 +104,30 @@ def wrapped_layer(layer, types, expected):
     return _checks.check_type("layer", layer, types, expected)
 
 
+def inverted(inputs, keep, rate):
+    """Inverted dropout's output: `inputs` times 1/(1 - rate) where `keep`
+    (a boolean mask broadcast against `inputs`) is True, 0 elsewhere.
+
+    A product with the cast mask, which TensorFlow and torch compute about
+    twice as fast as a select. In float16 a select: there 1/(1 - rate)
+    overflows to inf for rates above ~0.99998, and 0 * inf would make the
+    dropped units NaN. So outside float16, a dropped inf or NaN input gives
+    NaN, as in Keras' dropout on TensorFlow and torch.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 2.0, 3.0]], "float32")
+    >>> np.asarray(inverted(x, np.array([[True, False, True]]), 0.5)).tolist()
+    [[2.0, 0.0, 6.0]]
+    """
+    dtype = keras.backend.standardize_dtype(inputs.dtype)
+    scale = ops.cast(1.0 / (1.0 - rate), dtype)
+    if dtype == "float16":
+        return ops.where(keep, ops.multiply(inputs, scale), ops.zeros_like(inputs))
+    return ops.multiply(ops.multiply(inputs, ops.cast(keep, dtype)), scale)
+
+
 class DropoutBase(keras.layers.Layer):
     """Base class of kerasdrop's dropout layers.
 

@@ -6,6 +6,7 @@ from keras import ops
 
 from kerasdrop import _checks
 from kerasdrop import schedules as schedules_lib
+from kerasdrop.layers import base as base_lib
 from kerasdrop.layers.base import DropoutBase
 
 
@@ -78,9 +79,7 @@ def drop_examples(inputs, keep, rate, scale_by_keep):
     """
     if not scale_by_keep:
         return inputs * ops.cast(keep, inputs.dtype)
-    # `where`: a float16 scale can be inf, and 0 * inf is NaN.
-    scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)
-    return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
+    return base_lib.inverted(inputs, keep, rate)
 
 
 RULES = ("linear", "stage")

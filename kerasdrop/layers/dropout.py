@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerasdrop import _checks
+from kerasdrop.layers import base as base_lib
 from kerasdrop.layers.base import DropoutBase
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
@@ -155,10 +156,7 @@ class Dropout(DropoutBase):
         keep = self.keep_mask(inputs, rate)
         if self.scaling == "classic":
             return inputs * ops.cast(keep, inputs.dtype)
-        # `where`, not `keep * scale`: in float16 a scale beyond 65504
-        # (rate > ~0.99998) is inf, and 0 * inf would make dropped units NaN.
-        scale = ops.cast(1.0 / (1.0 - rate), inputs.dtype)
-        return ops.where(keep, inputs * scale, ops.zeros_like(inputs))
+        return base_lib.inverted(inputs, keep, rate)
 
     def inference(self, inputs):
         if self.scaling == "classic":

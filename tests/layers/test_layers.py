@@ -364,6 +364,18 @@ def test_float16_rate_near_one_drops_to_zero_not_nan(make):
     assert not np.isnan(to_numpy(y)).any() and (y == 0).any()
 
 
+@pytest.mark.parametrize("mask_shape", [(8, 5), (8, 1), (1, 5)])
+def test_inverted_scales_kept_units_and_zeroes_dropped_ones(mask_shape):
+    from kerasdrop.layers.base import inverted
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 5)).astype("float32")
+    keep = rng.random(mask_shape) < 0.6
+    expected = np.where(keep, x * np.float32(1 / (1 - 0.4)), 0.0)
+    y = to_numpy(inverted(ops.convert_to_tensor(x), ops.convert_to_tensor(keep), 0.4))
+    np.testing.assert_array_equal(y, expected)  # a product, bit for bit
+
+
 def test_scheduler_callable_rounding_to_one_assigns_nothing():
     model = keras.Sequential(
         [keras.Input((2,)), L.Dropout(0.1, name="a"), L.Dropout(0.2, name="b")]
