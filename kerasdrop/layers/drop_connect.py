@@ -4,7 +4,12 @@ import keras
 from keras import ops
 
 from kerasdrop import _backend
-from kerasdrop.layers.base import DropoutBase, mc_sample_groups, wrapped_layer
+from kerasdrop.layers.base import (
+    DropoutBase,
+    inverted,
+    mc_sample_groups,
+    wrapped_layer,
+)
 
 SUPPORTED = (
     keras.layers.Dense,
@@ -108,10 +113,7 @@ class DropConnect(DropoutBase):
         noise = self.noise(
             (count,) + tuple(kernel.shape), distribution="decision", per_sample=True
         )
-        # `where`, not `kernel * keep * scale`: under float16 the scale can
-        # overflow near rate 1, and 0 * inf would be NaN.
-        scale = ops.cast(1.0 / (1.0 - rate), kernel.dtype)
-        kernels = ops.where(ops.greater_equal(noise, rate), kernel * scale, 0.0)
+        kernels = inverted(kernel, ops.greater_equal(noise, rate), rate)
         layer = self.layer
         dense = isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense))
         if count == 1 or not (dense or _backend.on_accelerator()):
