@@ -6,8 +6,7 @@ from keras import ops
 
 from kerasdrop import _checks
 from kerasdrop import schedules as schedules_lib
-from kerasdrop.layers import base as base_lib
-from kerasdrop.layers.base import DropoutBase
+from kerasdrop.layers.base import DropoutBase, inverted
 
 
 @keras.saving.register_keras_serializable(package="kerasdrop")
@@ -79,7 +78,7 @@ def drop_examples(inputs, keep, rate, scale_by_keep):
     """
     if not scale_by_keep:
         return inputs * ops.cast(keep, inputs.dtype)
-    return base_lib.inverted(inputs, keep, rate)
+    return inverted(inputs, keep, rate)
 
 
 RULES = ("linear", "stage")

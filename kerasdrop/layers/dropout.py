@@ -4,8 +4,7 @@ import keras
 from keras import ops
 
 from kerasdrop import _checks
-from kerasdrop.layers import base as base_lib
-from kerasdrop.layers.base import DropoutBase
+from kerasdrop.layers.base import DropoutBase, inverted
 
 _register = keras.saving.register_keras_serializable(package="kerasdrop")
 
@@ -156,7 +155,7 @@ class Dropout(DropoutBase):
         keep = self.keep_mask(inputs, rate)
         if self.scaling == "classic":
             return inputs * ops.cast(keep, inputs.dtype)
-        return base_lib.inverted(inputs, keep, rate)
+        return inverted(inputs, keep, rate)
 
     def inference(self, inputs):
         if self.scaling == "classic":
